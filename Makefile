@@ -1,0 +1,41 @@
+# replicad: a WS-Management (WinRM) SMI-S replication service for sparse image files.
+GO       ?= go
+DATA_DIR ?= ./replicad-data
+LISTEN   ?= 127.0.0.1:5985
+FUZZTIME ?= 30s
+
+.PHONY: run build test test-short fuzz bench lint clean
+
+## run: build and start the daemon on embedded defaults (127.0.0.1:5985, ./replicad-data)
+run:
+	$(GO) run ./cmd/replicad --listen $(LISTEN) --data-dir $(DATA_DIR) --log-format console
+
+## build: compile replicad and replicactl into ./bin
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+## test: install test dependencies, vet, and run every test with real clients required
+test:
+	./scripts/test-deps.sh
+	$(GO) vet ./...
+	REPLICAD_REQUIRE_CLIENTS=1 $(GO) test -race -count=1 -timeout 40m ./...
+
+## test-short: unit tests only
+test-short:
+	$(GO) test -short -count=1 ./...
+
+## fuzz: run every fuzz target for FUZZTIME each
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+## bench: Go benchmarks plus the side-by-side copy comparison
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./bench/copy.sh
+
+lint:
+	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs on a fresh machine: Go modules and the real
+# WinRM clients the integration tests drive (Debian's python3-winrm and wsl).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+go mod download
+
+need=()
+/usr/bin/python3 -c 'import winrm' 2>/dev/null || need+=(python3-winrm)
+command -v wsl >/dev/null 2>&1 || need+=(wsl)
+if ((${#need[@]})); then
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  echo "test-deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq || true
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
