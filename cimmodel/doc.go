@@ -1,0 +1,41 @@
+// Package cimmodel owns the CIM metamodel replicad serves: classes with their
+// properties and methods, typed values, object paths and endpoint references,
+// the instance and method-parameter XML codec WinRM speaks (DMTF DSP0230,
+// DSP0227, MS-WSMV), the class registry with inheritance, the association and
+// WQL filters, and the method router. It knows nothing of HTTP, of SOAP
+// envelopes beyond the namespace constants, of replicad's domain (volumes,
+// jobs, replicas) or of the iSCSI target classes, which another package
+// declares with this API.
+//
+// # Classes and the registry
+//
+// A [Class] declares its own properties and methods; a [Registry] links each
+// class to its superclass when it is registered and resolves inherited
+// properties and methods (a subclass may override either by name). Register
+// every class at start-up; afterwards the registry is safe for concurrent use.
+// A registered class must not be registered in a second registry.
+//
+// # Values
+//
+// A [Value] is a typed CIM value (scalar or array, or NULL). Object paths
+// ([ObjectPath]) are class names plus key bindings; on the wire they are
+// WS-Addressing endpoint references ([ObjectPath.WriteEPR], [ParseEPR]).
+//
+// # Codec
+//
+// [EncodeInstance] and [DecodeInstance] map instances to and from the WS-CIM
+// XML form (DSP0230); [ParseCIMXMLInstance] and [EncodeCIMXMLInstance] handle
+// the DSP0201 CIM-XML text form that embedded-instance string parameters use.
+// [EncodeOutput] writes a method's output message.
+//
+// # Methods
+//
+// [Registry.Invoke] is the method router: it decodes and checks every input
+// parameter against the declaration before the method's [MethodFunc] runs.
+//
+// # Errors
+//
+// Operations return [*Error] carrying a CIM status code (DSP0200/DSP0223);
+// the wsman package maps statuses to SOAP faults. Parameter problems the
+// router reports as a method return value come with [*InvalidParameterError].
+package cimmodel
