@@ -1,0 +1,64 @@
+// Package volumes owns replicad's storage pools (directories under the data
+// directory) and volumes (raw sparse image files plus their metadata in the
+// state database). It knows nothing of CIM, SOAP, jobs or replication: the
+// provider maps its types onto CIM classes and the replica package creates
+// target volumes through it.
+//
+// # Files on disk
+//
+// A pool named P is the directory DATA/pools/P/; the pool "default" is created
+// on first start. A volume named N in pool P is the regular file
+// DATA/pools/P/N.img. Every file operation on a name that came from a client
+// goes through an [os.Root] opened on the pool directory, after [CheckName]
+// accepted the name, so a path can never leave its pool.
+//
+// Sizes are bytes. A volume's size is always a multiple of [BlockSize] (512,
+// the logical block size CIM shows as BlockSize; NumberOfBlocks is
+// SizeBytes/BlockSize): Create and Grow round a requested size up. Image files
+// are allocated sparse with ftruncate, never written, so a new volume occupies
+// (almost) no disk space; [Volume.AllocatedBytes] reports st_blocks*512.
+//
+// # Space policy
+//
+// Sparse files could overcommit a filesystem without bound. The policy here:
+// a Create is refused with [ErrNoSpace] when the rounded size exceeds the
+// bytes available to the daemon on the pool's filesystem (statfs f_bavail)
+// at that moment, and a Grow when the growth does. Several volumes together
+// may still provision more than the free space; [Pool.ProvisionedBytes]
+// shows how much.
+//
+// # Import and missing files
+//
+// [Open] and [Service.Rescan] import regular *.img files dropped into a pool
+// directory whose base name passes [CheckName] and whose size is a non-zero
+// multiple of BlockSize; symlinks, directories and other files are left alone
+// (misaligned or empty images are reported as skipped). An imported volume
+// gets a fresh ID and Imported set. A directory dropped into DATA/pools with a
+// valid name becomes a pool. A volume whose file vanished, or was replaced by
+// something that is not a regular file, is never silently deleted: Rescan
+// records it as Missing (Get and List also report it Missing as soon as they
+// see it), and it stays listed until deleted or the file comes back.
+//
+// A volume is created by making its file (O_EXCL) and then recording it in one
+// store transaction; if the transaction fails the file is removed again. A
+// crash between the two leaves a file that the next start imports. Delete
+// renames the file to a hidden ".N.img.deleting", removes the record in one
+// transaction and then the file; Open finishes or undoes an interrupted delete.
+//
+// # Concurrency
+//
+// All methods of [Service] are safe for concurrent use. Mutating operations on
+// one volume are serialised: [Service.Acquire] takes a lease for long work
+// (copying, mirroring) and fails fast with [ErrInUse] when the volume is
+// busy; Grow and Delete take the lease themselves for their duration (waiting
+// for another short operation, failing fast on a long lease). Two concurrent
+// Creates of the same name: exactly one wins, the other gets [ErrExists].
+// Rescan and pool creation or deletion exclude volume creation and deletion.
+//
+// # Errors
+//
+// Bad input changes nothing on disk or in the store. The sentinel errors
+// (ErrInvalidName, ErrInvalidSize, ErrNoSpace, ErrExists, ErrNotFound,
+// ErrPoolNotFound, ErrInUse, ...) are matched with [errors.Is]; a lease
+// conflict is an [*InUseError] that also matches ErrInUse.
+package volumes
