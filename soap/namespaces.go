@@ -34,3 +34,11 @@ var Prefixes = map[string]string{
 	NSXSI:         "xsi",
 	NSCIMCommon:   "cim",
 }
+
+// FaultDetailPrefix is the start of every wsman:FaultDetail URI (DSP0226
+// section 14.6), e.g. FaultDetailPrefix+"/InvalidValue".
+const FaultDetailPrefix = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail"
+
+// prefixFor returns the prefix replies use for ns, or "" when Prefixes has
+// none.
+func prefixFor(ns string) string { return Prefixes[ns] }

@@ -1,0 +1,28 @@
+// Package soap owns the SOAP 1.2 envelope as WS-Management clients send it:
+// decoding (UTF-8 or UTF-16, hostile-input limits, WS-Addressing and
+// WS-Management headers, mustUnderstand), building replies and faults, and
+// serialising them in the request's encoding.
+// It knows nothing of CIM, HTTP, authentication or what an action means; the
+// wsman package maps actions to operations and errors to faults.
+//
+// # Parsing
+//
+// [Parse] returns an [*Envelope] with a typed [Header] and the first body
+// element as an etree element. It rejects DTDs and entity declarations,
+// processing instructions other than the XML declaration, nesting deeper than
+// [MaxDepth] and more than [MaxElements] elements. Errors are
+// [*ParseError] (malformed input), [*VersionMismatchError] (not SOAP 1.2) and
+// [*MustUnderstandError] (a mandatory header this package does not process).
+//
+// # Replies
+//
+// [NewResponse] starts a reply with the addressing headers Windows writes
+// (Action, MessageID, To, RelatesTo, in that order) and the namespace
+// prefixes of [Prefixes]. [Fault.Message] builds a fault envelope the way
+// WinRM does. [Message.Bytes] serialises in UTF-8 or UTF-16 with a BOM.
+//
+// # Concurrency
+//
+// Parse is safe for concurrent use. A [Message] is not; build it in one
+// goroutine.
+package soap

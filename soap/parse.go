@@ -1,0 +1,226 @@
+package soap
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// Limits Parse puts on a message. A WinRM envelope is at most a few hundred
+// kilobytes (MaxEnvelopeSize defaults to 500 KiB); CIM instances with
+// embedded references nest a dozen levels.
+const (
+	// MaxDepth is the deepest element nesting Parse accepts; the Envelope
+	// element is at depth 1.
+	MaxDepth = 128
+	// MaxElements is the largest number of elements Parse accepts in one
+	// message.
+	MaxElements = 100000
+)
+
+// Envelope is a decoded SOAP 1.2 message.
+type Envelope struct {
+	// Header holds the decoded addressing and WS-Management headers; it is
+	// the zero Header when the message has no s:Header.
+	Header Header
+	// Body is the first element child of s:Body, or nil if the body is
+	// empty. It stays attached to its document, so namespace prefixes
+	// declared on the envelope resolve with NamespaceURI.
+	Body *etree.Element
+	// Encoding is the encoding the message arrived in; answer in it.
+	Encoding Encoding
+}
+
+// Parse decodes one SOAP 1.2 envelope. It detects UTF-8 or UTF-16 from the
+// byte order mark (or, without one, from the UTF-16 form of the leading
+// "<"), accepts an XML declaration naming UTF-8 or UTF-16, and refuses DTDs,
+// entity declarations, processing instructions, unbound prefixes, duplicate
+// attributes, more than [MaxDepth] levels and more than [MaxElements]
+// elements.
+//
+// Errors: [*VersionMismatchError] for an Envelope in another namespace,
+// [*MustUnderstandError] for a mandatory header this package does not
+// process, [*ParseError] for everything else. Parse is safe for concurrent
+// use.
+func Parse(data []byte) (*Envelope, error) {
+	text, enc, err := decodeText(data)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := buildTree(text)
+	if err != nil {
+		return nil, err
+	}
+	env, err := fromDocument(doc)
+	if err != nil {
+		return nil, err
+	}
+	env.Encoding = enc
+	return env, nil
+}
+
+// buildTree reads text into an etree document with the limits above. It
+// uses encoding/xml's strict tokenizer (which checks characters, names,
+// entity references and attribute syntax) and checks tag matching, prefix
+// bindings and duplicate attributes itself.
+func buildTree(text []byte) (*etree.Document, error) {
+	dec := xml.NewDecoder(bytes.NewReader(text))
+	dec.Strict = true
+	dec.CharsetReader = charsetReader
+
+	doc := etree.NewDocument()
+	stack := []*etree.Element{&doc.Element}
+	elements := 0
+	sawRoot := false
+	for {
+		tok, err := dec.RawToken()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if errors.Is(err, ErrEncoding) {
+				return nil, parseErrWrap(ErrEncoding, err, "unsupported encoding")
+			}
+			return nil, parseErrWrap(ErrMalformed, err, "malformed XML")
+		}
+		top := stack[len(stack)-1]
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(stack) == 1 && sawRoot {
+				return nil, parseErr(ErrMalformed, "more than one root element")
+			}
+			sawRoot = true
+			elements++
+			if elements > MaxElements {
+				return nil, parseErr(ErrTooManyElements, "more than %d elements", MaxElements)
+			}
+			if len(stack) > MaxDepth {
+				return nil, parseErr(ErrTooDeep, "elements nested deeper than %d", MaxDepth)
+			}
+			e, err := newElement(top, t)
+			if err != nil {
+				return nil, err
+			}
+			stack = append(stack, e)
+		case xml.EndElement:
+			if len(stack) == 1 || top.Space != t.Name.Space || top.Tag != t.Name.Local {
+				return nil, parseErr(ErrMalformed, "unexpected end tag %s", qualified(t.Name))
+			}
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) == 1 {
+				if len(bytes.TrimSpace(t)) != 0 {
+					return nil, parseErr(ErrMalformed, "text outside the root element")
+				}
+				continue
+			}
+			top.CreateText(string(t))
+		case xml.Comment:
+			// Comments carry no meaning in SOAP; drop them.
+		case xml.ProcInst:
+			if t.Target != "xml" || sawRoot || elements > 0 {
+				return nil, parseErr(ErrProcInst, "processing instruction %q", t.Target)
+			}
+		case xml.Directive:
+			return nil, parseErr(ErrDTD, "directive <!%.20s...>", string(t))
+		}
+	}
+	if len(stack) != 1 {
+		return nil, parseErr(ErrMalformed, "unexpected end of input inside %s", stack[len(stack)-1].FullTag())
+	}
+	if !sawRoot {
+		return nil, parseErr(ErrMalformed, "no root element")
+	}
+	return doc, nil
+}
+
+// newElement creates the element for t under parent, refusing duplicate
+// attributes and prefixes bound nowhere.
+func newElement(parent *etree.Element, t xml.StartElement) (*etree.Element, error) {
+	e := parent.CreateElement(qualified(t.Name))
+	for i, a := range t.Attr {
+		for _, b := range t.Attr[:i] {
+			if a.Name == b.Name {
+				return nil, parseErr(ErrMalformed, "duplicate attribute %s on %s", qualified(a.Name), qualified(t.Name))
+			}
+		}
+		if a.Name.Space == "xmlns" && a.Value == "" {
+			return nil, parseErr(ErrMalformed, "prefix %s bound to the empty namespace", a.Name.Local)
+		}
+		e.CreateAttr(qualified(a.Name), a.Value)
+	}
+	if !bound(e, t.Name.Space) {
+		return nil, parseErr(ErrMalformed, "unbound prefix %q on element %s", t.Name.Space, qualified(t.Name))
+	}
+	for _, a := range t.Attr {
+		if a.Name.Space != "" && a.Name.Space != "xmlns" && !bound(e, a.Name.Space) {
+			return nil, parseErr(ErrMalformed, "unbound prefix %q on attribute %s", a.Name.Space, qualified(a.Name))
+		}
+	}
+	return e, nil
+}
+
+func bound(e *etree.Element, prefix string) bool {
+	if prefix == "" || prefix == "xml" {
+		return true
+	}
+	for p := e; p != nil; p = p.Parent() {
+		for _, a := range p.Attr {
+			if a.Space == "xmlns" && a.Key == prefix {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func qualified(n xml.Name) string {
+	if n.Space == "" {
+		return n.Local
+	}
+	return n.Space + ":" + n.Local
+}
+
+// fromDocument checks the envelope's shape and decodes its header.
+func fromDocument(doc *etree.Document) (*Envelope, error) {
+	root := doc.Root()
+	if root.Tag != "Envelope" {
+		return nil, parseErr(ErrNotEnvelope, "root element is %s, not Envelope", root.FullTag())
+	}
+	if ns := root.NamespaceURI(); ns != NSEnvelope {
+		return nil, &VersionMismatchError{Namespace: ns}
+	}
+	var header, body *etree.Element
+	for _, c := range root.ChildElements() {
+		switch {
+		case c.NamespaceURI() == NSEnvelope && c.Tag == "Header" && header == nil && body == nil:
+			header = c
+		case c.NamespaceURI() == NSEnvelope && c.Tag == "Body" && body == nil:
+			body = c
+		default:
+			return nil, parseErr(ErrNotEnvelope, "unexpected element %s in Envelope", c.FullTag())
+		}
+	}
+	if body == nil {
+		return nil, parseErr(ErrNotEnvelope, "Envelope has no Body")
+	}
+	for _, t := range root.Child {
+		if cd, ok := t.(*etree.CharData); ok && strings.TrimSpace(cd.Data) != "" {
+			return nil, parseErr(ErrNotEnvelope, "text directly inside Envelope")
+		}
+	}
+	env := &Envelope{}
+	if header != nil {
+		if err := decodeHeader(header, &env.Header); err != nil {
+			return nil, err
+		}
+	}
+	if kids := body.ChildElements(); len(kids) > 0 {
+		env.Body = kids[0]
+	}
+	return env, nil
+}
