@@ -139,6 +139,7 @@ type Job struct {
 	Submitted, Started, Finished time.Time
 	// ErrorCode is 0 for a completed job and nonzero for a failed or
 	// terminated one (CodeFailed unless the handler returned an *Error).
+	// CIM_Job.ErrorCode is a uint16: the CIM layer narrows it.
 	ErrorCode uint32
 	// Err is the error text of a failed or terminated job, empty otherwise.
 	Err string

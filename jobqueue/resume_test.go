@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -123,5 +124,49 @@ func TestTerminateWhileDown(t *testing.T) {
 	defer s.mu.Unlock()
 	if len(s.seen) != 1 {
 		t.Errorf("handler runs: got %d, want 1 (not resumed)", len(s.seen))
+	}
+}
+
+func TestResumeWithoutHandler(t *testing.T) {
+	db := openDB(t)
+	s := &stepper{Block: 0, reached: make(chan struct{})}
+	q1 := startQueue(t, db, jobqueue.Options{}, map[string]jobqueue.Handler{"step": s.handle})
+	sub := submit(t, q1, jobqueue.Spec{Kind: "step", Payload: stepPayload{Steps: 2}})
+	<-s.reached
+	q1.Close()
+
+	q2 := startQueue(t, db, jobqueue.Options{}, map[string]jobqueue.Handler{
+		"other": func(ctx context.Context, run *jobqueue.Run) error { return nil },
+	})
+	j := wait(t, q2, sub.ID)
+	if j.State != jobqueue.StateFailed || j.ErrorCode != jobqueue.CodeFailed {
+		t.Errorf("job whose kind lost its handler: got %v code %d, want Failed code %d",
+			j.State, j.ErrorCode, jobqueue.CodeFailed)
+	}
+	if want := jobqueue.ErrUnknownKind.Error(); !strings.Contains(j.Err, want) {
+		t.Errorf("Err: got %q, want it to contain %q", j.Err, want)
+	}
+}
+
+func TestTerminateIgnored(t *testing.T) {
+	db := openDB(t)
+	started := make(chan struct{})
+	release := make(chan struct{})
+	q := startQueue(t, db, jobqueue.Options{}, map[string]jobqueue.Handler{
+		// A handler that finishes its work despite the request completes the job.
+		"stubborn": func(ctx context.Context, run *jobqueue.Run) error {
+			close(started)
+			<-release
+			return nil
+		},
+	})
+	sub := submit(t, q, jobqueue.Spec{Kind: "stubborn"})
+	<-started
+	if err := q.Terminate(sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if j := wait(t, q, sub.ID); j.State != jobqueue.StateCompleted || j.ErrorCode != 0 {
+		t.Errorf("job finishing after Terminate: got %v code %d, want Completed code 0", j.State, j.ErrorCode)
 	}
 }

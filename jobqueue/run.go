@@ -31,7 +31,9 @@ import (
 type Handler func(ctx context.Context, job *Run) error
 
 // Run is a handler's view of the job it runs. Its methods are safe for
-// concurrent use by the handler's goroutines.
+// concurrent use by the handler's goroutines. Progress and SaveCheckpoint
+// write the store: never call them inside a store transaction (bbolt has one
+// writer, so that would deadlock).
 type Run struct {
 	// ID and Kind identify the job.
 	ID, Kind string

@@ -66,6 +66,10 @@ func (q *Queue) execute(id string) {
 	}
 	e.cancel = cancel
 	q.mu.Unlock()
+	if ctx.Err() != nil { // closing: leave the job as it is in the store
+		q.forget(id)
+		return
+	}
 
 	rec, err := q.claim(id)
 	if err != nil || rec == nil {
