@@ -47,10 +47,11 @@ var (
 	bomUTF16BE = []byte{0xFE, 0xFF}
 )
 
-// decodeText detects data's encoding from its byte order mark or, without
+// DecodeText detects data's encoding from its byte order mark or, without
 // one, from the first character "<" written in UTF-16, and returns the text
-// as UTF-8 without a BOM.
-func decodeText(data []byte) ([]byte, Encoding, error) {
+// as UTF-8 without a BOM. It fails with a [*ParseError] wrapping ErrEncoding
+// on an odd UTF-16 length, an unpaired surrogate or invalid UTF-8.
+func DecodeText(data []byte) ([]byte, Encoding, error) {
 	switch {
 	case bytes.HasPrefix(data, bomUTF8):
 		data = data[len(bomUTF8):]

@@ -47,7 +47,7 @@ type Envelope struct {
 // process, [*ParseError] for everything else. Parse is safe for concurrent
 // use.
 func Parse(data []byte) (*Envelope, error) {
-	text, enc, err := decodeText(data)
+	text, enc, err := DecodeText(data)
 	if err != nil {
 		return nil, err
 	}
