@@ -1,0 +1,104 @@
+package soap_test
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/beevik/etree"
+
+	"github.com/replicad/replicad/soap"
+)
+
+var windowsMessageID = regexp.MustCompile(`^uuid:[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$`)
+
+// headerChildren returns "prefix:Local=text" for each child of s:Header.
+func headerChildren(m *soap.Message) []string {
+	var out []string
+	for _, c := range m.Header().ChildElements() {
+		out = append(out, c.FullTag()+"="+c.Text())
+	}
+	return out
+}
+
+func TestNewResponse(t *testing.T) {
+	tests := []struct {
+		name     string
+		req      *soap.Header
+		wantLang string
+		wantRel  bool
+	}{
+		{"request with MessageID", &soap.Header{MessageID: "uuid:req-1"}, "en-US", true},
+		{"request with locale", &soap.Header{MessageID: "uuid:req-2", Locale: "fr-FR"}, "fr-FR", true},
+		{"request without MessageID", &soap.Header{}, "en-US", false},
+		{"no request", nil, "en-US", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := soap.NewResponse(tt.req, soap.ActionGetResponse)
+			if !windowsMessageID.MatchString(m.MessageID()) {
+				t.Errorf("MessageID: got %q, want uuid:<UPPER-CASE uuid>", m.MessageID())
+			}
+			want := []string{
+				"a:Action=" + soap.ActionGetResponse,
+				"a:MessageID=" + m.MessageID(),
+				"a:To=" + soap.AddressAnonymous,
+			}
+			if tt.wantRel {
+				want = append(want, "a:RelatesTo="+tt.req.MessageID)
+			}
+			got := headerChildren(m)
+			if len(got) != len(want) {
+				t.Fatalf("headers: got %q, want %q", got, want)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Errorf("header %d: got %q, want %q", i, got[i], want[i])
+				}
+			}
+			root := m.Document().Root()
+			if lang := root.SelectAttrValue("xml:lang", ""); lang != tt.wantLang {
+				t.Errorf("xml:lang: got %q, want %q", lang, tt.wantLang)
+			}
+			for _, c := range []*etree.Element{m.Header(), m.Body()} {
+				if c.NamespaceURI() != soap.NSEnvelope {
+					t.Errorf("%s namespace: got %q, want %q", c.Tag, c.NamespaceURI(), soap.NSEnvelope)
+				}
+			}
+		})
+	}
+}
+
+func TestMessageIDsAreFresh(t *testing.T) {
+	a := soap.NewResponse(nil, "x").MessageID()
+	b := soap.NewResponse(nil, "x").MessageID()
+	if a == b {
+		t.Errorf("MessageID: got %q twice, want distinct values", a)
+	}
+}
+
+func TestNS(t *testing.T) {
+	m := soap.NewResponse(nil, "x")
+	tests := []struct {
+		ns, local, want string
+	}{
+		{soap.NSEnvelope, "Fault", "s:Fault"},
+		{soap.NSEnumeration, "Items", "n:Items"},
+		{soap.NSEnumeration, "EndOfSequence", "n:EndOfSequence"},
+		{soap.NSCIMBinding, "AssociatedInstances", "b:AssociatedInstances"},
+		{"urn:unknown:1", "X", "ns1:X"},
+		{"urn:unknown:2", "Y", "ns2:Y"},
+		{"urn:unknown:1", "Z", "ns1:Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			got := m.NS(tt.ns, tt.local)
+			if got != tt.want {
+				t.Fatalf("NS(%q, %q): got %q, want %q", tt.ns, tt.local, got, tt.want)
+			}
+			e := m.Body().CreateElement(got)
+			if e.NamespaceURI() != tt.ns {
+				t.Errorf("NamespaceURI of %s: got %q, want %q", got, e.NamespaceURI(), tt.ns)
+			}
+		})
+	}
+}
