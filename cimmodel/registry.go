@@ -2,7 +2,7 @@ package cimmodel
 
 import (
 	"context"
-	"errors"
+
 	"fmt"
 	"sort"
 	"strings"
@@ -479,5 +479,3 @@ func (r *Registry) Create(ctx context.Context, inst *Instance) (ObjectPath, erro
 	}
 	return p, nil
 }
-
-var errNotImplemented = errors.New("cimmodel: not implemented yet")

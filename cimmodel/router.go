@@ -1,0 +1,271 @@
+package cimmodel
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/beevik/etree"
+)
+
+// Invoke is the method router (WS-Man custom actions, DSP0227 §9). It finds
+// the class of target (StatusInvalidClass, StatusInvalidNamespace) and the
+// effective method (StatusMethodNotFound; wsman answers
+// wsa:ActionNotSupported), decodes input (the <p:Method_INPUT> element; child
+// names are parameter names, any namespace; nil input means no parameters)
+// into typed [Args] and checks them before Func runs:
+//
+//   - an unknown parameter, an out-only parameter supplied, a value that does
+//     not parse as the declared type, a reference that is not an endpoint
+//     reference or points at a class that is not RefClass or a subclass, an
+//     embedded instance that does not parse or is not of EmbeddedClass, or a
+//     scalar sent twice: *Error with StatusInvalidParameter, Func not called;
+//   - a Required parameter missing or NULL, a value outside the ValueMap
+//     (DMTF and Method Reserved ranges excluded) or outside Min/Max:
+//     Result{ReturnValue: 5} with no out-parameters, the method, and an
+//     *InvalidParameterError naming the parameter and why. Func is not
+//     called. Callers encode the Result as a normal answer and may log or
+//     report the reason: errors.As(err, &ipe) tells this case apart;
+//   - a method without Func: StatusMethodNotAvailable.
+//
+// Embedded-instance parameters are accepted as a child element with
+// xsi:type and as CIM-XML text; Func receives them as TypeInstance values.
+// Reference parameters are endpoint references, received as TypeReference
+// values. Otherwise Invoke returns what Func returns, with the method.
+func (r *Registry) Invoke(ctx context.Context, target ObjectPath, method string, input *etree.Element) (Result, *Method, error) {
+	c, err := r.lookup(target.Namespace, target.Class)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	m, ok := r.Method(c, method)
+	if !ok {
+		return Result{}, nil, Errorf(StatusMethodNotFound, "class %s has no method %s", c.Name, method)
+	}
+	ns := target.Namespace
+	if ns == "" {
+		ns = c.Namespace
+	}
+	args, err := r.DecodeArgs(ns, m, input)
+	if err != nil {
+		return Result{}, m, err
+	}
+	if ipe := CheckArgs(m, args); ipe != nil {
+		return Result{ReturnValue: ReturnInvalidParameter}, m, ipe
+	}
+	if m.Func == nil {
+		return Result{}, m, Errorf(StatusMethodNotAvailable, "method %s.%s is not implemented", c.Name, m.Name)
+	}
+	if target.Namespace == "" {
+		target.Namespace = ns
+	}
+	res, err := m.Func(ctx, target, args)
+	if err != nil {
+		return res, m, fmt.Errorf("invoke %s.%s: %w", c.Name, m.Name, err)
+	}
+	return res, m, nil
+}
+
+// DecodeArgs decodes a method's input element into typed arguments (the
+// first half of [Registry.Invoke]); errors are *Error with
+// StatusInvalidParameter. namespace resolves references and embedded
+// instances that name no namespace of their own.
+func (r *Registry) DecodeArgs(namespace string, m *Method, input *etree.Element) (Args, error) {
+	args := Args{}
+	if input == nil {
+		return args, nil
+	}
+	groups, order, _ := groupChildren(input)
+	for _, name := range order {
+		p, ok := m.Param(name)
+		if !ok {
+			return nil, Errorf(StatusInvalidParameter, "method %s has no parameter %q", m.Name, name)
+		}
+		if !p.In {
+			return nil, Errorf(StatusInvalidParameter, "parameter %s of %s is output-only", p.Name, m.Name)
+		}
+		v, err := decodeElements(r, namespace, groups[strings.ToLower(name)], p.valueType(), p.Array, p.EmbeddedClass, p.RefClass, 0)
+		if err != nil {
+			return nil, Errorf(StatusInvalidParameter, "parameter %s of %s: %v", p.Name, m.Name, err)
+		}
+		args[p.Name] = v
+	}
+	return args, nil
+}
+
+// CheckArgs checks decoded arguments against m's Required, ValueMap and
+// Min/Max qualifiers, in declared parameter order, and returns the first
+// violation (nil when there is none).
+func CheckArgs(m *Method, args Args) *InvalidParameterError {
+	for _, p := range m.Params {
+		if !p.In {
+			continue
+		}
+		v, present := args[p.Name]
+		if !present || v.IsNull() {
+			if p.Required {
+				return &InvalidParameterError{Param: p.Name, Reason: "required parameter missing or NULL"}
+			}
+			continue
+		}
+		for _, e := range v.Elems() {
+			if reason := checkScalar(p, e); reason != "" {
+				return &InvalidParameterError{Param: p.Name, Reason: reason}
+			}
+		}
+	}
+	return nil
+}
+
+func checkScalar(p Parameter, e Value) string {
+	if len(p.ValueMap) > 0 {
+		if s, ok := e.AsString(); ok {
+			if !stringInValueMap(p, s) {
+				return fmt.Sprintf("value %q is not in the ValueMap", s)
+			}
+		} else if n, ok := integerOf(e); ok {
+			if !intInValueMap(p, n) {
+				return fmt.Sprintf("value %s is not in the ValueMap", e)
+			}
+		}
+	}
+	if p.Min != nil || p.Max != nil {
+		n, ok := integerOf(e)
+		if !ok {
+			return ""
+		}
+		if p.Min != nil && n.lt(*p.Min) {
+			return fmt.Sprintf("value %s is below the minimum %d", e, *p.Min)
+		}
+		if p.Max != nil && n.gt(*p.Max) {
+			return fmt.Sprintf("value %s is above the maximum %d", e, *p.Max)
+		}
+	}
+	return ""
+}
+
+// bigInt holds any CIM integer: a uint64 magnitude and a sign.
+type bigInt struct {
+	neg bool
+	mag uint64
+}
+
+func integerOf(v Value) (bigInt, bool) {
+	if !v.Type.isInteger() {
+		return bigInt{}, false
+	}
+	if u, ok := v.AsUint64(); ok {
+		return bigInt{mag: u}, true
+	}
+	if n, ok := v.AsInt64(); ok {
+		if n < 0 {
+			return bigInt{neg: true, mag: uint64(-(n + 1)) + 1}, true
+		}
+		return bigInt{mag: uint64(n)}, true
+	}
+	return bigInt{}, false
+}
+
+func (b bigInt) cmp(c bigInt) int {
+	switch {
+	case b.neg && !c.neg:
+		return -1
+	case !b.neg && c.neg:
+		return 1
+	}
+	r := 0
+	if b.mag < c.mag {
+		r = -1
+	} else if b.mag > c.mag {
+		r = 1
+	}
+	if b.neg {
+		r = -r
+	}
+	return r
+}
+
+func fromInt64(n int64) bigInt {
+	if n < 0 {
+		return bigInt{neg: true, mag: uint64(-(n + 1)) + 1}
+	}
+	return bigInt{mag: uint64(n)}
+}
+
+func (b bigInt) lt(n int64) bool { return b.cmp(fromInt64(n)) < 0 }
+func (b bigInt) gt(n int64) bool { return b.cmp(fromInt64(n)) > 0 }
+
+// parseValueMapInt parses a ValueMap number: decimal, or hexadecimal with
+// 0x (DSP0004 §5.6.3.55, ValueMap).
+func parseValueMapInt(s string) (bigInt, bool) {
+	s = strings.TrimSpace(s)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimLeft(s, "+-")
+	base := 10
+	if len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") {
+		base, s = 16, s[2:]
+	}
+	u, err := strconv.ParseUint(s, base, 64)
+	if err != nil {
+		return bigInt{}, false
+	}
+	return bigInt{neg: neg && u != 0, mag: u}, true
+}
+
+// reservedValues reports whether a Values text marks its ValueMap entry as
+// not usable.
+func reservedValues(text string) bool {
+	t := strings.ToLower(strings.TrimSpace(text))
+	return t == "dmtf reserved" || t == "method reserved" || t == "reserved"
+}
+
+func intInValueMap(p Parameter, n bigInt) bool {
+	for i, entry := range p.ValueMap {
+		text := ""
+		if i < len(p.Values) {
+			text = p.Values[i]
+		}
+		lo, hi, ok := valueMapRange(entry)
+		if !ok {
+			continue
+		}
+		if n.cmp(lo) >= 0 && n.cmp(hi) <= 0 {
+			return !reservedValues(text)
+		}
+	}
+	return false
+}
+
+// valueMapRange returns the bounds of a ValueMap entry: "6", "9..0x7FFF",
+// "0x8000..", "..5", or ".." (anything).
+func valueMapRange(entry string) (lo, hi bigInt, ok bool) {
+	minAll := bigInt{neg: true, mag: math.MaxUint64}
+	maxAll := bigInt{mag: math.MaxUint64}
+	a, b, isRange := strings.Cut(strings.TrimSpace(entry), "..")
+	if !isRange {
+		v, ok := parseValueMapInt(a)
+		return v, v, ok
+	}
+	lo, hi = minAll, maxAll
+	if strings.TrimSpace(a) != "" {
+		if lo, ok = parseValueMapInt(a); !ok {
+			return bigInt{}, bigInt{}, false
+		}
+	}
+	if strings.TrimSpace(b) != "" {
+		if hi, ok = parseValueMapInt(b); !ok {
+			return bigInt{}, bigInt{}, false
+		}
+	}
+	return lo, hi, true
+}
+
+func stringInValueMap(p Parameter, s string) bool {
+	for i, entry := range p.ValueMap {
+		if entry == s {
+			return i >= len(p.Values) || !reservedValues(p.Values[i])
+		}
+	}
+	return false
+}
