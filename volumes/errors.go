@@ -35,6 +35,9 @@ var (
 	// ErrInvalidLabel is returned by SetLabels for an empty or oversized key
 	// or an oversized value.
 	ErrInvalidLabel = errors.New("volumes: invalid label")
+	// ErrMissing is returned by Grow and OpenImage when a volume's file is
+	// gone or is no longer a regular file.
+	ErrMissing = errors.New("volumes: volume file missing")
 	// ErrClosed is returned by every method after Close.
 	ErrClosed = errors.New("volumes: service closed")
 )

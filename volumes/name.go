@@ -11,14 +11,16 @@ const MaxNameLen = 128
 // imageExt is appended to a volume's name to form its file name.
 const imageExt = ".img"
 
-// reservedNames are device names Windows refuses as file names (with or
-// without an extension); a name shown to Windows clients must not be one.
-var reservedNames = map[string]bool{
-	"CON": true, "PRN": true, "AUX": true, "NUL": true,
-	"COM0": true, "COM1": true, "COM2": true, "COM3": true, "COM4": true,
-	"COM5": true, "COM6": true, "COM7": true, "COM8": true, "COM9": true,
-	"LPT0": true, "LPT1": true, "LPT2": true, "LPT3": true, "LPT4": true,
-	"LPT5": true, "LPT6": true, "LPT7": true, "LPT8": true, "LPT9": true,
+// isReserved reports whether stem is a device name Windows refuses as a
+// file name (with or without an extension); a name shown to Windows clients
+// must not be one.
+func isReserved(stem string) bool {
+	switch u := strings.ToUpper(stem); u {
+	case "CON", "PRN", "AUX", "NUL":
+		return true
+	default:
+		return len(u) == 4 && (u[:3] == "COM" || u[:3] == "LPT") && u[3] >= '0' && u[3] <= '9'
+	}
 }
 
 // CheckName reports whether name may name a volume or a pool. A valid name is
@@ -46,7 +48,7 @@ func CheckName(name string) error {
 		return fmt.Errorf("%w: %q: must not contain \"..\"", ErrInvalidName, name)
 	}
 	stem, _, _ := strings.Cut(name, ".")
-	if reservedNames[strings.ToUpper(stem)] {
+	if isReserved(stem) {
 		return fmt.Errorf("%w: %q is a reserved name", ErrInvalidName, name)
 	}
 	return nil

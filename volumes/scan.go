@@ -169,10 +169,19 @@ func (s *Service) rescan(ctx context.Context) (ScanReport, error) {
 			}
 		}
 		for _, r := range vols {
-			if changed[r.ID] {
-				if err := tx.Put(bucketVolumes, string(r.ID), r); err != nil {
-					return err
-				}
+			if !changed[r.ID] {
+				continue
+			}
+			// Re-read so that labels set since the scan began are kept.
+			cur, err := getVolume(tx, r.ID)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			cur.Missing, cur.SizeBytes = r.Missing, r.SizeBytes
+			if err := tx.Put(bucketVolumes, string(r.ID), cur); err != nil {
+				return err
 			}
 		}
 		return nil

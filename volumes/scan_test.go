@@ -197,3 +197,38 @@ func TestResizedOutside(t *testing.T) {
 		t.Errorf("after Rescan: got size %d (report %v), %v; want %d", got.SizeBytes, rep.Resized, err, 3*MiB)
 	}
 }
+
+func TestPoolDirectoryGone(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.CreatePool(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	v := e.create("gone", "v", MiB)
+	if err := os.RemoveAll(e.poolDir("gone")); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.svc.Rescan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Missing, []volumes.ID{v.ID}) {
+		t.Errorf("report Missing: got %v, want [%s]", rep.Missing, v.ID)
+	}
+	p, err := e.svc.Pool(ctx, "gone")
+	if err != nil || !p.Missing || p.TotalBytes != 0 || p.Volumes != 1 {
+		t.Errorf("Pool: got %+v, %v; want Missing with its volume counted", p, err)
+	}
+	if got, err := e.svc.Get(ctx, v.ID); err != nil || !got.Missing {
+		t.Errorf("Get: got %+v, %v; want Missing", got, err)
+	}
+	if _, err := e.svc.Create(ctx, "gone", "w", MiB); !errors.Is(err, volumes.ErrPoolNotFound) {
+		t.Errorf("Create in a vanished pool: got %v, want ErrPoolNotFound", err)
+	}
+	if err := e.svc.Delete(ctx, v.ID); err != nil {
+		t.Errorf("Delete of a volume in a vanished pool: got %v, want nil", err)
+	}
+	if err := e.svc.DeletePool(ctx, "gone"); err != nil {
+		t.Errorf("DeletePool of a vanished pool: got %v, want nil", err)
+	}
+}

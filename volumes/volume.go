@@ -27,10 +27,6 @@ const (
 	MaxLabelValueLen = 1024 // bytes
 )
 
-// ErrMissing is returned by Grow and OpenImage when a volume's file is gone
-// or is no longer a regular file.
-var ErrMissing = errors.New("volumes: volume file missing")
-
 // ID identifies a volume for its whole life: a random UUID in canonical text
 // form, never reused, which the CIM layer uses as DeviceID.
 type ID string

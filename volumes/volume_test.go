@@ -153,6 +153,16 @@ func TestConcurrentCreateSameName(t *testing.T) {
 			_, errs[i] = e.svc.Create(context.Background(), volumes.DefaultPool, "same", MiB)
 		})
 	}
+	for range 2 {
+		wg.Go(func() {
+			// A scan must never import a file a running Create has made
+			// but not yet recorded.
+			rep, err := e.svc.Rescan(context.Background())
+			if err != nil || len(rep.Imported) != 0 {
+				t.Errorf("Rescan during creates: got %d imports, %v; want none", len(rep.Imported), err)
+			}
+		})
+	}
 	wg.Wait()
 	wins := 0
 	for _, err := range errs {
