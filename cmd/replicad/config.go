@@ -1,0 +1,120 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"strconv"
+)
+
+// Config is the daemon's configuration, from flags.
+type Config struct {
+	Listen     string // plain HTTP listener, "" for none
+	ListenTLS  string // HTTPS listener, "" for none
+	TLSCert    string
+	TLSKey     string
+	DataDir    string
+	UsersFile  string // "" → DataDir/users, created on first start
+	LogFormat  string // json or console
+	// AllowUnencrypted permits Basic over plain HTTP. Unset (nil) means:
+	// allowed only when every listener is on a loopback address.
+	AllowUnencrypted *bool
+}
+
+// DefaultConfig returns the embedded defaults `make run` uses.
+func DefaultConfig() Config {
+	return Config{Listen: "127.0.0.1:5985", DataDir: "./replicad-data", LogFormat: "json"}
+}
+
+// optionalBool is a boolean flag that remembers whether it was given.
+type optionalBool struct{ v **bool }
+
+func (o optionalBool) String() string {
+	if o.v == nil || *o.v == nil {
+		return ""
+	}
+	return strconv.FormatBool(**o.v)
+}
+
+func (o optionalBool) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*o.v = &b
+	return nil
+}
+
+func (o optionalBool) IsBoolFlag() bool { return true }
+
+// ParseFlags fills c from command-line arguments.
+func (c *Config) ParseFlags(args []string) error {
+	fs := flag.NewFlagSet("replicad", flag.ContinueOnError)
+	fs.StringVar(&c.Listen, "listen", c.Listen, "plain HTTP listen address (WinRM convention: port 5985)")
+	fs.StringVar(&c.ListenTLS, "listen-tls", c.ListenTLS, "HTTPS listen address (port 5986 by convention); needs --tls-cert and --tls-key")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate file for --listen-tls")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key file for --listen-tls")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data folder: state.db and pools/")
+	fs.StringVar(&c.UsersFile, "users", c.UsersFile, "htpasswd file with bcrypt hashes (htpasswd -B); default DATA/users, created with an admin user on first start")
+	fs.Var(optionalBool{&c.AllowUnencrypted}, "allow-unencrypted", "allow Basic authentication over plain HTTP (default: only when every listener is on loopback)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or console")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c.Validate()
+}
+
+// Validate checks that the configuration can work.
+func (c *Config) Validate() error {
+	if c.Listen == "" && c.ListenTLS == "" {
+		return errors.New("no listener: give --listen or --listen-tls")
+	}
+	if c.ListenTLS != "" && (c.TLSCert == "" || c.TLSKey == "") {
+		return errors.New("--listen-tls needs --tls-cert and --tls-key")
+	}
+	if c.DataDir == "" {
+		return errors.New("--data-dir must not be empty")
+	}
+	if c.LogFormat != "json" && c.LogFormat != "console" {
+		return fmt.Errorf("--log-format must be json or console, not %q", c.LogFormat)
+	}
+	for _, addr := range []string{c.Listen, c.ListenTLS} {
+		if addr == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("listen address %q: %w", addr, err)
+		}
+	}
+	return nil
+}
+
+// allowUnencrypted resolves the AllowUnencrypted default: Basic over plain
+// HTTP only when no listener can be reached from another host.
+func (c *Config) allowUnencrypted() bool {
+	if c.AllowUnencrypted != nil {
+		return *c.AllowUnencrypted
+	}
+	for _, addr := range []string{c.Listen, c.ListenTLS} {
+		if addr != "" && !isLoopback(addr) {
+			return false
+		}
+	}
+	return true
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/provider"
+	"github.com/replicad/replicad/store"
+	"github.com/replicad/replicad/users"
+	"github.com/replicad/replicad/wsman"
+)
+
+// Main is the running daemon: configuration plus every part it wired
+// together, so that tests can run the same daemon in-process.
+type Main struct {
+	Config Config
+	Logger *zap.Logger
+
+	DB       *store.DB
+	Provider *provider.Provider
+	Server   *wsman.Server
+
+	http []*http.Server
+	done []chan error
+}
+
+// NewMain returns a daemon with the default configuration.
+func NewMain() *Main { return &Main{Config: DefaultConfig()} }
+
+// ParseFlags reads the command line into m.Config.
+func (m *Main) ParseFlags(args []string) error { return m.Config.ParseFlags(args) }
+
+// Run opens the state, wires the parts (store → volumes → jobs → provider →
+// wsman) and starts the listeners. It returns once they accept connections.
+func (m *Main) Run(ctx context.Context) error {
+	logger, err := newLogger(m.Config.LogFormat)
+	if err != nil {
+		return err
+	}
+	m.Logger = logger
+	cfg := &m.Config
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	userFile, err := m.loadUsers()
+	if err != nil {
+		return err
+	}
+	m.DB, err = store.Open(filepath.Join(cfg.DataDir, "state.db"), store.Options{})
+	if err != nil {
+		return err
+	}
+	registry := cimmodel.NewRegistry()
+	m.Provider, err = provider.New(ctx, provider.Config{
+		DB:      m.DB,
+		DataDir: cfg.DataDir,
+		Logger:  logger.Named("provider"),
+	})
+	if err != nil {
+		return err
+	}
+	if err := m.Provider.Register(registry); err != nil {
+		return err
+	}
+
+	m.Server = wsman.NewServer(registry, userFile)
+	m.Server.Logger = logger.Named("wsman")
+	m.Server.AllowUnencrypted = cfg.allowUnencrypted()
+	handler := m.Server.Handler()
+
+	if cfg.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+		}
+		m.serve(ln, handler, "http")
+	}
+	if cfg.ListenTLS != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+		ln, err := tls.Listen("tcp", cfg.ListenTLS, &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			MinVersion:   tls.VersionTLS12,
+		})
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.ListenTLS, err)
+		}
+		m.serve(ln, handler, "https")
+	}
+	if m.Server.AllowUnencrypted && cfg.Listen != "" {
+		logger.Info("Basic authentication over plain HTTP is allowed", zap.Bool("allowUnencrypted", true))
+	}
+	return nil
+}
+
+// serve starts one listener and logs the address it bound, which tests that
+// listen on port 0 read back.
+func (m *Main) serve(ln net.Listener, h http.Handler, scheme string) {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          zap.NewStdLog(m.Logger.Named("http")),
+	}
+	done := make(chan error, 1)
+	m.http = append(m.http, srv)
+	m.done = append(m.done, done)
+	m.Logger.Info("listening", zap.String("scheme", scheme), zap.String("addr", ln.Addr().String()),
+		zap.String("url", fmt.Sprintf("%s://%s/wsman", scheme, ln.Addr())))
+	go func() {
+		err := srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		done <- err
+	}()
+}
+
+// Close stops accepting, lets in-flight requests finish (up to 30 s), stops
+// the jobs at a checkpoint and closes the store, in reverse order of Run.
+func (m *Main) Close() error {
+	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i, srv := range m.http {
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := <-m.done[i]; err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.Provider != nil {
+		if err := m.Provider.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.DB != nil {
+		if err := m.DB.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if m.Logger != nil {
+		m.Logger.Info("stopped")
+		_ = m.Logger.Sync()
+	}
+	return errors.Join(errs...)
+}
+
+// loadUsers reads --users, or DATA/users, creating the latter on first start
+// with the user admin and a random password written to DATA/admin-password
+// (mode 0600). The password itself is never logged.
+func (m *Main) loadUsers() (*users.File, error) {
+	if m.Config.UsersFile != "" {
+		return users.Load(m.Config.UsersFile)
+	}
+	path := filepath.Join(m.Config.DataDir, "users")
+	if _, err := os.Stat(path); err == nil {
+		return users.Load(path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("users file: %w", err)
+	}
+	password, err := users.RandomPassword()
+	if err != nil {
+		return nil, err
+	}
+	var f users.File
+	if err := f.Set("admin", password); err != nil {
+		return nil, err
+	}
+	pwFile := filepath.Join(m.Config.DataDir, "admin-password")
+	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write admin password: %w", err)
+	}
+	if err := f.Save(path); err != nil {
+		return nil, err
+	}
+	abs, _ := filepath.Abs(pwFile)
+	m.Logger.Info("created the user admin with a random password; read it from the file",
+		zap.String("user", "admin"), zap.String("passwordFile", abs), zap.String("usersFile", path))
+	return &f, nil
+}
+
+func newLogger(format string) (*zap.Logger, error) {
+	var cfg zap.Config
+	if format == "console" {
+		cfg = zap.NewDevelopmentConfig()
+		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+	} else {
+		cfg = zap.NewProductionConfig()
+		cfg.EncoderConfig.TimeKey = "time"
+		cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
+	}
+	cfg.OutputPaths = []string{"stderr"}
+	cfg.DisableStacktrace = true
+	return cfg.Build()
+}

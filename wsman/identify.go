@@ -1,0 +1,35 @@
+package wsman
+
+import (
+	"github.com/replicad/replicad/soap"
+)
+
+// Identify answers (DSP0226 §11): the protocol version and product, plus the
+// SecurityProfiles element Windows adds (MS-WSMV 2.2.4.x), listing what this
+// server accepts.
+const (
+	productVendor        = "The replicad authors"
+	profileHTTPBasic     = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/basic"
+	profileHTTPSBasic    = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/basic"
+	wsmanProtocolVersion = soap.NSWSMan
+)
+
+// identify answers wsmid:Identify the way Windows does: an empty SOAP header
+// and a wsmid:IdentifyResponse body.
+func (s *Server) identify(req *request) (*soap.Message, error) {
+	m := soap.NewResponse(req.header(), "")
+	hdr := m.Header()
+	for _, c := range hdr.ChildElements() {
+		hdr.RemoveChild(c)
+	}
+	resp := m.Body().CreateElement(m.NS(soap.NSIdentity, "IdentifyResponse"))
+	resp.CreateElement(m.NS(soap.NSIdentity, "ProtocolVersion")).SetText(wsmanProtocolVersion)
+	resp.CreateElement(m.NS(soap.NSIdentity, "ProductVendor")).SetText(productVendor)
+	resp.CreateElement(m.NS(soap.NSIdentity, "ProductVersion")).SetText(s.ProductVersion)
+	profiles := resp.CreateElement(m.NS(soap.NSIdentity, "SecurityProfiles"))
+	if s.AllowUnencrypted {
+		profiles.CreateElement(m.NS(soap.NSIdentity, "SecurityProfileName")).SetText(profileHTTPBasic)
+	}
+	profiles.CreateElement(m.NS(soap.NSIdentity, "SecurityProfileName")).SetText(profileHTTPSBasic)
+	return m, nil
+}

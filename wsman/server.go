@@ -1,0 +1,333 @@
+package wsman
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	"go.uber.org/zap"
+
+	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/soap"
+	"github.com/replicad/replicad/users"
+)
+
+// Limits bound what one client can make the server hold. The zero value of a
+// field means its default.
+type Limits struct {
+	// MaxBodyBytes caps an authenticated request body (default 4 MiB).
+	MaxBodyBytes int64
+	// MaxAnonymousBodyBytes caps a request body before authentication, which
+	// can only be an Identify (default 16 KiB).
+	MaxAnonymousBodyBytes int64
+	// MaxEnvelopeSize caps every reply in bytes, whatever the client asks
+	// (default 512000, Windows' MaxEnvelopeSizekb of 500).
+	MaxEnvelopeSize int
+	// MaxEnumerationsPerUser caps open enumeration contexts per user (default 64).
+	MaxEnumerationsPerUser int
+	// EnumerationExpiry is how long an idle enumeration context lives (default 10 minutes).
+	EnumerationExpiry time.Duration
+	// MaxElements caps the items of one Enumerate or Pull reply (default 1000).
+	MaxElements int
+	// MaxConcurrentRequests caps requests served at once (default 64); more
+	// are answered with a QuotaLimit fault.
+	MaxConcurrentRequests int
+	// DefaultOperationTimeout applies when a request has no
+	// wsman:OperationTimeout (default 60 s, as Windows).
+	DefaultOperationTimeout time.Duration
+}
+
+func (l *Limits) setDefaults() {
+	def := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxBodyBytes, 4<<20)
+	def(&l.MaxAnonymousBodyBytes, 16<<10)
+	defInt(&l.MaxEnvelopeSize, 512000)
+	defInt(&l.MaxEnumerationsPerUser, 64)
+	defInt(&l.MaxElements, 1000)
+	defInt(&l.MaxConcurrentRequests, 64)
+	if l.EnumerationExpiry <= 0 {
+		l.EnumerationExpiry = 10 * time.Minute
+	}
+	if l.DefaultOperationTimeout <= 0 {
+		l.DefaultOperationTimeout = 60 * time.Second
+	}
+}
+
+// Server is the WS-Management endpoint. Set its exported fields before the
+// first request; it is then safe for concurrent use.
+type Server struct {
+	// Logger receives one access line per request and the details of every
+	// fault. Default: no logging.
+	Logger *zap.Logger
+	// Limits bound request sizes and per-user state.
+	Limits Limits
+	// AllowUnencrypted permits Basic authentication over plain HTTP. Without
+	// it Basic is accepted only over TLS, as Windows' AllowUnencrypted=false.
+	AllowUnencrypted bool
+	// ProductVersion is answered by Identify.
+	ProductVersion string
+	// Now returns the current time; tests may replace it.
+	Now func() time.Time
+
+	registry *cimmodel.Registry
+	users    *users.File
+	machine  string
+	enums    *enumerations
+	slots    chan struct{}
+}
+
+// NewServer returns a server that answers from registry and authenticates
+// against the users file u.
+func NewServer(registry *cimmodel.Registry, u *users.File) *Server {
+	host, _ := os.Hostname()
+	return &Server{
+		Logger:         zap.NewNop(),
+		ProductVersion: "replicad 0.1",
+		Now:            time.Now,
+		registry:       registry,
+		users:          u,
+		machine:        host,
+	}
+}
+
+// init finishes construction on first use, after the caller set the fields.
+func (s *Server) init() {
+	if s.enums != nil {
+		return
+	}
+	s.Limits.setDefaults()
+	s.enums = newEnumerations(s.Limits.MaxEnumerationsPerUser, s.Limits.EnumerationExpiry, s.Now)
+	s.slots = make(chan struct{}, s.Limits.MaxConcurrentRequests)
+}
+
+// Handler returns an http.Handler for the endpoint; call it once after the
+// fields are set and before serving.
+func (s *Server) Handler() http.Handler {
+	s.init()
+	return s
+}
+
+// request is one call on its way through serve.
+type request struct {
+	ctx         context.Context
+	user        string
+	env         *soap.Envelope
+	maxEnvelope int
+	remote      string
+}
+
+func (r *request) header() *soap.Header { return &r.env.Header }
+
+// ServeHTTP answers one HTTP request on /wsman. It is the only place that
+// writes a fault.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.init()
+	start := s.Now()
+	if r.URL.Path != "/wsman" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	default:
+		s.writeFault(w, nil, &protocolError{kind: faultQuotaLimit}, start, "", r)
+		return
+	}
+
+	user, authErr := s.authenticate(r)
+	limit := s.Limits.MaxAnonymousBodyBytes
+	if authErr == nil {
+		limit = s.Limits.MaxBodyBytes
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) && authErr == nil {
+			s.writeFault(w, nil, &protocolError{kind: faultEncodingLimit,
+				message: "The request body is larger than the service accepts.", err: err}, start, user, r)
+			return
+		}
+		if authErr != nil {
+			s.challenge(w, r, authErr, start)
+			return
+		}
+		s.Logger.Info("request body unreadable", zap.String("remote", r.RemoteAddr), zap.Error(err))
+		return
+	}
+
+	env, parseErr := soap.Parse(body)
+	if authErr != nil {
+		// Only Identify may go unauthenticated (DSP0226 §11, MS-WSMV 3.1.4.16).
+		if parseErr != nil || !isIdentify(env) {
+			s.challenge(w, r, authErr, start)
+			return
+		}
+	}
+	if parseErr != nil {
+		s.writeFault(w, nil, parseErr, start, user, r)
+		return
+	}
+
+	req := &request{user: user, env: env, remote: r.RemoteAddr, maxEnvelope: s.Limits.MaxEnvelopeSize}
+	if m := env.Header.MaxEnvelopeSize; m > 0 && m < req.maxEnvelope {
+		req.maxEnvelope = m
+	}
+	timeout := env.Header.OperationTimeout
+	if timeout <= 0 {
+		timeout = s.Limits.DefaultOperationTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	req.ctx = ctx
+
+	reply, err := s.serve(req)
+	if err != nil {
+		s.writeFault(w, env, err, start, user, r)
+		return
+	}
+	out, err := reply.Bytes(env.Encoding)
+	if err == nil && len(out) > req.maxEnvelope {
+		err = &protocolError{kind: faultEncodingLimit,
+			message: "The reply is larger than the MaxEnvelopeSize of the request."}
+	}
+	if err != nil {
+		s.writeFault(w, env, err, start, user, r)
+		return
+	}
+	w.Header().Set("Content-Type", env.Encoding.ContentType())
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
+	s.Logger.Info("wsman",
+		zap.String("action", env.Header.Action),
+		zap.String("resourceURI", env.Header.ResourceURI),
+		zap.String("user", user),
+		zap.String("remote", r.RemoteAddr),
+		zap.Int("status", http.StatusOK),
+		zap.Duration("duration", s.Now().Sub(start)),
+		zap.String("messageID", env.Header.MessageID),
+		zap.String("replyID", reply.MessageID()))
+}
+
+// writeFault sends err as a SOAP fault with HTTP 500 and logs it once:
+// Receiver faults at error level with the full chain, Sender faults at info.
+func (s *Server) writeFault(w http.ResponseWriter, env *soap.Envelope, err error, start time.Time, user string, r *http.Request) {
+	fault, kind := s.buildFault(err)
+	var hdr soap.Header
+	enc := soap.UTF8
+	if env != nil {
+		hdr = env.Header
+		enc = env.Encoding
+	}
+	msg := fault.Message(&hdr)
+	out, encErr := msg.Bytes(enc)
+	if encErr != nil {
+		s.Logger.Error("encode fault", zap.Error(encErr))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	fields := []zap.Field{
+		zap.String("action", hdr.Action),
+		zap.String("resourceURI", hdr.ResourceURI),
+		zap.String("user", user),
+		zap.String("remote", r.RemoteAddr),
+		zap.Int("status", http.StatusInternalServerError),
+		zap.String("fault", fault.Subcode.Local),
+		zap.String("faultCode", fault.Code),
+		zap.Duration("duration", s.Now().Sub(start)),
+		zap.String("messageID", hdr.MessageID),
+		zap.String("replyID", msg.MessageID()),
+		zap.Error(err),
+	}
+	if kind == faultInternal || fault.Code == soap.CodeReceiver {
+		s.Logger.Error("wsman fault", fields...)
+	} else {
+		s.Logger.Info("wsman fault", fields...)
+	}
+	w.Header().Set("Content-Type", enc.ContentType())
+	w.WriteHeader(http.StatusInternalServerError)
+	w.Write(out)
+}
+
+// serve runs one parsed, authenticated request and returns its reply.
+func (s *Server) serve(req *request) (*soap.Message, error) {
+	h := req.header()
+	if isIdentify(req.env) {
+		return s.identify(req)
+	}
+	switch h.Action {
+	case soap.ActionGet:
+		return s.get(req)
+	case soap.ActionPut:
+		return s.put(req)
+	case soap.ActionDelete:
+		return s.delete(req)
+	case soap.ActionEnumerate:
+		return s.enumerate(req)
+	case soap.ActionPull:
+		return s.pull(req)
+	case soap.ActionRelease:
+		return s.release(req)
+	case "":
+		return nil, protoErr(faultActionNotSupported, "The request has no wsa:Action header.")
+	}
+	if method, ok := invokedMethod(h); ok {
+		return s.invoke(req, method)
+	}
+	return nil, protoErr(faultActionNotSupported, "The action %q is not supported by the service.", h.Action)
+}
+
+// invokedMethod reports the method named by an Invoke action, which is the
+// resource URI followed by "/" and the method name (DSP0227 §9).
+func invokedMethod(h *soap.Header) (string, bool) {
+	uri := strings.TrimSuffix(h.ResourceURI, "/")
+	if uri == "" || len(h.Action) <= len(uri)+1 {
+		return "", false
+	}
+	if !strings.EqualFold(h.Action[:len(uri)], uri) || h.Action[len(uri)] != '/' {
+		return "", false
+	}
+	method := h.Action[len(uri)+1:]
+	if method == "" || strings.ContainsAny(method, "/?#") {
+		return "", false
+	}
+	return method, true
+}
+
+// isIdentify reports whether env is a wsmid:Identify request.
+func isIdentify(env *soap.Envelope) bool {
+	return env != nil && env.Body != nil && env.Body.Tag == "Identify" && env.Body.NamespaceURI() == soap.NSIdentity
+}
+
+// child returns the first child element of e with the given namespace and
+// local name, or nil.
+func child(e *etree.Element, ns, local string) *etree.Element {
+	if e == nil {
+		return nil
+	}
+	for _, c := range e.ChildElements() {
+		if c.Tag == local && c.NamespaceURI() == ns {
+			return c
+		}
+	}
+	return nil
+}
