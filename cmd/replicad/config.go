@@ -10,13 +10,13 @@ import (
 
 // Config is the daemon's configuration, from flags.
 type Config struct {
-	Listen     string // plain HTTP listener, "" for none
-	ListenTLS  string // HTTPS listener, "" for none
-	TLSCert    string
-	TLSKey     string
-	DataDir    string
-	UsersFile  string // "" → DataDir/users, created on first start
-	LogFormat  string // json or console
+	Listen    string // plain HTTP listener, "" for none
+	ListenTLS string // HTTPS listener, "" for none
+	TLSCert   string
+	TLSKey    string
+	DataDir   string
+	UsersFile string // "" → DataDir/users, created on first start
+	LogFormat string // json or console
 	// AllowUnencrypted permits Basic over plain HTTP. Unset (nil) means:
 	// allowed only when every listener is on a loopback address.
 	AllowUnencrypted *bool
