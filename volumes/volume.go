@@ -386,8 +386,13 @@ func (s *Service) grow(ctx context.Context, id ID, sizeBytes uint64) (*Volume, e
 		return s.volume(rec, root), nil
 	}
 	fn := fileName(rec.Name)
-	if fi, err := root.Lstat(fn); err != nil || !fi.Mode().IsRegular() {
+	fi, err := root.Lstat(fn)
+	if err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w: %s", ErrMissing, fn)
+	}
+	if uint64(fi.Size()) > size {
+		// Grown outside replicad since the last Rescan: never cut data off.
+		return nil, fmt.Errorf("%w: %d bytes is smaller than the file's %d", ErrInvalidSize, size, fi.Size())
 	}
 	usage, err := statFS(s.poolDir(rec.Pool))
 	if err != nil {

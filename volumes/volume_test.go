@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/volumes"
 )
 
@@ -396,5 +397,71 @@ func TestClosed(t *testing.T) {
 	}
 	if _, err := e.svc.Acquire(v.ID, "x"); !errors.Is(err, volumes.ErrClosed) {
 		t.Errorf("Acquire after Close: got %v, want ErrClosed", err)
+	}
+}
+
+func TestGrowNeverCutsAFileGrownOutside(t *testing.T) {
+	e := newEnv(t)
+	v := e.create(volumes.DefaultPool, "ext", MiB)
+	if err := os.Truncate(v.Path(), 4*MiB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Grow(context.Background(), v.ID, 2*MiB); !errors.Is(err, volumes.ErrInvalidSize) {
+		t.Errorf("Grow below the file's size: got %v, want ErrInvalidSize", err)
+	}
+	if got := fileSize(t, v.Path()); got != 4*MiB {
+		t.Errorf("file size: got %d, want %d", got, 4*MiB)
+	}
+}
+
+func TestCancelledContextChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	v := e.create(volumes.DefaultPool, "v", MiB)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := e.snapshot()
+	calls := []struct {
+		name string
+		call func() error
+	}{
+		{"create", func() error { _, err := e.svc.Create(ctx, volumes.DefaultPool, "w", MiB); return err }},
+		{"grow", func() error { _, err := e.svc.Grow(ctx, v.ID, 2*MiB); return err }},
+		{"delete", func() error { return e.svc.Delete(ctx, v.ID) }},
+		{"create pool", func() error { _, err := e.svc.CreatePool(ctx, "p"); return err }},
+		{"rescan", func() error { _, err := e.svc.Rescan(ctx); return err }},
+	}
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.call(); !errors.Is(err, context.Canceled) {
+				t.Errorf("got %v, want context.Canceled", err)
+			}
+		})
+	}
+	if after := e.snapshot(); after != before {
+		t.Errorf("state changed:\ngot  %s\nwant %s", after, before)
+	}
+}
+
+func BenchmarkCreateDelete(b *testing.B) {
+	dir := b.TempDir()
+	db, err := store.Open(filepath.Join(dir, "state.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	svc, err := volumes.Open(db, dir, volumes.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer svc.Close()
+	ctx := context.Background()
+	for b.Loop() {
+		v, err := svc.Create(ctx, volumes.DefaultPool, "bench", 1<<30)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := svc.Delete(ctx, v.ID); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
