@@ -2,13 +2,16 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 
 	"go.uber.org/zap"
 
 	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/store"
+	"github.com/replicad/replicad/volumes"
 )
 
 // Namespace is the CIM namespace of the iSCSI target's storage classes, as
@@ -22,20 +25,26 @@ type Config struct {
 	Logger  *zap.Logger
 	// SystemName names the hosting computer system (default: the host name).
 	SystemName string
+	// JobWorkers bounds the jobs that run at once (default 2).
+	JobWorkers int
 }
 
 // Provider serves replicad's CIM classes. Create it with New, declare its
 // classes with Register, and Close it on shutdown.
 type Provider struct {
-	cfg    Config
-	logger *zap.Logger
-	system string
+	cfg     Config
+	logger  *zap.Logger
+	system  string
+	volumes *volumes.Service
+	jobs    *jobqueue.Queue
+	repl    replicationState
 }
 
-// New opens the domain behind the classes.
+// New opens the domain behind the classes (volumes, jobs, replication) and
+// starts the job queue, which resumes jobs interrupted by the last stop.
 func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.DB == nil {
-		return nil, fmt.Errorf("provider: no store")
+		return nil, errors.New("provider: no store")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
@@ -47,16 +56,40 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		}
 		cfg.SystemName = host
 	}
-	return &Provider{cfg: cfg, logger: cfg.Logger, system: cfg.SystemName}, nil
+	p := &Provider{cfg: cfg, logger: cfg.Logger, system: cfg.SystemName}
+	var err error
+	p.volumes, err = volumes.Open(cfg.DB, cfg.DataDir, volumes.Options{Logger: cfg.Logger.Named("volumes")})
+	if err != nil {
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	p.jobs, err = jobqueue.Open(cfg.DB, jobqueue.Options{Workers: cfg.JobWorkers, Logger: cfg.Logger.Named("jobqueue")})
+	if err != nil {
+		p.volumes.Close()
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	if err := p.openReplication(ctx); err != nil {
+		p.jobs.Close()
+		p.volumes.Close()
+		return nil, fmt.Errorf("provider: %w", err)
+	}
+	p.jobs.Start()
+	return p, nil
 }
 
-// Close stops the domain's background work.
-func (p *Provider) Close() error { return nil }
+// Close stops the jobs at a checkpoint and closes the domain, in reverse
+// order of New. The store stays open; its owner closes it.
+func (p *Provider) Close() error {
+	return errors.Join(p.jobs.Close(), p.closeReplication(), p.volumes.Close())
+}
 
-// Register declares every class of the provider to reg, parents first.
+// Register declares every class of the provider to reg, parents first: the
+// DMTF base classes, the storage classes, then the replication classes.
 func (p *Provider) Register(reg *cimmodel.Registry) error {
-	classes := append(schemaClasses(), p.systemClasses()...)
-	classes = append(classes, p.replicationServiceClass())
+	var classes []*cimmodel.Class
+	classes = append(classes, schemaClasses()...)
+	classes = append(classes, p.systemClasses()...)
+	classes = append(classes, p.storageClasses()...)
+	classes = append(classes, p.replicationClasses()...)
 	for _, c := range classes {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("provider: %w", err)
