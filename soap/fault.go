@@ -89,8 +89,12 @@ func (f *Fault) Message(req *Header) *Message {
 	lang := m.env.SelectAttrValue("xml:lang", defaultLang)
 	if f.NotUnderstood != nil {
 		nu := m.header.CreateElement("s:NotUnderstood")
-		nu.CreateAttr("qname", "nu:"+f.NotUnderstood.Local)
-		nu.CreateAttr("xmlns:nu", f.NotUnderstood.Space)
+		if f.NotUnderstood.Space == "" {
+			nu.CreateAttr("qname", f.NotUnderstood.Local)
+		} else {
+			nu.CreateAttr("qname", "nu:"+f.NotUnderstood.Local)
+			nu.CreateAttr("xmlns:nu", f.NotUnderstood.Space)
+		}
 	}
 	fault := m.body.CreateElement("s:Fault")
 	code := fault.CreateElement("s:Code")

@@ -130,3 +130,38 @@ func TestParseAcceptsDeclarations(t *testing.T) {
 		})
 	}
 }
+
+// TestParseLimits checks that the limits are exact: a message at the limit
+// parses, one element more does not.
+func TestParseLimits(t *testing.T) {
+	nest := func(depth int) []byte {
+		// Envelope and Body take two levels.
+		inner := depth - 2
+		return []byte(envOpen + `<s:Body>` + strings.Repeat("<x>", inner) + strings.Repeat("</x>", inner) + `</s:Body></s:Envelope>`)
+	}
+	many := func(n int) []byte {
+		// Envelope, Body and x are three elements.
+		return []byte(envOpen + `<s:Body><x>` + strings.Repeat("<y/>", n-3) + `</x></s:Body></s:Envelope>`)
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"depth at limit", nest(soap.MaxDepth), nil},
+		{"depth over limit", nest(soap.MaxDepth + 1), soap.ErrTooDeep},
+		{"elements at limit", many(soap.MaxElements), nil},
+		{"elements over limit", many(soap.MaxElements + 1), soap.ErrTooManyElements},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := soap.Parse(tt.data)
+			if tt.want == nil && err != nil {
+				t.Fatalf("Parse: got error %v, want nil", err)
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("Parse: got error %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

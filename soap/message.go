@@ -68,8 +68,15 @@ func (m *Message) MessageID() string { return m.id }
 
 // NS returns the prefix-qualified name "p:local" for the namespace ns and
 // declares the prefix on the Envelope if it is not declared yet. Namespaces
-// listed in [Prefixes] get Windows' prefix; others get ns1, ns2, ...
+// listed in [Prefixes] get Windows' prefix; others get ns1, ns2, ... The XML
+// namespace always gets "xml", and the empty namespace no prefix.
 func (m *Message) NS(ns, local string) string {
+	switch ns {
+	case "":
+		return local
+	case NSXML:
+		return "xml:" + local
+	}
 	for _, a := range m.env.Attr {
 		if a.Space == "xmlns" && a.Value == ns {
 			return a.Key + ":" + local

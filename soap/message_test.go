@@ -88,12 +88,17 @@ func TestNS(t *testing.T) {
 		{"urn:unknown:1", "X", "ns1:X"},
 		{"urn:unknown:2", "Y", "ns2:Y"},
 		{"urn:unknown:1", "Z", "ns1:Z"},
+		{soap.NSXML, "lang", "xml:lang"},
+		{"", "Plain", "Plain"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
 			got := m.NS(tt.ns, tt.local)
 			if got != tt.want {
 				t.Fatalf("NS(%q, %q): got %q, want %q", tt.ns, tt.local, got, tt.want)
+			}
+			if tt.ns == soap.NSXML {
+				return // etree does not resolve the implicit xml prefix
 			}
 			e := m.Body().CreateElement(got)
 			if e.NamespaceURI() != tt.ns {
