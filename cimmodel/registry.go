@@ -97,6 +97,10 @@ func effectiveProperties(c *Class, super *Class) ([]Property, error) {
 		if !p.Type.valid() {
 			return nil, fmt.Errorf("cimmodel: register %s: property %s has no valid type", c.Name, p.Name)
 		}
+		if p.Type == TypeReference && p.Array {
+			// DSP0004 §5.2: reference properties cannot be arrays (parameters can).
+			return nil, fmt.Errorf("cimmodel: register %s: property %s is an array of references", c.Name, p.Name)
+		}
 		replaced := false
 		for i, q := range props {
 			if strings.EqualFold(q.Name, p.Name) {

@@ -232,16 +232,15 @@ func parseCIMDatetime(s string) (Datetime, error) {
 	return Datetime{Time: time.Date(y, time.Month(mo), dd, h, mi, sec, us*1000, loc)}, nil
 }
 
-// formatDuration writes d as an xs:duration with days, hours, minutes and
-// seconds (fractional seconds as needed): "P1DT2H3M4.5S", "PT0S".
+// formatDuration writes d as an xs:duration in the form Windows writes for
+// cim:Interval, days, hours, minutes and seconds always present:
+// "P0DT0H1M40S", "P1DT2H3M4.5S".
 func formatDuration(d time.Duration) string {
 	var b strings.Builder
-	if d < 0 {
-		b.WriteByte('-')
-	}
 	u := uint64(d)
 	if d < 0 {
-		u = uint64(-d)
+		b.WriteByte('-')
+		u = uint64(-(d + 1)) + 1
 	}
 	const day = uint64(24 * time.Hour)
 	days := u / day
@@ -250,30 +249,13 @@ func formatDuration(d time.Duration) string {
 	u %= uint64(time.Hour)
 	m := u / uint64(time.Minute)
 	u %= uint64(time.Minute)
-	b.WriteByte('P')
-	if days > 0 {
-		b.WriteString(strconv.FormatUint(days, 10) + "D")
+	sec := u / uint64(time.Second)
+	frac := u % uint64(time.Second)
+	fmt.Fprintf(&b, "P%dDT%dH%dM%d", days, h, m, sec)
+	if frac > 0 {
+		b.WriteString("." + strings.TrimRight(fmt.Sprintf("%09d", frac), "0"))
 	}
-	if h == 0 && m == 0 && u == 0 && days > 0 {
-		return b.String()
-	}
-	b.WriteByte('T')
-	if h > 0 {
-		b.WriteString(strconv.FormatUint(h, 10) + "H")
-	}
-	if m > 0 {
-		b.WriteString(strconv.FormatUint(m, 10) + "M")
-	}
-	if u > 0 || (h == 0 && m == 0) {
-		sec := u / uint64(time.Second)
-		frac := u % uint64(time.Second)
-		b.WriteString(strconv.FormatUint(sec, 10))
-		if frac > 0 {
-			f := fmt.Sprintf("%09d", frac)
-			b.WriteString("." + strings.TrimRight(f, "0"))
-		}
-		b.WriteByte('S')
-	}
+	b.WriteByte('S')
 	return b.String()
 }
 
