@@ -221,20 +221,32 @@ func reservedValues(text string) bool {
 }
 
 func intInValueMap(p Parameter, n bigInt) bool {
-	for i, entry := range p.ValueMap {
-		text := ""
-		if i < len(p.Values) {
-			text = p.Values[i]
-		}
-		lo, hi, ok := valueMapRange(entry)
-		if !ok {
-			continue
-		}
-		if n.cmp(lo) >= 0 && n.cmp(hi) <= 0 {
-			return !reservedValues(text)
+	// The most specific entry decides: single values, then bounded ranges,
+	// then "..", which DSP0004 uses for "every value not listed".
+	for pass := 0; pass < 3; pass++ {
+		for i, entry := range p.ValueMap {
+			lo, hi, ok := valueMapRange(entry)
+			if !ok || entryKind(entry) != pass {
+				continue
+			}
+			if n.cmp(lo) >= 0 && n.cmp(hi) <= 0 {
+				return i >= len(p.Values) || !reservedValues(p.Values[i])
+			}
 		}
 	}
 	return false
+}
+
+// entryKind is 0 for a single value, 1 for a range with a bound, 2 for "..".
+func entryKind(entry string) int {
+	e := strings.TrimSpace(entry)
+	switch {
+	case e == "..":
+		return 2
+	case strings.Contains(e, ".."):
+		return 1
+	}
+	return 0
 }
 
 // valueMapRange returns the bounds of a ValueMap entry: "6", "9..0x7FFF",
