@@ -8,6 +8,10 @@ go mod download
 need=()
 /usr/bin/python3 -c 'import winrm' 2>/dev/null || need+=(python3-winrm)
 command -v wsl >/dev/null 2>&1 || need+=(wsl)
+# wsl's helpers: uuidgen for message IDs, xmllint and curl.
+command -v uuidgen >/dev/null 2>&1 || need+=(uuid-runtime)
+command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if ((${#need[@]})); then
   sudo=""
   [[ $(id -u) -ne 0 ]] && sudo="sudo"
