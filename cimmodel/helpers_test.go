@@ -2,6 +2,7 @@ package cimmodel_test
 
 import (
 	"context"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -329,4 +330,9 @@ func (w *world) fullAllTypes() *cimmodel.Instance {
 		Set("S_reference", cimmodel.Ref(nested)).
 		Set("S_instance", cimmodel.Embedded(emb)).Set("A_instance", cimmodel.Embeddeds([]*cimmodel.Instance{emb, emb2})).
 		Set("S_interval", cimmodel.IntervalValue(26*time.Hour+3*time.Minute+4*time.Second+500*time.Microsecond))
+}
+
+func readFile(name string) (string, error) {
+	b, err := os.ReadFile(name)
+	return string(b), err
 }
