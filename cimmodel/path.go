@@ -62,8 +62,8 @@ func (p ObjectPath) Key(name string) (Value, bool) {
 
 // String returns the canonical form of p, for logs and map keys: the
 // namespace, class and key names case-folded, keys sorted by name, every
-// key value quoted as its text (nested references as their own canonical
-// form): `root/cimv2:cim_foo.id="1",name="x"`.
+// scalar key value quoted as its text, nested references as their own
+// canonical form in parentheses: `root/cimv2:cim_foo.id="1",name="x"`.
 func (p ObjectPath) String() string {
 	var b strings.Builder
 	b.WriteString(strings.ToLower(p.Namespace))
@@ -71,6 +71,10 @@ func (p ObjectPath) String() string {
 	b.WriteString(strings.ToLower(p.Class))
 	keys := make([]string, 0, len(p.Keys))
 	for _, k := range p.Keys {
+		if r, ok := k.Value.V.(ObjectPath); ok {
+			keys = append(keys, strings.ToLower(k.Name)+"=("+r.String()+")")
+			continue
+		}
 		keys = append(keys, strings.ToLower(k.Name)+"="+strconv.Quote(keyText(k.Value)))
 	}
 	sort.Strings(keys)

@@ -674,6 +674,13 @@ func (p *wqlParser) next() token {
 	return t
 }
 
+// back undoes next for t (next does not advance past the end).
+func (p *wqlParser) back(t token) {
+	if t.kind != tokEOF {
+		p.i--
+	}
+}
+
 func (p *wqlParser) keyword(kw string) bool {
 	t := p.peek()
 	if t.kind == tokIdent && strings.EqualFold(t.text, kw) {
@@ -722,7 +729,7 @@ func ParseWQL(q string) (*Query, error) {
 		for {
 			t := p.next()
 			if t.kind != tokIdent || isKeyword(t.text) {
-				p.i--
+				p.back(t)
 				return nil, p.fail("expected a property name")
 			}
 			query.Properties = append(query.Properties, t.text)
@@ -738,7 +745,7 @@ func ParseWQL(q string) (*Query, error) {
 	}
 	t := p.next()
 	if t.kind != tokIdent || isKeyword(t.text) {
-		p.i--
+		p.back(t)
 		return nil, p.fail("expected a class name")
 	}
 	query.Class = t.text
@@ -833,7 +840,7 @@ func (p *wqlParser) parsePrimary() (Expr, error) {
 		if p.keyword("ISA") {
 			t := p.next()
 			if (t.kind != tokIdent && t.kind != tokString) || !validClassName(t.text) || t.text == "*" {
-				p.i--
+				p.back(t)
 				return nil, p.fail("expected a class name after ISA")
 			}
 			return &isa{prop: prop, class: t.text}, nil
@@ -885,9 +892,6 @@ func (p *wqlParser) parseOperand() (Expr, error) {
 		}
 		return &propRef{name: t.text}, nil
 	}
-	p.i--
-	if t.kind == tokEOF {
-		return nil, p.fail("expected a property or a literal")
-	}
+	p.back(t)
 	return nil, p.fail("expected a property or a literal")
 }

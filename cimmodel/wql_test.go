@@ -1,0 +1,139 @@
+package cimmodel_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/replicad/replicad/cimmodel"
+)
+
+type wqlCase struct {
+	line   int
+	query  string
+	expect []string
+}
+
+// readCases reads a testdata/wql table: blocks of "query", "----" and
+// expected lines, separated by blank lines.
+func readCases(t *testing.T, name string) []wqlCase {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "wql", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []wqlCase
+	var cur *wqlCase
+	sep := false
+	for i, line := range strings.Split(string(raw), "\n") {
+		switch {
+		case strings.HasPrefix(line, "#"):
+		case strings.TrimSpace(line) == "":
+			if cur != nil {
+				cases = append(cases, *cur)
+			}
+			cur, sep = nil, false
+		case cur == nil:
+			cur = &wqlCase{line: i + 1, query: line}
+		case line == "----":
+			sep = true
+		case sep:
+			cur.expect = append(cur.expect, line)
+		default:
+			t.Fatalf("%s:%d: text before ----", name, i+1)
+		}
+	}
+	if cur != nil {
+		cases = append(cases, *cur)
+	}
+	if len(cases) == 0 {
+		t.Fatalf("%s: no cases", name)
+	}
+	return cases
+}
+
+func TestParseWQL(t *testing.T) {
+	for _, tc := range readCases(t, "parse.txt") {
+		t.Run(tc.query, func(t *testing.T) {
+			q, err := cimmodel.ParseWQL(tc.query)
+			want := strings.Join(tc.expect, "\n")
+			if msg, isErr := strings.CutPrefix(want, "error: "); isErr {
+				if err == nil {
+					t.Fatalf("parse.txt:%d: got %s, want an error containing %q", tc.line, q, msg)
+				}
+				if !strings.Contains(err.Error(), msg) {
+					t.Errorf("parse.txt:%d: got error %q, want it to contain %q", tc.line, err, msg)
+				}
+				if s := cimmodel.StatusOf(err); s != cimmodel.StatusInvalidQuery {
+					t.Errorf("status: got %v, want %v", s, cimmodel.StatusInvalidQuery)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parse.txt:%d: %v", tc.line, err)
+			}
+			if got := q.String(); got != want {
+				t.Errorf("parse.txt:%d:\ngot  %s\nwant %s", tc.line, got, want)
+			}
+			// The canonical form parses to itself.
+			again, err := cimmodel.ParseWQL(q.String())
+			if err != nil || again.String() != q.String() {
+				t.Errorf("reparse: got %v, %v; want %s", again, err, q)
+			}
+		})
+	}
+}
+
+func TestQuery(t *testing.T) {
+	w := newWorld(t)
+	for _, tc := range readCases(t, "eval.txt") {
+		t.Run(tc.query, func(t *testing.T) {
+			got, err := w.reg.Query(context.Background(), testNS, tc.query)
+			var wantPaths []string
+			wantProps := ""
+			for _, e := range tc.expect {
+				if msg, isErr := strings.CutPrefix(e, "error: "); isErr {
+					if err == nil || !strings.Contains(err.Error(), msg) {
+						t.Fatalf("eval.txt:%d: got error %v, want one containing %q", tc.line, err, msg)
+					}
+					return
+				}
+				if p, ok := strings.CutPrefix(e, "props: "); ok {
+					wantProps = p
+					continue
+				}
+				if e != "(none)" {
+					wantPaths = append(wantPaths, e)
+				}
+			}
+			if err != nil {
+				t.Fatalf("eval.txt:%d: %v", tc.line, err)
+			}
+			var gotPaths []string
+			for _, inst := range got {
+				gotPaths = append(gotPaths, inst.Path().String())
+			}
+			sort.Strings(gotPaths)
+			if g, w := strings.Join(gotPaths, "\n"), strings.Join(wantPaths, "\n"); g != w {
+				t.Errorf("eval.txt:%d:\ngot\n%s\nwant\n%s", tc.line, g, w)
+			}
+			if wantProps != "" {
+				for _, inst := range got {
+					var names []string
+					for k, v := range inst.Values {
+						if !v.IsNull() {
+							names = append(names, k)
+						}
+					}
+					sort.Strings(names)
+					if g := strings.Join(names, ","); g != wantProps {
+						t.Errorf("eval.txt:%d: properties got %s, want %s", tc.line, g, wantProps)
+					}
+				}
+			}
+		})
+	}
+}
