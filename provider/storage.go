@@ -1,9 +1,160 @@
 package provider
 
-import "github.com/replicad/replicad/cimmodel"
+import (
+	"errors"
+	"strings"
+
+	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/volumes"
+)
 
 // storageClasses declares the storage classes: volumes, pools, the storage
 // configuration service and the associations between them and the system.
+// The abstract DMTF parents come first (storage_schema.go).
 func (p *Provider) storageClasses() []*cimmodel.Class {
-	return nil
+	classes := storageSchemaClasses()
+	classes = append(classes,
+		p.storageVolumeClass(),
+		p.storagePoolClass(),
+		p.storageConfigurationServiceClass(),
+	)
+	return append(classes, p.storageAssociationClasses()...)
+}
+
+// Method return values of CIM_StorageConfigurationService
+// (Device/CIM_StorageConfigurationService.mof; WIN
+// createormodifyelementfromstoragepool-msiscsitarget-storageconfigurationservice.md).
+const (
+	returnOK               uint32 = 0
+	returnNotSupported     uint32 = 1
+	returnFailed           uint32 = 4
+	returnInvalidParameter uint32 = 5
+	returnInUse            uint32 = 6
+	returnSizeNotSupported uint32 = 4097
+	// returnReplicationMember is replicad's vendor-specific answer of
+	// ReturnToStoragePool for a volume that is the source or target of a
+	// replication: it must leave the relationship first.
+	returnReplicationMember uint32 = 32768
+)
+
+// errReplicationMember is returned when a volume cannot be deleted because
+// it is part of a replication relationship.
+var errReplicationMember = errors.New("provider: volume is a replication source or target")
+
+// storageErrorRow maps a domain error to a method return value and, for
+// the intrinsic operations (Get, Put, Delete), a CIM status.
+type storageErrorRow struct {
+	err    error
+	code   uint32
+	status cimmodel.Status
+}
+
+// storageErrors is the one table from domain errors to what the storage
+// classes answer. Every volumes.Err* sentinel has a row (a test checks).
+var storageErrors = []storageErrorRow{
+	{volumes.ErrInvalidName, returnInvalidParameter, cimmodel.StatusInvalidParameter},
+	{volumes.ErrInvalidSize, returnSizeNotSupported, cimmodel.StatusInvalidParameter},
+	{volumes.ErrNoSpace, returnSizeNotSupported, cimmodel.StatusFailed},
+	{volumes.ErrExists, returnInvalidParameter, cimmodel.StatusAlreadyExists},
+	{volumes.ErrNotFound, returnInvalidParameter, cimmodel.StatusNotFound},
+	{volumes.ErrPoolNotFound, returnInvalidParameter, cimmodel.StatusNotFound},
+	{volumes.ErrPoolExists, returnFailed, cimmodel.StatusAlreadyExists},
+	{volumes.ErrPoolNotEmpty, returnInUse, cimmodel.StatusFailed},
+	{volumes.ErrDefaultPool, returnNotSupported, cimmodel.StatusNotSupported},
+	{volumes.ErrInUse, returnInUse, cimmodel.StatusFailed},
+	{volumes.ErrInvalidLabel, returnInvalidParameter, cimmodel.StatusInvalidParameter},
+	{volumes.ErrMissing, returnFailed, cimmodel.StatusFailed},
+	{volumes.ErrClosed, returnFailed, cimmodel.StatusFailed},
+	{errReplicationMember, returnReplicationMember, cimmodel.StatusFailed},
+}
+
+// storageReturnCode is the method return value for err: 0 for nil, the
+// table's code for a known domain error, 4 (Failed) otherwise.
+func storageReturnCode(err error) uint32 {
+	if err == nil {
+		return returnOK
+	}
+	for _, r := range storageErrors {
+		if errors.Is(err, r.err) {
+			return r.code
+		}
+	}
+	return returnFailed
+}
+
+// storageError turns a domain error into a *cimmodel.Error whose status
+// comes from the table (StatusFailed for an unknown error), keeping err as
+// the cause. A *cimmodel.Error passes through unchanged.
+func storageError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *cimmodel.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	status := cimmodel.StatusFailed
+	for _, r := range storageErrors {
+		if errors.Is(err, r.err) {
+			status = r.status
+			break
+		}
+	}
+	return cimmodel.Errorf(status, "%w", err)
+}
+
+// Replication labels. The replication layer marks the volumes it pairs
+// with volumes labels; the storage classes read them to show Usage and to
+// refuse deleting a volume that is still in a relationship:
+//   - "origin" (any value): the volume is a replica target (volumes' doc);
+//   - "replica.source" / "replica.target" (any value): the volume is the
+//     source / target of a synchronization.
+//
+// Removing the labels ends the protection.
+const (
+	labelOrigin        = "origin"
+	labelReplicaSource = "replica.source"
+	labelReplicaTarget = "replica.target"
+)
+
+// replicationUsage returns the StorageExtent.Usage of v and whether v is
+// in a replication relationship.
+func replicationUsage(v *volumes.Volume) (usage uint16, member bool) {
+	_, origin := v.Labels[labelOrigin]
+	_, target := v.Labels[labelReplicaTarget]
+	_, source := v.Labels[labelReplicaSource]
+	target = target || origin
+	switch {
+	case source && target:
+		return usageLocalReplicaSourceTgt, true
+	case source:
+		return usageLocalReplicaSource, true
+	case target:
+		return usageLocalReplicaTarget, true
+	}
+	return usageUnrestricted, false
+}
+
+// servicePath is the object path of the singleton service of className
+// hosted by the system: the CIM_Service keys, Name = the class name without
+// its "MSISCSITARGET_" prefix (as replication_service.go names its service).
+func (p *Provider) servicePath(className string) cimmodel.ObjectPath {
+	return cimmodel.ObjectPath{Namespace: Namespace, Class: className, Keys: []cimmodel.KeyBinding{
+		{Name: "SystemCreationClassName", Value: cimmodel.String(systemClassName)},
+		{Name: "SystemName", Value: cimmodel.String(p.system)},
+		{Name: "CreationClassName", Value: cimmodel.String(className)},
+		{Name: "Name", Value: cimmodel.String(strings.TrimPrefix(className, "MSISCSITARGET_"))},
+	}}
+}
+
+// keyText returns the text of path's key name ("" when absent).
+func keyText(path cimmodel.ObjectPath, name string) string {
+	v, ok := path.Key(name)
+	if !ok {
+		return ""
+	}
+	if s, ok := v.AsString(); ok {
+		return s
+	}
+	return ""
 }

@@ -1,0 +1,168 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/volumes"
+)
+
+// Values of the StorageVolume properties that do not vary (§3.8).
+const (
+	dataOrganizationFixedBlock uint16 = 2
+	accessReadWrite            uint16 = 3
+	nameFormatOther            uint16 = 1
+	enabledStateNotApplicable  uint16 = 5
+	requestedStateNotApplic    uint16 = 12
+	enabledDefaultEnabled      uint16 = 2
+)
+
+// storageVolumeClass declares MSISCSITARGET_StorageVolume: one instance per
+// volume, DeviceID = the volume ID. ElementName (the volume's name) is
+// writable, but volumes cannot be renamed: a Put that keeps the name
+// succeeds, one that changes it is StatusNotSupported. A volume whose image
+// file is missing shows OperationalStatus [13] (Lost Communication): the
+// file may come back, as volumes' Rescan notices. WS-Transfer Delete
+// removes the volume and its file, like ReturnToStoragePool.
+func (p *Provider) storageVolumeClass() *cimmodel.Class {
+	c := &cimmodel.Class{Name: storageVolumeClassName, Superclass: "CIM_StorageVolume", Namespace: Namespace,
+		Properties: []cimmodel.Property{
+			{Name: "ElementName", Type: cimmodel.TypeString, Write: true,
+				Description: "The volume's name; renaming is not supported"},
+			{Name: "MSDevicePath", Type: cimmodel.TypeString,
+				Description: "Path of the volume's sparse image file (Windows: the VHD path)"},
+		}}
+	c.Provider = &volumeProvider{p: p, class: c}
+	return c
+}
+
+// volumeProvider serves MSISCSITARGET_StorageVolume.
+type volumeProvider struct {
+	p     *Provider
+	class *cimmodel.Class
+}
+
+var (
+	_ cimmodel.InstanceModifier = (*volumeProvider)(nil)
+	_ cimmodel.InstanceDeleter  = (*volumeProvider)(nil)
+)
+
+// EnumerateInstances returns one instance per volume of every pool.
+func (vp *volumeProvider) EnumerateInstances(ctx context.Context) ([]*cimmodel.Instance, error) {
+	vols, err := vp.p.volumes.List(ctx, "")
+	if err != nil {
+		return nil, storageError(fmt.Errorf("list volumes: %w", err))
+	}
+	out := make([]*cimmodel.Instance, 0, len(vols))
+	for _, v := range vols {
+		out = append(out, vp.p.volumeInstance(vp.class, v))
+	}
+	return out, nil
+}
+
+// GetInstance returns the volume named by path's keys.
+func (vp *volumeProvider) GetInstance(ctx context.Context, path cimmodel.ObjectPath) (*cimmodel.Instance, error) {
+	v, err := vp.p.volumeFromPath(ctx, path)
+	if err != nil {
+		return nil, storageError(err)
+	}
+	return vp.p.volumeInstance(vp.class, v), nil
+}
+
+// ModifyInstance accepts a Put whose ElementName is the current name (or
+// absent) and answers StatusNotSupported for a new name.
+func (vp *volumeProvider) ModifyInstance(ctx context.Context, path cimmodel.ObjectPath, changes *cimmodel.Instance) (*cimmodel.Instance, error) {
+	v, err := vp.p.volumeFromPath(ctx, path)
+	if err != nil {
+		return nil, storageError(err)
+	}
+	if name, ok := changes.Get("ElementName").AsString(); ok && name != v.Name {
+		return nil, cimmodel.Errorf(cimmodel.StatusNotSupported,
+			"volume %s: renaming %q to %q is not supported", v.ID, v.Name, name)
+	}
+	return vp.p.volumeInstance(vp.class, v), nil
+}
+
+// DeleteInstance deletes the volume and its image file (see deleteVolume).
+func (vp *volumeProvider) DeleteInstance(ctx context.Context, path cimmodel.ObjectPath) error {
+	v, err := vp.p.volumeFromPath(ctx, path)
+	if err != nil {
+		return storageError(err)
+	}
+	return storageError(vp.p.deleteVolume(ctx, v))
+}
+
+// volumeInstance maps v onto an instance of c.
+func (p *Provider) volumeInstance(c *cimmodel.Class, v *volumes.Volume) *cimmodel.Instance {
+	usage, member := replicationUsage(v)
+	inst := cimmodel.NewInstance(c).
+		Set("SystemCreationClassName", cimmodel.String(systemClassName)).
+		Set("SystemName", cimmodel.String(p.system)).
+		Set("CreationClassName", cimmodel.String(storageVolumeClassName)).
+		Set("DeviceID", cimmodel.String(string(v.ID))).
+		Set("ElementName", cimmodel.String(v.Name)).
+		Set("Name", cimmodel.String(string(v.ID))).
+		Set("NameFormat", cimmodel.Uint16(nameFormatOther)).
+		Set("NameNamespace", cimmodel.Uint16(nameFormatOther)).
+		Set("InstallDate", cimmodel.TimeValue(v.Created)).
+		Set("BlockSize", cimmodel.Uint64(volumes.BlockSize)).
+		Set("NumberOfBlocks", cimmodel.Uint64(v.NumberOfBlocks())).
+		Set("ConsumableBlocks", cimmodel.Uint64(v.NumberOfBlocks())).
+		Set("DataOrganization", cimmodel.Uint16(dataOrganizationFixedBlock)).
+		Set("Access", cimmodel.Uint16(accessReadWrite)).
+		Set("Primordial", cimmodel.Bool(false)).
+		Set("ThinlyProvisioned", cimmodel.Bool(true)).
+		Set("Usage", cimmodel.Uint16(usage)).
+		Set("CanDelete", cimmodel.Bool(!member)).
+		Set("EnabledState", cimmodel.Uint16(enabledStateNotApplicable)).
+		Set("RequestedState", cimmodel.Uint16(requestedStateNotApplic)).
+		Set("EnabledDefault", cimmodel.Uint16(enabledDefaultEnabled)).
+		Set("MSDevicePath", cimmodel.String(v.Path()))
+	if v.Missing {
+		inst.Set("OperationalStatus", cimmodel.Uint16s([]uint16{statusLostComm})).
+			Set("StatusDescriptions", cimmodel.Strings([]string{"The image file is missing"}))
+	} else {
+		inst.Set("OperationalStatus", cimmodel.Uint16s([]uint16{statusOK}))
+	}
+	return inst
+}
+
+// volumeFromPath returns the volume an object path (or a reference
+// parameter) names. Its class may be any class along the StorageVolume
+// line (a client may name CIM_StorageVolume); the keys decide: the
+// CreationClassName must be MSISCSITARGET_StorageVolume, the system ours.
+// Anything else is volumes.ErrNotFound.
+func (p *Provider) volumeFromPath(ctx context.Context, path cimmodel.ObjectPath) (*volumes.Volume, error) {
+	id := keyText(path, "DeviceID")
+	if id == "" ||
+		!strings.EqualFold(keyText(path, "CreationClassName"), storageVolumeClassName) ||
+		!strings.EqualFold(keyText(path, "SystemCreationClassName"), systemClassName) ||
+		!strings.EqualFold(keyText(path, "SystemName"), p.system) {
+		return nil, fmt.Errorf("no volume %s: %w", path, volumes.ErrNotFound)
+	}
+	if path.Namespace != "" && !strings.EqualFold(path.Namespace, Namespace) {
+		return nil, fmt.Errorf("no volume %s: %w", path, volumes.ErrNotFound)
+	}
+	v, err := p.volumes.Get(ctx, volumes.ID(id))
+	if err != nil {
+		return nil, fmt.Errorf("volume %s: %w", id, err)
+	}
+	return v, nil
+}
+
+// deleteVolume deletes v unless it is in a replication relationship
+// (errReplicationMember); volumes refuses a leased volume (ErrInUse).
+func (p *Provider) deleteVolume(ctx context.Context, v *volumes.Volume) error {
+	if _, member := replicationUsage(v); member {
+		return fmt.Errorf("delete volume %s (%s): %w", v.ID, v.Name, errReplicationMember)
+	}
+	if err := p.volumes.Delete(ctx, v.ID); err != nil {
+		return fmt.Errorf("delete volume %s (%s): %w", v.ID, v.Name, err)
+	}
+	p.logger.Info("volume deleted", zap.String("id", string(v.ID)), zap.String("name", v.Name), zap.String("pool", v.Pool))
+	return nil
+}
