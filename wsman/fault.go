@@ -33,15 +33,12 @@ const (
 	codeInvalidURIWMIEnumWQL    = 2150859003 // ERROR_WSMAN_INVALID_URI_WMI_ENUM_WQL
 	codeAccessDenied            = 5          // ERROR_ACCESS_DENIED
 	codeWBEMFailed              = 2147749889 // WBEM_E_FAILED 0x80041001
-	codeWBEMInvalidParameter    = 2147749896 // WBEM_E_INVALID_PARAMETER 0x80041008
-	codeWBEMNotSupported        = 2147749900 // WBEM_E_NOT_SUPPORTED 0x8004100C
 	faultDetailPrefix           = "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/"
 	faultDetailInvalidValue     = faultDetailPrefix + "InvalidValue"
 	faultDetailMaxEnvelopeSize  = faultDetailPrefix + "MaxEnvelopeSize"
 	faultDetailInvalidResource  = faultDetailPrefix + "InvalidResourceURI"
 	faultDetailInsufficientSels = faultDetailPrefix + "InsufficientSelectors"
 	faultDetailUnexpectedSels   = faultDetailPrefix + "UnexpectedSelectors"
-	faultDetailAmbiguousSels    = faultDetailPrefix + "AmbiguousSelectors"
 	faultDetailFilterDialect    = faultDetailPrefix + "FilterDialectRequestedUnavailable"
 	faultDetailReadOnly         = faultDetailPrefix + "ReadOnly"
 )
@@ -119,9 +116,9 @@ var faultTable = map[faultKind]faultRow{
 	faultAccessDenied: {soap.CodeSender, wsmanName("AccessDenied"), soap.ActionFaultWSMan,
 		"Access is denied.", codeAccessDenied, ""},
 	faultInvalidParameter: {soap.CodeSender, wsmanName("InvalidParameter"), soap.ActionFaultWSMan,
-		"The WS-Management service cannot process the request because a parameter for the operation is not valid.", codeWBEMInvalidParameter, faultDetailInvalidValue},
-	faultNotSupported: {soap.CodeReceiver, wsmanName("ActionNotSupported"), soap.ActionFaultWSMan,
-		"The operation is not supported for this resource.", codeWBEMNotSupported, ""},
+		"The WS-Management service cannot process the request because a parameter for the operation is not valid.", codeInvalidParameter, faultDetailInvalidValue},
+	faultNotSupported: {soap.CodeSender, wsmanName("UnsupportedFeature"), soap.ActionFaultWSMan,
+		"The operation is not supported for this resource.", codeUnsupportedFeature, ""},
 	faultAlreadyExists: {soap.CodeSender, wsmanName("AlreadyExists"), soap.ActionFaultWSMan,
 		"The resource already exists.", codeAlreadyExists, ""},
 	faultTimedOut: {soap.CodeReceiver, wsmanName("TimedOut"), soap.ActionFaultWSMan,
@@ -223,6 +220,6 @@ func (s *Server) buildFault(err error) (*soap.Fault, faultKind) {
 		Reason:      row.reason,
 		Action:      row.action,
 		FaultDetail: detail,
-		Detail:      &soap.WSManFault{Code: row.wsCode, Machine: s.machine, Message: msg},
+		Detail:      &soap.WSManFault{Code: row.wsCode, Machine: s.Machine, Message: msg},
 	}, kind
 }

@@ -119,28 +119,11 @@ func normalizeNamespace(ns string) string {
 }
 
 // pathFromSelectors builds the object path of class from a request's
-// selectors: text selectors become string keys (the registry converts them to
-// the declared key types), EPR-valued selectors references (DSP0227 §7.2).
+// selectors (DSP0227 §7.2); any problem with them is InvalidSelectors.
 func pathFromSelectors(namespace, class string, sels []soap.Selector) (cimmodel.ObjectPath, error) {
-	p := cimmodel.ObjectPath{Namespace: namespace, Class: class}
-	for _, sel := range sels {
-		if sel.Name == "" {
-			return p, protoErr(faultInvalidSelectors, "A selector has no Name.")
-		}
-		if _, dup := p.Key(sel.Name); dup {
-			return p, &protocolError{kind: faultInvalidSelectors, detail: faultDetailAmbiguousSels,
-				message: "The selector " + sel.Name + " is repeated."}
-		}
-		v := cimmodel.String(sel.Value)
-		if sel.EPR != nil {
-			ref, err := cimmodel.ParseEPR(sel.EPR)
-			if err != nil {
-				return p, &protocolError{kind: faultInvalidSelectors,
-					message: "The selector " + sel.Name + " holds an endpoint reference that is not valid.", err: err}
-			}
-			v = cimmodel.Ref(ref)
-		}
-		p.Keys = append(p.Keys, cimmodel.KeyBinding{Name: sel.Name, Value: v})
+	p, err := cimmodel.PathFromSelectors(namespace, class, sels)
+	if err != nil {
+		return p, &protocolError{kind: faultInvalidSelectors, message: "The selectors are not valid: " + err.Error(), err: err}
 	}
 	return p, nil
 }

@@ -82,10 +82,11 @@ type Server struct {
 	ProductVersion string
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
+	// Machine names this host in WSManFault details (default: the host name).
+	Machine string
 
 	registry *cimmodel.Registry
 	users    *users.File
-	machine  string
 	enums    *enumerations
 	slots    chan struct{}
 }
@@ -100,7 +101,7 @@ func NewServer(registry *cimmodel.Registry, u *users.File) *Server {
 		Now:            time.Now,
 		registry:       registry,
 		users:          u,
-		machine:        host,
+		Machine:        host,
 	}
 }
 
