@@ -1,0 +1,285 @@
+package provider
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/volumes"
+)
+
+func TestStorageVolumeProperties(t *testing.T) {
+	e := newStorageEnv(t)
+	v := e.createVolume(volumes.DefaultPool, "v1", 3*mib)
+	insts, err := e.reg.Enumerate(context.Background(), Namespace, "CIM_StorageVolume")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(insts) != 1 {
+		t.Fatalf("enumerating CIM_StorageVolume gave %d instances, want 1", len(insts))
+	}
+	inst := insts[0]
+	if err := inst.Check(); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	if inst.Class.Name != storageVolumeClassName {
+		t.Errorf("class = %s, want %s", inst.Class.Name, storageVolumeClassName)
+	}
+	if !inst.Path().Equal(e.p.volumePath(v.ID)) {
+		t.Errorf("path = %s, want %s", inst.Path(), e.p.volumePath(v.ID))
+	}
+	tests := []struct {
+		prop string
+		want cimmodel.Value
+	}{
+		{"SystemCreationClassName", cimmodel.String(systemClassName)},
+		{"SystemName", cimmodel.String(testSystem)},
+		{"CreationClassName", cimmodel.String(storageVolumeClassName)},
+		{"DeviceID", cimmodel.String(string(v.ID))},
+		{"ElementName", cimmodel.String("v1")},
+		{"Name", cimmodel.String(string(v.ID))},
+		{"BlockSize", cimmodel.Uint64(512)},
+		{"NumberOfBlocks", cimmodel.Uint64(3 * mib / 512)},
+		{"ConsumableBlocks", cimmodel.Uint64(3 * mib / 512)},
+		{"OperationalStatus", cimmodel.Uint16s([]uint16{2})},
+		{"MSDevicePath", cimmodel.String(v.Path())},
+		{"Primordial", cimmodel.Bool(false)},
+		{"DataOrganization", cimmodel.Uint16(2)},
+		{"Access", cimmodel.Uint16(3)},
+		{"EnabledState", cimmodel.Uint16(5)},
+		{"RequestedState", cimmodel.Uint16(12)},
+		{"ThinlyProvisioned", cimmodel.Bool(true)},
+		{"Usage", cimmodel.Uint16(2)},
+		{"CanDelete", cimmodel.Bool(true)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.prop, func(t *testing.T) {
+			if got := inst.Get(tt.prop); !got.Equal(tt.want) {
+				t.Errorf("%s = %v, want %v", tt.prop, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStorageVolumeUsageFromLabels(t *testing.T) {
+	tests := []struct {
+		labels    map[string]string
+		wantUsage uint16
+	}{
+		{nil, 2},
+		{map[string]string{"tier": "gold"}, 2},
+		{map[string]string{labelOrigin: "replica of a"}, 8},
+		{map[string]string{labelReplicaTarget: "sync-1"}, 8},
+		{map[string]string{labelReplicaSource: "sync-1"}, 6},
+		{map[string]string{labelReplicaSource: "sync-1", labelOrigin: "x"}, 10},
+	}
+	e := newStorageEnv(t)
+	for i, tt := range tests {
+		t.Run(string(rune('a'+i)), func(t *testing.T) {
+			v, err := e.p.volumes.CreateWithLabels(context.Background(), volumes.DefaultPool, "v"+string(rune('a'+i)), mib, tt.labels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inst, err := e.reg.Get(context.Background(), e.p.volumePath(v.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := inst.Get("Usage"); !got.Equal(cimmodel.Uint16(tt.wantUsage)) {
+				t.Errorf("labels %v: Usage = %v, want %d", tt.labels, got, tt.wantUsage)
+			}
+			if got, want := inst.Get("CanDelete"), cimmodel.Bool(tt.wantUsage == 2); !got.Equal(want) {
+				t.Errorf("labels %v: CanDelete = %v, want %v", tt.labels, got, want)
+			}
+		})
+	}
+}
+
+func TestStorageVolumeGet(t *testing.T) {
+	e := newStorageEnv(t)
+	v := e.createVolume(volumes.DefaultPool, "v1", mib)
+	path := e.p.volumePath(v.ID)
+	with := func(name, value string) cimmodel.ObjectPath {
+		q := path
+		q.Keys = append([]cimmodel.KeyBinding(nil), path.Keys...)
+		for i := range q.Keys {
+			if q.Keys[i].Name == name {
+				q.Keys[i].Value = cimmodel.String(value)
+			}
+		}
+		return q
+	}
+	parent := path
+	parent.Class = "CIM_StorageVolume"
+	tests := []struct {
+		name string
+		path cimmodel.ObjectPath
+		want cimmodel.Status
+	}{
+		{"by its keys", path, 0},
+		{"through the DMTF parent class", parent, 0},
+		{"another system", with("SystemName", "otherhost"), cimmodel.StatusNotFound},
+		{"another device", with("DeviceID", "00000000-0000-0000-0000-000000000000"), cimmodel.StatusNotFound},
+		{"another creation class", with("CreationClassName", "CIM_StorageVolume"), cimmodel.StatusNotFound},
+		{"a key missing", cimmodel.ObjectPath{Namespace: Namespace, Class: storageVolumeClassName, Keys: path.Keys[1:]}, cimmodel.StatusInvalidParameter},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inst, err := e.reg.Get(context.Background(), tt.path)
+			if got := cimmodel.StatusOf(err); got != tt.want {
+				t.Fatalf("status = %v (%v), want %v", got, err, tt.want)
+			}
+			if tt.want == 0 && stringOf(inst, "DeviceID") != string(v.ID) {
+				t.Errorf("DeviceID = %q, want %q", stringOf(inst, "DeviceID"), v.ID)
+			}
+		})
+	}
+}
+
+func TestStorageVolumeMissingFile(t *testing.T) {
+	e := newStorageEnv(t)
+	v := e.createVolume(volumes.DefaultPool, "v1", mib)
+	if err := os.Remove(v.Path()); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := e.reg.Get(context.Background(), e.p.volumePath(v.ID))
+	if err != nil {
+		t.Fatalf("Get of a volume whose file is gone: %v, want the instance", err)
+	}
+	if got, want := inst.Get("OperationalStatus"), cimmodel.Uint16s([]uint16{13}); !got.Equal(want) {
+		t.Errorf("OperationalStatus = %v, want %v", got, want)
+	}
+	if err := inst.Check(); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+}
+
+func TestStorageVolumeQuery(t *testing.T) {
+	e := newStorageEnv(t)
+	v1 := e.createVolume(volumes.DefaultPool, "v1", mib)
+	e.createVolume(volumes.DefaultPool, "v2", 2*mib)
+	tests := []struct {
+		wql     string
+		want    []volumes.ID
+		wantErr cimmodel.Status
+	}{
+		{"SELECT * FROM CIM_StorageVolume WHERE ElementName = 'v1'", []volumes.ID{v1.ID}, 0},
+		{"select * from MSISCSITARGET_StorageVolume where elementname = 'V1'", []volumes.ID{v1.ID}, 0},
+		{"SELECT * FROM CIM_StorageExtent WHERE NumberOfBlocks < 4096", []volumes.ID{v1.ID}, 0},
+		{"SELECT * FROM CIM_LogicalDevice WHERE DeviceID = '" + string(v1.ID) + "'", []volumes.ID{v1.ID}, 0},
+		{"SELECT * FROM CIM_StorageVolume WHERE ElementName = 'v3'", nil, 0},
+		{"SELECT * FROM CIM_StorageVolume WHERE Colour = 'red'", nil, cimmodel.StatusInvalidQuery},
+		{"SELECT * FROM CIM_StorageVolume WHERE", nil, cimmodel.StatusInvalidQuery},
+	}
+	for _, tt := range tests {
+		t.Run(tt.wql, func(t *testing.T) {
+			insts, err := e.reg.Query(context.Background(), Namespace, tt.wql)
+			if got := cimmodel.StatusOf(err); got != tt.wantErr {
+				t.Fatalf("status = %v (%v), want %v", got, err, tt.wantErr)
+			}
+			var got []volumes.ID
+			for _, inst := range insts {
+				got = append(got, volumes.ID(stringOf(inst, "DeviceID")))
+			}
+			if len(got) != len(tt.want) || (len(got) == 1 && got[0] != tt.want[0]) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStorageVolumePut(t *testing.T) {
+	e := newStorageEnv(t)
+	v := e.createVolume(volumes.DefaultPool, "v1", mib)
+	path := e.p.volumePath(v.ID)
+	class, _ := e.reg.Class(Namespace, storageVolumeClassName)
+	tests := []struct {
+		name    string
+		changes *cimmodel.Instance
+		want    cimmodel.Status
+	}{
+		{"same ElementName", cimmodel.NewInstance(class).Set("ElementName", cimmodel.String("v1")), 0},
+		{"new ElementName", cimmodel.NewInstance(class).Set("ElementName", cimmodel.String("v2")), cimmodel.StatusNotSupported},
+		{"read-only property changed", cimmodel.NewInstance(class).Set("BlockSize", cimmodel.Uint64(4096)), cimmodel.StatusInvalidParameter},
+		{"read-only property unchanged", cimmodel.NewInstance(class).Set("BlockSize", cimmodel.Uint64(512)), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inst, err := e.reg.Modify(context.Background(), path, tt.changes)
+			if got := cimmodel.StatusOf(err); got != tt.want {
+				t.Fatalf("status = %v (%v), want %v", got, err, tt.want)
+			}
+			if err == nil && stringOf(inst, "ElementName") != "v1" {
+				t.Errorf("answer ElementName = %q, want v1", stringOf(inst, "ElementName"))
+			}
+			got, err := e.p.volumes.Get(context.Background(), v.ID)
+			if err != nil || got.Name != "v1" {
+				t.Errorf("volume after Put: %v, %v; want named v1", got, err)
+			}
+		})
+	}
+}
+
+func TestStorageVolumeDelete(t *testing.T) {
+	e := newStorageEnv(t)
+	v := e.createVolume(volumes.DefaultPool, "v1", mib)
+	busy := e.createVolume(volumes.DefaultPool, "busy", mib)
+	replica := e.createVolume(volumes.DefaultPool, "replica", mib)
+	release, err := e.p.volumes.Acquire(busy.ID, "replication")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if _, err := e.p.volumes.SetLabels(context.Background(), replica.ID, map[string]string{labelOrigin: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		vol      *volumes.Volume
+		want     cimmodel.Status
+		wantGone bool
+	}{
+		{"leased", busy, cimmodel.StatusFailed, false},
+		{"replica target", replica, cimmodel.StatusFailed, false},
+		{"deleted", v, 0, true},
+		{"already deleted", v, cimmodel.StatusNotFound, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := e.reg.Delete(context.Background(), e.p.volumePath(tt.vol.ID))
+			if got := cimmodel.StatusOf(err); got != tt.want {
+				t.Fatalf("status = %v (%v), want %v", got, err, tt.want)
+			}
+			_, statErr := os.Stat(tt.vol.Path())
+			if gone := os.IsNotExist(statErr); gone != tt.wantGone {
+				t.Errorf("file gone = %v (%v), want %v", gone, statErr, tt.wantGone)
+			}
+		})
+	}
+}
+
+func TestStorageVolumesSurviveRestart(t *testing.T) {
+	e := newStorageEnv(t)
+	res, err := e.invoke(createMethod, param("ElementName", "kept"), param("Size", "65536"))
+	if err != nil || res.ReturnValue != 0 {
+		t.Fatalf("create: %v, ReturnValue %d", err, res.ReturnValue)
+	}
+	before, err := e.reg.Enumerate(context.Background(), Namespace, storageVolumeClassName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.restart()
+	after, err := e.reg.Enumerate(context.Background(), Namespace, storageVolumeClassName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 1 || len(before) != 1 {
+		t.Fatalf("%d volumes before, %d after restart, want 1 and 1", len(before), len(after))
+	}
+	if !after[0].Path().Equal(before[0].Path()) || !after[0].Path().Equal(outRef(t, res, "TheElement")) {
+		t.Errorf("path after restart = %s, want %s", after[0].Path(), before[0].Path())
+	}
+	if !after[0].Equal(before[0]) {
+		t.Errorf("instance changed across the restart:\n%v\nwant\n%v", after[0].Values, before[0].Values)
+	}
+}
