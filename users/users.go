@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -12,8 +13,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf16"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/md4"
 )
 
 // Limits on the users file, so that a corrupt or hostile file cannot exhaust memory.
@@ -32,13 +35,41 @@ var (
 	ErrUnsupported  = errors.New("users: unsupported password hash (only bcrypt, as htpasswd -B writes it)")
 	ErrUserExists   = errors.New("users: user exists")
 	ErrMissingUsers = errors.New("users: no users in file")
+	ErrNoNTHash     = errors.New("users: no NT hash for this user (set the password again with `replicad user passwd`)")
+	ErrInvalidRole  = errors.New("users: invalid role (want admin or reader)")
 )
+
+// Role is what a user may do.
+type Role string
+
+// The roles: an admin may do everything, a reader may Get, Enumerate and
+// Identify but change nothing.
+const (
+	RoleAdmin  Role = "admin"
+	RoleReader Role = "reader"
+)
+
+// ParseRole returns the role named s.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleAdmin, RoleReader:
+		return r, nil
+	}
+	return "", fmt.Errorf("%w: %q", ErrInvalidRole, s)
+}
+
+// attrs are what the companion file holds for a user.
+type attrs struct {
+	role   Role
+	ntHash []byte // nil when unknown
+}
 
 // File is a users file held in memory. It is safe for concurrent use.
 type File struct {
 	mu     sync.RWMutex
 	path   string
 	hashes map[string][]byte
+	attrs  map[string]attrs
 	// dummy is checked against for unknown names, so that a wrong name costs as much time as a wrong password.
 	dummy []byte
 }
@@ -54,7 +85,57 @@ func Load(path string) (*File, error) {
 		return nil, fmt.Errorf("users: %s: %w", path, err)
 	}
 	f.path = path
+	meta, err := os.ReadFile(MetaPath(path))
+	if errors.Is(err, os.ErrNotExist) {
+		return f, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("users: read %s: %w", MetaPath(path), err)
+	}
+	if err := f.parseMeta(meta); err != nil {
+		return nil, fmt.Errorf("users: %s: %w", MetaPath(path), err)
+	}
 	return f, nil
+}
+
+// MetaPath returns the companion file of the users file at path: PATH.meta,
+// one line `name:role:nthash` per user, where nthash is the hexadecimal MD4
+// of the UTF-16LE password, or empty.
+func MetaPath(path string) string { return path + ".meta" }
+
+// parseMeta reads the companion file; lines for names absent from the
+// users file are ignored, so that `htpasswd -D` removes a user entirely.
+func (f *File) parseMeta(raw []byte) error {
+	if len(raw) > maxFileSize {
+		return fmt.Errorf("file larger than %d bytes", maxFileSize)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		parts := strings.Split(line, ":")
+		if len(parts) != 3 {
+			return fmt.Errorf("line %d: want name:role:nthash", n)
+		}
+		role, err := ParseRole(parts[1])
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+		a := attrs{role: role}
+		if parts[2] != "" {
+			h, err := hex.DecodeString(parts[2])
+			if err != nil || len(h) != 16 {
+				return fmt.Errorf("line %d: NT hash must be 32 hexadecimal digits", n)
+			}
+			a.ntHash = h
+		}
+		if _, ok := f.hashes[parts[0]]; ok {
+			f.attrs[parts[0]] = a
+		}
+	}
+	return sc.Err()
 }
 
 // Parse parses the contents of a users file.
@@ -62,7 +143,7 @@ func Parse(raw []byte) (*File, error) {
 	if len(raw) > maxFileSize {
 		return nil, fmt.Errorf("users: file larger than %d bytes", maxFileSize)
 	}
-	f := &File{hashes: map[string][]byte{}}
+	f := &File{hashes: map[string][]byte{}, attrs: map[string]attrs{}}
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(make([]byte, 0, 4096), maxFileSize)
 	for n := 1; sc.Scan(); n++ {
@@ -147,6 +228,10 @@ func (f *File) Verify(name, password string) error {
 func (f *File) Names() []string {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	return f.namesLocked()
+}
+
+func (f *File) namesLocked() []string {
 	names := make([]string, 0, len(f.hashes))
 	for n := range f.hashes {
 		names = append(names, n)
@@ -167,21 +252,135 @@ func (f *File) Set(name, password string) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.hashes == nil {
-		f.hashes = map[string][]byte{}
-	}
+	f.initLocked()
 	f.hashes[name] = hash
+	a, ok := f.attrs[name]
+	if !ok {
+		a.role = RoleAdmin
+	}
+	a.ntHash = ntHash(password)
+	f.attrs[name] = a
 	return nil
 }
 
-// Save writes the file atomically (temporary file, fsync, rename) with mode 0600.
-func (f *File) Save(path string) error {
-	var buf bytes.Buffer
-	for _, n := range f.Names() {
-		f.mu.RLock()
-		fmt.Fprintf(&buf, "%s:%s\n", n, f.hashes[n])
-		f.mu.RUnlock()
+func (f *File) initLocked() {
+	if f.hashes == nil {
+		f.hashes = map[string][]byte{}
 	}
+	if f.attrs == nil {
+		f.attrs = map[string]attrs{}
+	}
+}
+
+// ntHash returns MD4 of the UTF-16LE encoding of password, the NT hash NTLM
+// authenticates with.
+func ntHash(password string) []byte {
+	u := utf16.Encode([]rune(password))
+	b := make([]byte, 2*len(u))
+	for i, c := range u {
+		b[2*i], b[2*i+1] = byte(c), byte(c>>8)
+	}
+	h := md4.New()
+	h.Write(b)
+	return h.Sum(nil)
+}
+
+// NTHash returns name's NT hash for NTLM. It is password-equivalent: whoever
+// holds it can log on as name with NTLM. A user whose password was set by
+// another tool (htpasswd) has none until `replicad user passwd`.
+func (f *File) NTHash(name string) ([]byte, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if _, ok := f.hashes[name]; !ok {
+		return nil, ErrUnknownUser
+	}
+	a := f.attrs[name]
+	if a.ntHash == nil {
+		return nil, ErrNoNTHash
+	}
+	return bytes.Clone(a.ntHash), nil
+}
+
+// Role returns name's role. Users without an entry in the companion file,
+// such as users added with htpasswd, are admins.
+func (f *File) Role(name string) (Role, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if _, ok := f.hashes[name]; !ok {
+		return "", ErrUnknownUser
+	}
+	if a, ok := f.attrs[name]; ok && a.role != "" {
+		return a.role, nil
+	}
+	return RoleAdmin, nil
+}
+
+// SetRole changes name's role in memory; call Save to write it.
+func (f *File) SetRole(name string, role Role) error {
+	if _, err := ParseRole(string(role)); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.hashes[name]; !ok {
+		return ErrUnknownUser
+	}
+	a := f.attrs[name]
+	a.role = role
+	f.attrs[name] = a
+	return nil
+}
+
+// Has reports whether name is a user.
+func (f *File) Has(name string) bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	_, ok := f.hashes[name]
+	return ok
+}
+
+// Delete removes name in memory; call Save to write the file.
+func (f *File) Delete(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.hashes[name]; !ok {
+		return ErrUnknownUser
+	}
+	delete(f.hashes, name)
+	delete(f.attrs, name)
+	return nil
+}
+
+// Save writes the users file and its companion PATH.meta atomically
+// (temporary file, fsync, rename), both with mode 0600. The companion is
+// written first, so that a crash between the two leaves no user without
+// its role.
+func (f *File) Save(path string) error {
+	var buf, meta bytes.Buffer
+	meta.WriteString("# replicad users: name:role:nthash. The NT hash is password-equivalent for NTLM: keep this file secret.\n")
+	f.mu.RLock()
+	for _, n := range f.namesLocked() {
+		fmt.Fprintf(&buf, "%s:%s\n", n, f.hashes[n])
+		a := f.attrs[n]
+		if a.role == "" {
+			a.role = RoleAdmin
+		}
+		fmt.Fprintf(&meta, "%s:%s:%x\n", n, a.role, a.ntHash)
+	}
+	f.mu.RUnlock()
+	if err := writeAtomic(MetaPath(path), meta.Bytes()); err != nil {
+		return err
+	}
+	if err := writeAtomic(path, buf.Bytes()); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.path = path
+	f.mu.Unlock()
+	return nil
+}
+
+func writeAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".users-*")
 	if err != nil {
 		return fmt.Errorf("users: save: %w", err)
@@ -191,7 +390,7 @@ func (f *File) Save(path string) error {
 		tmp.Close()
 		return fmt.Errorf("users: save: %w", err)
 	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("users: save: %w", err)
 	}
@@ -205,7 +404,6 @@ func (f *File) Save(path string) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("users: save: %w", err)
 	}
-	f.path = path
 	return nil
 }
 
