@@ -235,6 +235,7 @@ func cimxmlReferenceDepth(vr *etree.Element, namespace string, depth int) (Objec
 // CIM-XML text with EmbeddedObject="instance".
 func EncodeCIMXMLInstance(inst *Instance) string {
 	doc := etree.NewDocument()
+	doc.WriteSettings.CanonicalText = true // keeps "\r" as &#xD;
 	doc.SetRoot(cimxmlInstanceElement(inst))
 	s, _ := doc.WriteToString()
 	return s

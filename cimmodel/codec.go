@@ -20,7 +20,9 @@ const maxEmbedDepth = 8
 // cim:Interval children, references as endpoint references (a:Address,
 // a:ReferenceParameters), embedded instances as a child element with
 // xsi:type="q1:Class_Type" in the embedded class's own namespace. It returns
-// the instance element.
+// the instance element. Strings are set as element text; a writer that
+// wants carriage returns to survive XML end-of-line normalisation must
+// serialise with etree's WriteSettings.CanonicalText.
 func EncodeInstance(parent *etree.Element, inst *Instance) *etree.Element {
 	var el *etree.Element
 	tag := "p:" + inst.className()
