@@ -292,7 +292,7 @@ func parseEPR(e *etree.Element, depth int) (ObjectPath, error) {
 			return ObjectPath{}, fmt.Errorf("%w: selector %q repeated", ErrInvalidEPR, name)
 		}
 		if strings.EqualFold(name, CIMNamespaceSelector) {
-			p.Namespace = strings.TrimSpace(sel.Text())
+			p.Namespace = strings.Trim(strings.ReplaceAll(strings.TrimSpace(sel.Text()), "\\", "/"), "/")
 			continue
 		}
 		if nested := childLocal(sel, "EndpointReference"); nested != nil {

@@ -305,7 +305,9 @@ func (r *Registry) Enumerate(ctx context.Context, namespace, class string) ([]*I
 }
 
 // NormalizePath checks path's keys against the effective key properties of
-// c and converts string key values (from selectors) to the declared types.
+// c and converts string key values (from selectors) to the declared types;
+// the result names c, in path's namespace (c's when path has none), with
+// the keys in declared order, and references without a namespace get it.
 // A missing, unknown or unparsable key is StatusInvalidParameter.
 func (r *Registry) NormalizePath(c *Class, path ObjectPath) (ObjectPath, error) {
 	out := ObjectPath{Namespace: c.Namespace, Class: c.Name}
@@ -329,6 +331,10 @@ func (r *Registry) NormalizePath(c *Class, path ObjectPath) (ObjectPath, error) 
 		nv, err := convertKey(p, v)
 		if err != nil {
 			return ObjectPath{}, Errorf(StatusInvalidParameter, "key %s of %s: %v", p.Name, c.Name, err)
+		}
+		if r, ok := nv.V.(ObjectPath); ok && r.Namespace == "" {
+			r.Namespace = out.Namespace
+			nv = Ref(r)
 		}
 		out.Keys = append(out.Keys, KeyBinding{Name: p.Name, Value: nv})
 	}

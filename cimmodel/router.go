@@ -30,6 +30,10 @@ import (
 //     report the reason: errors.As(err, &ipe) tells this case apart;
 //   - a method without Func: StatusMethodNotAvailable.
 //
+// A target with keys is checked and converted like [Registry.Get]'s path
+// (StatusInvalidParameter for missing, unknown or mistyped keys); a target
+// without keys calls the method on the class (static methods).
+//
 // Embedded-instance parameters are accepted as a child element with
 // xsi:type and as CIM-XML text; Func receives them as TypeInstance values.
 // Reference parameters are endpoint references, received as TypeReference
@@ -46,6 +50,14 @@ func (r *Registry) Invoke(ctx context.Context, target ObjectPath, method string,
 	ns := target.Namespace
 	if ns == "" {
 		ns = c.Namespace
+	}
+	if len(target.Keys) > 0 {
+		norm, err := r.NormalizePath(c, target)
+		if err != nil {
+			return Result{}, nil, err
+		}
+		norm.Class = target.Class
+		target = norm
 	}
 	args, err := r.DecodeArgs(ns, m, input)
 	if err != nil {

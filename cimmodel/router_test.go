@@ -260,6 +260,30 @@ func TestInvokeLookup(t *testing.T) {
 			t.Errorf("target class: got %s, want TEST_SubService", got)
 		}
 	})
+	t.Run("target keys are checked and typed", func(t *testing.T) {
+		reg := cimmodel.NewRegistry()
+		var got cimmodel.ObjectPath
+		m := &cimmodel.Method{Name: "Ping", Func: func(_ context.Context, target cimmodel.ObjectPath, _ cimmodel.Args) (cimmodel.Result, error) {
+			got = target
+			return cimmodel.Result{}, nil
+		}}
+		c := &cimmodel.Class{Name: "X_Keyed", Namespace: testNS, Methods: []*cimmodel.Method{m},
+			Properties: []cimmodel.Property{{Name: "N", Type: cimmodel.TypeUint16, Key: true}}}
+		if err := reg.Register(c); err != nil {
+			t.Fatal(err)
+		}
+		target := cimmodel.ObjectPath{Namespace: testNS, Class: "X_Keyed", Keys: []cimmodel.KeyBinding{{Name: "n", Value: cimmodel.String("12")}}}
+		if _, _, err := reg.Invoke(ctx, target, "Ping", nil); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := got.Key("N"); v.Type != cimmodel.TypeUint16 || v.V != uint16(12) || got.Keys[0].Name != "N" {
+			t.Errorf("target key: got %#v, want N = uint16 12", got.Keys)
+		}
+		target.Keys[0].Value = cimmodel.String("-1")
+		if _, _, err := reg.Invoke(ctx, target, "Ping", nil); cimmodel.StatusOf(err) != cimmodel.StatusInvalidParameter {
+			t.Errorf("bad key: got %v, want StatusInvalidParameter", err)
+		}
+	})
 	t.Run("Func error is wrapped", func(t *testing.T) {
 		sentinel := errors.New("boom")
 		m := &cimmodel.Method{Name: "Fail", Func: func(context.Context, cimmodel.ObjectPath, cimmodel.Args) (cimmodel.Result, error) {

@@ -258,6 +258,13 @@ func TestEPR(t *testing.T) {
 			t.Errorf("Address: got %v, want the anonymous address", a)
 		}
 	})
+	t.Run("__cimnamespace with backslashes", func(t *testing.T) {
+		p, err := cimmodel.ParseEPR(readXML(t, `<x><ResourceURI>`+cimmodel.DMTFPrefix+`CIM_X</ResourceURI><SelectorSet>`+
+			`<Selector Name="__CIMNamespace">Root\CIMv2\storage\</Selector></SelectorSet></x>`))
+		if err != nil || p.Namespace != "Root/CIMv2/storage" || len(p.Keys) != 0 {
+			t.Errorf("got %+v, %v; want namespace Root/CIMv2/storage and no keys", p, err)
+		}
+	})
 	bad := []string{
 		`<x/>`,
 		`<x><ReferenceParameters><ResourceURI>http://example.com/x</ResourceURI></ReferenceParameters></x>`,
