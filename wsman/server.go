@@ -111,7 +111,7 @@ func (s *Server) init() {
 		return
 	}
 	s.Limits.setDefaults()
-	s.enums = newEnumerations(s.Limits.MaxEnumerationsPerUser, s.Limits.EnumerationExpiry, s.Now)
+	s.enums = newEnumerations(s.Limits.MaxEnumerationsPerUser, s.Limits.EnumerationExpiry, func() time.Time { return s.Now() })
 	s.slots = make(chan struct{}, s.Limits.MaxConcurrentRequests)
 }
 

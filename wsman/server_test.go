@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 	"go.uber.org/zap/zaptest"
@@ -70,6 +71,17 @@ func (w *widgets) GetInstance(ctx context.Context, path cimmodel.ObjectPath) (*c
 // newTestServer serves a registry with one class, Test_Widget (key Name),
 // with n instances and a method Frob(Count uint16 Required 1..10, out Echo).
 func newTestServer(t testing.TB, n int) (*httptest.Server, *widgets) {
+	srv, w, _ := newTestServerWith(t, n)
+	return srv, w
+}
+
+// clock is a settable time source for expiry tests.
+type clock struct{ now atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Unix(0, c.now.Load()) }
+func (c *clock) Advance(d time.Duration) { c.now.Add(int64(d)) }
+
+func newTestServerWith(t testing.TB, n int) (*httptest.Server, *widgets, *wsman.Server) {
 	t.Helper()
 	reg := cimmodel.NewRegistry()
 	w := &widgets{n: n}
@@ -114,7 +126,7 @@ func newTestServer(t testing.TB, n int) (*httptest.Server, *widgets) {
 	s.Limits.MaxEnumerationsPerUser = 3
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
-	return srv, w
+	return srv, w, s
 }
 
 func post(t testing.TB, srv *httptest.Server, user, pass string, body []byte) (int, []byte) {
@@ -298,6 +310,25 @@ func TestEnumerationContexts(t *testing.T) {
 	}
 	if got := open(testUser, testPass); !strings.HasPrefix(got, "uuid:") {
 		t.Errorf("open after release: got %q, want a context", got)
+	}
+}
+
+func TestEnumerationContextsExpire(t *testing.T) {
+	srv, _, s := newTestServerWith(t, 4)
+	var c clock
+	c.Advance(time.Duration(time.Now().UnixNano()))
+	s.Now = c.Now
+	_, reply := post(t, srv, testUser, testPass, enumerate(""))
+	ctx := find(parse(t, reply), "EnumerationContext").Text()
+	c.Advance(s.Limits.EnumerationExpiry - time.Second)
+	status, reply := post(t, srv, testUser, testPass, pull(ctx, 1))
+	if status != 200 {
+		t.Fatalf("pull before expiry: %d %s", status, subcode(t, reply))
+	}
+	ctx = find(parse(t, reply), "EnumerationContext").Text()
+	c.Advance(s.Limits.EnumerationExpiry + time.Second)
+	if _, reply := post(t, srv, testUser, testPass, pull(ctx, 1)); subcode(t, reply) != "n:InvalidEnumerationContext" {
+		t.Errorf("pull after expiry: got %q, want n:InvalidEnumerationContext", subcode(t, reply))
 	}
 }
 
