@@ -1,0 +1,463 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+)
+
+// Copy copies the regular file srcPath to dstPath, reading only the source's
+// allocated extents and keeping holes. dst must not exist unless opts.Resume is set,
+// in which case it must be the partial target the checkpoint describes. dst gets the
+// source's apparent size, is fdatasync'ed and its directory fsync'ed before Copy
+// returns nil. See the package documentation for what happens to dst on failure.
+func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats, err error) {
+	start := time.Now()
+	opts = opts.withDefaults()
+
+	src, err := os.Open(srcPath)
+	if err != nil {
+		return st, fmt.Errorf("engine: open source: %w", err)
+	}
+	defer src.Close()
+	sfi, err := src.Stat()
+	if err != nil {
+		return st, fmt.Errorf("engine: stat source: %w", err)
+	}
+	if !sfi.Mode().IsRegular() {
+		return st, fmt.Errorf("%w: source %s is %v", ErrNotRegular, srcPath, sfi.Mode().Type())
+	}
+	srcID := fileIDOf(sfi)
+
+	dst, err := openTarget(srcPath, dstPath, sfi, opts.Resume)
+	if err != nil {
+		return st, err
+	}
+	keep := false
+	defer func() {
+		if err == nil {
+			return
+		}
+		dst.Close()
+		if !keep {
+			os.Remove(dstPath)
+		}
+	}()
+
+	if opts.Resume != nil {
+		if opts.Resume.Source != srcID || opts.Resume.Size != srcID.Size {
+			return st, fmt.Errorf("%w: resume of %s: source is %+v, checkpoint has %+v",
+				ErrSourceChanged, srcPath, srcID, opts.Resume.Source)
+		}
+		if opts.Resume.Offset < 0 || opts.Resume.Offset > srcID.Size {
+			return st, fmt.Errorf("%w: offset %d outside size %d", ErrBadCheckpoint, opts.Resume.Offset, srcID.Size)
+		}
+	}
+
+	if opts.Resume == nil && (opts.Method == MethodAuto || opts.Method == MethodReflink) {
+		cerr := unix.IoctlFileClone(int(dst.Fd()), int(src.Fd()))
+		if cerr == nil {
+			st.Method = MethodReflink
+			st.BytesCopied = srcID.Size
+			return finish(src, dst, dstPath, srcID, st, start)
+		}
+		if opts.Method == MethodReflink {
+			return st, fmt.Errorf("%w: reflink %s to %s: %v", ErrUnsupported, srcPath, dstPath, cerr)
+		}
+	}
+
+	c := &copier{
+		ctx:  ctx,
+		opts: opts,
+		src:  src,
+		dst:  dst,
+		size: srcID.Size,
+		id:   srcID,
+		thr:  newThrottle(opts.BandwidthLimit),
+	}
+	switch opts.Method {
+	case MethodAuto:
+		c.method = MethodReadWrite
+		if !opts.DetectZeros {
+			c.method = MethodCopyFileRange
+		}
+	case MethodReflink:
+		return st, fmt.Errorf("%w: reflink cannot resume", ErrUnsupported)
+	default:
+		c.method = opts.Method
+	}
+	if err := c.prepare(); err != nil {
+		return st, err
+	}
+	if err := c.run(); err != nil {
+		keep = opts.Checkpoint != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
+		return st, err
+	}
+	st = c.stats()
+	return finish(src, dst, dstPath, srcID, st, start)
+}
+
+// openTarget checks dst against the source and opens it for writing: created
+// exclusively for a fresh copy, opened as it is for a resume.
+func openTarget(srcPath, dstPath string, sfi fs.FileInfo, resume *Checkpoint) (*os.File, error) {
+	dfi, err := os.Stat(dstPath)
+	switch {
+	case err == nil:
+		if os.SameFile(sfi, dfi) {
+			return nil, fmt.Errorf("%w: %s and %s", ErrSameFile, srcPath, dstPath)
+		}
+		if resume == nil {
+			return nil, fmt.Errorf("%w: %s", ErrTargetExists, dstPath)
+		}
+		if !dfi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%w: target %s is %v", ErrNotRegular, dstPath, dfi.Mode().Type())
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		if resume != nil {
+			return nil, fmt.Errorf("%w: resume target %s is missing", ErrBadCheckpoint, dstPath)
+		}
+	default:
+		return nil, fmt.Errorf("engine: stat target: %w", err)
+	}
+	flag := os.O_WRONLY
+	if resume == nil {
+		flag |= os.O_CREATE | os.O_EXCL
+	}
+	dst, err := os.OpenFile(dstPath, flag, sfi.Mode().Perm()|0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("%w: %s", ErrTargetExists, dstPath)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("engine: open target: %w", err)
+	}
+	return dst, nil
+}
+
+// finish checks that the source did not change, makes dst durable and fills in the
+// target's allocation.
+func finish(src, dst *os.File, dstPath string, id FileID, st Stats, start time.Time) (Stats, error) {
+	if err := checkUnchanged(src, id); err != nil {
+		return st, err
+	}
+	if err := unix.Fdatasync(int(dst.Fd())); err != nil {
+		return st, fmt.Errorf("engine: fdatasync target: %w", err)
+	}
+	var sys unix.Stat_t
+	if err := unix.Fstat(int(dst.Fd()), &sys); err != nil {
+		return st, fmt.Errorf("engine: stat target: %w", err)
+	}
+	st.BytesAllocated = sys.Blocks * 512
+	if err := dst.Close(); err != nil {
+		return st, fmt.Errorf("engine: close target: %w", err)
+	}
+	if err := syncDir(filepath.Dir(dstPath)); err != nil {
+		return st, err
+	}
+	st.Duration = time.Since(start)
+	return st, nil
+}
+
+func checkUnchanged(src *os.File, id FileID) error {
+	fi, err := src.Stat()
+	if err != nil {
+		return fmt.Errorf("engine: stat source: %w", err)
+	}
+	if now := fileIDOf(fi); now != id {
+		return fmt.Errorf("%w: was %+v, now %+v", ErrSourceChanged, id, now)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("engine: open dir: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("engine: fsync dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+func fileIDOf(fi fs.FileInfo) FileID {
+	id := FileID{Size: fi.Size(), ModTimeNS: fi.ModTime().UnixNano()}
+	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
+		id.Dev, id.Ino = uint64(s.Dev), s.Ino
+	}
+	return id
+}
+
+// chunk is one unit of work: a piece of a data extent, at most ChunkSize long and
+// not crossing a ChunkSize-aligned boundary.
+type chunk struct{ off, len int64 }
+
+// copier runs one Copy through the copy_file_range or read/write path.
+type copier struct {
+	ctx    context.Context
+	opts   Options
+	src    *os.File
+	dst    *os.File
+	size   int64
+	id     FileID
+	thr    *throttle
+	method Method
+
+	chunks   []chunk
+	total    int64 // allocated bytes in the source
+	fellBack atomic.Bool
+
+	read, written, zeroBytes, holes atomic.Int64
+
+	mu       sync.Mutex
+	finished []bool
+	next     int   // first chunk not yet finished
+	doneLow  int64 // allocated bytes of chunks below next, resume base included
+	doneAll  int64 // allocated bytes finished, resume base included
+	cpOff    int64 // offset of the last checkpoint
+	cpTime   time.Time
+}
+
+// prepare sizes the target, clears anything past a resume point and plans the chunks.
+func (c *copier) prepare() error {
+	from := int64(0)
+	if c.opts.Resume != nil {
+		from = c.opts.Resume.Offset
+		if from < c.size {
+			// Whatever was written past the checkpoint is not trusted: make it a hole again.
+			if err := unix.Fallocate(int(c.dst.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, from, c.size-from); err != nil {
+				return fmt.Errorf("engine: clear target past checkpoint: %w", err)
+			}
+		}
+	}
+	if err := c.dst.Truncate(c.size); err != nil {
+		return fmt.Errorf("engine: size target: %w", err)
+	}
+	exts, err := extentsOf(int(c.src.Fd()), c.size)
+	if err != nil {
+		return err
+	}
+	c.total = allocatedBytes(exts)
+	work := clipExtents(exts, from)
+	c.doneLow = c.total - allocatedBytes(work)
+	c.doneAll = c.doneLow
+	cs := c.opts.ChunkSize
+	for _, e := range work {
+		for off := e.Offset; off < e.End(); {
+			end := (off/cs + 1) * cs
+			if end > e.End() {
+				end = e.End()
+			}
+			c.chunks = append(c.chunks, chunk{off: off, len: end - off})
+			off = end
+		}
+	}
+	c.finished = make([]bool, len(c.chunks))
+	c.cpOff = from
+	c.cpTime = time.Now()
+	return nil
+}
+
+func (c *copier) run() error {
+	g, ctx := errgroup.WithContext(c.ctx)
+	idx := make(chan int)
+	g.Go(func() error {
+		defer close(idx)
+		for i := range c.chunks {
+			select {
+			case idx <- i:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	})
+	for range c.opts.Workers {
+		g.Go(func() error {
+			var buf []byte
+			for i := range idx {
+				ch := c.chunks[i]
+				if err := c.thr.wait(ctx, ch.len); err != nil {
+					return err
+				}
+				if err := c.copyChunk(ch, &buf); err != nil {
+					return err
+				}
+				if c.opts.hooks != nil && c.opts.hooks.afterChunk != nil {
+					c.opts.hooks.afterChunk(ch.off)
+				}
+				if err := c.complete(i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		if c.ctx.Err() != nil {
+			return fmt.Errorf("engine: copy interrupted: %w", c.ctx.Err())
+		}
+		return err
+	}
+	return c.ctx.Err()
+}
+
+func (c *copier) copyChunk(ch chunk, buf *[]byte) error {
+	if c.method == MethodCopyFileRange && !c.fellBack.Load() {
+		err := c.copyRange(ch)
+		if err == nil {
+			return nil
+		}
+		if !fallbackErr(err) {
+			return err
+		}
+		if c.opts.Method == MethodCopyFileRange {
+			return fmt.Errorf("%w: copy_file_range: %v", ErrUnsupported, err)
+		}
+		c.fellBack.Store(true)
+	}
+	if *buf == nil {
+		*buf = make([]byte, c.opts.ChunkSize)
+	}
+	return c.readWrite(ch, (*buf)[:ch.len])
+}
+
+func fallbackErr(err error) bool {
+	return errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EOPNOTSUPP) ||
+		errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL)
+}
+
+// copyRange copies ch in the kernel. A 0 return before the end means the source shrank.
+func (c *copier) copyRange(ch chunk) error {
+	roff, woff := ch.off, ch.off
+	for roff < ch.off+ch.len {
+		n, err := unix.CopyFileRange(int(c.src.Fd()), &roff, int(c.dst.Fd()), &woff, int(ch.off+ch.len-roff), 0)
+		if err != nil {
+			if roff == ch.off && fallbackErr(err) {
+				return err
+			}
+			return fmt.Errorf("engine: copy_file_range at %d: %w", roff, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: source ends at %d, expected %d", ErrSourceChanged, roff, c.size)
+		}
+		c.written.Add(int64(n))
+	}
+	return nil
+}
+
+// readWrite reads ch into p and writes its data, leaving zero blocks as holes when asked.
+func (c *copier) readWrite(ch chunk, p []byte) error {
+	n, err := c.src.ReadAt(p, ch.off)
+	c.read.Add(int64(n))
+	if err == io.EOF || (err == nil && n < len(p)) {
+		return fmt.Errorf("%w: source ends at %d, expected %d", ErrSourceChanged, ch.off+int64(n), c.size)
+	}
+	if err != nil {
+		return fmt.Errorf("engine: read source at %d: %w", ch.off, err)
+	}
+	if !c.opts.DetectZeros {
+		return c.write(p, ch.off)
+	}
+	var runs [16]run
+	for _, r := range splitRuns(p, ch.off, runs[:0]) {
+		if r.zero {
+			// The target range is a hole already (fresh file, or punched on resume).
+			c.zeroBytes.Add(int64(r.len))
+			c.holes.Add(1)
+			continue
+		}
+		if err := c.write(p[r.off:r.off+r.len], ch.off+int64(r.off)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *copier) write(p []byte, off int64) error {
+	var err error
+	if c.opts.hooks != nil && c.opts.hooks.writeAt != nil {
+		err = c.opts.hooks.writeAt(p, off)
+	} else {
+		_, err = c.dst.WriteAt(p, off)
+	}
+	if err != nil {
+		return fmt.Errorf("engine: write target at %d: %w", off, err)
+	}
+	c.written.Add(int64(len(p)))
+	// Start writeback now, so that the final fdatasync has little left to do.
+	_ = unix.SyncFileRange(int(c.dst.Fd()), off, int64(len(p)), unix.SYNC_FILE_RANGE_WRITE)
+	return nil
+}
+
+// complete records chunk i as done, advances the durable watermark, and reports
+// progress and, when due, a checkpoint after fdatasync of the target.
+func (c *copier) complete(i int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.finished[i] = true
+	c.doneAll += c.chunks[i].len
+	for c.next < len(c.chunks) && c.finished[c.next] {
+		c.doneLow += c.chunks[c.next].len
+		c.next++
+	}
+	if c.opts.Progress != nil {
+		c.opts.Progress(c.doneAll, c.total)
+	}
+	if c.opts.Checkpoint == nil {
+		return nil
+	}
+	wm := c.size
+	if c.next < len(c.chunks) {
+		wm = c.chunks[c.next].off
+	}
+	if wm <= c.cpOff || (wm-c.cpOff < c.opts.CheckpointEvery && time.Since(c.cpTime) < c.opts.CheckpointInterval) {
+		return nil
+	}
+	if err := unix.Fdatasync(int(c.dst.Fd())); err != nil {
+		return fmt.Errorf("engine: fdatasync target for checkpoint: %w", err)
+	}
+	cp := Checkpoint{Offset: wm, Size: c.size, Done: c.doneLow, Source: c.id}
+	if err := c.opts.Checkpoint(cp); err != nil {
+		return fmt.Errorf("engine: record checkpoint at %d: %w", wm, err)
+	}
+	c.cpOff, c.cpTime = wm, time.Now()
+	return nil
+}
+
+func (c *copier) stats() Stats {
+	m := c.method
+	if c.fellBack.Load() {
+		m = MethodReadWrite
+	}
+	return Stats{
+		Method:       m,
+		BytesCopied:  c.written.Load(),
+		BytesRead:    c.read.Load(),
+		ZeroBytes:    c.zeroBytes.Load(),
+		HolesPunched: c.holes.Load(),
+		Extents:      countExtents(c.chunks),
+	}
+}
+
+// countExtents counts runs of adjacent chunks.
+func countExtents(cs []chunk) int {
+	n := 0
+	for i, ch := range cs {
+		if i == 0 || cs[i-1].off+cs[i-1].len != ch.off {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,29 @@
+// Package engine owns the byte-level copy of sparse image files: extent discovery,
+// the reflink, copy_file_range and parallel read/write data paths, zero detection,
+// durable checkpoints for resumable copies, and mirror catch-up (Resync) from a
+// dirty-block map or a per-block hash sidecar.
+//
+// It knows nothing of SOAP, CIM, jobs or the state store: callers hand it two paths
+// and Options, persist the Checkpoint values it reports, and decide about file names.
+//
+// # Naming and durability
+//
+// Copy writes to dst only. It never renames, so a caller that wants an atomic
+// "appears when complete" target copies to a temporary name and renames it after
+// Copy returns nil. dst is fdatasync'ed and its directory fsync'ed before Copy
+// returns nil. A Checkpoint is reported only after the target data it covers has
+// been fdatasync'ed. On failure, dst is removed, except when the copy was cancelled
+// through ctx with checkpoints enabled: then dst is kept, so that Copy can resume it
+// with Options.Resume set to the last reported Checkpoint.
+//
+// # Holes
+//
+// Only allocated source ranges (SEEK_DATA/SEEK_HOLE) are read. Holes stay holes in
+// the target, and with Options.DetectZeros, all-zero 4 KiB blocks inside data
+// become holes too. The target's apparent size always equals the source's.
+// A reflink shares the source's blocks as they are, allocated zeros included.
+//
+// The extent map of a file that is being written is not trustworthy: snapshot or
+// quiesce the source first. Copy checks that the source's size and modification time
+// did not change during the copy and fails with ErrSourceChanged otherwise.
+package engine

@@ -1,0 +1,113 @@
+package engine_test
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+
+	"github.com/replicad/replicad/replica/engine"
+)
+
+const mib = 1 << 20
+
+// seg is a piece of a test image: n bytes at off, random unless zero is set
+// (then allocated zeros are written).
+type seg struct {
+	off, n int64
+	zero   bool
+}
+
+// makeImage creates a sparse file of the given apparent size holding segs.
+func makeImage(t testing.TB, path string, size int64, seed uint64, segs ...seg) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	for _, s := range segs {
+		p := make([]byte, s.n)
+		if !s.zero {
+			for i := range p {
+				p[i] = byte(rng.Uint32()) | 1 // never a zero byte, so zero detection sees data
+			}
+		}
+		if _, err := f.WriteAt(p, s.off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// allocated returns st_blocks × 512 of path.
+func allocated(t testing.TB, path string) int64 {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Blocks * 512
+}
+
+// mustEqualFiles fails unless a and b have the same size and bytes.
+func mustEqualFiles(t testing.TB, a, b string) {
+	t.Helper()
+	x, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := os.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(x) != len(y) {
+		t.Fatalf("size of %s = %d, want %d", filepath.Base(b), len(y), len(x))
+	}
+	if !bytes.Equal(x, y) {
+		i := 0
+		for i < len(x) && x[i] == y[i] {
+			i++
+		}
+		t.Fatalf("%s differs from %s at byte %d", filepath.Base(b), filepath.Base(a), i)
+	}
+}
+
+// dataExtents returns the data extents of path.
+func dataExtents(t testing.TB, path string) []engine.Extent {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	exts, err := engine.Extents(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exts
+}
+
+// isHole reports whether [off, off+n) of path holds no data extent.
+func isHole(t testing.TB, path string, off, n int64) bool {
+	t.Helper()
+	for _, e := range dataExtents(t, path) {
+		if e.Offset < off+n && e.End() > off {
+			return false
+		}
+	}
+	return true
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}

@@ -1,0 +1,395 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultResyncBlockSize is the default granularity of dirty maps and hash sidecars
+// (the QEMU dirty-bitmap default).
+const DefaultResyncBlockSize = 64 << 10
+
+// ResyncOptions tune Resync. The embedded Options supply ChunkSize, Workers,
+// BandwidthLimit and Progress; Resume, Checkpoint and Method are ignored.
+type ResyncOptions struct {
+	Options
+	// BlockSize is the comparison and copy granularity, a multiple of 4 KiB; 0 means
+	// DefaultResyncBlockSize. A Dirty map brings its own block size, which wins.
+	BlockSize int64
+	// Dirty, when set, lists the blocks changed since the last sync; only those are
+	// read and written. When nil, blocks are found by comparing hashes.
+	Dirty *DirtyMap
+	// HashSidecar, when set, is a file holding one SHA-256 per block of the target as
+	// of the last sync. It is read to find changed blocks without reading the target,
+	// and rewritten (atomically, after the target is fdatasync'ed) at the end.
+	// A missing or stale sidecar makes Resync compare against the target's own data.
+	HashSidecar string
+}
+
+// Resync brings the existing target dstPath up to date with srcPath, writing only
+// blocks that changed: those in opts.Dirty, or else those whose hash differs from
+// the sidecar (or from the target's data where the sidecar knows nothing). A block
+// that became all zero is punched in the target, never skipped. The target takes the
+// source's size and is fdatasync'ed before Resync returns nil.
+func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (st Stats, err error) {
+	start := time.Now()
+	opts.Options = opts.Options.withDefaults()
+	if opts.Dirty != nil {
+		opts.BlockSize = opts.Dirty.BlockSize()
+	}
+	if opts.BlockSize <= 0 {
+		opts.BlockSize = DefaultResyncBlockSize
+	}
+	if opts.BlockSize%BlockSize != 0 {
+		return st, fmt.Errorf("engine: resync block size %d is not a multiple of %d", opts.BlockSize, BlockSize)
+	}
+	src, err := os.Open(srcPath)
+	if err != nil {
+		return st, fmt.Errorf("engine: open source: %w", err)
+	}
+	defer src.Close()
+	sfi, err := src.Stat()
+	if err != nil {
+		return st, fmt.Errorf("engine: stat source: %w", err)
+	}
+	if !sfi.Mode().IsRegular() {
+		return st, fmt.Errorf("%w: source %s is %v", ErrNotRegular, srcPath, sfi.Mode().Type())
+	}
+	dfi, err := os.Stat(dstPath)
+	if err != nil {
+		return st, fmt.Errorf("engine: stat target: %w", err)
+	}
+	if os.SameFile(sfi, dfi) {
+		return st, fmt.Errorf("%w: %s and %s", ErrSameFile, srcPath, dstPath)
+	}
+	if !dfi.Mode().IsRegular() {
+		return st, fmt.Errorf("%w: target %s is %v", ErrNotRegular, dstPath, dfi.Mode().Type())
+	}
+	dst, err := os.OpenFile(dstPath, os.O_RDWR, 0)
+	if err != nil {
+		return st, fmt.Errorf("engine: open target: %w", err)
+	}
+	defer dst.Close()
+
+	id := fileIDOf(sfi)
+	r := &resyncer{opts: opts, src: src, dst: dst, size: id.Size, thr: newThrottle(opts.BandwidthLimit)}
+	r.nblocks = (r.size + opts.BlockSize - 1) / opts.BlockSize
+	if r.exts, err = extentsOf(int(src.Fd()), r.size); err != nil {
+		return st, err
+	}
+	old, err := readSidecar(opts.HashSidecar, opts.BlockSize)
+	if err != nil {
+		return st, err
+	}
+	r.old = old
+	r.hashes = make([][sha256.Size]byte, r.nblocks)
+	copy(r.hashes, old)
+	// Blocks past the target's old end count as changed: they were never synced.
+	oldBlocks := dfi.Size() / opts.BlockSize
+	if dfi.Size() != r.size {
+		if err := dst.Truncate(r.size); err != nil {
+			return st, fmt.Errorf("engine: resize target: %w", err)
+		}
+	}
+	r.plan(oldBlocks)
+	if err := r.run(ctx); err != nil {
+		return st, err
+	}
+	if err := checkUnchanged(src, id); err != nil {
+		return st, err
+	}
+	if err := unix.Fdatasync(int(dst.Fd())); err != nil {
+		return st, fmt.Errorf("engine: fdatasync target: %w", err)
+	}
+	if opts.HashSidecar != "" {
+		if err := writeSidecar(opts.HashSidecar, opts.BlockSize, r.size, r.hashes); err != nil {
+			return st, err
+		}
+	}
+	var sys unix.Stat_t
+	if err := unix.Fstat(int(dst.Fd()), &sys); err != nil {
+		return st, fmt.Errorf("engine: stat target: %w", err)
+	}
+	return Stats{
+		Method:         MethodReadWrite,
+		BytesAllocated: sys.Blocks * 512,
+		BytesCopied:    r.written.Load(),
+		BytesRead:      r.read.Load(),
+		ZeroBytes:      r.zeroBytes.Load(),
+		HolesPunched:   r.punched.Load(),
+		Extents:        int(r.changed.Load()),
+		Duration:       time.Since(start),
+	}, nil
+}
+
+// blockRange is a run of blocks [first, first+n) handled as one unit of work.
+type blockRange struct{ first, n int64 }
+
+type resyncer struct {
+	opts    ResyncOptions
+	src     *os.File
+	dst     *os.File
+	size    int64
+	nblocks int64
+	exts    []Extent
+	thr     *throttle
+	old     [][sha256.Size]byte // sidecar hashes, shorter than nblocks when unknown
+	hashes  [][sha256.Size]byte // new hashes; each worker writes only its own blocks
+	work    []blockRange
+	dirty   bool // only dirty blocks are planned: copy without comparing
+	forced  int64
+
+	total                                   int64
+	done, read, written, zeroBytes, punched atomic.Int64
+	changed                                 atomic.Int64
+}
+
+// plan lists the blocks to look at: the dirty ones (plus any the sidecar does not
+// cover when a sidecar is kept), or all of them when comparing hashes.
+func (r *resyncer) plan(oldBlocks int64) {
+	per := max(r.opts.ChunkSize/r.opts.BlockSize, 1)
+	add := func(first, n int64) {
+		for n > 0 {
+			k := min(n, per)
+			r.work = append(r.work, blockRange{first, k})
+			r.total += k * r.opts.BlockSize
+			first, n = first+k, n-k
+		}
+	}
+	if r.opts.Dirty == nil {
+		add(0, r.nblocks)
+		return
+	}
+	r.dirty = true
+	r.forced = oldBlocks
+	keepSidecar := r.opts.HashSidecar != ""
+	for i := int64(0); i < r.nblocks; {
+		want := func(b int64) bool {
+			return r.opts.Dirty.Test(b) || b >= oldBlocks || (keepSidecar && b >= int64(len(r.old)))
+		}
+		if !want(i) {
+			i++
+			continue
+		}
+		j := i
+		for j < r.nblocks && want(j) {
+			j++
+		}
+		add(i, j-i)
+		i = j
+	}
+}
+
+func (r *resyncer) run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	idx := make(chan int)
+	g.Go(func() error {
+		defer close(idx)
+		for i := range r.work {
+			select {
+			case idx <- i:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	for range r.opts.Workers {
+		g.Go(func() error {
+			buf := make([]byte, r.opts.ChunkSize/r.opts.BlockSize*r.opts.BlockSize+r.opts.BlockSize)
+			tbuf := make([]byte, r.opts.BlockSize)
+			for i := range idx {
+				if err := r.doRange(gctx, r.work[i], buf, tbuf); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("engine: resync interrupted: %w", ctx.Err())
+		}
+		return err
+	}
+	return ctx.Err()
+}
+
+// hasData reports whether [off, end) overlaps a source data extent.
+func (r *resyncer) hasData(off, end int64) bool {
+	i := sort.Search(len(r.exts), func(i int) bool { return r.exts[i].End() > off })
+	return i < len(r.exts) && r.exts[i].Offset < end
+}
+
+func (r *resyncer) doRange(ctx context.Context, br blockRange, buf, tbuf []byte) error {
+	bs := r.opts.BlockSize
+	off := br.first * bs
+	end := min((br.first+br.n)*bs, r.size)
+	p := buf[:end-off]
+	if r.hasData(off, end) {
+		if err := r.thr.wait(ctx, end-off); err != nil {
+			return err
+		}
+		n, err := r.src.ReadAt(p, off)
+		r.read.Add(int64(n))
+		if err == io.EOF || (err == nil && n < len(p)) {
+			return fmt.Errorf("%w: source ends at %d, expected %d", ErrSourceChanged, off+int64(n), r.size)
+		}
+		if err != nil {
+			return fmt.Errorf("engine: read source at %d: %w", off, err)
+		}
+	} else {
+		clear(p)
+	}
+	for b := br.first; b < br.first+br.n; b++ {
+		boff := b * bs
+		blk := p[boff-off : min(boff+bs, end)-off]
+		zero := isZero(blk)
+		var h [sha256.Size]byte // all-zero hash stands for an all-zero block
+		if !zero {
+			h = sha256.Sum256(blk)
+		}
+		changed := r.dirty && (r.opts.Dirty.Test(b) || b >= r.forced)
+		if !changed {
+			if b < int64(len(r.old)) {
+				changed = h != r.old[b]
+			} else {
+				th, err := r.targetHash(boff, tbuf[:len(blk)])
+				if err != nil {
+					return err
+				}
+				changed = h != th
+			}
+		}
+		r.hashes[b] = h
+		if changed {
+			if err := r.apply(blk, boff, zero); err != nil {
+				return err
+			}
+		}
+	}
+	r.done.Add(end - off)
+	if r.opts.Progress != nil {
+		r.opts.Progress(r.done.Load(), r.total)
+	}
+	return ctx.Err()
+}
+
+// targetHash hashes the target's block at off the way doRange hashes the source's.
+func (r *resyncer) targetHash(off int64, p []byte) ([sha256.Size]byte, error) {
+	var h [sha256.Size]byte
+	n, err := r.dst.ReadAt(p, off)
+	if err != nil && err != io.EOF {
+		return h, fmt.Errorf("engine: read target at %d: %w", off, err)
+	}
+	clear(p[n:])
+	if isZero(p) {
+		return h, nil
+	}
+	return sha256.Sum256(p), nil
+}
+
+// apply makes the target's block at off equal to blk: punched when zero, written otherwise.
+func (r *resyncer) apply(blk []byte, off int64, zero bool) error {
+	r.changed.Add(1)
+	if zero {
+		err := unix.Fallocate(int(r.dst.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, int64(len(blk)))
+		if err == nil {
+			r.punched.Add(1)
+			r.zeroBytes.Add(int64(len(blk)))
+			return nil
+		}
+		if !errors.Is(err, unix.EOPNOTSUPP) {
+			return fmt.Errorf("engine: punch target at %d: %w", off, err)
+		}
+		// No hole punching here: write the zeros.
+	}
+	if r.opts.hooks != nil && r.opts.hooks.writeAt != nil {
+		if err := r.opts.hooks.writeAt(blk, off); err != nil {
+			return fmt.Errorf("engine: write target at %d: %w", off, err)
+		}
+	} else if _, err := r.dst.WriteAt(blk, off); err != nil {
+		return fmt.Errorf("engine: write target at %d: %w", off, err)
+	}
+	r.written.Add(int64(len(blk)))
+	return nil
+}
+
+const sidecarMagic = "RHASH001"
+
+// readSidecar loads the per-block hashes of path. A missing file yields none; a
+// sidecar with another block size is ErrBadSidecar.
+func readSidecar(path string, blockSize int64) ([][sha256.Size]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("engine: read sidecar: %w", err)
+	}
+	if len(b) < 24 || string(b[:8]) != sidecarMagic || (len(b)-24)%sha256.Size != 0 {
+		return nil, fmt.Errorf("%w: %s: bad header or length", ErrBadSidecar, path)
+	}
+	if bs := int64(binary.LittleEndian.Uint64(b[8:])); bs != blockSize {
+		return nil, fmt.Errorf("%w: %s: block size %d, want %d", ErrBadSidecar, path, bs, blockSize)
+	}
+	size := int64(binary.LittleEndian.Uint64(b[16:]))
+	n := (len(b) - 24) / sha256.Size
+	// Only whole blocks are trusted: a block that was partial at the old end is re-compared.
+	n = min(n, int(size/blockSize))
+	hs := make([][sha256.Size]byte, n)
+	for i := range hs {
+		copy(hs[i][:], b[24+i*sha256.Size:])
+	}
+	return hs, nil
+}
+
+// writeSidecar replaces path atomically: temporary file, fsync, rename, dir fsync.
+func writeSidecar(path string, blockSize, size int64, hs [][sha256.Size]byte) error {
+	b := make([]byte, 0, 24+len(hs)*sha256.Size)
+	b = append(b, sidecarMagic...)
+	b = binary.LittleEndian.AppendUint64(b, uint64(blockSize))
+	b = binary.LittleEndian.AppendUint64(b, uint64(size))
+	for _, h := range hs {
+		b = append(b, h[:]...)
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("engine: write sidecar: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("engine: write sidecar: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("engine: fsync sidecar: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("engine: close sidecar: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("engine: rename sidecar: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
