@@ -472,64 +472,85 @@ func compareValueLiteral(v Value, l *literal) (int, bool) {
 	return floatCmp(f, g), true
 }
 
-// likeMatch matches s against a WQL LIKE pattern: % any run, _ one
-// character, [abc], [a-z] and [^…] sets. Both are already lower-cased.
-func likeMatch(pat, s string) bool {
-	p := []rune(pat)
-	r := []rune(s)
-	// dp over positions: memo[i][j] for p[i:], r[j:]
-	memo := make(map[[2]int]bool)
-	var match func(i, j int) bool
-	match = func(i, j int) bool {
-		key := [2]int{i, j}
-		if v, ok := memo[key]; ok {
-			return v
-		}
-		var res bool
-		switch {
-		case i == len(p):
-			res = j == len(r)
-		case p[i] == '%':
-			res = match(i+1, j) || (j < len(r) && match(i, j+1))
-		case j == len(r):
-			res = false
-		case p[i] == '_':
-			res = match(i+1, j+1)
-		case p[i] == '[':
+// likeElem is one element of a compiled LIKE pattern: '%' (any run), or a
+// matcher of exactly one character.
+type likeElem struct {
+	anyRun bool
+	one    func(r rune) bool
+}
+
+// compileLike splits a WQL LIKE pattern into elements: % any run, _ one
+// character, [abc], [a-z] and [^…] sets, anything else itself (an unclosed
+// '[' stands for itself).
+func compileLike(pat []rune) []likeElem {
+	var out []likeElem
+	for i := 0; i < len(pat); i++ {
+		switch c := pat[i]; c {
+		case '%':
+			out = append(out, likeElem{anyRun: true})
+		case '_':
+			out = append(out, likeElem{one: func(rune) bool { return true }})
+		case '[':
 			end := i + 1
-			for end < len(p) && p[end] != ']' {
+			for end < len(pat) && pat[end] != ']' {
 				end++
 			}
-			if end == len(p) { // no closing bracket: literal '['
-				res = r[j] == '[' && match(i+1, j+1)
-				break
+			if end == len(pat) {
+				out = append(out, likeElem{one: func(r rune) bool { return r == '[' }})
+				continue
 			}
-			set := p[i+1 : end]
+			set := pat[i+1 : end]
 			neg := len(set) > 0 && set[0] == '^'
 			if neg {
 				set = set[1:]
 			}
-			in := false
-			for k := 0; k < len(set); k++ {
-				if k+2 < len(set) && set[k+1] == '-' {
-					if r[j] >= set[k] && r[j] <= set[k+2] {
-						in = true
+			out = append(out, likeElem{one: func(r rune) bool {
+				in := false
+				for k := 0; k < len(set); k++ {
+					if k+2 < len(set) && set[k+1] == '-' {
+						in = in || (r >= set[k] && r <= set[k+2])
+						k += 2
+						continue
 					}
-					k += 2
-					continue
+					in = in || r == set[k]
 				}
-				if r[j] == set[k] {
-					in = true
-				}
-			}
-			res = in != neg && match(end+1, j+1)
+				return in != neg
+			}})
+			i = end
 		default:
-			res = p[i] == r[j] && match(i+1, j+1)
+			out = append(out, likeElem{one: func(r rune) bool { return r == c }})
 		}
-		memo[key] = res
-		return res
 	}
-	return match(0, 0)
+	return out
+}
+
+// likeMatch matches s against a WQL LIKE pattern (see compileLike). Both
+// are already lower-cased. It backtracks only to the last '%', so it runs in
+// O(len(pat)·len(s)) time and constant extra memory.
+func likeMatch(pat, s string) bool {
+	p := compileLike([]rune(pat))
+	r := []rune(s)
+	i, j := 0, 0
+	star, mark := -1, 0
+	for j < len(r) {
+		switch {
+		case i < len(p) && !p[i].anyRun && p[i].one(r[j]):
+			i++
+			j++
+		case i < len(p) && p[i].anyRun:
+			star, mark = i, j
+			i++
+		case star >= 0:
+			mark++
+			i, j = star+1, mark
+		default:
+			return false
+		}
+	}
+	for i < len(p) && p[i].anyRun {
+		i++
+	}
+	return i == len(p)
 }
 
 // ---- lexer and parser ----

@@ -137,3 +137,38 @@ func TestQuery(t *testing.T) {
 		})
 	}
 }
+
+func TestLike(t *testing.T) {
+	tests := []struct {
+		pat, s string
+		want   bool
+	}{
+		{"abc", "abc", true},
+		{"abc", "abd", false},
+		{"a%", "a", true},
+		{"a%", "abc", true},
+		{"%c", "abc", true},
+		{"%b%", "abc", true},
+		{"%x%", "abc", false},
+		{"a_c", "abc", true},
+		{"a_c", "ac", false},
+		{"%%a%%", "bab", true},
+		{"[ab]c", "bc", true},
+		{"[ab]c", "cc", false},
+		{"[^ab]c", "cc", true},
+		{"[a-c]x", "bx", true},
+		{"[a-c]x", "dx", false},
+		{"[abc", "[abc", true},
+		{"%a%b%c%", "xaybzc", true},
+		{"%a%b%c%", "xaycz", false},
+		{"", "", true},
+		{"%", "", true},
+		{"_", "", false},
+		{"é_", "éx", true},
+	}
+	for _, tt := range tests {
+		if got := cimmodel.LikeMatch(tt.pat, tt.s); got != tt.want {
+			t.Errorf("LIKE %q on %q: got %v, want %v", tt.pat, tt.s, got, tt.want)
+		}
+	}
+}
