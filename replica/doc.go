@@ -1,0 +1,57 @@
+// Package replica owns replicad's replication domain: replication groups,
+// synchronizations (a source volume and its replica) and group
+// synchronizations, the rules a replication request must satisfy, their
+// records in the state store and the copy job that makes the replicas.
+// It knows nothing of CIM, SOAP or HTTP: the provider package translates CIM
+// method calls into Requests and Service calls, and domain errors into return
+// codes.
+//
+// # Requests
+//
+// Service.Replicate checks every rule of a Request before anything changes
+// (no file, no group, no record, no job is created by a refused request),
+// then, under the service's lock: takes a lease on every source and target
+// volume (volumes.Service.Acquire; a source already leased is ErrInUse, so
+// two requests on one source never interleave), creates the new target
+// volumes (sparse, empty, named RelationshipName_1, _2, …), and in one store
+// transaction records the groups, synchronizations and the copy job
+// (jobqueue.SubmitTx). The job then copies each source onto its target with
+// replica/engine.
+//
+// # Point in time
+//
+// A copy is a point-in-time copy taken when the request's leases were
+// granted. replicad itself never writes a leased source (Grow and Delete
+// fail while it is leased), and the engine fails the copy with
+// engine.ErrSourceChanged if the file changes anyway. With Sequential
+// Consistency every source of a group stays leased until the last member is
+// copied, so all targets reflect the same instant; with No Consistency each
+// source is released as soon as its own copy is done.
+//
+// # Files on disk
+//
+// A target is a volume of the target pool. The job copies into a hidden
+// partial file next to it (".NAME.img.replica", ignored by volume import) and
+// renames it over the target image when the copy is complete and durable, so
+// a target never holds half a copy under its own name.
+//
+// # Jobs, resume and termination
+//
+// The copy job (kind KindCopy) checkpoints after every engine checkpoint; a
+// job interrupted by a stop resumes from there. Service.Terminate marks the
+// operation terminating (in the store) before it asks the queue to stop the
+// job; the handler, or Open after a restart, then deletes every target volume
+// and group the operation created and every synchronization it recorded.
+// A failed copy is cleaned up the same way.
+//
+// # Store
+//
+// Buckets "replica.groups", "replica.syncs", "replica.groupsyncs" and
+// "replica.ops" hold one JSON record per group, synchronization, group
+// synchronization and replication operation, keyed by their IDs.
+//
+// # Concurrency
+//
+// All methods of Service are safe for concurrent use; changes of replication
+// records are serialised by one lock, never held across image I/O.
+package replica

@@ -1,0 +1,394 @@
+package replica
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"go.uber.org/zap"
+
+	"github.com/replicad/replicad/jobqueue"
+	"github.com/replicad/replicad/replica/engine"
+	"github.com/replicad/replicad/store"
+	"github.com/replicad/replicad/volumes"
+)
+
+// partialPath is where the copy of target t is written before it is renamed
+// over the target's image: a hidden file next to it that volume import
+// ignores.
+func partialPath(t *volumes.Volume) string {
+	return filepath.Join(filepath.Dir(t.Path()), "."+t.Name+".img.replica")
+}
+
+// runCopy is the KindCopy job handler: it copies every source of an
+// operation onto its target, in pairing order, resuming from the job's
+// checkpoint.
+func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
+	var pl copyPayload
+	if err := json.Unmarshal(run.Payload, &pl); err != nil {
+		return &jobqueue.Error{Code: jobqueue.CodeFailed, Message: "bad replication job payload", Err: err}
+	}
+	op, err := s.op(pl.Op)
+	if err != nil {
+		return err
+	}
+	if op == nil || op.State != opActive {
+		return &jobqueue.Error{Code: jobqueue.CodeFailed, Message: "the replication operation of this job is gone"}
+	}
+	log := run.Logger.With(zap.String("op", op.ID))
+	syncs := make([]*Synchronization, len(op.Syncs))
+	for i, id := range op.Syncs {
+		if syncs[i], err = s.Synchronization(ctx, id); err != nil {
+			return s.fail(op, log, fmt.Errorf("synchronization %s: %w", id, err))
+		}
+	}
+	leases, err := s.takeLeases(op, syncs)
+	if err != nil {
+		return s.fail(op, log, err)
+	}
+	defer func() { releaseMap(leases) }()
+	fail := func(cause error) error {
+		releaseMap(leases)
+		return s.fail(op, log, cause)
+	}
+
+	var cp copyCheckpoint
+	if len(run.Checkpoint) > 0 {
+		if err := json.Unmarshal(run.Checkpoint, &cp); err != nil {
+			log.Warn("unreadable checkpoint; copying from the start", zap.Error(err))
+			cp = copyCheckpoint{}
+		}
+	}
+	const scale = 1000
+	total := int64(len(syncs)) * scale
+	lastUse := map[volumes.ID]int{}
+	for i, x := range syncs {
+		lastUse[x.Source] = i
+	}
+	for i := cp.Index; i < len(syncs); i++ {
+		x := syncs[i]
+		if err := s.setCopyState(x.ID, CopyStateUnsynchronized); err != nil {
+			return fail(err)
+		}
+		src, err := s.vols.Get(ctx, x.Source)
+		if err != nil {
+			return fail(fmt.Errorf("source %s: %w", x.Source, err))
+		}
+		tgt, err := s.vols.Get(ctx, x.Target)
+		if err != nil {
+			return fail(fmt.Errorf("target %s: %w", x.Target, err))
+		}
+		partial := partialPath(tgt)
+		var resume *engine.Checkpoint
+		if i == cp.Index && cp.Engine != nil {
+			if _, err := os.Stat(partial); err == nil {
+				resume = cp.Engine
+			}
+		}
+		if resume == nil {
+			os.Remove(partial) // a stale partial from an attempt without checkpoint
+		}
+		opts := engine.DefaultOptions()
+		opts.Workers = s.opts.EngineWorkers
+		opts.BandwidthLimit = s.opts.BandwidthLimit
+		opts.Resume = resume
+		base := int64(i) * scale
+		opts.Progress = func(done, all int64) {
+			if all > 0 {
+				run.Progress(base+done*scale/all, total)
+			}
+		}
+		opts.Checkpoint = func(c engine.Checkpoint) error {
+			return run.SaveCheckpoint(copyCheckpoint{Index: i, Engine: &c})
+		}
+		if _, err := engine.Copy(ctx, src.Path(), partial, opts); err != nil {
+			if ctx.Err() != nil && !s.terminating(op.ID) {
+				log.Info("copy interrupted; it resumes from its checkpoint", zap.Int("member", i))
+				return fmt.Errorf("copy %s to %s: %w", src.Name, tgt.Name, err)
+			}
+			return fail(fmt.Errorf("copy %s to %s: %w", src.Name, tgt.Name, err))
+		}
+		if err := os.Rename(partial, tgt.Path()); err != nil {
+			return fail(fmt.Errorf("install copy of %s as %s: %w", src.Name, tgt.Name, err))
+		}
+		if err := syncDir(filepath.Dir(tgt.Path())); err != nil {
+			return fail(err)
+		}
+		if err := s.setCopyState(x.ID, CopyStateSynchronized); err != nil {
+			return fail(err)
+		}
+		run.Progress(base+scale, total)
+		if err := run.SaveCheckpoint(copyCheckpoint{Index: i + 1}); err != nil {
+			return fail(err)
+		}
+		if op.Consistency != ConsistencySequential && lastUse[x.Source] == i {
+			if rel := leases[x.Source]; rel != nil {
+				rel()
+				delete(leases, x.Source)
+			}
+		}
+		if rel := leases[x.Target]; rel != nil {
+			rel()
+			delete(leases, x.Target)
+		}
+		log.Info("replica synchronized", zap.String("source", src.Name), zap.String("target", tgt.Name))
+	}
+	if err := s.finishOp(op.ID); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// fail cleans up after a failed or terminated copy and returns the job's
+// error.
+func (s *Service) fail(op *opRecord, log *zap.Logger, cause error) error {
+	terminated := s.terminating(op.ID)
+	if !terminated {
+		log.Warn("replication failed; removing its targets", zap.Error(cause))
+	}
+	if err := s.cleanup(context.Background(), op.ID); err != nil {
+		log.Error("clean up replication", zap.Error(err))
+	}
+	if terminated {
+		return fmt.Errorf("replication terminated: %w", cause)
+	}
+	return &jobqueue.Error{Code: jobqueue.CodeFailed, Message: "replication failed: " + cause.Error(), Err: cause}
+}
+
+func releaseMap(m map[volumes.ID]func()) {
+	for id, r := range m {
+		r()
+		delete(m, id)
+	}
+}
+
+// takeLeases returns the leases of the operation's volumes: those its
+// request took, or (after a restart) new ones.
+func (s *Service) takeLeases(op *opRecord, syncs []*Synchronization) (map[volumes.ID]func(), error) {
+	s.mu.Lock()
+	held, ok := s.leases[op.ID]
+	delete(s.leases, op.ID)
+	s.mu.Unlock()
+	if ok {
+		return held, nil
+	}
+	out := map[volumes.ID]func(){}
+	for _, x := range syncs {
+		for _, id := range []volumes.ID{x.Source, x.Target} {
+			if _, ok := out[id]; ok {
+				continue
+			}
+			r, err := s.vols.Acquire(id, "replication "+op.ID[:8])
+			if err != nil {
+				releaseMap(out)
+				return nil, fmt.Errorf("%w: resume: %w", ErrInUse, err)
+			}
+			out[id] = r
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) op(id string) (*opRecord, error) {
+	var op *opRecord
+	err := s.db.View(func(tx *store.Tx) error {
+		var err error
+		op, err = getRecord[opRecord](tx, bucketOps, id)
+		return err
+	})
+	return op, err
+}
+
+func (s *Service) terminating(opID string) bool {
+	op, err := s.op(opID)
+	return err == nil && op != nil && op.Terminating
+}
+
+func (s *Service) setCopyState(id string, state CopyState) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Update(func(tx *store.Tx) error {
+		x, err := getRecord[Synchronization](tx, bucketSyncs, id)
+		if err != nil || x == nil {
+			return err
+		}
+		if x.CopyState == state {
+			return nil
+		}
+		x.CopyState = state
+		if state == CopyStateSynchronized {
+			x.Synchronized = s.now()
+		}
+		return tx.Put(bucketSyncs, id, x)
+	})
+}
+
+func (s *Service) finishOp(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Update(func(tx *store.Tx) error {
+		op, err := getRecord[opRecord](tx, bucketOps, id)
+		if err != nil || op == nil {
+			return err
+		}
+		op.State = opDone
+		return tx.Put(bucketOps, id, op)
+	})
+}
+
+// cleanup removes what operation id created: partial files, created target
+// volumes, created groups, its synchronizations and group synchronization.
+// It is idempotent.
+func (s *Service) cleanup(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var op *opRecord
+	var syncs []*Synchronization
+	err := s.db.View(func(tx *store.Tx) error {
+		var err error
+		if op, err = getRecord[opRecord](tx, bucketOps, id); err != nil || op == nil {
+			return err
+		}
+		for _, sid := range op.Syncs {
+			x, err := getRecord[Synchronization](tx, bucketSyncs, sid)
+			if err != nil {
+				return err
+			}
+			if x != nil {
+				syncs = append(syncs, x)
+			}
+		}
+		return nil
+	})
+	if err != nil || op == nil || op.State == opCleaned {
+		return err
+	}
+	if rel, ok := s.leases[id]; ok {
+		releaseMap(rel)
+		delete(s.leases, id)
+	}
+	var errs []error
+	for _, x := range syncs {
+		if t, err := s.vols.Get(ctx, x.Target); err == nil {
+			if err := os.Remove(partialPath(t)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	for _, vid := range op.CreatedTargets {
+		if err := s.vols.Delete(ctx, vid); err != nil && !errors.Is(err, volumes.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("delete target %s: %w", vid, err))
+		}
+	}
+	err = s.db.Update(func(tx *store.Tx) error {
+		for _, x := range syncs {
+			if err := tx.Delete(bucketSyncs, x.ID); err != nil {
+				return err
+			}
+		}
+		if op.GroupSync != "" {
+			if err := tx.Delete(bucketGroupSyncs, op.GroupSync); err != nil {
+				return err
+			}
+		}
+		for _, g := range op.CreatedGroups {
+			if err := tx.Delete(bucketGroups, g); err != nil {
+				return err
+			}
+		}
+		// An existing target group loses the targets this request created.
+		groups, err := listRecords[Group](tx, bucketGroups)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			kept := g.Members[:0:0]
+			for _, m := range g.Members {
+				if !containsID(op.CreatedTargets, m) {
+					kept = append(kept, m)
+				}
+			}
+			if len(kept) != len(g.Members) {
+				g.Members = kept
+				if err := tx.Put(bucketGroups, g.ID, &g); err != nil {
+					return err
+				}
+			}
+		}
+		op.State = opCleaned
+		return tx.Put(bucketOps, op.ID, op)
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		s.logger.Info("replication cleaned up", zap.String("op", id), zap.Int("targetsDeleted", len(op.CreatedTargets)))
+	}
+	return errors.Join(errs...)
+}
+
+func containsID(ids []volumes.ID, id volumes.ID) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// reconcile finishes what a stop interrupted: operations being terminated,
+// and operations whose job failed, was terminated or vanished, are cleaned up.
+func (s *Service) reconcile(ctx context.Context) error {
+	var ops []opRecord
+	if err := s.db.View(func(tx *store.Tx) error {
+		var err error
+		ops, err = listRecords[opRecord](tx, bucketOps)
+		return err
+	}); err != nil {
+		return err
+	}
+	var errs []error
+	for _, op := range ops {
+		if op.State != opActive {
+			continue
+		}
+		job, err := s.jobs.Get(op.JobID)
+		clean := op.Terminating
+		switch {
+		case errors.Is(err, jobqueue.ErrNotFound):
+			clean = true
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		case job.State == jobqueue.StateFailed || job.State == jobqueue.StateTerminated:
+			clean = true
+		case job.State == jobqueue.StateCompleted:
+			if err := s.finishOp(op.ID); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if clean {
+			s.logger.Info("cleaning up an interrupted replication", zap.String("op", op.ID), zap.String("job", op.JobID))
+			if err := s.cleanup(ctx, op.ID); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.uber.org/zap"
+
+	"github.com/replicad/replicad/store"
+	"github.com/replicad/replicad/volumes"
+)
+
+// Ending says how a synchronization ends.
+type Ending int
+
+// The endings (ModifyReplicaSynchronization operations).
+const (
+	// EndDetach forgets the relationship; source and target become
+	// independent volumes (Detach 8).
+	EndDetach Ending = iota + 1
+	// EndDissolve removes the synchronization and keeps the target
+	// (Dissolve 9). replicad keeps no SettingsDefineState, so it is Detach.
+	EndDissolve
+	// EndReturnToPool removes the synchronization and deletes the target
+	// volume (Return To ResourcePool 19).
+	EndReturnToPool
+)
+
+// String names the ending.
+func (e Ending) String() string {
+	switch e {
+	case EndDetach:
+		return "Detach"
+	case EndDissolve:
+		return "Dissolve"
+	case EndReturnToPool:
+		return "Return To ResourcePool"
+	}
+	return fmt.Sprintf("Ending(%d)", int(e))
+}
+
+// EndSynchronization ends synchronization id, which must be Synchronized
+// (ErrCopyInProgress while its copy runs). A member of a group
+// synchronization must be ended through the group (ErrInRelationship).
+// Errors: ErrSyncNotFound, ErrCopyInProgress, ErrInRelationship, and the
+// volume delete errors for EndReturnToPool.
+func (s *Service) EndSynchronization(ctx context.Context, id string, how Ending) error {
+	x, err := s.Synchronization(ctx, id)
+	if err != nil {
+		return err
+	}
+	if x.GroupSync != "" {
+		return fmt.Errorf("%w: synchronization %s → %s belongs to a group synchronization; modify that one", ErrInRelationship, x.Source, x.Target)
+	}
+	return s.end(ctx, []*Synchronization{x}, "", how)
+}
+
+// EndGroupSynchronization ends group synchronization id and all its member
+// synchronizations; with EndReturnToPool it deletes the target volumes and
+// a target group made by the system. Errors as EndSynchronization.
+func (s *Service) EndGroupSynchronization(ctx context.Context, id string, how Ending) error {
+	gs, err := s.GroupSynchronization(ctx, id)
+	if err != nil {
+		return err
+	}
+	var members []*Synchronization
+	for _, mid := range gs.Members {
+		x, err := s.Synchronization(ctx, mid)
+		if errors.Is(err, ErrSyncNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		members = append(members, x)
+	}
+	return s.end(ctx, members, gs.ID, how)
+}
+
+func (s *Service) end(ctx context.Context, syncs []*Synchronization, groupSync string, how Ending) error {
+	switch how {
+	case EndDetach, EndDissolve, EndReturnToPool:
+	default:
+		return fmt.Errorf("%w: unknown ending %d", ErrNotSupported, how)
+	}
+	for _, x := range syncs {
+		if x.CopyState != CopyStateSynchronized {
+			return fmt.Errorf("%w: %s → %s is %s; terminate its job to stop it", ErrCopyInProgress, x.Source, x.Target, x.CopyState)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var gs *GroupSynchronization
+	var deleteGroups []string
+	err := s.db.Update(func(tx *store.Tx) error {
+		if groupSync != "" {
+			var err error
+			if gs, err = getRecord[GroupSynchronization](tx, bucketGroupSyncs, groupSync); err != nil {
+				return err
+			}
+			if gs == nil {
+				return fmt.Errorf("%w: %s", ErrSyncNotFound, groupSync)
+			}
+			if err := tx.Delete(bucketGroupSyncs, groupSync); err != nil {
+				return err
+			}
+			// A system-made source group of a one-element source goes
+			// with its relationship; so does a system-made target group
+			// whose targets are returned to the pool.
+			for _, gid := range []string{gs.SourceGroup, gs.TargetGroup} {
+				g, err := getRecord[Group](tx, bucketGroups, gid)
+				if err != nil {
+					return err
+				}
+				if g == nil || !g.SystemGenerated {
+					continue
+				}
+				if (gid == gs.SourceGroup && g.DeleteOnUnassociated) || (gid == gs.TargetGroup && how == EndReturnToPool) {
+					deleteGroups = append(deleteGroups, gid)
+					if err := tx.Delete(bucketGroups, gid); err != nil {
+						return err
+					}
+				}
+			}
+			if how == EndReturnToPool {
+				if g, err := getRecord[Group](tx, bucketGroups, gs.TargetGroup); err != nil {
+					return err
+				} else if g != nil {
+					g.Members = nil
+					if err := tx.Put(bucketGroups, g.ID, g); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		for _, x := range syncs {
+			if err := tx.Delete(bucketSyncs, x.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", how, err)
+	}
+	var errs []error
+	if how == EndReturnToPool {
+		for _, x := range syncs {
+			if err := s.vols.Delete(ctx, x.Target); err != nil && !errors.Is(err, volumes.ErrNotFound) {
+				errs = append(errs, fmt.Errorf("return target %s to its pool: %w", x.Target, err))
+			}
+		}
+	}
+	s.logger.Info("synchronization ended", zap.Stringer("how", how), zap.Int("pairs", len(syncs)), zap.String("groupSync", groupSync))
+	return errors.Join(errs...)
+}
+
+// AvailableTargets returns the volumes that could receive a replica of
+// source: same size, not source itself, not the target of a synchronization,
+// and (when pools is not empty) in one of pools. Errors: ErrInvalidRequest
+// (unknown source or pool).
+func (s *Service) AvailableTargets(ctx context.Context, source volumes.ID, pools []string) ([]*volumes.Volume, error) {
+	src, err := s.vols.Get(ctx, source)
+	if errors.Is(err, volumes.ErrNotFound) {
+		return nil, invalid("SourceElement %s does not exist", source)
+	} else if err != nil {
+		return nil, err
+	}
+	syncs, err := s.Synchronizations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	busy := map[volumes.ID]bool{source: true}
+	for _, x := range syncs {
+		busy[x.Target] = true
+	}
+	var all []*volumes.Volume
+	if len(pools) == 0 {
+		if all, err = s.vols.List(ctx, ""); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range pools {
+		vs, err := s.vols.List(ctx, p)
+		if errors.Is(err, volumes.ErrPoolNotFound) {
+			return nil, invalid("TargetPool %s does not exist", p)
+		} else if err != nil {
+			return nil, err
+		}
+		all = append(all, vs...)
+	}
+	var out []*volumes.Volume
+	for _, v := range all {
+		if !busy[v.ID] && !v.Missing && v.SizeBytes == src.SizeBytes {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,185 @@
+package replica
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/replicad/replicad/volumes"
+)
+
+// SyncType is the kind of replica (DMTF CIM_ReplicationService SyncType,
+// cim-replication.md §1.1).
+type SyncType uint16
+
+// The sync types.
+const (
+	SyncTypeMirror   SyncType = 6
+	SyncTypeSnapshot SyncType = 7
+	SyncTypeClone    SyncType = 8
+)
+
+// String returns the DMTF name of t.
+func (t SyncType) String() string {
+	switch t {
+	case SyncTypeMirror:
+		return "Mirror"
+	case SyncTypeSnapshot:
+		return "Snapshot"
+	case SyncTypeClone:
+		return "Clone"
+	}
+	return fmt.Sprintf("SyncType(%d)", uint16(t))
+}
+
+// Mode says whether a request waits for its copy (DMTF Mode, §1.1).
+type Mode uint16
+
+// The modes. ModeUnspecified in a Request means DefaultMode.
+const (
+	ModeUnspecified  Mode = 0
+	ModeSynchronous  Mode = 2
+	ModeAsynchronous Mode = 3
+	// DefaultMode is the mode of a request that gives none: asynchronous,
+	// as the Windows storage service recommends (cim-replication.md §4.4).
+	DefaultMode = ModeAsynchronous
+)
+
+// String returns the DMTF name of m.
+func (m Mode) String() string {
+	switch m {
+	case ModeSynchronous:
+		return "Synchronous"
+	case ModeAsynchronous:
+		return "Asynchronous"
+	case ModeUnspecified:
+		return "Unspecified"
+	}
+	return fmt.Sprintf("Mode(%d)", uint16(m))
+}
+
+// Consistency is the consistency of a group replica (DMTF Consistency, §1.1).
+type Consistency uint16
+
+// The consistencies. ConsistencyUnspecified in a Request means Sequential for
+// a group and None for one element.
+const (
+	ConsistencyUnspecified Consistency = 0
+	ConsistencyNone        Consistency = 2
+	ConsistencySequential  Consistency = 3
+)
+
+// String returns the DMTF name of c.
+func (c Consistency) String() string {
+	switch c {
+	case ConsistencyNone:
+		return "No Consistency"
+	case ConsistencySequential:
+		return "Sequential Consistency"
+	case ConsistencyUnspecified:
+		return "Unspecified"
+	}
+	return fmt.Sprintf("Consistency(%d)", uint16(c))
+}
+
+// CopyState is the state of a synchronization (DMTF CIM_Synchronized.CopyState,
+// cim-replication.md §2.2).
+type CopyState uint16
+
+// The copy states replicad uses, and the ones clients may ask for.
+const (
+	CopyStateInitialized    CopyState = 2
+	CopyStateUnsynchronized CopyState = 3
+	CopyStateSynchronized   CopyState = 4
+	CopyStateBroken         CopyState = 5
+	CopyStateFractured      CopyState = 6
+	CopyStateSplit          CopyState = 7
+	CopyStateInactive       CopyState = 8
+	CopyStateSuspended      CopyState = 9
+	CopyStatePrepared       CopyState = 11
+	CopyStateAborted        CopyState = 12
+	CopyStateMixed          CopyState = 14
+	CopyStateNotApplicable  CopyState = 15
+)
+
+// String returns the DMTF name of s.
+func (s CopyState) String() string {
+	names := map[CopyState]string{2: "Initialized", 3: "Unsynchronized", 4: "Synchronized", 5: "Broken",
+		6: "Fractured", 7: "Split", 8: "Inactive", 9: "Suspended", 10: "Failedover", 11: "Prepared",
+		12: "Aborted", 13: "Skewed", 14: "Mixed", 15: "Not Applicable", 16: "Partitioned", 17: "Invalid"}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("CopyState(%d)", uint16(s))
+}
+
+// Group is a replication group: an ordered list of volumes.
+type Group struct {
+	// ID is the group's UUID.
+	ID string `json:"id"`
+	// Name is the client's name for it (CIM ElementName).
+	Name string `json:"name"`
+	// Members are the volumes of the group, in order.
+	Members []volumes.ID `json:"members"`
+	// Persistent, DeleteOnEmptyElement and DeleteOnUnassociated are the
+	// CIM_ReplicationGroup properties of those names.
+	Persistent           bool `json:"persistent"`
+	DeleteOnEmptyElement bool `json:"deleteOnEmptyElement"`
+	DeleteOnUnassociated bool `json:"deleteOnUnassociated"`
+	// ConsistentPointInTime reports that the group is the target of a
+	// sequentially consistent replica: all members reflect one instant.
+	ConsistentPointInTime bool `json:"consistentPointInTime"`
+	// SystemGenerated reports a group made by a replication request.
+	SystemGenerated bool `json:"systemGenerated"`
+	// Created is when the group was made (UTC).
+	Created time.Time `json:"created"`
+}
+
+// Synchronization associates a source volume with its replica.
+type Synchronization struct {
+	// ID is the synchronization's UUID.
+	ID string `json:"id"`
+	// Source and Target are the two volumes (CIM SystemElement, SyncedElement).
+	Source volumes.ID `json:"source"`
+	Target volumes.ID `json:"target"`
+	// SyncType, Mode and Consistency are those of the request that made it.
+	SyncType    SyncType    `json:"syncType"`
+	Mode        Mode        `json:"mode"`
+	Consistency Consistency `json:"consistency"`
+	// CopyState is Initialized until the copy starts, Unsynchronized while
+	// it runs and Synchronized once the target is complete and durable.
+	CopyState CopyState `json:"copyState"`
+	// GroupSync is the ID of the group synchronization it belongs to, "" if
+	// none.
+	GroupSync string `json:"groupSync,omitempty"`
+	// Op is the replication operation that made it; JobID its copy job.
+	Op    string `json:"op"`
+	JobID string `json:"jobID"`
+	// TargetCreated reports that the request created the target volume.
+	TargetCreated bool `json:"targetCreated"`
+	// Established is when it was recorded, Synchronized when the copy
+	// completed (zero until then).
+	Established  time.Time `json:"established"`
+	Synchronized time.Time `json:"synchronized,omitzero"`
+}
+
+// GroupSynchronization associates a source group with its replica group.
+type GroupSynchronization struct {
+	// ID is the group synchronization's UUID.
+	ID string `json:"id"`
+	// SourceGroup and TargetGroup are group IDs (CIM SystemElement, SyncedElement).
+	SourceGroup string `json:"sourceGroup"`
+	TargetGroup string `json:"targetGroup"`
+	// RelationshipName is the client's (or a generated) name of the relationship.
+	RelationshipName string `json:"relationshipName"`
+	// SyncType, Mode and Consistency are those of the request.
+	SyncType    SyncType    `json:"syncType"`
+	Mode        Mode        `json:"mode"`
+	Consistency Consistency `json:"consistency"`
+	// Members are the member synchronizations' IDs, in pairing order.
+	Members []string `json:"members"`
+	// Op is the operation that made it; JobID its copy job.
+	Op    string `json:"op"`
+	JobID string `json:"jobID"`
+	// Established is when it was recorded.
+	Established time.Time `json:"established"`
+}
