@@ -5,11 +5,20 @@ import (
 	"strings"
 )
 
+// Qualifier is a CIM qualifier the model does not interpret itself
+// (DSP0004 §5.6), such as Units or Deprecated; it is carried for
+// documentation and for clients that list class declarations.
+type Qualifier struct {
+	Name  string
+	Value Value
+}
+
 // Property declares a property of a class (DSP0004 §5.1.2.7). Key, Required
 // and Write are the qualifiers of those names; RefClass is the class a
 // reference property points to; EmbeddedClass is the EmbeddedInstance
 // qualifier of a string (or instance) property; ValueMap and Values are the
-// qualifiers of those names, in DMTF notation; MaxLen 0 means unbounded.
+// qualifiers of those names, in DMTF notation; MaxLen (in characters) 0
+// means unbounded.
 type Property struct {
 	Name                 string
 	Type                 Type
@@ -20,6 +29,7 @@ type Property struct {
 	ValueMap, Values     []string
 	MaxLen               int
 	Description          string
+	Qualifiers           []Qualifier
 }
 
 // embedded reports whether values of p are embedded instances.
@@ -70,6 +80,7 @@ type Method struct {
 	Params                       []Parameter
 	Func                         MethodFunc
 	Description                  string
+	Qualifiers                   []Qualifier
 }
 
 // Param returns the parameter named name (case-insensitive).
@@ -124,6 +135,7 @@ type Class struct {
 	Properties                               []Property
 	Methods                                  []*Method
 	Provider                                 InstanceProvider
+	Qualifiers                               []Qualifier
 
 	// Set by Registry.Register.
 	reg      *Registry

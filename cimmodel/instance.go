@@ -3,6 +3,7 @@ package cimmodel
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Instance is an instance of a class: its property values by declared name.
@@ -93,8 +94,10 @@ func (i *Instance) Path() ObjectPath {
 }
 
 // Check reports the first property of i that is not declared by its class
-// (or an ancestor), whose value does not have the declared type and shape,
-// or whose Go value does not match its Type. Providers' tests call it.
+// (or an ancestor) (StatusNoSuchProperty), whose value does not have the
+// declared type and shape or whose Go value does not match its Type
+// (StatusTypeMismatch), or whose value breaks the property's MaxLen or
+// ValueMap (StatusInvalidParameter). Providers' tests call it.
 func (i *Instance) Check() error {
 	if i.Class == nil {
 		return fmt.Errorf("cimmodel: instance has no class")
@@ -110,6 +113,9 @@ func (i *Instance) Check() error {
 		if v.Type != p.valueType() || v.Array != p.Array || !v.Valid() {
 			return Errorf(StatusTypeMismatch, "property %s.%s: value %s%s (%T) does not match declared %s%s",
 				i.Class.Name, name, v.Type, arraySuffix(v.Array), v.V, p.valueType(), arraySuffix(p.Array))
+		}
+		if reason := checkPropertyValue(p, v); reason != "" {
+			return Errorf(StatusInvalidParameter, "property %s.%s: %s", i.Class.Name, name, reason)
 		}
 		for _, e := range v.Elems() {
 			if sub, ok := e.V.(*Instance); ok && sub != nil {
@@ -170,4 +176,18 @@ func (i *Instance) Copy() *Instance {
 		c.Values[k] = v
 	}
 	return c
+}
+
+// checkPropertyValue returns why v breaks p's MaxLen (in characters) or
+// ValueMap, or "".
+func checkPropertyValue(p Property, v Value) string {
+	for _, e := range v.Elems() {
+		if s, ok := e.AsString(); ok && p.MaxLen > 0 && utf8.RuneCountInString(s) > p.MaxLen {
+			return fmt.Sprintf("%d characters, more than MaxLen %d", utf8.RuneCountInString(s), p.MaxLen)
+		}
+		if reason := checkScalar(Parameter{ValueMap: p.ValueMap, Values: p.Values}, e); reason != "" {
+			return reason
+		}
+	}
+	return ""
 }

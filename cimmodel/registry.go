@@ -414,7 +414,8 @@ func (r *Registry) get(ctx context.Context, path ObjectPath) (*Instance, *Class,
 
 // Modify changes the instance at path (WS-Transfer Put). Only Write
 // properties may change: a non-Write property of changes whose value
-// differs from the current one is StatusInvalidParameter, an undeclared one
+// differs from the current one is StatusInvalidParameter, as is a value
+// that breaks MaxLen or the ValueMap; an undeclared property is
 // StatusNoSuchProperty, a value of the wrong type StatusTypeMismatch. The
 // provider receives only the Write properties present in changes;
 // StatusNotSupported when it cannot modify.
@@ -436,6 +437,9 @@ func (r *Registry) Modify(ctx context.Context, path ObjectPath, changes *Instanc
 		}
 		if v.Type != p.valueType() || v.Array != p.Array || !v.Valid() {
 			return nil, Errorf(StatusTypeMismatch, "property %s is %s%s, not %s%s", p.Name, p.valueType(), arraySuffix(p.Array), v.Type, arraySuffix(v.Array))
+		}
+		if reason := checkPropertyValue(p, v); reason != "" && p.Write {
+			return nil, Errorf(StatusInvalidParameter, "property %s of %s: %s", p.Name, owner.Name, reason)
 		}
 		if !p.Write {
 			if old := cur.Get(p.Name); !old.Equal(v) {
@@ -470,14 +474,21 @@ func (r *Registry) Delete(ctx context.Context, path ObjectPath) error {
 }
 
 // Create creates inst through its class's provider and returns the new
-// path; StatusNotSupported when the provider cannot create,
-// StatusInvalidClass for an abstract or unregistered class.
+// path. inst must pass [Instance.Check] and have every key and Required
+// property set (StatusInvalidParameter); StatusNotSupported when the
+// provider cannot create or the class is abstract, StatusInvalidClass for an
+// unregistered class.
 func (r *Registry) Create(ctx context.Context, inst *Instance) (ObjectPath, error) {
 	if inst == nil || inst.Class == nil || inst.Class.reg != r {
 		return ObjectPath{}, Errorf(StatusInvalidClass, "instance of an unregistered class")
 	}
 	if err := inst.Check(); err != nil {
 		return ObjectPath{}, err
+	}
+	for _, p := range inst.Class.props() {
+		if (p.Key || p.Required) && inst.Get(p.Name).IsNull() {
+			return ObjectPath{}, Errorf(StatusInvalidParameter, "%s property %s of %s is NULL", keyOrRequired(p), p.Name, inst.Class.Name)
+		}
 	}
 	cr, ok := inst.Class.Provider.(InstanceCreator)
 	if !ok || inst.Class.Abstract {
@@ -488,4 +499,11 @@ func (r *Registry) Create(ctx context.Context, inst *Instance) (ObjectPath, erro
 		return ObjectPath{}, fmt.Errorf("create %s: %w", inst.Class.Name, err)
 	}
 	return p, nil
+}
+
+func keyOrRequired(p Property) string {
+	if p.Key {
+		return "key"
+	}
+	return "required"
 }

@@ -437,3 +437,57 @@ func TestParseAssociationFilter(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckAndCreateRules(t *testing.T) {
+	w := newWorld(t)
+	tests := []struct {
+		name   string
+		inst   *cimmodel.Instance
+		status cimmodel.Status
+	}{
+		{"valid", w.newVolume("v5", "x"), 0},
+		{"MaxLen exceeded", w.newVolume("v5", "x").Set("Caption", cimmodel.String(strings.Repeat("é", 65))), cimmodel.StatusInvalidParameter},
+		{"MaxLen reached", w.newVolume("v5", "x").Set("Caption", cimmodel.String(strings.Repeat("é", 64))), 0},
+		{"outside ValueMap", cimmodel.NewInstance(w.synced).Set("CopyState", cimmodel.Uint16(3)), cimmodel.StatusInvalidParameter},
+		{"wrong Go type", &cimmodel.Instance{Class: w.volume, Values: map[string]cimmodel.Value{"BlockSize": {Type: cimmodel.TypeUint64, V: 5}}}, cimmodel.StatusTypeMismatch},
+		{"array for scalar", w.newVolume("v5", "x").Set("BlockSize", cimmodel.Uint64s([]uint64{1})), cimmodel.StatusTypeMismatch},
+		{"misspelt name", &cimmodel.Instance{Class: w.volume, Values: map[string]cimmodel.Value{"blocksize": cimmodel.Uint64(1)}}, cimmodel.StatusNoSuchProperty},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if s := cimmodel.StatusOf(tt.inst.Check()); s != tt.status {
+				t.Errorf("Check: got %v, want %v", s, tt.status)
+			}
+		})
+	}
+	t.Run("Create needs keys", func(t *testing.T) {
+		inst := cimmodel.NewInstance(w.volume).Set("DeviceID", cimmodel.String("v6"))
+		if _, err := w.reg.Create(context.Background(), inst); cimmodel.StatusOf(err) != cimmodel.StatusInvalidParameter {
+			t.Errorf("Create without SystemName: got %v, want StatusInvalidParameter", err)
+		}
+	})
+	t.Run("Modify checks MaxLen of writable properties", func(t *testing.T) {
+		reg := cimmodel.NewRegistry()
+		p := &memProvider{}
+		c := &cimmodel.Class{Name: "X_Named", Namespace: testNS, Provider: p, Properties: []cimmodel.Property{
+			{Name: "ID", Type: cimmodel.TypeString, Key: true},
+			{Name: "Name", Type: cimmodel.TypeString, Write: true, MaxLen: 3},
+			{Name: "Level", Type: cimmodel.TypeUint16, Write: true, ValueMap: []string{"0..2"}, Values: []string{"Levels"}}}}
+		if err := reg.Register(c); err != nil {
+			t.Fatal(err)
+		}
+		p.insts = []*cimmodel.Instance{cimmodel.NewInstance(c).Set("ID", cimmodel.String("1"))}
+		path := p.insts[0].Path()
+		for _, ch := range []*cimmodel.Instance{
+			cimmodel.NewInstance(c).Set("Name", cimmodel.String("four")),
+			cimmodel.NewInstance(c).Set("Level", cimmodel.Uint16(3)),
+		} {
+			if _, err := reg.Modify(context.Background(), path, ch); cimmodel.StatusOf(err) != cimmodel.StatusInvalidParameter {
+				t.Errorf("Modify %v: got %v, want StatusInvalidParameter", ch.Values, err)
+			}
+		}
+		if _, err := reg.Modify(context.Background(), path, cimmodel.NewInstance(c).Set("Name", cimmodel.String("abc")).Set("Level", cimmodel.Uint16(2))); err != nil {
+			t.Errorf("valid Modify: %v", err)
+		}
+	})
+}
