@@ -405,6 +405,18 @@ func TestWindowsOutputs(t *testing.T) {
 	if err := reg.Register(&cimmodel.Class{Name: "Win32_Process", Namespace: "root/cimv2", Methods: []*cimmodel.Method{m}}); err != nil {
 		t.Fatal(err)
 	}
+	raw, err = os.ReadFile(filepath.Join("testdata", "windows", "wsmv-4.1.4-create-input.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Params = append(m.Params, cimmodel.Parameter{Name: "CurrentDirectory", Type: cimmodel.TypeString, In: true})
+	args, err := reg.DecodeArgs("root/cimv2", m, readXML(t, string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl, cd := args["CommandLine"], args["CurrentDirectory"]; cl.V != "notepad.exe" || cd.V != `C:\` || len(args) != 2 {
+		t.Errorf("Create_INPUT: got %v, want CommandLine notepad.exe and CurrentDirectory C:\\", args)
+	}
 	raw, err = os.ReadFile(filepath.Join("testdata", "windows", "win32_process-create-output.xml"))
 	if err != nil {
 		t.Fatal(err)
