@@ -148,21 +148,21 @@ func openTarget(srcPath, dstPath string, sfi fs.FileInfo, resume *Checkpoint) (*
 // target's allocation.
 func finish(src, dst *os.File, dstPath string, id FileID, st Stats, start time.Time) (Stats, error) {
 	if err := checkUnchanged(src, id); err != nil {
-		return st, err
+		return Stats{}, err
 	}
 	if err := unix.Fdatasync(int(dst.Fd())); err != nil {
-		return st, fmt.Errorf("engine: fdatasync target: %w", err)
+		return Stats{}, fmt.Errorf("engine: fdatasync target: %w", err)
 	}
 	var sys unix.Stat_t
 	if err := unix.Fstat(int(dst.Fd()), &sys); err != nil {
-		return st, fmt.Errorf("engine: stat target: %w", err)
+		return Stats{}, fmt.Errorf("engine: stat target: %w", err)
 	}
 	st.BytesAllocated = sys.Blocks * 512
 	if err := dst.Close(); err != nil {
-		return st, fmt.Errorf("engine: close target: %w", err)
+		return Stats{}, fmt.Errorf("engine: close target: %w", err)
 	}
 	if err := syncDir(filepath.Dir(dstPath)); err != nil {
-		return st, err
+		return Stats{}, err
 	}
 	st.Duration = time.Since(start)
 	return st, nil
