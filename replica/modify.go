@@ -152,6 +152,11 @@ func (s *Service) end(ctx context.Context, syncs []*Synchronization, groupSync s
 			}
 		}
 	}
+	var touched []volumes.ID
+	for _, x := range syncs {
+		touched = append(touched, x.Source, x.Target)
+	}
+	s.relabel(ctx, touched)
 	s.logger.Info("synchronization ended", zap.Stringer("how", how), zap.Int("pairs", len(syncs)), zap.String("groupSync", groupSync))
 	return errors.Join(errs...)
 }

@@ -293,7 +293,7 @@ func (s *Service) Replicate(ctx context.Context, req Request) (*Result, error) {
 			continue
 		}
 		v, err := s.vols.CreateWithLabels(ctx, p.newPools[i], p.newNames[i], p.sources[i].SizeBytes,
-			map[string]string{"replica.op": opID, "replica.source": string(p.sources[i].ID)})
+			map[string]string{LabelOp: opID, LabelTarget: string(p.sources[i].ID)})
 		if err != nil {
 			undo()
 			return nil, fmt.Errorf("create target %s: %w", p.newNames[i], err)
@@ -312,6 +312,11 @@ func (s *Service) Replicate(ctx context.Context, req Request) (*Result, error) {
 	}
 	s.leases[opID] = leases
 	s.jobs.Kick()
+	var touched []volumes.ID
+	for i := range targets {
+		touched = append(touched, p.sources[i].ID, targets[i].ID)
+	}
+	s.relabel(ctx, touched)
 	res.JobID = job.ID
 	s.logger.Info("replication started", zap.String("op", opID), zap.String("job", job.ID),
 		zap.Stringer("syncType", req.SyncType), zap.Int("pairs", len(targets)), zap.Int("created", len(created)))
@@ -621,6 +626,57 @@ func (s *Service) record(p *plan, opID string, targets []*volumes.Volume, create
 		return nil, jobqueue.Job{}, fmt.Errorf("record replication: %w", err)
 	}
 	return res, job, nil
+}
+
+// Labels replica puts on volumes (volumes.Service.SetLabels) while they
+// take part in a synchronization; the storage classes read them (Usage, and
+// a volume in a relationship cannot be deleted). They are removed when the
+// last synchronization of the volume ends.
+const (
+	// LabelSource marks a synchronization source; its value is the number
+	// of synchronizations.
+	LabelSource = "replica.source"
+	// LabelTarget marks a synchronization target; its value is the source's ID.
+	LabelTarget = "replica.target"
+	// LabelOp is set on target volumes created by a request: its operation ID.
+	LabelOp = "replica.op"
+)
+
+// relabel brings the LabelSource and LabelTarget labels of ids in line
+// with the synchronizations. Failures are logged: labels are advisory.
+func (s *Service) relabel(ctx context.Context, ids []volumes.ID) {
+	var syncs []Synchronization
+	if err := s.db.View(func(tx *store.Tx) error {
+		var err error
+		syncs, err = listRecords[Synchronization](tx, bucketSyncs)
+		return err
+	}); err != nil {
+		s.logger.Warn("relabel volumes", zap.Error(err))
+		return
+	}
+	done := map[volumes.ID]bool{}
+	for _, id := range ids {
+		if done[id] {
+			continue
+		}
+		done[id] = true
+		sources, target := 0, ""
+		for _, x := range syncs {
+			if x.Source == id {
+				sources++
+			}
+			if x.Target == id {
+				target = string(x.Source)
+			}
+		}
+		labels := map[string]string{LabelSource: "", LabelTarget: target}
+		if sources > 0 {
+			labels[LabelSource] = strconv.Itoa(sources)
+		}
+		if _, err := s.vols.SetLabels(context.WithoutCancel(ctx), id, labels); err != nil && !errors.Is(err, volumes.ErrNotFound) {
+			s.logger.Warn("relabel volume", zap.String("volume", string(id)), zap.Error(err))
+		}
+	}
 }
 
 // copyPayload is the copy job's input.

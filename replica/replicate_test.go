@@ -126,6 +126,25 @@ func TestReplicateElementClone(t *testing.T) {
 	if x.CopyState != replica.CopyStateSynchronized || x.Mode != replica.DefaultMode || x.Synchronized.IsZero() {
 		t.Errorf("sync %s mode %s synchronized %v, want Synchronized, %s, set", x.CopyState, x.Mode, x.Synchronized, replica.DefaultMode)
 	}
+	// Labels mark the pair while it is associated.
+	if v, _ := e.vols.Get(ctx, src.ID); v.Labels[replica.LabelSource] != "1" {
+		t.Errorf("source labels %v, want %s=1", v.Labels, replica.LabelSource)
+	}
+	if v, _ := e.vols.Get(ctx, tgt.ID); v.Labels[replica.LabelTarget] != string(src.ID) {
+		t.Errorf("target labels %v, want %s=%s", v.Labels, replica.LabelTarget, src.ID)
+	}
+	if err := e.svc.EndSynchronization(ctx, x.ID, replica.EndDetach); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []volumes.ID{src.ID, tgt.ID} {
+		v, _ := e.vols.Get(ctx, id)
+		if _, ok := v.Labels[replica.LabelSource]; ok {
+			t.Errorf("%s keeps %s after Detach", v.Name, replica.LabelSource)
+		}
+		if _, ok := v.Labels[replica.LabelTarget]; ok {
+			t.Errorf("%s keeps %s after Detach", v.Name, replica.LabelTarget)
+		}
+	}
 	// The source lease is released: the source can be replicated again.
 	if _, err := e.svc.Replicate(ctx, replica.Request{Shape: replica.ShapeElement, SyncType: replica.SyncTypeSnapshot, SourceElement: src.ID}); err != nil {
 		t.Errorf("second replica of a finished source: %v", err)
