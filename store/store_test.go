@@ -176,3 +176,14 @@ func TestBackupIsAnOpenableCopy(t *testing.T) {
 		return nil
 	})
 }
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db := open(t, path)
+	db.Update(func(tx *store.Tx) error { return tx.Put("meta", "schema", 99) })
+	db.Close()
+	if db, err := store.Open(path, store.Options{}); err == nil {
+		db.Close()
+		t.Fatalf("Open of a schema-99 database succeeded, want an error")
+	}
+}
