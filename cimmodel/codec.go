@@ -154,6 +154,8 @@ func decodeInstanceElement(r *Registry, namespace string, e *etree.Element, hint
 	className := hint
 	if depth == 0 {
 		className = e.Tag
+	} else if c, ok := r.Class(namespace, e.Tag); ok && (hint == "" || c.isA(hint)) {
+		className = c.Name // a class-named wrapper element
 	}
 	if t := xsiAttr(e, "type"); t != "" {
 		if i := strings.IndexByte(t, ':'); i >= 0 {
@@ -298,8 +300,12 @@ func decodeScalar(r *Registry, namespace string, e *etree.Element, t Type, embCl
 	case TypeInstance:
 		var inst *Instance
 		var err error
-		if len(e.ChildElements()) > 0 {
-			inst, err = decodeInstanceElement(r, namespace, e, embClass, depth+1)
+		if kids := e.ChildElements(); len(kids) > 0 {
+			holder := e
+			if w := r.classWrapper(namespace, e, embClass); w != nil {
+				holder = w
+			}
+			inst, err = decodeInstanceElement(r, namespace, holder, embClass, depth+1)
 		} else {
 			text := strings.TrimSpace(e.Text())
 			if text == "" {
@@ -335,6 +341,29 @@ func decodeScalar(r *Registry, namespace string, e *etree.Element, t Type, embCl
 		return nil, fmt.Errorf("element %s holds elements, want %s text", e.Tag, t)
 	}
 	return parseScalar(t, e.Text())
+}
+
+// classWrapper returns the only child of e when it wraps the embedded
+// instance in an element named after its class (<p:Param><q:Class>…), the
+// form some WS-Man clients write instead of xsi:type on e; otherwise nil.
+func (r *Registry) classWrapper(namespace string, e *etree.Element, embClass string) *etree.Element {
+	kids := e.ChildElements()
+	if len(kids) != 1 || xsiAttr(e, "type") != "" {
+		return nil
+	}
+	k := kids[0]
+	if embClass != "" {
+		if c, err := r.lookup(namespace, embClass); err == nil {
+			if _, isProp := c.property(k.Tag); isProp {
+				return nil
+			}
+		}
+	}
+	c, err := r.lookup(namespace, k.Tag)
+	if err != nil || (embClass != "" && !c.isA(embClass)) {
+		return nil
+	}
+	return k
 }
 
 // checkRefClass checks that the class p refers to is registered and is

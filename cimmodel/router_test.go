@@ -164,6 +164,11 @@ func TestInvokeDeliversTypedArgs(t *testing.T) {
 				"Priorities": cimmodel.Uint16s([]uint16{0, 4}), "Offset": cimmodel.Sint32(-10),
 				"Deadline": cimmodel.TimeValue(deadline), "Force": cimmodel.Bool(true),
 			}},
+		{"embedded instance wrapped in a class-named element", `<p:SyncType>6</p:SyncType><p:ReplicationSettingData>` +
+			`<q:TEST_ReplicationSettingData xmlns:q="http://schemas.microsoft.com/wbem/wsman/1/wmi/root/test/TEST_ReplicationSettingData">` +
+			`<q:InstanceID>rsd:9</q:InstanceID><q:ConsistentPointInTime>true</q:ConsistentPointInTime><q:Names>n1</q:Names>` +
+			`</q:TEST_ReplicationSettingData></p:ReplicationSettingData>`,
+			cimmodel.Args{"SyncType": cimmodel.Uint16(6), "ReplicationSettingData": cimmodel.Embedded(rsd)}},
 		{"embedded instance as CIM-XML text", `<p:SyncType>6</p:SyncType><p:ReplicationSettingData>` +
 			xmlEscape(cimmodel.EncodeCIMXMLInstance(rsd)) + `</p:ReplicationSettingData>`,
 			cimmodel.Args{"SyncType": cimmodel.Uint16(6), "ReplicationSettingData": cimmodel.Embedded(rsd)}},
