@@ -98,7 +98,8 @@ func encodeScalar(el *etree.Element, t Type, x any, depth int) {
 }
 
 // EncodeOutput appends the output message of method m to parent (which may
-// be nil) and returns it: <p:Method_OUTPUT xmlns:p="resourceURI"> with the
+// be nil) and returns it: <p:Method_OUTPUT xmlns:p="resourceURI"> (with
+// xmlns:xsi and xmlns:cim declared, as Windows does) holding the
 // out-parameters of res in declared order (NULL or absent ones omitted,
 // arrays repeated, references as endpoint references, embedded instances as
 // child elements with xsi:type), then <p:ReturnValue>.
@@ -111,6 +112,8 @@ func EncodeOutput(parent *etree.Element, m *Method, resourceURI string, res Resu
 		el = parent.CreateElement(tag)
 	}
 	el.CreateAttr("xmlns:p", resourceURI)
+	el.CreateAttr("xmlns:xsi", nsXSI)
+	el.CreateAttr("xmlns:cim", nsCIMCommon)
 	for _, p := range m.Params {
 		if !p.Out {
 			continue
