@@ -3,7 +3,7 @@
 // the instance and method-parameter XML codec WinRM speaks (DMTF DSP0230,
 // DSP0227, MS-WSMV), the class registry with inheritance, the association and
 // WQL filters, and the method router. It knows nothing of HTTP, of SOAP
-// envelopes beyond the namespace constants, of replicad's domain (volumes,
+// envelopes beyond soap's namespace constants and Selector, of replicad's domain (volumes,
 // jobs, replicas) or of the iSCSI target classes, which another package
 // declares with this API.
 //
@@ -33,9 +33,27 @@
 // [Registry.Invoke] is the method router: it decodes and checks every input
 // parameter against the declaration before the method's [MethodFunc] runs.
 //
+// # Filters
+//
+// [ParseAssociationFilter] reads the DSP0227 association filter that
+// [Registry.Associators] and [Registry.References] evaluate; [ParseWQL]
+// parses the WQL subset that [Registry.Query] runs (SELECT … FROM one class
+// WHERE …).
+//
 // # Errors
 //
 // Operations return [*Error] carrying a CIM status code (DSP0200/DSP0223);
-// the wsman package maps statuses to SOAP faults. Parameter problems the
-// router reports as a method return value come with [*InvalidParameterError].
+// the wsman package maps statuses to SOAP faults ([StatusOf] reads the
+// status of any error). Parameter values the router answers itself with
+// method return value 5 come with an [*InvalidParameterError] next to a
+// valid [Result]. Malformed endpoint references and resource URIs wrap
+// [ErrInvalidEPR] and [ErrInvalidResourceURI].
+//
+// # Files
+//
+// value.go and text.go hold types and their text forms; path.go and
+// selectors.go object paths, resource URIs and EPRs; class.go and
+// instance.go declarations and instances; registry.go the registry and its
+// instance operations; codec.go the WS-CIM codec; cimxml.go the CIM-XML
+// codec; router.go the method router; assoc.go and wql.go the filters.
 package cimmodel
