@@ -86,9 +86,8 @@ func (s *Server) Challenge(negotiate []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if neg.Flags&FlagUnicode == 0 {
-		return nil, fmt.Errorf("%w: client does not offer Unicode", ErrUnsupported)
-	}
+	// Some clients (python ntlm-auth) offer only OEM in NEGOTIATE and still
+	// speak Unicode when the CHALLENGE selects it, as Windows does.
 	if neg.Flags&FlagExtendedSessionSecurity == 0 {
 		return nil, fmt.Errorf("%w: client does not offer extended session security", ErrUnsupported)
 	}

@@ -2,12 +2,99 @@ package wsman
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/keytab"
 	"go.uber.org/zap"
+
+	"github.com/replicad/replicad/ntlm"
+	"github.com/replicad/replicad/soap"
+	"github.com/replicad/replicad/users"
 )
+
+// AuthConfig configures authentication. The zero value of a field means its
+// default.
+type AuthConfig struct {
+	// NTLM names the server in NTLM challenges.
+	NTLM ntlm.Config
+	// Keytab holds the service keys for Kerberos; nil leaves Kerberos out.
+	Keytab *keytab.Keytab
+	// KerberosPrincipal is the keytab principal tickets must be for (e.g.
+	// "HTTP/host.example.com"); "" accepts any principal of the keytab.
+	KerberosPrincipal string
+	// KerberosClockSkew is the allowed skew of Kerberos authenticators (default 5 minutes).
+	KerberosClockSkew time.Duration
+	// MaxFailures failed logons from one address within FailureWindow make
+	// further attempts from it refused unchecked until the window ends
+	// (defaults 10 and 1 minute).
+	MaxFailures   int
+	FailureWindow time.Duration
+	// SessionIdle and SessionLifetime end a connection's logon after that
+	// long without a request, or that long after it began (defaults 15
+	// minutes and 8 hours).
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	// HandshakeTimeout bounds the time between the NTLM CHALLENGE and the
+	// AUTHENTICATE message (default 1 minute).
+	HandshakeTimeout time.Duration
+	// MaxRequestsPerUser caps one user's requests in flight (default 16);
+	// more are answered with a QuotaLimit fault.
+	MaxRequestsPerUser int
+}
+
+func (c *AuthConfig) setDefaults() {
+	if c.KerberosClockSkew <= 0 {
+		c.KerberosClockSkew = 5 * time.Minute
+	}
+	if c.MaxFailures <= 0 {
+		c.MaxFailures = 10
+	}
+	if c.FailureWindow <= 0 {
+		c.FailureWindow = time.Minute
+	}
+	if c.SessionIdle <= 0 {
+		c.SessionIdle = 15 * time.Minute
+	}
+	if c.SessionLifetime <= 0 {
+		c.SessionLifetime = 8 * time.Hour
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = time.Minute
+	}
+	if c.MaxRequestsPerUser <= 0 {
+		c.MaxRequestsPerUser = 16
+	}
+}
+
+// authState is the server's mutable authentication state: failure counts
+// per source address and requests in flight per user.
+type authState struct {
+	once     sync.Once
+	mu       sync.Mutex
+	failures map[string]*failures
+	inflight map[string]int
+}
+
+type failures struct {
+	since time.Time
+	n     int
+}
+
+func (s *Server) authInit() {
+	s.authState.once.Do(func() {
+		s.Auth.setDefaults()
+		if s.Auth.NTLM.Now == nil {
+			s.Auth.NTLM.Now = s.Now
+		}
+		s.authState.failures = map[string]*failures{}
+		s.authState.inflight = map[string]int{}
+	})
+}
 
 // Authentication outcomes other than success. They never reach the client:
 // every one is answered with the same 401.
@@ -16,17 +103,102 @@ var (
 	errBadCredentials   = errors.New("wsman: wrong user name or password")
 	errUnsupportedAuth  = errors.New("wsman: unsupported authentication scheme")
 	errBasicUnencrypted = errors.New("wsman: Basic authentication over unencrypted HTTP is disabled (see --allow-unencrypted)")
+	errRateLimited      = errors.New("wsman: too many failed logons from this address; not checked")
+	errUnencrypted      = errors.New("wsman: unencrypted message over HTTP refused (see --allow-unencrypted)")
 )
 
-// authenticate returns the user named by the request's credentials. Only
-// Basic is offered for now; the password is never logged.
-func (s *Server) authenticate(r *http.Request) (string, error) {
-	if r.Header.Get("Authorization") == "" {
-		return "", errNoCredentials
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
 	}
+	return host
+}
+
+// limited reports whether host has used up its failed logons.
+func (s *Server) limited(host string) bool {
+	a := &s.authState
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f := a.failures[host]
+	if f == nil {
+		return false
+	}
+	if s.Now().Sub(f.since) > s.Auth.FailureWindow {
+		delete(a.failures, host)
+		return false
+	}
+	return f.n >= s.Auth.MaxFailures
+}
+
+// fail counts a failed logon from host.
+func (s *Server) fail(host string) {
+	a := &s.authState
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := s.Now()
+	if len(a.failures) > 10000 {
+		for h, f := range a.failures {
+			if now.Sub(f.since) > s.Auth.FailureWindow {
+				delete(a.failures, h)
+			}
+		}
+	}
+	f := a.failures[host]
+	if f == nil || now.Sub(f.since) > s.Auth.FailureWindow {
+		f = &failures{since: now}
+		a.failures[host] = f
+	}
+	f.n++
+}
+
+// authenticate returns the user named by the request's credentials or by
+// the logon already bound to its connection. Basic is checked per request;
+// Negotiate, NTLM and Kerberos bind a logon to the connection (negotiate.go).
+// Secrets are never logged.
+func (s *Server) authenticate(r *http.Request) (string, error) {
+	s.authInit()
+	host := remoteHost(r)
+	if s.limited(host) {
+		return "", errRateLimited
+	}
+	cs := connFrom(r)
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		if cs == nil {
+			return "", errNoCredentials
+		}
+		return cs.current(s.Now(), s.Auth.SessionIdle, s.Auth.SessionLifetime)
+	}
+	scheme, token, _ := strings.Cut(strings.TrimSpace(h), " ")
+	var user string
+	var err error
+	switch strings.ToLower(scheme) {
+	case "basic":
+		user, err = s.basic(r)
+	case "negotiate":
+		user, err = s.negotiate(r, cs, "Negotiate", strings.TrimSpace(token))
+	case "ntlm":
+		user, err = s.negotiate(r, cs, "NTLM", strings.TrimSpace(token))
+	case "kerberos":
+		user, err = s.negotiate(r, cs, "Kerberos", strings.TrimSpace(token))
+	default:
+		return "", errUnsupportedAuth
+	}
+	var cont *continueAuth
+	if err != nil && !errors.As(err, &cont) && !errors.Is(err, errBasicUnencrypted) {
+		s.fail(host)
+		if user != "" {
+			err = fmt.Errorf("user %q: %w", user, err)
+		}
+	}
+	return user, err
+}
+
+func (s *Server) basic(r *http.Request) (string, error) {
 	name, password, ok := r.BasicAuth()
 	if !ok {
-		return "", errUnsupportedAuth
+		return "", errBadCredentials
 	}
 	if r.TLS == nil && !s.AllowUnencrypted {
 		return name, errBasicUnencrypted
@@ -38,23 +210,136 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 }
 
 // challenge answers 401 with the schemes we accept, as Windows does for any
-// request that is not an authenticated one, and logs why without secrets.
+// request that is not an authenticated one, and logs why without secrets. A
+// handshake leg that continues is answered with its token only.
 func (s *Server) challenge(w http.ResponseWriter, r *http.Request, why error, start time.Time) {
-	if r.TLS != nil || s.AllowUnencrypted {
-		w.Header().Add("WWW-Authenticate", `Basic realm="WSMAN"`)
+	var cont *continueAuth
+	if errors.As(why, &cont) {
+		w.Header().Set("WWW-Authenticate", cont.header)
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusUnauthorized)
+		s.Logger.Debug("wsman authentication continues", zap.String("remote", remoteHost(r)))
+		return
+	}
+	if !errors.Is(why, errRateLimited) {
+		if r.TLS != nil || s.AllowUnencrypted {
+			w.Header().Add("WWW-Authenticate", `Basic realm="WSMAN"`)
+		}
+		w.Header().Add("WWW-Authenticate", "Negotiate")
+		if s.Auth.Keytab != nil {
+			w.Header().Add("WWW-Authenticate", "Kerberos")
+		}
 	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusUnauthorized)
-	host, _, _ := net.SplitHostPort(r.RemoteAddr)
 	level := s.Logger.Info
-	if errors.Is(why, errBadCredentials) || errors.Is(why, errBasicUnencrypted) {
+	if !errors.Is(why, errNoCredentials) {
 		level = s.Logger.Warn
 	}
 	name, _, _ := r.BasicAuth()
 	level("wsman authentication refused",
-		zap.String("remote", host),
+		zap.String("remote", remoteHost(r)),
 		zap.String("user", name),
 		zap.Int("status", http.StatusUnauthorized),
 		zap.Duration("duration", s.Now().Sub(start)),
 		zap.String("reason", why.Error()))
+}
+
+// openTransport runs between authentication and parsing, for authenticated
+// requests: it caps the user's requests in flight, unseals an encrypted
+// body (and arranges for the reply to be sealed), answers the empty POST
+// that sets up an encrypted session, and sends a pending final Negotiate
+// token. It returns the writer and body to go on with and a function to
+// call when the reply is written, or a nil function when it has answered.
+func (s *Server) openTransport(w http.ResponseWriter, r *http.Request, body []byte, user string, authErr error, start time.Time) (http.ResponseWriter, []byte, func()) {
+	if authErr != nil {
+		return w, body, func() {}
+	}
+	a := &s.authState
+	a.mu.Lock()
+	if a.inflight[user] >= s.Auth.MaxRequestsPerUser {
+		a.mu.Unlock()
+		s.writeFault(w, nil, &protocolError{kind: faultQuotaLimit,
+			message: "The user has too many requests in progress."}, start, user, r)
+		return w, body, nil
+	}
+	a.inflight[user]++
+	a.mu.Unlock()
+	release := func() {
+		a.mu.Lock()
+		if a.inflight[user]--; a.inflight[user] <= 0 {
+			delete(a.inflight, user)
+		}
+		a.mu.Unlock()
+	}
+	cs := connFrom(r)
+	if cs != nil {
+		if v := cs.takeReply(); v != "" {
+			w.Header().Set("WWW-Authenticate", v)
+		}
+	}
+	var sess sealer
+	if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); cs != nil && !strings.EqualFold(scheme, "basic") {
+		sess = cs.sealer()
+	}
+	if isEncrypted(r.Header.Get("Content-Type")) {
+		if sess == nil {
+			release()
+			s.challenge(w, r, fmt.Errorf("%w: no sealing session on this connection", errEncryption), start)
+			return w, body, nil
+		}
+		plain, _, err := decodeEncrypted(r.Header.Get("Content-Type"), body, sess)
+		if err != nil {
+			cs.drop()
+			release()
+			s.fail(remoteHost(r))
+			s.challenge(w, r, fmt.Errorf("user %q: %w", user, err), start)
+			return w, body, nil
+		}
+		sw := newSealingWriter(w, sess)
+		return sw, plain, func() {
+			if err := sw.flush(); err != nil {
+				s.Logger.Warn("sealed reply not sent", zap.String("remote", remoteHost(r)), zap.Error(err))
+			}
+			release()
+		}
+	}
+	if len(body) == 0 {
+		// pywinrm and PowerShell set up the session with an empty POST.
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		release()
+		return w, body, nil
+	}
+	if sess != nil && r.TLS == nil && !s.AllowUnencrypted {
+		release()
+		s.challenge(w, r, fmt.Errorf("user %q: %w", user, errUnencrypted), start)
+		return w, body, nil
+	}
+	return w, body, release
+}
+
+// authorize refuses what the user's role does not allow: a reader may
+// Identify, Get and Enumerate (with Pull and Release), nothing else.
+func (s *Server) authorize(req *request) error {
+	if isIdentify(req.env) {
+		return nil
+	}
+	role := users.RoleAdmin
+	if s.users != nil {
+		r, err := s.users.Role(req.user)
+		if err != nil {
+			return &protocolError{kind: faultAccessDenied, message: "Access is denied.", err: err}
+		}
+		role = r
+	}
+	if role == users.RoleAdmin {
+		return nil
+	}
+	switch req.header().Action {
+	case soap.ActionGet, soap.ActionEnumerate, soap.ActionPull, soap.ActionRelease:
+		return nil
+	}
+	return &protocolError{kind: faultAccessDenied,
+		message: fmt.Sprintf("Access is denied: the user %s has the role %s, which may not run %s.", req.user, role, req.header().Action)}
 }

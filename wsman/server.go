@@ -85,6 +85,11 @@ type Server struct {
 	// Machine names this host in WSManFault details (default: the host name).
 	Machine string
 
+	// Auth configures Negotiate/NTLM/Kerberos logons and their limits (auth.go).
+	Auth AuthConfig
+	// authState is auth.go's mutable state.
+	authState authState
+
 	registry *cimmodel.Registry
 	users    *users.File
 	enums    *enumerations
@@ -175,6 +180,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.Logger.Info("request body unreadable", zap.String("remote", r.RemoteAddr), zap.Error(err))
 		return
 	}
+
+	// Session encryption and per-user limits (auth.go, encryption.go):
+	// unseal the body; the reply is sealed when finish runs.
+	w, body, finish := s.openTransport(w, r, body, user, authErr, start)
+	if finish == nil {
+		return
+	}
+	defer finish()
 
 	env, parseErr := soap.Parse(body)
 	if authErr != nil {
@@ -272,6 +285,9 @@ func (s *Server) writeFault(w http.ResponseWriter, env *soap.Envelope, err error
 // serve runs one parsed, authenticated request and returns its reply.
 func (s *Server) serve(req *request) (*soap.Message, error) {
 	h := req.header()
+	if err := s.authorize(req); err != nil { // roles (auth.go)
+		return nil, err
+	}
 	if isIdentify(req.env) {
 		return s.identify(req)
 	}

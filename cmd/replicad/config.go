@@ -17,6 +17,10 @@ type Config struct {
 	DataDir   string
 	UsersFile string // "" → DataDir/users, created on first start
 	LogFormat string // json or console
+	// Keytab enables Kerberos with the service keys in this file;
+	// KerberosPrincipal restricts tickets to one of its principals.
+	Keytab            string
+	KerberosPrincipal string
 	// AllowUnencrypted permits Basic over plain HTTP. Unset (nil) means:
 	// allowed only when every listener is on a loopback address.
 	AllowUnencrypted *bool
@@ -59,6 +63,8 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.StringVar(&c.UsersFile, "users", c.UsersFile, "htpasswd file with bcrypt hashes (htpasswd -B); default DATA/users, created with an admin user on first start")
 	fs.Var(optionalBool{&c.AllowUnencrypted}, "allow-unencrypted", "allow Basic authentication over plain HTTP (default: only when every listener is on loopback)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or console")
+	fs.StringVar(&c.Keytab, "keytab", c.Keytab, "Kerberos keytab with the service keys (e.g. HTTP/host); enables Kerberos logons")
+	fs.StringVar(&c.KerberosPrincipal, "kerberos-principal", c.KerberosPrincipal, "accept only tickets for this keytab principal (e.g. HTTP/host.example.com); default any in the keytab")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -78,6 +78,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Server = wsman.NewServer(registry, userFile)
 	m.Server.Logger = logger.Named("wsman")
 	m.Server.AllowUnencrypted = cfg.allowUnencrypted()
+	if err := m.configureAuth(); err != nil { // NTLM names, Kerberos keytab (auth.go)
+		return err
+	}
 	handler := m.Server.Handler()
 
 	if cfg.Listen != "" {
@@ -112,6 +115,7 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) serve(ln net.Listener, h http.Handler, scheme string) {
 	srv := &http.Server{
 		Handler:           h,
+		ConnContext:       m.Server.ConnContext, // Negotiate logons are bound to the connection (wsman/negotiate.go)
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
