@@ -22,6 +22,7 @@ const (
 	uriDMTFWildcard       = "http://schemas.dmtf.org/wbem/wscim/1/*"
 
 	actionDelete      = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete"
+	actionPut         = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Put"
 	dialectWQL        = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
 	dialectAssocation = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding/associationFilter"
 	nsCIMBinding      = "http://schemas.dmtf.org/wbem/wsman/1/cimbinding.xsd"
@@ -319,6 +320,29 @@ func TestVolumesLifecycle(t *testing.T) {
 	}
 	if path := find(got, uriStorageVolume, "MSDevicePath").Text(); path != image {
 		t.Errorf("MSDevicePath = %q, want %q", path, image)
+	}
+
+	// Put of ElementName: the same name is accepted, a new one (a rename)
+	// is refused.
+	for _, tt := range []struct {
+		name      string
+		wantFault bool
+	}{{"vol1", false}, {"renamed", true}} {
+		put := envelopeHead + header(d.url(), actionPut, uriStorageVolume, selectorSet(vol)) +
+			`<s:Body><p:MSISCSITARGET_StorageVolume xmlns:p="` + uriStorageVolume + `"><p:ElementName>` + tt.name +
+			`</p:ElementName></p:MSISCSITARGET_StorageVolume></s:Body></s:Envelope>`
+		doc, fault := volCall(t, d, put)
+		if fault != tt.wantFault {
+			t.Errorf("Put ElementName %s: fault = %v, want %v\n%s", tt.name, fault, tt.wantFault, docString(doc))
+		}
+		if fault && !strings.Contains(docString(doc), "UnsupportedFeature") {
+			t.Errorf("Put of a new name: want a w:UnsupportedFeature fault\n%s", docString(doc))
+		}
+		if !fault {
+			if e := find(doc.Root(), uriStorageVolume, "ElementName"); e == nil || e.Text() != "vol1" {
+				t.Errorf("Put answer ElementName = %v, want vol1", e)
+			}
+		}
 	}
 
 	// WS-Transfer Delete of vol2.

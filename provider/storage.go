@@ -51,21 +51,23 @@ type storageErrorRow struct {
 
 // storageErrors is the one table from domain errors to what the storage
 // classes answer. Every volumes.Err* sentinel has a row (a test checks).
-var storageErrors = []storageErrorRow{
-	{volumes.ErrInvalidName, returnInvalidParameter, cimmodel.StatusInvalidParameter},
-	{volumes.ErrInvalidSize, returnSizeNotSupported, cimmodel.StatusInvalidParameter},
-	{volumes.ErrNoSpace, returnSizeNotSupported, cimmodel.StatusFailed},
-	{volumes.ErrExists, returnInvalidParameter, cimmodel.StatusAlreadyExists},
-	{volumes.ErrNotFound, returnInvalidParameter, cimmodel.StatusNotFound},
-	{volumes.ErrPoolNotFound, returnInvalidParameter, cimmodel.StatusNotFound},
-	{volumes.ErrPoolExists, returnFailed, cimmodel.StatusAlreadyExists},
-	{volumes.ErrPoolNotEmpty, returnInUse, cimmodel.StatusFailed},
-	{volumes.ErrDefaultPool, returnNotSupported, cimmodel.StatusNotSupported},
-	{volumes.ErrInUse, returnInUse, cimmodel.StatusFailed},
-	{volumes.ErrInvalidLabel, returnInvalidParameter, cimmodel.StatusInvalidParameter},
-	{volumes.ErrMissing, returnFailed, cimmodel.StatusFailed},
-	{volumes.ErrClosed, returnFailed, cimmodel.StatusFailed},
-	{errReplicationMember, returnReplicationMember, cimmodel.StatusFailed},
+func storageErrors() []storageErrorRow {
+	return []storageErrorRow{
+		{volumes.ErrInvalidName, returnInvalidParameter, cimmodel.StatusInvalidParameter},
+		{volumes.ErrInvalidSize, returnSizeNotSupported, cimmodel.StatusInvalidParameter},
+		{volumes.ErrNoSpace, returnSizeNotSupported, cimmodel.StatusFailed},
+		{volumes.ErrExists, returnInvalidParameter, cimmodel.StatusAlreadyExists},
+		{volumes.ErrNotFound, returnInvalidParameter, cimmodel.StatusNotFound},
+		{volumes.ErrPoolNotFound, returnInvalidParameter, cimmodel.StatusNotFound},
+		{volumes.ErrPoolExists, returnFailed, cimmodel.StatusAlreadyExists},
+		{volumes.ErrPoolNotEmpty, returnInUse, cimmodel.StatusFailed},
+		{volumes.ErrDefaultPool, returnNotSupported, cimmodel.StatusNotSupported},
+		{volumes.ErrInUse, returnInUse, cimmodel.StatusFailed},
+		{volumes.ErrInvalidLabel, returnInvalidParameter, cimmodel.StatusInvalidParameter},
+		{volumes.ErrMissing, returnFailed, cimmodel.StatusFailed},
+		{volumes.ErrClosed, returnFailed, cimmodel.StatusFailed},
+		{errReplicationMember, returnReplicationMember, cimmodel.StatusFailed},
+	}
 }
 
 // storageReturnCode is the method return value for err: 0 for nil, the
@@ -74,7 +76,7 @@ func storageReturnCode(err error) uint32 {
 	if err == nil {
 		return returnOK
 	}
-	for _, r := range storageErrors {
+	for _, r := range storageErrors() {
 		if errors.Is(err, r.err) {
 			return r.code
 		}
@@ -94,7 +96,7 @@ func storageError(err error) error {
 		return err
 	}
 	status := cimmodel.StatusFailed
-	for _, r := range storageErrors {
+	for _, r := range storageErrors() {
 		if errors.Is(err, r.err) {
 			status = r.status
 			break
@@ -145,6 +147,13 @@ func (p *Provider) servicePath(className string) cimmodel.ObjectPath {
 		{Name: "CreationClassName", Value: cimmodel.String(className)},
 		{Name: "Name", Value: cimmodel.String(strings.TrimPrefix(className, "MSISCSITARGET_"))},
 	}}
+}
+
+// inNamespace reports whether a path's namespace (empty: ours) is
+// Namespace, in any case and with '/' or '\' separators.
+func inNamespace(path cimmodel.ObjectPath) bool {
+	ns := strings.Trim(strings.ReplaceAll(path.Namespace, "\\", "/"), "/")
+	return ns == "" || strings.EqualFold(ns, Namespace)
 }
 
 // keyText returns the text of path's key name ("" when absent).

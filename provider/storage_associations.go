@@ -10,9 +10,11 @@ import (
 // hostedServiceClassNames lists every service class the system hosts; a
 // new service class adds its name here (a test checks that every
 // registered service has a HostedService).
-var hostedServiceClassNames = [...]string{
-	storageConfigurationServiceClassName,
-	replicationServiceClassName,
+func hostedServiceClassNames() []string {
+	return []string{
+		storageConfigurationServiceClassName,
+		replicationServiceClassName,
+	}
 }
 
 // storageAssociationClasses declares the associations between the system,
@@ -26,8 +28,9 @@ var hostedServiceClassNames = [...]string{
 //     volume.
 func (p *Provider) storageAssociationClasses() []*cimmodel.Class {
 	hosted := assocClass("MSISCSITARGET_HostedService", "CIM_HostedService", func(ctx context.Context, c *cimmodel.Class) ([]*cimmodel.Instance, error) {
-		out := make([]*cimmodel.Instance, 0, len(hostedServiceClassNames))
-		for _, name := range hostedServiceClassNames {
+		names := hostedServiceClassNames()
+		out := make([]*cimmodel.Instance, 0, len(names))
+		for _, name := range names {
 			out = append(out, cimmodel.NewInstance(c).
 				Set("Antecedent", cimmodel.Ref(p.systemPath())).
 				Set("Dependent", cimmodel.Ref(p.servicePath(name))))

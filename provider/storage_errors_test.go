@@ -71,7 +71,7 @@ func volumesSentinels(t *testing.T) map[string]string {
 func TestEveryVolumesErrorHasARow(t *testing.T) {
 	for name, text := range volumesSentinels(t) {
 		t.Run(name, func(t *testing.T) {
-			for _, r := range storageErrors {
+			for _, r := range storageErrors() {
 				if r.err.Error() == text {
 					return
 				}

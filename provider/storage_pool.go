@@ -80,7 +80,7 @@ func (p *Provider) poolInstance(c *cimmodel.Class, pool *volumes.Pool) *cimmodel
 func (p *Provider) poolFromPath(ctx context.Context, path cimmodel.ObjectPath) (*volumes.Pool, error) {
 	id := keyText(path, "InstanceID")
 	name, ok := strings.CutPrefix(id, poolInstancePrefix)
-	if !ok || name == "" || (path.Namespace != "" && !strings.EqualFold(path.Namespace, Namespace)) {
+	if !ok || name == "" || !inNamespace(path) {
 		return nil, fmt.Errorf("no pool %s: %w", path, volumes.ErrPoolNotFound)
 	}
 	pool, err := p.volumes.Pool(ctx, name)

@@ -144,7 +144,7 @@ func (p *Provider) volumeFromPath(ctx context.Context, path cimmodel.ObjectPath)
 		!strings.EqualFold(keyText(path, "SystemName"), p.system) {
 		return nil, fmt.Errorf("no volume %s: %w", path, volumes.ErrNotFound)
 	}
-	if path.Namespace != "" && !strings.EqualFold(path.Namespace, Namespace) {
+	if !inNamespace(path) {
 		return nil, fmt.Errorf("no volume %s: %w", path, volumes.ErrNotFound)
 	}
 	v, err := p.volumes.Get(ctx, volumes.ID(id))

@@ -283,3 +283,24 @@ func TestStorageVolumesSurviveRestart(t *testing.T) {
 		t.Errorf("instance changed across the restart:\n%v\nwant\n%v", after[0].Values, before[0].Values)
 	}
 }
+
+func TestInNamespace(t *testing.T) {
+	tests := []struct {
+		ns   string
+		want bool
+	}{
+		{"", true},
+		{Namespace, true},
+		{`Root\CIMv2\Storage\iScsiTarget`, true},
+		{"/root/cimv2/storage/iscsitarget/", true},
+		{"root/cimv2", false},
+		{"root/cimv2/storage/iscsitarget/x", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ns, func(t *testing.T) {
+			if got := inNamespace(cimmodel.ObjectPath{Namespace: tt.ns}); got != tt.want {
+				t.Errorf("inNamespace(%q) = %v, want %v", tt.ns, got, tt.want)
+			}
+		})
+	}
+}
