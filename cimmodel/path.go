@@ -167,8 +167,8 @@ func ParseResourceURI(uri string) (namespace, class string, dmtf bool, err error
 		if i <= 0 || i == len(rest)-1 {
 			return "", "", false, fmt.Errorf("%w: %q has no namespace and class", ErrInvalidResourceURI, uri)
 		}
-		namespace, class = rest[:i], rest[i+1:]
-		if strings.Contains(namespace, "//") || !validClassName(class) {
+		namespace, class = strings.Trim(rest[:i], "/"), rest[i+1:]
+		if namespace == "" || strings.Contains(namespace, "//") || !validClassName(class) {
 			return "", "", false, fmt.Errorf("%w: %q", ErrInvalidResourceURI, uri)
 		}
 		return namespace, class, false, nil
