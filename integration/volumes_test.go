@@ -170,6 +170,9 @@ func createParams(name, size string, pool map[string]string) string {
 // the same keys, then delete volumes with WS-Transfer Delete and
 // ReturnToStoragePool and check their files are gone.
 func TestVolumesLifecycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the daemon twice; skipped with -short")
+	}
 	dataDir := t.TempDir()
 	d := startDaemon(t, dataDir)
 
