@@ -6,6 +6,9 @@
 //
 //	replicad [--listen ADDR] [--data-dir DIR] [--listen-tls ADDR --tls-cert FILE --tls-key FILE]
 //	         [--users FILE] [--allow-unencrypted] [--log-format json|console]
+//	         [--keytab FILE [--kerberos-principal HTTP/host]]
+//	replicad user add|passwd|del|role|list [--users FILE | --data-dir DIR] [--role reader] [--password-stdin] NAME
+//	replicad cert [--host H[,H2]] [--out DIR]
 package main
 
 import (
@@ -22,6 +25,14 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	if len(os.Args) > 1 { // subcommands (user.go, cert.go)
+		switch os.Args[1] {
+		case "user":
+			os.Exit(runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+		case "cert":
+			os.Exit(runCert(os.Args[2:], os.Stdout, os.Stderr))
+		}
+	}
 	m := NewMain()
 	if err := m.ParseFlags(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

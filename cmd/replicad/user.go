@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/replicad/replicad/users"
+)
+
+const userUsage = `usage: replicad user add|passwd|del|role|list [flags] [NAME [ROLE]]
+
+  add NAME      add a user (--role admin|reader, default admin)
+  passwd NAME   set a user's password (keeps the role)
+  del NAME      remove a user
+  role NAME R   set a user's role to admin or reader
+  list          list users and roles
+
+The password is read from the terminal (twice), or from the first line of
+standard input with --password-stdin. The users file is --users, or
+DATA/users under --data-dir. A running daemon reads the file at start: restart
+it for changes to apply.
+`
+
+// runUser is `replicad user ...`; it returns the exit status.
+func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, userUsage)
+		return 2
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("replicad user "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := DefaultConfig()
+	usersFile := fs.String("users", "", "users file (default DATA/users)")
+	dataDir := fs.String("data-dir", def.DataDir, "data folder holding the users file")
+	roleFlag := fs.String("role", string(users.RoleAdmin), "role of a new user: admin or reader")
+	passwordStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	// Flags may come before or after the name.
+	var positional []string
+	rest := args[1:]
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	path := *usersFile
+	if path == "" {
+		path = filepath.Join(*dataDir, "users")
+	}
+	err := userCommand(verb, positional, path, users.Role(*roleFlag), *passwordStdin, stdin, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "replicad user:", err)
+		if errors.Is(err, errUsage) {
+			fmt.Fprint(stderr, userUsage)
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+var errUsage = errors.New("bad usage")
+
+func userCommand(verb string, args []string, path string, role users.Role, passwordStdin bool, stdin io.Reader, stdout io.Writer) error {
+	want := map[string]int{"add": 1, "passwd": 1, "del": 1, "role": 2, "list": 0}
+	n, ok := want[verb]
+	if !ok || len(args) != n {
+		return fmt.Errorf("%w: %s with %d arguments", errUsage, verb, len(args))
+	}
+	f, err := users.Load(path)
+	if errors.Is(err, os.ErrNotExist) && verb == "add" {
+		f, err = &users.File{}, nil
+	}
+	if err != nil {
+		return err
+	}
+	switch verb {
+	case "list":
+		for _, name := range f.Names() {
+			r, _ := f.Role(name)
+			nt := "ntlm"
+			if _, err := f.NTHash(name); err != nil {
+				nt = "basic-only"
+			}
+			fmt.Fprintf(stdout, "%s\t%s\t%s\n", name, r, nt)
+		}
+		return nil
+	case "del":
+		if err := f.Delete(args[0]); err != nil {
+			return fmt.Errorf("%s: %w", args[0], err)
+		}
+	case "role":
+		r, err := users.ParseRole(args[1])
+		if err != nil {
+			return err
+		}
+		if err := f.SetRole(args[0], r); err != nil {
+			return fmt.Errorf("%s: %w", args[0], err)
+		}
+	case "add", "passwd":
+		name := args[0]
+		if err := users.ValidateName(name); err != nil {
+			return fmt.Errorf("%q: %w", name, err)
+		}
+		if verb == "add" && f.Has(name) {
+			return fmt.Errorf("%s: %w", name, users.ErrUserExists)
+		}
+		if verb == "passwd" && !f.Has(name) {
+			return fmt.Errorf("%s: %w", name, users.ErrUnknownUser)
+		}
+		r, err := users.ParseRole(string(role))
+		if err != nil {
+			return err
+		}
+		password, err := readPassword(stdin, passwordStdin)
+		if err != nil {
+			return err
+		}
+		if err := f.Set(name, password); err != nil {
+			return err
+		}
+		if verb == "add" {
+			if err := f.SetRole(name, r); err != nil {
+				return err
+			}
+		}
+	}
+	if err := f.Save(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: saved (restart replicad for the change to apply)\n", path)
+	return nil
+}
+
+// readPassword reads a password from the first line of stdin, or prompts
+// twice on the terminal with echo off.
+func readPassword(stdin io.Reader, fromStdin bool) (string, error) {
+	if fromStdin {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+			return "", fmt.Errorf("read password from standard input: %w", err)
+		}
+		pw := strings.TrimRight(line, "\r\n")
+		if pw == "" {
+			return "", errors.New("empty password")
+		}
+		return pw, nil
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return "", fmt.Errorf("no terminal to prompt on (use --password-stdin): %w", err)
+	}
+	defer tty.Close()
+	first, err := promptNoEcho(tty, "Password: ")
+	if err != nil {
+		return "", err
+	}
+	second, err := promptNoEcho(tty, "Again: ")
+	if err != nil {
+		return "", err
+	}
+	if first != second {
+		return "", errors.New("the passwords differ")
+	}
+	if first == "" {
+		return "", errors.New("empty password")
+	}
+	return first, nil
+}
+
+func promptNoEcho(tty *os.File, prompt string) (string, error) {
+	fd := int(tty.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return "", fmt.Errorf("terminal: %w", err)
+	}
+	noEcho := *old
+	noEcho.Lflag &^= unix.ECHO
+	noEcho.Lflag |= unix.ICANON | unix.ISIG
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &noEcho); err != nil {
+		return "", fmt.Errorf("terminal: %w", err)
+	}
+	defer unix.IoctlSetTermios(fd, unix.TCSETS, old)
+	fmt.Fprint(tty, prompt)
+	line, err := bufio.NewReader(tty).ReadString('\n')
+	fmt.Fprintln(tty)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
