@@ -21,6 +21,9 @@ type Config struct {
 	// KerberosPrincipal restricts tickets to one of its principals.
 	Keytab            string
 	KerberosPrincipal string
+	// MetricsListen serves /metrics and /healthz over plain HTTP, without
+	// authentication; "" (the default) for none.
+	MetricsListen string
 	// AllowUnencrypted permits Basic over plain HTTP. Unset (nil) means:
 	// allowed only when every listener is on a loopback address.
 	AllowUnencrypted *bool
@@ -65,6 +68,7 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or console")
 	fs.StringVar(&c.Keytab, "keytab", c.Keytab, "Kerberos keytab with the service keys (e.g. HTTP/host); enables Kerberos logons")
 	fs.StringVar(&c.KerberosPrincipal, "kerberos-principal", c.KerberosPrincipal, "accept only tickets for this keytab principal (e.g. HTTP/host.example.com); default any in the keytab")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address for /metrics (Prometheus) and /healthz, plain HTTP without authentication; default off")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,7 +92,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		return fmt.Errorf("--log-format must be json or console, not %q", c.LogFormat)
 	}
-	for _, addr := range []string{c.Listen, c.ListenTLS} {
+	for _, addr := range []string{c.Listen, c.ListenTLS, c.MetricsListen} {
 		if addr == "" {
 			continue
 		}

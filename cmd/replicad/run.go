@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/metrics"
 	"github.com/replicad/replicad/provider"
 	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/users"
@@ -30,6 +31,9 @@ type Main struct {
 	DB       *store.DB
 	Provider *provider.Provider
 	Server   *wsman.Server
+	// Metrics counts requests and serves /metrics and /healthz on
+	// --metrics-listen (issue 7).
+	Metrics *metrics.Metrics
 
 	http []*http.Server
 	done []chan error
@@ -82,6 +86,32 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	handler := m.Server.Handler()
+
+	// --- metrics hook (issue 7): count every /wsman request by HTTP method
+	// and status, and serve /metrics and /healthz on their own listener.
+	m.Metrics = metrics.New(metrics.Options{Process: true, Health: func(context.Context) error {
+		return m.DB.View(func(*store.Tx) error { return nil })
+	}})
+	handler = m.Metrics.Middleware(handler)
+	if cfg.MetricsListen != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", cfg.MetricsListen, err)
+		}
+		srv := &http.Server{Handler: m.Metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		done := make(chan error, 1)
+		m.http, m.done = append(m.http, srv), append(m.done, done)
+		logger.Info("listening", zap.String("scheme", "metrics"), zap.String("addr", ln.Addr().String()),
+			zap.String("url", fmt.Sprintf("http://%s/metrics", ln.Addr())))
+		go func() {
+			err := srv.Serve(ln)
+			if errors.Is(err, http.ErrServerClosed) {
+				err = nil
+			}
+			done <- err
+		}()
+	}
+	// --- end of the metrics hook
 
 	if cfg.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.Listen)

@@ -1,0 +1,350 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/beevik/etree"
+
+	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/soap"
+)
+
+// Identity is the answer to Identify (DSP0226 §11).
+type Identity struct {
+	ProtocolVersion, ProductVendor, ProductVersion string
+	// SecurityProfiles are the authentication profiles the server offers
+	// (Windows' wsmid:SecurityProfiles), empty when not sent.
+	SecurityProfiles []string
+}
+
+// Identify asks the server what it is. It needs no credentials on WinRM, but
+// the client sends them when it has them.
+func (c *Client) Identify(ctx context.Context) (Identity, error) {
+	r := c.newRequest("", "")
+	for _, h := range r.head.ChildElements() {
+		r.head.RemoveChild(h)
+	}
+	r.body.CreateAttr("xmlns:wsmid", soap.NSIdentity)
+	r.body.CreateElement("wsmid:Identify")
+	env, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return Identity{}, err
+	}
+	b := env.Body
+	if b == nil || b.Tag != "IdentifyResponse" {
+		return Identity{}, fmt.Errorf("%w: Identify answered with %s", ErrProtocol, tagOf(b))
+	}
+	id := Identity{
+		ProtocolVersion: strings.TrimSpace(textOf(childLocal(b, "ProtocolVersion"))),
+		ProductVendor:   strings.TrimSpace(textOf(childLocal(b, "ProductVendor"))),
+		ProductVersion:  strings.TrimSpace(textOf(childLocal(b, "ProductVersion"))),
+	}
+	if sp := childLocal(b, "SecurityProfiles"); sp != nil {
+		for _, p := range sp.ChildElements() {
+			id.SecurityProfiles = append(id.SecurityProfiles, strings.TrimSpace(p.Text()))
+		}
+	}
+	return id, nil
+}
+
+// selector is one wsman:Selector of a request.
+type selector struct {
+	name, value string
+	ref         *cimmodel.ObjectPath
+}
+
+// pathSelectors returns the resource URI and selectors that address p.
+func pathSelectors(p cimmodel.ObjectPath) (string, []selector) {
+	var sels []selector
+	for _, k := range p.Keys {
+		if r, ok := k.Value.AsRef(); ok {
+			sels = append(sels, selector{name: k.Name, ref: &r})
+			continue
+		}
+		sels = append(sels, selector{name: k.Name, value: keyString(k.Value)})
+	}
+	uri := cimmodel.ResourceURI(p.Namespace, p.Class)
+	if strings.HasPrefix(uri, cimmodel.DMTFPrefix) && p.Namespace != "" {
+		sels = append(sels, selector{name: cimmodel.CIMNamespaceSelector, value: p.Namespace})
+	}
+	return uri, sels
+}
+
+// Get fetches the instance at p (WS-Transfer Get).
+func (c *Client) Get(ctx context.Context, p cimmodel.ObjectPath) (*Instance, error) {
+	uri, sels := pathSelectors(p)
+	r := c.newRequest(soap.ActionGet, uri)
+	r.selectors(sels)
+	env, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if env.Body == nil {
+		return nil, fmt.Errorf("%w: Get answered with an empty body", ErrProtocol)
+	}
+	inst, err := decodeInstance(env.Body)
+	if err != nil {
+		return nil, err
+	}
+	inst.Path = &p
+	return inst, nil
+}
+
+// Delete deletes the instance at p (WS-Transfer Delete).
+func (c *Client) Delete(ctx context.Context, p cimmodel.ObjectPath) error {
+	uri, sels := pathSelectors(p)
+	r := c.newRequest(soap.ActionDelete, uri)
+	r.selectors(sels)
+	_, err := c.roundTrip(ctx, r)
+	return err
+}
+
+// EnumerateOptions narrow an enumeration. At most one of WQL and
+// Association may be set.
+type EnumerateOptions struct {
+	// WQL is a WQL SELECT (dialect DialectWQL); the class may then be "*".
+	WQL string
+	// Association, when not nil, is an association filter (DSP0227 §8.2);
+	// the class should be "*".
+	Association *cimmodel.AssociationFilter
+	// MaxElements is the number of items asked for per message (default
+	// 100).
+	MaxElements int
+}
+
+// Enumerate returns every instance of class in namespace (polymorphically,
+// as the server enumerates), or those a filter selects, through an
+// optimized Enumerate and as many Pulls as needed. Each instance carries
+// its Path.
+func (c *Client) Enumerate(ctx context.Context, namespace, class string, opts EnumerateOptions) ([]*Instance, error) {
+	if opts.WQL != "" && opts.Association != nil {
+		return nil, fmt.Errorf("client: give a WQL query or an association filter, not both")
+	}
+	max := opts.MaxElements
+	if max <= 0 {
+		max = 100
+	}
+	uri := cimmodel.ResourceURI(namespace, class)
+	r := c.newRequest(soap.ActionEnumerate, uri)
+	if strings.HasPrefix(uri, cimmodel.DMTFPrefix) && namespace != "" {
+		r.selectors([]selector{{name: cimmodel.CIMNamespaceSelector, value: namespace}})
+	}
+	r.body.CreateAttr("xmlns:n", soap.NSEnumeration)
+	en := r.body.CreateElement("n:Enumerate")
+	en.CreateElement("w:OptimizeEnumeration")
+	en.CreateElement("w:MaxElements").SetText(strconv.Itoa(max))
+	en.CreateElement("w:EnumerationMode").SetText("EnumerateObjectAndEPR")
+	switch {
+	case opts.WQL != "":
+		f := en.CreateElement("w:Filter")
+		f.CreateAttr("Dialect", cimmodel.DialectWQL)
+		f.SetText(opts.WQL)
+	case opts.Association != nil:
+		writeAssociationFilter(en, opts.Association)
+	}
+	env, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	resp := env.Body
+	if resp == nil || resp.Tag != "EnumerateResponse" {
+		return nil, fmt.Errorf("%w: Enumerate answered with %s", ErrProtocol, tagOf(resp))
+	}
+	var out []*Instance
+	if err := readItems(&out, childLocal(resp, "Items")); err != nil {
+		return nil, err
+	}
+	end := childLocal(resp, "EndOfSequence") != nil
+	ctxID := strings.TrimSpace(textOf(childLocal(resp, "EnumerationContext")))
+	for !end {
+		if ctxID == "" {
+			return nil, fmt.Errorf("%w: enumeration without context or EndOfSequence", ErrProtocol)
+		}
+		pr := c.newRequest(soap.ActionPull, uri)
+		pr.body.CreateAttr("xmlns:n", soap.NSEnumeration)
+		pull := pr.body.CreateElement("n:Pull")
+		pull.CreateElement("n:EnumerationContext").SetText(ctxID)
+		pull.CreateElement("n:MaxElements").SetText(strconv.Itoa(max))
+		env, err := c.roundTrip(ctx, pr)
+		if err != nil {
+			return nil, err
+		}
+		resp := env.Body
+		if resp == nil || resp.Tag != "PullResponse" {
+			return nil, fmt.Errorf("%w: Pull answered with %s", ErrProtocol, tagOf(resp))
+		}
+		if err := readItems(&out, childLocal(resp, "Items")); err != nil {
+			return nil, err
+		}
+		end = childLocal(resp, "EndOfSequence") != nil
+		ctxID = strings.TrimSpace(textOf(childLocal(resp, "EnumerationContext")))
+	}
+	return out, nil
+}
+
+// writeAssociationFilter appends a wsman:Filter in the association dialect.
+func writeAssociationFilter(parent *etree.Element, f *cimmodel.AssociationFilter) {
+	filter := parent.CreateElement("w:Filter")
+	filter.CreateAttr("Dialect", cimmodel.DialectAssociation)
+	filter.CreateAttr("xmlns:b", soap.NSCIMBinding)
+	kind := "b:AssociatedInstances"
+	if f.Instances {
+		kind = "b:AssociationInstances"
+	}
+	ai := filter.CreateElement(kind)
+	f.Object.WriteEPR(ai.CreateElement("b:Object"), "")
+	for _, kv := range []struct{ name, value string }{
+		{"b:AssociationClassName", f.AssociationClassName},
+		{"b:Role", f.Role},
+		{"b:ResultClassName", f.ResultClassName},
+		{"b:ResultRole", f.ResultRole},
+	} {
+		if kv.value != "" {
+			ai.CreateElement(kv.name).SetText(kv.value)
+		}
+	}
+}
+
+// readItems decodes the items of an Items element: wsman:Item pairs of an
+// instance and its EPR, bare instances, or bare EPRs.
+func readItems(out *[]*Instance, items *etree.Element) error {
+	if items == nil {
+		return nil
+	}
+	for _, it := range items.ChildElements() {
+		switch {
+		case it.Tag == "Item" && it.NamespaceURI() == soap.NSWSMan:
+			var inst *Instance
+			var path *cimmodel.ObjectPath
+			for _, c := range it.ChildElements() {
+				if c.Tag == "EndpointReference" {
+					p, err := cimmodel.ParseEPR(c)
+					if err != nil {
+						return fmt.Errorf("%w: item EPR: %w", ErrProtocol, err)
+					}
+					path = &p
+					continue
+				}
+				i, err := decodeInstance(c)
+				if err != nil {
+					return err
+				}
+				inst = i
+			}
+			if inst == nil {
+				return fmt.Errorf("%w: wsman:Item without an instance", ErrProtocol)
+			}
+			inst.Path = path
+			*out = append(*out, inst)
+		case it.Tag == "EndpointReference":
+			p, err := cimmodel.ParseEPR(it)
+			if err != nil {
+				return fmt.Errorf("%w: item EPR: %w", ErrProtocol, err)
+			}
+			*out = append(*out, &Instance{Class: p.Class, Path: &p})
+		default:
+			inst, err := decodeInstance(it)
+			if err != nil {
+				return err
+			}
+			*out = append(*out, inst)
+		}
+	}
+	return nil
+}
+
+// Arg is one in-parameter of Invoke. Set Values for scalars and arrays of
+// text (numbers, booleans, strings, CIM-XML text of embedded instances),
+// Refs for references; several values make an array. Null sends xsi:nil.
+type Arg struct {
+	Name   string
+	Values []string
+	Refs   []cimmodel.ObjectPath
+	Null   bool
+}
+
+// Text returns a text argument.
+func Text(name string, values ...string) Arg { return Arg{Name: name, Values: values} }
+
+// Uint returns a numeric argument.
+func Uint(name string, n uint64) Arg {
+	return Arg{Name: name, Values: []string{strconv.FormatUint(n, 10)}}
+}
+
+// Ref returns a reference argument.
+func Ref(name string, paths ...cimmodel.ObjectPath) Arg { return Arg{Name: name, Refs: paths} }
+
+// Output is the answer of Invoke.
+type Output struct {
+	// ReturnValue is the method's return value.
+	ReturnValue uint32
+	// Params are the out-parameters, as properties of a pseudo-instance
+	// named Method_OUTPUT (ReturnValue excluded).
+	Params *Instance
+}
+
+// Invoke calls method on the instance at target (a static method when
+// target has no keys) with args in order, and returns its output.
+func (c *Client) Invoke(ctx context.Context, target cimmodel.ObjectPath, method string, args []Arg) (*Output, error) {
+	uri, sels := pathSelectors(target)
+	r := c.newRequest(uri+"/"+method, uri)
+	r.selectors(sels)
+	in := r.body.CreateElement("p:" + method + "_INPUT")
+	in.CreateAttr("xmlns:p", uri)
+	for _, a := range args {
+		switch {
+		case a.Null:
+			e := in.CreateElement("p:" + a.Name)
+			e.CreateAttr("xmlns:xsi", soap.NSXSI)
+			e.CreateAttr("xsi:nil", "true")
+		case len(a.Refs) > 0:
+			for _, ref := range a.Refs {
+				ref.WriteEPR(in.CreateElement("p:"+a.Name), "")
+			}
+		default:
+			for _, v := range a.Values {
+				in.CreateElement("p:" + a.Name).SetText(v)
+			}
+		}
+	}
+	env, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	b := env.Body
+	if b == nil || b.Tag != method+"_OUTPUT" {
+		return nil, fmt.Errorf("%w: %s answered with %s", ErrProtocol, method, tagOf(b))
+	}
+	params := &Instance{Class: b.Tag, ResourceURI: b.NamespaceURI()}
+	if err := decodeProperties(params, b); err != nil {
+		return nil, err
+	}
+	out := &Output{Params: params}
+	rv, ok := params.Prop("ReturnValue")
+	if !ok || len(rv.Values) != 1 {
+		return nil, fmt.Errorf("%w: %s_OUTPUT without a ReturnValue", ErrProtocol, method)
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(rv.Values[0]), 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ReturnValue %q: %w", ErrProtocol, rv.Values[0], err)
+	}
+	out.ReturnValue = uint32(n)
+	kept := params.Properties[:0]
+	for _, p := range params.Properties {
+		if p.Name != "ReturnValue" {
+			kept = append(kept, p)
+		}
+	}
+	params.Properties = kept
+	return out, nil
+}
+
+func tagOf(e *etree.Element) string {
+	if e == nil {
+		return "an empty body"
+	}
+	return e.FullTag()
+}
