@@ -45,7 +45,7 @@ func (s *Server) resolveClass(h *soap.Header) (target, error) {
 	ns = normalizeNamespace(ns)
 	t := target{namespace: ns, uri: h.ResourceURI}
 	if class == "*" {
-		if !s.hasNamespace(ns) {
+		if !s.registry.HasNamespace(ns) {
 			return target{}, protoErr(faultDestinationUnreachable, "The namespace %s is not served here.", ns)
 		}
 		return t, nil
@@ -101,15 +101,6 @@ func (s *Server) resolvePath(h *soap.Header) (target, cimmodel.ObjectPath, error
 			message: "The selectors do not name every key of " + t.class.Name + "."}
 	}
 	return t, path, nil
-}
-
-func (s *Server) hasNamespace(ns string) bool {
-	for _, n := range s.registry.Namespaces() {
-		if strings.EqualFold(n, ns) {
-			return true
-		}
-	}
-	return false
 }
 
 // normalizeNamespace writes a CIM namespace with '/' separators, as the
