@@ -1,11 +1,75 @@
 package provider
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
 	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/jobqueue"
+	"github.com/replicad/replicad/replica"
+	"github.com/replicad/replicad/volumes"
 )
 
 // replicationServiceClassName is the service CreateGroupReplica is invoked on.
 const replicationServiceClassName = "MSISCSITARGET_ReplicationService"
+
+// Parameter declarations.
+func rIn(name string, t cimmodel.Type) cimmodel.Parameter {
+	return cimmodel.Parameter{Name: name, Type: t, In: true}
+}
+
+func rInRef(name, class string) cimmodel.Parameter {
+	return cimmodel.Parameter{Name: name, Type: cimmodel.TypeReference, In: true, RefClass: class}
+}
+
+func rInRefs(name, class string) cimmodel.Parameter {
+	return cimmodel.Parameter{Name: name, Type: cimmodel.TypeReference, Array: true, In: true, RefClass: class}
+}
+
+func rOutRef(name, class string) cimmodel.Parameter {
+	return cimmodel.Parameter{Name: name, Type: cimmodel.TypeReference, Out: true, RefClass: class}
+}
+
+func rRequired(p cimmodel.Parameter) cimmodel.Parameter {
+	p.Required = true
+	return p
+}
+
+func rInOut(p cimmodel.Parameter) cimmodel.Parameter {
+	p.Out = true
+	return p
+}
+
+func rParamMap(p cimmodel.Parameter, valueMap, values []string) cimmodel.Parameter {
+	p.ValueMap, p.Values = valueMap, values
+	return p
+}
+
+// The value maps of the service's parameters as Windows declares them
+// (2.28 generation; §1.1, §4.4).
+var (
+	syncTypeParam = rRequired(rParamMap(rIn("SyncType", cimmodel.TypeUint16),
+		[]string{"..", "6", "7", "8", "9..0x7FFF", "0x8000.."},
+		[]string{"DMTF Reserved", "Mirror", "Snapshot", "Clone", "DMTF Reserved", "Vendor Specific"}))
+	modeParam = rParamMap(rIn("Mode", cimmodel.TypeUint16),
+		[]string{"..", "2", "3", "4..0x7FFF", "0x8000.."},
+		[]string{"DMTF Reserved", "Synchronous", "Asynchronous", "DMTF Reserved", "Vendor Specific"})
+	consistencyParam = rParamMap(rIn("Consistency", cimmodel.TypeUint16),
+		[]string{"..", "2", "3", "4..0x7FFF", "0x8000.."},
+		[]string{"DMTF Reserved", "No Consistency", "Sequential Consistency", "DMTF Reserved", "Vendor Specific"})
+	waitForCopyStateParam = rParamMap(rIn("WaitForCopyState", cimmodel.TypeUint16), waitCopyStateMap, waitCopyStateValues)
+	rsdParam              = cimmodel.Parameter{Name: "ReplicationSettingData", Type: cimmodel.TypeInstance, In: true,
+		EmbeddedClass: replicationSettingDataClass}
+	createReturnMap    = []string{"0", "1", "2", "3", "4", "5", "6", "7..4095", "4096", "4097..32767", "32768..65535"}
+	createReturnValues = []string{"Completed with No Error", "Not Supported", "Unknown", "Timeout", "Failed",
+		"Invalid Parameter", "In Use", "DMTF Reserved", "Method Parameters Checked - Job Started", "Method Reserved", "Vendor Specific"}
+	modifyReturnValues = []string{"Completed with No Error", "Not Supported", "Unspecified Error", "Timeout", "Failed",
+		"Invalid Parameter", "In Use", "DMTF Reserved", "Method Parameters Checked - Job Started", "Method Reserved", "Vendor Specific"}
+)
 
 func (p *Provider) replicationServiceClass() *cimmodel.Class {
 	c := &cimmodel.Class{Name: replicationServiceClassName, Superclass: "CIM_ReplicationService", Namespace: Namespace}
@@ -24,5 +88,555 @@ func (p *Provider) replicationServiceClass() *cimmodel.Class {
 			Set("RequestedState", cimmodel.Uint16(12)).
 			Set("EnabledDefault", cimmodel.Uint16(2))
 	})
+	c.Methods = []*cimmodel.Method{
+		{
+			Name: "CreateElementReplica", ReturnType: cimmodel.TypeUint32,
+			ReturnValueMap: createReturnMap, ReturnValues: createReturnValues,
+			Description: "Copies SourceElement onto a new target (named ElementName) or the supplied TargetElement; answers 4096 with the Job unless WaitForCopyState (or Mode 2) is reached within the OperationTimeout.",
+			Params: []cimmodel.Parameter{
+				rIn("ElementName", cimmodel.TypeString), syncTypeParam, modeParam,
+				rRequired(rInRef("SourceElement", "CIM_LogicalElement")), rInRef("SourceAccessPoint", "CIM_ServiceAccessPoint"),
+				rInOut(rInRef("TargetElement", "CIM_LogicalElement")), rInRef("TargetAccessPoint", "CIM_ServiceAccessPoint"),
+				rsdParam, rOutRef("Job", "CIM_ConcreteJob"), rOutRef("Synchronization", "CIM_Synchronized"),
+				rInRef("TargetSettingGoal", "CIM_SettingData"), rInRef("TargetPool", "CIM_ResourcePool"), waitForCopyStateParam,
+			},
+			Func: p.createElementReplica,
+		},
+		{
+			Name: "CreateGroupReplica", ReturnType: cimmodel.TypeUint32,
+			ReturnValueMap: createReturnMap, ReturnValues: createReturnValues,
+			Description: "Replicates SourceGroup (or SourceElement, TargetElementCount times) into TargetGroup or a new group; targets are named RelationshipName_1, _2, ….",
+			Params: []cimmodel.Parameter{
+				rIn("RelationshipName", cimmodel.TypeString), syncTypeParam, modeParam,
+				rInRef("SourceGroup", "CIM_ReplicationGroup"), rInRef("SourceElement", "CIM_LogicalElement"),
+				rInRef("SourceAccessPoint", "CIM_ServiceAccessPoint"), rInOut(rInRef("TargetGroup", "CIM_ReplicationGroup")),
+				rIn("TargetElementCount", cimmodel.TypeUint64), rInRef("TargetAccessPoint", "CIM_ServiceAccessPoint"),
+				consistencyParam, rsdParam, rOutRef("Job", "CIM_ConcreteJob"), rOutRef("Synchronization", "CIM_Synchronized"),
+				rInRef("TargetSettingGoal", "CIM_SettingData"), rInRef("TargetPool", "CIM_ResourcePool"), waitForCopyStateParam,
+			},
+			Func: p.createGroupReplica,
+		},
+		{
+			Name: "CreateGroup", ReturnType: cimmodel.TypeUint32,
+			ReturnValueMap: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8..0x7FFF", "0x8000.."},
+			ReturnValues: []string{"Completed with No Error", "Not Supported", "Unknown", "Timeout", "Failed", "Invalid Parameter",
+				"In Use", "Groups are not nameable", "Method Reserved", "Vendor Specific"},
+			Params: []cimmodel.Parameter{
+				rIn("GroupName", cimmodel.TypeString), rInRefs("Members", "CIM_LogicalElement"),
+				rIn("Persistent", cimmodel.TypeBoolean), rIn("DeleteOnEmptyElement", cimmodel.TypeBoolean),
+				rIn("DeleteOnUnassociated", cimmodel.TypeBoolean), rInRef("ServiceAccessPoint", "CIM_ServiceAccessPoint"),
+				rOutRef("ReplicationGroup", "CIM_ReplicationGroup"), rsdParam,
+			},
+			Func: p.createGroup,
+		},
+		{
+			Name: "DeleteGroup", ReturnType: cimmodel.TypeUint32,
+			ReturnValueMap: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8..0x7FFF", "0x8000.."},
+			ReturnValues: []string{"Completed with No Error", "Not Supported", "Unknown", "Timeout", "Failed", "Invalid Parameter",
+				"In Use", "One or more elements in a replication relationship", "Method Reserved", "Vendor Specific"},
+			Params: []cimmodel.Parameter{
+				rRequired(rInRef("ReplicationGroup", "CIM_ReplicationGroup")), rInRef("ServiceAccessPoint", "CIM_ServiceAccessPoint"),
+				rIn("RemoveElements", cimmodel.TypeBoolean), rsdParam,
+			},
+			Func: p.deleteGroup,
+		},
+		{
+			Name: "AddMembers", ReturnType: cimmodel.TypeUint32,
+			ReturnValueMap: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8..0x7FFF", "0x8000.."},
+			ReturnValues: []string{"Completed with No Error", "Not Supported", "Unknown", "Timeout", "Failed", "Invalid Parameter",
+				"In Use", "Group does not exist", "Method Reserved", "Vendor Specific"},
+			Params: []cimmodel.Parameter{
+				rInRefs("Members", "CIM_LogicalElement"), rRequired(rInRef("ReplicationGroup", "CIM_ReplicationGroup")),
+				rInRef("ServiceAccessPoint", "CIM_ServiceAccessPoint"), rsdParam,
+			},
+			Func: p.addMembers,
+		},
+		{
+			Name: "RemoveMembers", ReturnType: cimmodel.TypeUint32,
+			ReturnValueMap: []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9..0x7FFF", "0x8000.."},
+			ReturnValues: []string{"Completed with No Error", "Not Supported", "Unknown", "Timeout", "Failed", "Invalid Parameter",
+				"In Use", "Group does not exist", "Member not in group", "Method Reserved", "Vendor Specific"},
+			Params: []cimmodel.Parameter{
+				rInRefs("Members", "CIM_LogicalElement"), rIn("DeleteOnEmptyElement", cimmodel.TypeBoolean),
+				rRequired(rInRef("ReplicationGroup", "CIM_ReplicationGroup")), rInRef("ServiceAccessPoint", "CIM_ServiceAccessPoint"), rsdParam,
+			},
+			Func: p.removeMembers,
+		},
+		{
+			Name: "ModifyReplicaSynchronization", ReturnType: cimmodel.TypeUint32,
+			ReturnValueMap: createReturnMap, ReturnValues: modifyReturnValues,
+			Description: "Operations 8 Detach, 9 Dissolve and 19 Return To ResourcePool on a Synchronized StorageSynchronized or GroupSynchronized; other operations answer 1 Not Supported.",
+			Params: []cimmodel.Parameter{
+				rRequired(rParamMap(rIn("Operation", cimmodel.TypeUint16),
+					[]string{"0..1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23", "24..0x7FFF", "0x8000.."},
+					[]string{"DMTF Reserved", "Abort", "Activate Consistency", "Activate", "AddSyncPair", "Deactivate Consistency", "Deactivate",
+						"Detach", "Dissolve", "Failover", "Failback", "Fracture", "RemoveSyncPair", "Resync Replica", "Restore from Replica",
+						"Resume", "Reset To Sync", "Reset To Async", "Return To ResourcePool", "Reverse Roles", "Split", "Suspend", "Unprepare",
+						"DMTF Reserved", "Vendor Specific"})),
+				rRequired(rInRef("Synchronization", "CIM_Synchronized")), rsdParam,
+				rInRefs("SyncPair", "CIM_StorageSynchronized"), rOutRef("Job", "CIM_ConcreteJob"),
+				rOutRef("SettingsState", "CIM_ManagedElement"), rIn("Force", cimmodel.TypeBoolean), waitForCopyStateParam,
+			},
+			Func: p.modifyReplicaSynchronization,
+		},
+		{
+			Name: "GetAvailableTargetElements", ReturnType: cimmodel.TypeUint32,
+			ReturnValueMap: createReturnMap, ReturnValues: modifyReturnValues,
+			Params: []cimmodel.Parameter{
+				rRequired(rInRef("SourceElement", "CIM_LogicalElement")), syncTypeParam, modeParam, rsdParam,
+				rInRef("TargetAccessPoint", "CIM_ServiceAccessPoint"), rInRef("TargetSettingGoal", "CIM_SettingData"),
+				rInRefs("TargetPools", "CIM_ResourcePool"), rOutRef("Job", "CIM_ConcreteJob"),
+				{Name: "Candidates", Type: cimmodel.TypeReference, Array: true, Out: true, RefClass: "CIM_LogicalElement"},
+			},
+			Func: p.getAvailableTargetElements,
+		},
+	}
 	return c
+}
+
+// invalidArg is a request problem the provider finds itself (a reference
+// to the wrong kind of element, an embedded setting it cannot use).
+func invalidArg(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{replica.ErrInvalidRequest}, args...)...)
+}
+
+// methodFailure logs why method answers code and returns the Result.
+func (p *Provider) methodFailure(method string, err error) cimmodel.Result {
+	code := replicationReturnCode(method, err)
+	log := p.logger.Info
+	if code == returnFailed || code == returnUnknown {
+		log = p.logger.Warn
+	}
+	log("replication method refused", zap.String("method", method), zap.Uint32("returnValue", code), zap.String("reason", clientMessage(err)))
+	return cimmodel.Result{ReturnValue: code}
+}
+
+func rArgUint16(in cimmodel.Args, name string) (uint16, bool) {
+	v, ok := in.Get(name)
+	if !ok || v.IsNull() {
+		return 0, false
+	}
+	n, ok := v.AsUint64()
+	return uint16(n), ok
+}
+
+func rArgString(in cimmodel.Args, name string) string {
+	v, ok := in.Get(name)
+	if !ok {
+		return ""
+	}
+	s, _ := v.AsString()
+	return s
+}
+
+func rArgBool(in cimmodel.Args, name string) (value, present bool) {
+	v, ok := in.Get(name)
+	if !ok || v.IsNull() {
+		return false, false
+	}
+	b, ok := v.AsBool()
+	return b, ok
+}
+
+func rArgRef(in cimmodel.Args, name string) (cimmodel.ObjectPath, bool) {
+	v, ok := in.Get(name)
+	if !ok || v.IsNull() {
+		return cimmodel.ObjectPath{}, false
+	}
+	return v.AsRef()
+}
+
+func rArgRefs(in cimmodel.Args, name string) []cimmodel.ObjectPath {
+	v, ok := in.Get(name)
+	if !ok || v.IsNull() {
+		return nil
+	}
+	refs, _ := v.AsRefs()
+	return refs
+}
+
+// poolNameOf returns the pool a TargetPool reference names.
+func poolNameOf(path cimmodel.ObjectPath) (string, error) {
+	id := keyText(path, "InstanceID")
+	name, ok := rCutPrefixFold(id, poolInstancePrefix)
+	if !ok || name == "" {
+		return "", fmt.Errorf("%w: TargetPool %s is not a pool of this system", errNotOurs, path)
+	}
+	return name, nil
+}
+
+func rCutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !rEqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+func rEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// commonRequest reads the parameters CreateElementReplica and
+// CreateGroupReplica share into req.
+func (p *Provider) commonRequest(in cimmodel.Args, req *replica.Request) error {
+	st, _ := rArgUint16(in, "SyncType")
+	req.SyncType = replica.SyncType(st)
+	mode, _ := rArgUint16(in, "Mode")
+	req.Mode = replica.Mode(mode)
+	wait, _ := rArgUint16(in, "WaitForCopyState")
+	req.WaitForCopyState = replica.CopyState(wait)
+	_, src := rArgRef(in, "SourceAccessPoint")
+	_, tgt := rArgRef(in, "TargetAccessPoint")
+	req.RemoteAccessPoint = src || tgt
+	_, req.TargetSettingGoal = rArgRef(in, "TargetSettingGoal")
+	if pool, ok := rArgRef(in, "TargetPool"); ok {
+		name, err := poolNameOf(pool)
+		if err != nil {
+			return err
+		}
+		req.TargetPool = name
+	}
+	if v, ok := in.Get("ReplicationSettingData"); ok && !v.IsNull() {
+		inst, _ := v.AsInstance()
+		settings, err := settingsOf(inst)
+		if err != nil {
+			return err
+		}
+		req.Settings = settings
+	}
+	return nil
+}
+
+func (p *Provider) createElementReplica(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+	const method = "CreateElementReplica"
+	req := replica.Request{Shape: replica.ShapeElement, JobName: method, ElementName: rArgString(in, "ElementName")}
+	if err := p.commonRequest(in, &req); err != nil {
+		return p.methodFailure(method, err), nil
+	}
+	src, _ := rArgRef(in, "SourceElement")
+	id, err := volumeIDOf(src, "SourceElement")
+	if err != nil {
+		return p.methodFailure(method, err), nil
+	}
+	req.SourceElement = id
+	if t, ok := rArgRef(in, "TargetElement"); ok {
+		if req.TargetElement, err = volumeIDOf(t, "TargetElement"); err != nil {
+			return p.methodFailure(method, err), nil
+		}
+	}
+	return p.replicate(ctx, method, req)
+}
+
+func (p *Provider) createGroupReplica(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+	const method = "CreateGroupReplica"
+	req := replica.Request{Shape: replica.ShapeGroup, JobName: method, RelationshipName: rArgString(in, "RelationshipName")}
+	if err := p.commonRequest(in, &req); err != nil {
+		return p.methodFailure(method, err), nil
+	}
+	c, _ := rArgUint16(in, "Consistency")
+	req.Consistency = replica.Consistency(c)
+	var err error
+	if g, ok := rArgRef(in, "SourceGroup"); ok {
+		if req.SourceGroup, err = groupIDOf(g, "SourceGroup"); err != nil {
+			return p.methodFailure(method, err), nil
+		}
+	}
+	if e, ok := rArgRef(in, "SourceElement"); ok {
+		if req.SourceElement, err = volumeIDOf(e, "SourceElement"); err != nil {
+			return p.methodFailure(method, err), nil
+		}
+	}
+	if g, ok := rArgRef(in, "TargetGroup"); ok {
+		if req.TargetGroup, err = groupIDOf(g, "TargetGroup"); err != nil {
+			return p.methodFailure(method, err), nil
+		}
+	}
+	if v, ok := in.Get("TargetElementCount"); ok && !v.IsNull() {
+		n, _ := v.AsUint64()
+		req.TargetElementCount = &n
+	}
+	return p.replicate(ctx, method, req)
+}
+
+// replicate runs a checked request and answers for it: 4096 with the Job,
+// or 0 when the copy reached WaitForCopyState (Mode Synchronous waits for
+// Synchronized) before the OperationTimeout, 4 when it failed meanwhile.
+// The Job reference is always given: a job exists even when it finished
+// within the call (Cinder's VMAX driver reads Job even with 0, §6.2).
+func (p *Provider) replicate(ctx context.Context, method string, req replica.Request) (cimmodel.Result, error) {
+	res, err := p.repl.svc.Replicate(ctx, req)
+	if err != nil {
+		return p.methodFailure(method, err), nil
+	}
+	out := map[string]cimmodel.Value{"Job": cimmodel.Ref(p.jobPath(res.JobID))}
+	if res.GroupSync != nil {
+		out["TargetGroup"] = cimmodel.Ref(p.groupPath(res.TargetGroup.ID))
+		out["Synchronization"] = cimmodel.Ref(p.groupSyncPath(res.SourceGroup.ID, res.TargetGroup.ID))
+	} else {
+		x := res.Syncs[0]
+		out["TargetElement"] = cimmodel.Ref(p.volumePath(x.Target))
+		out["Synchronization"] = cimmodel.Ref(p.syncPath(x.Source, x.Target))
+	}
+	p.logger.Info("replication job started", zap.String("method", method), zap.String("job", res.JobID),
+		zap.Int("pairs", len(res.Syncs)), zap.Int("created", len(res.Created)))
+	wait := req.WaitForCopyState
+	if wait == 0 && req.Mode == replica.ModeSynchronous {
+		wait = replica.CopyStateSynchronized
+	}
+	if wait == 0 {
+		return cimmodel.Result{ReturnValue: returnJobStarted, Out: out}, nil
+	}
+	wctx, cancel := replyDeadline(ctx)
+	defer cancel()
+	job, err := p.repl.svc.Wait(wctx, res.JobID, wait)
+	switch {
+	case err != nil:
+		// Not reached within the OperationTimeout: the job goes on.
+		return cimmodel.Result{ReturnValue: returnJobStarted, Out: out}, nil
+	case job.State == jobqueue.StateFailed || job.State == jobqueue.StateTerminated:
+		p.logger.Info("replication failed within the call", zap.String("job", job.ID), zap.String("error", job.Err))
+		return cimmodel.Result{ReturnValue: returnFailed, Out: out}, nil
+	}
+	return cimmodel.Result{ReturnValue: returnOK, Out: out}, nil
+}
+
+// replyDeadline derives a context that ends early enough before ctx's
+// deadline (the request's OperationTimeout) for the reply to go out: a
+// tenth of the time left, at least 500 ms and at most 5 s.
+func replyDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithTimeout(ctx, 60*time.Second)
+	}
+	margin := time.Until(deadline) / 10
+	margin = min(max(margin, 500*time.Millisecond), 5*time.Second)
+	return context.WithDeadline(ctx, deadline.Add(-margin))
+}
+
+// settingsOf reads the replication settings replicad acts on from an
+// embedded CIM_ReplicationSettingData; values outside a property's ValueMap
+// are invalid.
+func settingsOf(inst *cimmodel.Instance) (replica.Settings, error) {
+	var s replica.Settings
+	if inst == nil {
+		return s, nil
+	}
+	// Check every valued property against its declared ValueMap, with the
+	// router's own rules.
+	m := &cimmodel.Method{Name: "ReplicationSettingData"}
+	args := cimmodel.Args{}
+	for _, pr := range inst.Class.Properties {
+		if len(pr.ValueMap) == 0 {
+			continue
+		}
+		if v := inst.Get(pr.Name); !v.IsNull() {
+			m.Params = append(m.Params, cimmodel.Parameter{Name: pr.Name, Type: pr.Type, In: true, ValueMap: pr.ValueMap, Values: pr.Values})
+			args[pr.Name] = v
+		}
+	}
+	if ipe := cimmodel.CheckArgs(m, args); ipe != nil {
+		return s, invalidArg("ReplicationSettingData.%s: %s", ipe.Param, ipe.Reason)
+	}
+	if v := inst.Get("ConsistentPointInTime"); !v.IsNull() {
+		b, _ := v.AsBool()
+		s.ConsistentPointInTime = &b
+	}
+	u := func(name string) uint16 {
+		n, _ := inst.Get(name).AsUint64()
+		return uint16(n)
+	}
+	s.Pairing, s.UnequalGroupsAction, s.TargetElementSupplier = u("Pairing"), u("UnequalGroupsAction"), u("TargetElementSupplier")
+	if u("Multihop") > 1 {
+		return s, fmt.Errorf("%w: ReplicationSettingData.Multihop %d: replicad copies in one hop", replica.ErrNotSupported, u("Multihop"))
+	}
+	return s, nil
+}
+
+func (p *Provider) createGroup(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+	const method = "CreateGroup"
+	if _, ok := rArgRef(in, "ServiceAccessPoint"); ok {
+		return p.methodFailure(method, fmt.Errorf("%w: ServiceAccessPoint: groups are local only", replica.ErrNotSupported)), nil
+	}
+	spec := replica.GroupSpec{Name: rArgString(in, "GroupName"), Persistent: true}
+	if b, ok := rArgBool(in, "Persistent"); ok {
+		spec.Persistent = b
+	}
+	spec.DeleteOnEmptyElement, _ = rArgBool(in, "DeleteOnEmptyElement")
+	spec.DeleteOnUnassociated, _ = rArgBool(in, "DeleteOnUnassociated")
+	for _, m := range rArgRefs(in, "Members") {
+		id, err := volumeIDOf(m, "Members")
+		if err != nil {
+			return p.methodFailure(method, err), nil
+		}
+		spec.Members = append(spec.Members, id)
+	}
+	g, err := p.repl.svc.CreateGroup(ctx, spec)
+	if err != nil {
+		return p.methodFailure(method, err), nil
+	}
+	return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{"ReplicationGroup": cimmodel.Ref(p.groupPath(g.ID))}}, nil
+}
+
+// groupArg reads the ReplicationGroup parameter.
+func rGroupArg(in cimmodel.Args) (string, error) {
+	g, _ := rArgRef(in, "ReplicationGroup")
+	return groupIDOf(g, "ReplicationGroup")
+}
+
+func rMembersArg(in cimmodel.Args) ([]volumes.ID, error) {
+	var out []volumes.ID
+	for _, m := range rArgRefs(in, "Members") {
+		id, err := volumeIDOf(m, "Members")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+func (p *Provider) deleteGroup(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+	const method = "DeleteGroup"
+	id, err := rGroupArg(in)
+	if err == nil {
+		remove, _ := rArgBool(in, "RemoveElements")
+		err = p.repl.svc.DeleteGroup(ctx, id, remove)
+	}
+	if err != nil {
+		return p.methodFailure(method, err), nil
+	}
+	return cimmodel.Result{ReturnValue: returnOK}, nil
+}
+
+func (p *Provider) addMembers(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+	const method = "AddMembers"
+	id, err := rGroupArg(in)
+	var members []volumes.ID
+	if err == nil {
+		members, err = rMembersArg(in)
+	}
+	if err == nil {
+		_, err = p.repl.svc.AddMembers(ctx, id, members)
+	}
+	if err != nil {
+		if errors.Is(err, errNotOurs) && members == nil && id == "" {
+			err = fmt.Errorf("%w: %w", replica.ErrGroupNotFound, err)
+		}
+		return p.methodFailure(method, err), nil
+	}
+	return cimmodel.Result{ReturnValue: returnOK}, nil
+}
+
+func (p *Provider) removeMembers(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+	const method = "RemoveMembers"
+	id, err := rGroupArg(in)
+	var members []volumes.ID
+	if err == nil {
+		members, err = rMembersArg(in)
+	}
+	if err == nil {
+		var override *bool
+		if b, ok := rArgBool(in, "DeleteOnEmptyElement"); ok {
+			override = &b
+		}
+		_, _, err = p.repl.svc.RemoveMembers(ctx, id, members, override)
+	}
+	if err != nil {
+		return p.methodFailure(method, err), nil
+	}
+	return cimmodel.Result{ReturnValue: returnOK}, nil
+}
+
+// ModifyReplicaSynchronization operations replicad performs (§1.6).
+const (
+	opDetach       uint16 = 8
+	opDissolve     uint16 = 9
+	opReturnToPool uint16 = 19
+)
+
+func (p *Provider) modifyReplicaSynchronization(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+	const method = "ModifyReplicaSynchronization"
+	op, _ := rArgUint16(in, "Operation")
+	var how replica.Ending
+	switch op {
+	case opDetach:
+		how = replica.EndDetach
+	case opDissolve:
+		how = replica.EndDissolve
+	case opReturnToPool:
+		how = replica.EndReturnToPool
+	default:
+		return p.methodFailure(method, fmt.Errorf("%w: Operation %d: replicad performs 8 Detach, 9 Dissolve and 19 Return To ResourcePool", replica.ErrNotSupported, op)), nil
+	}
+	if w, ok := rArgUint16(in, "WaitForCopyState"); ok && w != uint16(replica.CopyStateNotApplicable) {
+		return p.methodFailure(method, invalidArg("WaitForCopyState %d: after %s the relationship is gone; only 15 (Not Applicable) applies", w, how)), nil
+	}
+	sync, _ := rArgRef(in, "Synchronization")
+	var err error
+	switch {
+	case rEqualFold(sync.Class, groupSynchronizedClassName) || rEqualFold(sync.Class, "CIM_GroupSynchronized"):
+		var gs *replica.GroupSynchronization
+		gs, err = p.groupSyncOf(ctx, sync)
+		if err == nil {
+			err = p.repl.svc.EndGroupSynchronization(ctx, gs.ID, how)
+		}
+	default:
+		var x *replica.Synchronization
+		x, err = p.syncOf(ctx, sync)
+		if err == nil {
+			err = p.repl.svc.EndSynchronization(ctx, x.ID, how)
+		}
+	}
+	if err != nil {
+		return p.methodFailure(method, err), nil
+	}
+	return cimmodel.Result{ReturnValue: returnOK}, nil
+}
+
+func (p *Provider) getAvailableTargetElements(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+	const method = "GetAvailableTargetElements"
+	if _, ok := rArgRef(in, "TargetAccessPoint"); ok {
+		return p.methodFailure(method, fmt.Errorf("%w: TargetAccessPoint: local replication only", replica.ErrNotSupported)), nil
+	}
+	st, _ := rArgUint16(in, "SyncType")
+	if replica.SyncType(st) != replica.SyncTypeClone && replica.SyncType(st) != replica.SyncTypeSnapshot {
+		return p.methodFailure(method, fmt.Errorf("%w: SyncType %d: replicad makes Snapshot (7) and Clone (8) replicas", replica.ErrNotSupported, st)), nil
+	}
+	src, _ := rArgRef(in, "SourceElement")
+	id, err := volumeIDOf(src, "SourceElement")
+	if err != nil {
+		return p.methodFailure(method, err), nil
+	}
+	var pools []string
+	for _, r := range rArgRefs(in, "TargetPools") {
+		name, err := poolNameOf(r)
+		if err != nil {
+			return p.methodFailure(method, err), nil
+		}
+		pools = append(pools, name)
+	}
+	vols, err := p.repl.svc.AvailableTargets(ctx, id, pools)
+	if err != nil {
+		return p.methodFailure(method, err), nil
+	}
+	refs := make([]cimmodel.ObjectPath, 0, len(vols))
+	for _, v := range vols {
+		refs = append(refs, p.volumePath(v.ID))
+	}
+	return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{"Candidates": cimmodel.Refs(refs)}}, nil
 }

@@ -1,0 +1,174 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/replica"
+)
+
+// Replication types (CIM_ReplicationServiceCapabilities.SupportedReplicationTypes,
+// §3.5) replicad supports: local snapshots and clones, synchronous or
+// asynchronous (a Synchronous request waits for its copy within the call).
+var supportedReplicationTypes = []uint16{6, 7, 10, 11}
+
+// What the capabilities answer (§3.5). Asynchronous: the creates (they may
+// return 4096 and a Job). Synchronous: the creates (with WaitForCopyState
+// they can complete within the call), ModifyReplicaSynchronization,
+// GetAvailableTargetElements and the group methods.
+var (
+	supportedAsyncActions = []uint16{2, 3}
+	supportedSyncActions  = []uint16{2, 3, 5, 8, 12, 13, 14, 15}
+	// supportedOperations are the ModifyReplicaSynchronization operations:
+	// 8 Detach, 9 Dissolve, 19 Return To ResourcePool.
+	supportedOperations = []uint16{opDetach, opDissolve, opReturnToPool}
+	// supportedFeatures: 8 targets allocated from any storage pool, 44 local
+	// targets allocated from the source's pool by default, 51 the client can
+	// supply the target ElementName.
+	supportedFeatures = []uint16{8, 44, 51}
+	// supportedGroupFeatures: 2 one-to-many, 5 empty groups allowed, 11/12
+	// source/target elements can be removed from groups, 14 groups are
+	// nameable, 15 TargetElementCount, 38 provider creates local target
+	// groups, 56 client can supply RelationshipName.
+	supportedGroupFeatures = []uint16{2, 5, 11, 12, 14, 15, 38, 56}
+)
+
+func replicationTypeParam() cimmodel.Parameter {
+	return rRequired(rParamMap(rIn("ReplicationType", cimmodel.TypeUint16),
+		[]string{"2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "..", "0x8000.."},
+		[]string{"Synchronous Mirror Local", "Asynchronous Mirror Local", "Synchronous Mirror Remote", "Asynchronous Mirror Remote",
+			"Synchronous Snapshot Local", "Asynchronous Snapshot Local", "Synchronous Snapshot Remote", "Asynchronous Snapshot Remote",
+			"Synchronous Clone Local", "Asynchronous Clone Local", "Synchronous Clone Remote", "Asynchronous Clone Remote",
+			"DMTF Reserved", "Vendor Specific"}))
+}
+
+var capabilityReturnMap = []string{"0", "1", "2", "3", "4", "5", "6", "7", "..", "0x8000.."}
+
+func capabilityReturnValues(seven string) []string {
+	return []string{"Success", "Not Supported", "Unknown", "Timeout", "Failed", "Invalid Parameter", "In Use", seven, "DMTF Reserved", "Vendor Specific"}
+}
+
+// listMethod declares a capabilities method that answers a uint16 array
+// out-parameter for a supported ReplicationType (1 Not Supported otherwise).
+func listMethod(name, out string, list []uint16) *cimmodel.Method {
+	return &cimmodel.Method{
+		Name: name, ReturnType: cimmodel.TypeUint32,
+		ReturnValueMap: capabilityReturnMap, ReturnValues: capabilityReturnValues("DMTF Reserved"),
+		Params: []cimmodel.Parameter{replicationTypeParam(),
+			{Name: out, Type: cimmodel.TypeUint16, Array: true, Out: true}},
+		Func: func(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+			t, _ := rArgUint16(in, "ReplicationType")
+			if !slices.Contains(supportedReplicationTypes, t) {
+				return cimmodel.Result{ReturnValue: returnNotSupported}, nil
+			}
+			return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{out: cimmodel.Uint16s(slices.Clone(list))}}, nil
+		},
+	}
+}
+
+// capabilitiesClass declares MSISCSITARGET_ReplicationServiceCapabilities,
+// associated to the replication service by ElementCapabilities.
+func (p *Provider) capabilitiesClass() *cimmodel.Class {
+	c := &cimmodel.Class{Name: replicationCapabilitiesClass, Superclass: "CIM_ReplicationServiceCapabilities", Namespace: Namespace}
+	c.Provider = singleton(func() *cimmodel.Instance {
+		return cimmodel.NewInstance(c).
+			Set("InstanceID", cimmodel.String(replicationCapabilitiesInstID)).
+			Set("ElementName", cimmodel.String("replicad replication capabilities")).
+			Set("SupportedReplicationTypes", cimmodel.Uint16s(slices.Clone(supportedReplicationTypes))).
+			Set("SupportedStorageObjects", cimmodel.Uint16s([]uint16{2})). // StorageVolume
+			Set("SupportedAsynchronousActions", cimmodel.Uint16s(slices.Clone(supportedAsyncActions))).
+			Set("SupportedSynchronousActions", cimmodel.Uint16s(slices.Clone(supportedSyncActions)))
+	})
+	c.Methods = []*cimmodel.Method{
+		{
+			Name: "GetDefaultReplicationSettingData", ReturnType: cimmodel.TypeUint32,
+			ReturnValueMap: capabilityReturnMap, ReturnValues: capabilityReturnValues("No default ReplicationSettingData"),
+			Params: []cimmodel.Parameter{replicationTypeParam(),
+				{Name: "DefaultInstance", Type: cimmodel.TypeInstance, Out: true, EmbeddedClass: replicationSettingDataClass}},
+			Func: p.getDefaultReplicationSettingData,
+		},
+		listMethod("GetSupportedOperations", "SupportedOperations", supportedOperations),
+		listMethod("GetSupportedGroupOperations", "SupportedOperations", supportedOperations),
+		listMethod("GetSupportedFeatures", "Features", supportedFeatures),
+		listMethod("GetSupportedGroupFeatures", "GroupFeatures", supportedGroupFeatures),
+		listMethod("GetSupportedConsistency", "SupportedConsistency", []uint16{2}),
+		{
+			Name: "GetSupportedWaitForCopyStates", ReturnType: cimmodel.TypeUint32,
+			ReturnValueMap: capabilityReturnMap, ReturnValues: capabilityReturnValues("DMTF Reserved"),
+			Params: []cimmodel.Parameter{replicationTypeParam(),
+				rRequired(rParamMap(rIn("MethodName", cimmodel.TypeUint16),
+					[]string{"2", "3", "4", "5", "6", "..", "0x8000.."},
+					[]string{"CreateElementReplica", "CreateGroupReplica", "ModifyReplicaSynchronization", "ModifyListSynchronization",
+						"ModifySettingsDefineState", "DMTF Reserved", "Vendor Specific"})),
+				{Name: "SupportedCopyStates", Type: cimmodel.TypeUint16, Array: true, Out: true}},
+			Func: func(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+				t, _ := rArgUint16(in, "ReplicationType")
+				m, _ := rArgUint16(in, "MethodName")
+				var states []uint16
+				switch {
+				case !slices.Contains(supportedReplicationTypes, t):
+				case m == 2 || m == 3:
+					states = []uint16{uint16(replica.CopyStateInitialized), uint16(replica.CopyStateUnsynchronized), uint16(replica.CopyStateSynchronized)}
+				case m == 4:
+					states = []uint16{uint16(replica.CopyStateNotApplicable)}
+				}
+				if states == nil {
+					return cimmodel.Result{ReturnValue: returnNotSupported}, nil
+				}
+				return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{"SupportedCopyStates": cimmodel.Uint16s(states)}}, nil
+			},
+		},
+		{
+			Name: "ConvertSyncTypeToReplicationType", ReturnType: cimmodel.TypeUint32,
+			ReturnValueMap: capabilityReturnMap, ReturnValues: capabilityReturnValues("DMTF Reserved"),
+			Params: []cimmodel.Parameter{
+				rRequired(rParamMap(rIn("SyncType", cimmodel.TypeUint16), []string{"6", "7", "8", "..", "0x8000.."},
+					[]string{"Mirror", "Snapshot", "Clone", "DMTF Reserved", "Vendor Specific"})),
+				rRequired(rParamMap(rIn("Mode", cimmodel.TypeUint16), []string{"2", "3", "..", "0x8000.."},
+					[]string{"Synchronous", "Asynchronous", "DMTF Reserved", "Vendor Specific"})),
+				rRequired(rParamMap(rIn("LocalOrRemote", cimmodel.TypeUint16), []string{"2", "3", "..", "0x8000.."},
+					[]string{"Local", "Remote", "DMTF Reserved", "Vendor Specific"})),
+				{Name: "SupportedReplicationTypes", Type: cimmodel.TypeUint16, Out: true}},
+			Func: func(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+				st, _ := rArgUint16(in, "SyncType")
+				mode, _ := rArgUint16(in, "Mode")
+				where, _ := rArgUint16(in, "LocalOrRemote")
+				if st > 8 || mode > 3 || where > 3 {
+					return cimmodel.Result{ReturnValue: returnNotSupported}, nil
+				}
+				t := 2 + 4*(st-6) + 2*(where-2) + (mode - 2)
+				return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{"SupportedReplicationTypes": cimmodel.Uint16(t)}}, nil
+			},
+		},
+	}
+	return c
+}
+
+// defaultSettings is the CIM_ReplicationSettingData replicad applies when a
+// request carries none, for replication type t (§3.4).
+func (p *Provider) defaultSettings(t uint16) *cimmodel.Instance {
+	return cimmodel.NewInstance(p.class(replicationSettingDataClass)).
+		Set("InstanceID", cimmodel.String(fmt.Sprintf("replicad:ReplicationSettingData:%d", t))).
+		Set("ElementName", cimmodel.String("replicad default replication settings")).
+		Set("ConsistentPointInTime", cimmodel.Bool(false)).
+		Set("DesiredCopyMethodology", cimmodel.Uint16(3)). // Full-Copy
+		Set("Multihop", cimmodel.Uint16(1)).
+		Set("OnGroupOrListError", cimmodel.Uint16(3)).      // Stop
+		Set("UnequalGroupsAction", cimmodel.Uint16(2)).     // Return an error
+		Set("TargetElementSupplier", cimmodel.Uint16(4)).   // Instrumentation decides
+		Set("ThinProvisioningPolicy", cimmodel.Uint16(2)).  // thin source to thin target (sparse)
+		Set("Pairing", cimmodel.Uint16(3)).                 // Exact order
+		Set("FailedCopyStopsHostIO", cimmodel.Bool(false)). //
+		Set("CopyRecoveryMode", cimmodel.Uint16(3)).        // Manual
+		Set("UnequalListsAction", cimmodel.Uint16(2))
+}
+
+func (p *Provider) getDefaultReplicationSettingData(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+	t, _ := rArgUint16(in, "ReplicationType")
+	if !slices.Contains(supportedReplicationTypes, t) {
+		return cimmodel.Result{ReturnValue: returnNotSupported}, nil
+	}
+	return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{"DefaultInstance": cimmodel.Embedded(p.defaultSettings(t))}}, nil
+}
