@@ -22,14 +22,14 @@ const testSystem = "testhost"
 // storageEnv is a provider on a real store and data directory in
 // t.TempDir(), with its classes in a real registry.
 type storageEnv struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	db      *store.DB
 	p       *Provider
 	reg     *cimmodel.Registry
 }
 
-func newStorageEnv(t *testing.T) *storageEnv {
+func newStorageEnv(t testing.TB) *storageEnv {
 	t.Helper()
 	e := &storageEnv{t: t, dataDir: t.TempDir()}
 	e.open()

@@ -47,6 +47,8 @@ var storagePoolUsage = valueMapped(prop("Usage", cimmodel.TypeUint16),
 // Extent" (2.44, Core/CIM_ResourcePool.mof); §3.9.
 const resourceTypeStorageExtent uint16 = 19
 
+// storageSchemaClasses declares the abstract DMTF parents of the storage
+// classes, parents first; storageClasses returns them before its own.
 func storageSchemaClasses() []*cimmodel.Class {
 	return []*cimmodel.Class{
 		// Core/CIM_LogicalDevice.mof: the keys of every device; DeviceID MaxLen 64 (§3.8).

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"os"
+	"strconv"
 	"testing"
 
 	"github.com/replicad/replicad/cimmodel"
@@ -302,5 +303,21 @@ func TestInNamespace(t *testing.T) {
 				t.Errorf("inNamespace(%q) = %v, want %v", tt.ns, got, tt.want)
 			}
 		})
+	}
+}
+
+// BenchmarkEnumerateVolumes measures a polymorphic enumeration of 100
+// volumes through the registry, as a CIM_StorageVolume Enumerate does.
+func BenchmarkEnumerateVolumes(b *testing.B) {
+	e := newStorageEnv(b)
+	for i := range 100 {
+		e.createVolume(volumes.DefaultPool, "v"+strconv.Itoa(i), mib)
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		insts, err := e.reg.Enumerate(ctx, Namespace, "CIM_StorageVolume")
+		if err != nil || len(insts) != 100 {
+			b.Fatalf("got %d volumes, %v; want 100", len(insts), err)
+		}
 	}
 }
