@@ -20,8 +20,8 @@ import (
 // Resource URIs of the replication classes (WMI form, §7 of
 // cim-replication.md).
 const (
-	replWMI             = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/storage/iscsitarget/"
-	replURIVolume     = replWMI + "MSISCSITARGET_StorageVolume"
+	replWMI          = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/storage/iscsitarget/"
+	replURIVolume    = replWMI + "MSISCSITARGET_StorageVolume"
 	replURIJob       = replWMI + "MSISCSITARGET_ConcreteJob"
 	replURIGroupSync = replWMI + "MSISCSITARGET_GroupSynchronized"
 )
