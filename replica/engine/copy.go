@@ -101,7 +101,8 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 		return st, err
 	}
 	if err := c.run(); err != nil {
-		keep = opts.Checkpoint != nil && ctx.Err() != nil && errors.Is(err, ctx.Err())
+		// A cancelled copy is kept for Resume once the caller holds a checkpoint for it.
+		keep = ctx.Err() != nil && errors.Is(err, ctx.Err()) && (c.recorded || opts.Resume != nil)
 		return st, err
 	}
 	st = c.stats()
@@ -227,6 +228,7 @@ type copier struct {
 	doneAll  int64 // allocated bytes finished, resume base included
 	cpOff    int64 // offset of the last checkpoint
 	cpTime   time.Time
+	recorded bool // a checkpoint was handed to the caller
 }
 
 // prepare sizes the target, clears anything past a resume point and plans the chunks.
@@ -432,7 +434,7 @@ func (c *copier) complete(i int) error {
 	if err := c.opts.Checkpoint(cp); err != nil {
 		return fmt.Errorf("engine: record checkpoint at %d: %w", wm, err)
 	}
-	c.cpOff, c.cpTime = wm, time.Now()
+	c.cpOff, c.cpTime, c.recorded = wm, time.Now(), true
 	return nil
 }
 

@@ -272,3 +272,26 @@ func TestCopyResumeRejectsChangedSource(t *testing.T) {
 		t.Fatalf("Copy error = %v, want ErrSourceChanged", err)
 	}
 }
+
+func TestCopyCancelledBeforeCheckpointRemovesTarget(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	makeImage(t, src, 8*mib, 4, seg{0, 8 * mib, false})
+	opts := engine.DefaultOptions()
+	opts.ChunkSize = mib
+	opts.CheckpointEvery = 64 * mib // never reached
+	calls := 0
+	opts.Checkpoint = func(engine.Checkpoint) error { calls++; return nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	engine.SetAfterChunk(&opts, func(int64) { cancel() })
+	_, err := engine.Copy(ctx, src, dst, opts)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Copy error = %v, want context.Canceled", err)
+	}
+	if calls != 0 {
+		t.Fatalf("checkpoints = %d, want 0", calls)
+	}
+	if exists(dst) {
+		t.Error("cancelled copy without a checkpoint left its target, want it removed")
+	}
+}

@@ -13,8 +13,10 @@
 // Copy returns nil. dst is fdatasync'ed and its directory fsync'ed before Copy
 // returns nil. A Checkpoint is reported only after the target data it covers has
 // been fdatasync'ed. On failure, dst is removed, except when the copy was cancelled
-// through ctx with checkpoints enabled: then dst is kept, so that Copy can resume it
-// with Options.Resume set to the last reported Checkpoint.
+// through ctx after a Checkpoint was reported (or while resuming one): then dst is
+// kept, so that Copy can resume it with Options.Resume set to the last Checkpoint.
+// Copy never reports a partial target as done; a failed Resync leaves the target
+// partly updated and its hash sidecar as it was, so the next Resync redoes the work.
 //
 // # Holes
 //

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -152,6 +153,7 @@ type resyncer struct {
 	dirty   bool // only dirty blocks are planned: copy without comparing
 	forced  int64
 
+	progressMu                              sync.Mutex // serialises Progress calls
 	total                                   int64
 	done, read, written, zeroBytes, punched atomic.Int64
 	changed                                 atomic.Int64
@@ -281,9 +283,10 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf, tbuf []byte)
 			}
 		}
 	}
-	r.done.Add(end - off)
 	if r.opts.Progress != nil {
-		r.opts.Progress(r.done.Load(), r.total)
+		r.progressMu.Lock()
+		r.opts.Progress(r.done.Add(end-off), r.total)
+		r.progressMu.Unlock()
 	}
 	return ctx.Err()
 }

@@ -161,11 +161,16 @@ func TestResync(t *testing.T) {
 			if mode == "dirty map" || mode == "dirty map with sidecar" {
 				opts.Dirty = dirty
 			}
+			var lastDone, lastTotal int64
+			opts.Progress = func(done, total int64) { lastDone, lastTotal = done, total }
 			st, err := engine.Resync(context.Background(), src, dst, opts)
 			if err != nil {
 				t.Fatalf("Resync: %v", err)
 			}
 			mustEqualFiles(t, src, dst)
+			if lastDone == 0 || lastDone != lastTotal {
+				t.Errorf("final progress = %d of %d, want done == total > 0", lastDone, lastTotal)
+			}
 			if got, want := int64(st.Extents), dirty.Count(); got != want {
 				t.Errorf("changed blocks = %d, want %d", got, want)
 			}
