@@ -271,7 +271,7 @@ func masterzenCalls(t *testing.T, m *masterzen) {
 	record := func(msg *wsoap.SoapMessage) {
 		doc, err := m.send(t, msg)
 		switch {
-		case err != nil && strings.Contains(err.Error(), "SOAP fault"):
+		case err != nil && (strings.Contains(err.Error(), "SOAP fault") || strings.Contains(err.Error(), "500") && strings.Contains(err.Error(), "Fault")):
 			statuses, bodies = append(statuses, 500), append(bodies, err.Error())
 		case err != nil:
 			statuses, bodies = append(statuses, -1), append(bodies, err.Error())

@@ -8,6 +8,7 @@ go mod download
 need=()
 /usr/bin/python3 -c 'import winrm' 2>/dev/null || need+=(python3-winrm)
 command -v wsl >/dev/null 2>&1 || need+=(wsl)
+[[ -x /usr/sbin/krb5kdc && -x /usr/sbin/kadmin.local ]] || need+=(krb5-kdc krb5-admin-server) # integration/kerberos_test.go
 # wsl's helpers: uuidgen for message IDs, xmllint and curl.
 command -v uuidgen >/dev/null 2>&1 || need+=(uuid-runtime)
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
