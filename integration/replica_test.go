@@ -226,8 +226,16 @@ func (c *replCIM) mustGet(r replEPR) *etree.Element {
 // enumerate returns every instance of resourceURI with its EPR.
 func (c *replCIM) enumerate(resourceURI string) ([]*etree.Element, []replEPR) {
 	c.t.Helper()
-	env := enumerateEnvelope(c.d.url(), resourceURI,
-		`<w:OptimizeEnumeration/><w:MaxElements>32000</w:MaxElements><w:EnumerationMode>EnumerateObjectAndEPR</w:EnumerationMode>`)
+	return c.enumerateFiltered(resourceURI, "", "")
+}
+
+// enumerateFiltered enumerates with extra header elements (selectors) and
+// an extra body (a filter).
+func (c *replCIM) enumerateFiltered(resourceURI, headerExtra, filter string) ([]*etree.Element, []replEPR) {
+	c.t.Helper()
+	env := envelopeHead + header(c.d.url(), actionEnumerate, resourceURI, headerExtra) + `<s:Body><n:Enumerate>` +
+		`<w:OptimizeEnumeration/><w:MaxElements>32000</w:MaxElements><w:EnumerationMode>EnumerateObjectAndEPR</w:EnumerationMode>` +
+		filter + `</n:Enumerate></s:Body></s:Envelope>`
 	doc, _ := c.send(env, false)
 	var insts []*etree.Element
 	var eprs []replEPR
