@@ -1,0 +1,225 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// startFastDaemon starts replicad like startDaemon, with the admin user's
+// password hashed at the lowest bcrypt cost: every request checks it, and
+// the default cost under the race detector makes each one take most of a
+// second. Extra arguments go to replicad.
+func startFastDaemon(t *testing.T, extraArgs ...string) *daemon {
+	t.Helper()
+	dir := t.TempDir()
+	password := "integration-pw-7"
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users"), []byte("admin:"+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "admin-password"), []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startDaemon(t, dir, extraArgs...)
+}
+
+// buildReplicactl builds cmd/replicactl into a temporary folder.
+func buildReplicactl(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "replicactl")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/replicad/replicad/cmd/replicactl").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build replicactl: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// ctl runs replicactl against d with the connection in the environment.
+type ctl struct {
+	t   *testing.T
+	bin string
+	d   *daemon
+}
+
+func (c ctl) run(args ...string) (int, string, string) {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, args...)
+	cmd.Env = append(os.Environ(), "REPLICAD_URL="+c.d.url(), "REPLICAD_USER="+c.d.user, "REPLICAD_PASSWORD="+c.d.password)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatalf("run replicactl: %v", err)
+	}
+	return code, out.String(), errb.String()
+}
+
+func (c ctl) must(args ...string) string {
+	c.t.Helper()
+	code, out, errs := c.run(args...)
+	if code != 0 {
+		c.t.Fatalf("replicactl %s: status %d, want 0\n%s%s", strings.Join(args, " "), code, out, errs)
+	}
+	return out
+}
+
+// TestReplicactl drives the built command against the built daemon: the
+// generic commands, the task commands from volumes to a detached group
+// clone, and one-line errors that change nothing.
+func TestReplicactl(t *testing.T) {
+	d := startFastDaemon(t)
+	c := ctl{t: t, bin: buildReplicactl(t), d: d}
+	pool := filepath.Join(d.dataDir, "pools", "default")
+
+	t.Run("identify", func(t *testing.T) {
+		if out := c.must("identify"); !strings.Contains(out, "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd") {
+			t.Errorf("identify = %q, want the WS-Man protocol version", out)
+		}
+	})
+	t.Run("enumerate and get", func(t *testing.T) {
+		out := c.must("enumerate", "MSISCSITARGET_ReplicationService", "--output", "json")
+		var svcs []struct{ Path string }
+		if err := json.Unmarshal([]byte(out), &svcs); err != nil || len(svcs) != 1 || svcs[0].Path == "" {
+			t.Fatalf("enumerate = %s (%v), want one service with a path", out, err)
+		}
+		if out := c.must("get", svcs[0].Path); !strings.Contains(out, "ReplicationService") {
+			t.Errorf("get = %q, want the service's properties", out)
+		}
+	})
+	t.Run("tasks", func(t *testing.T) {
+		c.must("volume", "create", "db1", "--size", "4M")
+		c.must("volume", "create", "db2", "--size", "2M")
+		c.must("group", "create", "dbs", "db1", "db2")
+		out := c.must("replica", "create", "--source-group", "dbs", "--type", "clone", "--name", "nightly", "--wait")
+		if !strings.Contains(out, "Completed") || !strings.Contains(out, "nightly_1") {
+			t.Errorf("replica create --wait = %q, want the completed job and its targets", out)
+		}
+		for _, f := range []string{"nightly_1.img", "nightly_2.img"} {
+			st, err := os.Stat(filepath.Join(pool, f))
+			if err != nil {
+				t.Fatalf("clone image: %v", err)
+			}
+			if f == "nightly_1.img" && st.Size() != 4<<20 {
+				t.Errorf("%s is %d bytes, want %d", f, st.Size(), 4<<20)
+			}
+		}
+		out = c.must("replica", "create", "--source", "db1", "--type", "snapshot", "--count", "2", "--name", "snap", "--wait")
+		if !strings.Contains(out, "Completed") {
+			t.Errorf("replica create --count = %q, want Completed", out)
+		}
+		out = c.must("replica", "list")
+		for _, want := range []string{"nightly", "snap", "clone", "snapshot"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("replica list lacks %q:\n%s", want, out)
+			}
+		}
+		c.must("replica", "modify", "nightly", "detach")
+		if out := c.must("job", "list"); strings.Count(out, "Completed") < 2 {
+			t.Errorf("job list = %q, want two completed jobs", out)
+		}
+	})
+	t.Run("bad input", func(t *testing.T) {
+		before, _ := os.ReadDir(pool)
+		cases := []struct {
+			args   []string
+			status int
+			want   string
+		}{
+			{[]string{"replica", "create", "--source", "missing", "--type", "clone"}, 1, `volume "missing" not found`},
+			{[]string{"group", "create", "g2", "db1", "missing"}, 1, `volume "missing" not found`},
+			{[]string{"replica", "modify", "nothing", "detach"}, 1, `replica "nothing" not found`},
+			{[]string{"volume", "list", "--password", "wrong"}, 1, "authentication failed"},
+			{[]string{"volume", "list", "--url", "http://127.0.0.1:1/wsman"}, 1, "cannot reach"},
+			{[]string{"replica", "create", "--source", "db1", "--type", "xerox"}, 2, "--type must be"},
+		}
+		for _, tc := range cases {
+			code, _, errs := c.run(tc.args...)
+			if code != tc.status || !strings.Contains(errs, tc.want) || strings.Count(errs, "\n") != 1 {
+				t.Errorf("replicactl %s: status %d, stderr %q; want status %d and one line with %q",
+					strings.Join(tc.args, " "), code, errs, tc.status, tc.want)
+			}
+		}
+		after, _ := os.ReadDir(pool)
+		if len(after) != len(before) {
+			t.Errorf("bad input changed the pool: %d files before, %d after", len(before), len(after))
+		}
+	})
+}
+
+// TestMetricsEndpoint checks /metrics and /healthz on --metrics-listen and
+// that requests to /wsman are counted by status.
+func TestMetricsEndpoint(t *testing.T) {
+	d := startFastDaemon(t, "--metrics-listen", "127.0.0.1:0")
+	var addr string
+	for _, e := range d.waitLogs("listening", 2) {
+		if e["scheme"] == "metrics" {
+			addr, _ = e["addr"].(string)
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no metrics listener in the log\n%s", d.logText())
+	}
+	if code, _ := d.post(d.user, d.password, []byte(identifyBody), ""); code != 200 {
+		t.Fatalf("Identify = %d, want 200", code)
+	}
+	if code, _ := d.post(d.user, "wrong", []byte(enumerateBody), ""); code != 401 {
+		t.Fatalf("Enumerate with a wrong password = %d, want 401", code)
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("/healthz")
+	if code != 200 || body != "ok\n" {
+		t.Errorf("/healthz = %d %q, want 200 \"ok\\n\"", code, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body = get("/metrics")
+		if code == 200 && strings.Contains(body, `replicad_http_requests_total{code="200",method="POST"} 1`) &&
+			strings.Contains(body, `replicad_http_requests_total{code="401",method="POST"} 1`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics = %d, want 200 with one 200 and one 401 POST counted:\n%s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, want := range []string{"replicad_http_request_duration_seconds_bucket", "replicad_copy_bytes_total", "go_goroutines"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+const identifyBody = `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" ` +
+	`xmlns:wsmid="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd">` +
+	`<s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>`
+
+const enumerateBody = `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" ` +
+	`xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">` +
+	`<s:Header><a:Action>http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate</a:Action>` +
+	`<w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/storage/iscsitarget/MSISCSITARGET_StorageVolume</w:ResourceURI>` +
+	`<a:MessageID>uuid:00000000-0000-0000-0000-000000000007</a:MessageID></s:Header>` +
+	`<s:Body><n:Enumerate xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"/></s:Body></s:Envelope>`
