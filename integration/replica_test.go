@@ -511,6 +511,15 @@ func TestTerminateMidCopyWithMasterzen(t *testing.T) {
 		t.Fatalf("CreateGroupReplica: %d, want 4096", rv)
 	}
 	job := c.out(out, "Job")
+	// A second request on the busy source is refused with In Use and
+	// creates nothing.
+	if _, rv := c.invoke(svc, "CreateElementReplica", replScalar("ElementName", "second"), replScalar("SyncType", "8"),
+		vols["big"].param("SourceElement")); rv != 6 {
+		t.Errorf("second replica of a source being copied: %d, want 6 (In Use)", rv)
+	}
+	if _, ok := c.volumes()["second"]; ok {
+		t.Errorf("the refused request created its target")
+	}
 	if _, rv := c.invoke(job, "RequestStateChange", replScalar("RequestedState", "4")); rv != 0 {
 		t.Fatalf("RequestStateChange(4): %d, want 0 (the copy was still running)", rv)
 	}
@@ -530,5 +539,55 @@ func TestTerminateMidCopyWithMasterzen(t *testing.T) {
 	}
 	if _, err := c.get(c.out(out, "TargetGroup")); err == nil {
 		t.Errorf("the target group survived the termination")
+	}
+}
+
+// TestCopyResumesAfterRestart: a copy running when the daemon stops
+// resumes from its checkpoint at the next start and completes
+// byte-identical.
+func TestCopyResumesAfterRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a large image")
+	}
+	dir := t.TempDir()
+	replWriteImage(t, dir, "big", 2<<30, 4<<20, 8<<20)
+	d := startDaemon(t, dir)
+	c := newReplCIM(t, d)
+	out, rv := c.invoke(c.service(), "CreateElementReplica", replScalar("ElementName", "copy"), replScalar("SyncType", "8"),
+		c.volumes()["big"].param("SourceElement"))
+	if rv != 4096 {
+		t.Fatalf("CreateElementReplica: %d, want 4096", rv)
+	}
+	job := c.out(out, "Job")
+	// Let it make progress, then stop the daemon in the middle.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		j := c.mustGet(job)
+		if replProp(j, "JobState") == "7" {
+			t.Skip("the copy finished before the stop")
+		}
+		if pc, _ := strconv.Atoi(replProp(j, "PercentComplete")); pc > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d.stop()
+	d = startDaemon(t, dir)
+	c = newReplCIM(t, d)
+	replRequireCompleted(t, c.waitJob(job))
+	replSameImage(t, dir, "big", "copy")
+	resumed := false
+	for _, e := range d.logsWith("job started") {
+		if n, _ := e["attempt"].(float64); n >= 2 {
+			resumed = true
+		}
+	}
+	if !resumed {
+		t.Errorf("no job resumed (attempt ≥ 2) after the restart")
+	}
+	for _, f := range replPoolFiles(t, dir) {
+		if strings.HasSuffix(f, ".replica") {
+			t.Errorf("partial file %s left in the pool", f)
+		}
 	}
 }
