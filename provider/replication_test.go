@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 
@@ -435,28 +436,35 @@ func TestCapabilitiesAndDefaultSettings(t *testing.T) {
 	}
 	capsPath := caps[0].Path()
 	tests := []struct {
+		name   string
 		method string
 		params []string
 		want   uint32
 		out    string
 		values []uint16
 	}{
-		{"GetSupportedOperations", []string{rParamXML("ReplicationType", "11")}, 0, "SupportedOperations", []uint16{8, 9, 19}},
-		{"GetSupportedOperations", []string{rParamXML("ReplicationType", "2")}, 1, "", nil},
-		{"GetSupportedGroupFeatures", []string{rParamXML("ReplicationType", "10")}, 0, "GroupFeatures", supportedGroupFeatures},
-		{"GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "10"), rParamXML("MethodName", "3")}, 0, "SupportedCopyStates", []uint16{2, 3, 4}},
-		{"GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "10"), rParamXML("MethodName", "5")}, 1, "", nil},
-		{"GetDefaultReplicationSettingData", []string{rParamXML("ReplicationType", "4")}, 1, "", nil},
-		{"GetDefaultReplicationSettingData", []string{rParamXML("ReplicationType", "99")}, 5, "", nil},
+		{"operations of async clones", "GetSupportedOperations", []string{rParamXML("ReplicationType", "11")}, 0, "SupportedOperations", []uint16{8, 9, 19}},
+		{"operations of mirrors", "GetSupportedOperations", []string{rParamXML("ReplicationType", "2")}, 1, "", nil},
+		{"group features", "GetSupportedGroupFeatures", []string{rParamXML("ReplicationType", "10")}, 0, "GroupFeatures", supportedGroupFeatures},
+		{"wait states of CreateGroupReplica", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "10"), rParamXML("MethodName", "3")}, 0, "SupportedCopyStates", []uint16{2, 3, 4}},
+		{"wait states of ModifyListSynchronization", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "10"), rParamXML("MethodName", "5")}, 1, "", nil},
+		{"default settings of remote mirrors", "GetDefaultReplicationSettingData", []string{rParamXML("ReplicationType", "4")}, 1, "", nil},
+		{"default settings of a reserved type", "GetDefaultReplicationSettingData", []string{rParamXML("ReplicationType", "99")}, 5, "", nil},
+		{"convert async local clone", "ConvertSyncTypeToReplicationType", []string{rParamXML("SyncType", "8"), rParamXML("Mode", "3"), rParamXML("LocalOrRemote", "2")}, 0, "", nil},
 	}
 	for _, tt := range tests {
-		t.Run(tt.method, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			res, err := e.invoke(capsPath, tt.method, tt.params...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if res.ReturnValue != tt.want {
 				t.Fatalf("ReturnValue %d, want %d", res.ReturnValue, tt.want)
+			}
+			if tt.method == "ConvertSyncTypeToReplicationType" {
+				if got, _ := res.Out["SupportedReplicationTypes"].AsUint64(); got != 11 {
+					t.Errorf("SupportedReplicationTypes = %d, want 11", got)
+				}
 			}
 			if tt.out != "" {
 				if got, _ := res.Out[tt.out].AsUint16s(); !slices.Equal(got, tt.values) {
@@ -632,5 +640,87 @@ func TestReplicationErrorTable(t *testing.T) {
 		if got := replicationReturnCode(tt.method, tt.err); got != tt.want {
 			t.Errorf("%s(%v) = %d, want %d", tt.method, tt.err, got, tt.want)
 		}
+	}
+}
+
+// TestWaitForCopyStateTimeout: a WaitForCopyState that cannot be reached
+// before the OperationTimeout answers 4096 with the Job, and the job goes on.
+func TestWaitForCopyStateTimeout(t *testing.T) {
+	e := newReplEnv(t)
+	src := e.volume("src", 64*rMiB)
+	uri := cimmodel.ResourceURI(Namespace, replicationServiceClassName)
+	doc := etree.NewDocument()
+	doc.ReadFromString(`<p:CreateElementReplica_INPUT xmlns:p="` + uri + `">` + rParamXML("SyncType", "8") +
+		rRefParamXML("SourceElement", e.p.volumePath(src)) + rParamXML("WaitForCopyState", "4") + `</p:CreateElementReplica_INPUT>`)
+	// A deadline shorter than the reply margin: no time to wait at all.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	res, _, err := e.reg.Invoke(ctx, e.service(), "CreateElementReplica", doc.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ReturnValue != 4096 {
+		t.Fatalf("ReturnValue %d, want 4096", res.ReturnValue)
+	}
+	if j := e.waitJob(rOut(t, res, "Job")); j.State != jobqueue.StateCompleted {
+		t.Errorf("job %s, want Completed", j.State)
+	}
+}
+
+// TestCreateElementReplicaIntoTarget: a supplied TargetElement of the same
+// size receives the copy; TargetPool with it is invalid.
+func TestCreateElementReplicaIntoTarget(t *testing.T) {
+	e := newReplEnv(t)
+	ctx := context.Background()
+	src := e.volume("src", 2*rMiB)
+	tgt, err := e.p.volumes.Create(ctx, volumes.DefaultPool, "tgt", 2*rMiB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.state()
+	if res := e.call("CreateElementReplica", rParamXML("SyncType", "8"), rRefParamXML("SourceElement", e.p.volumePath(src)),
+		rRefParamXML("TargetElement", e.p.volumePath(tgt.ID)), rRefParamXML("TargetPool", e.p.poolPath("default"))); res.ReturnValue != 5 {
+		t.Errorf("TargetElement with TargetPool: %d, want 5", res.ReturnValue)
+	}
+	if after := e.state(); after != before {
+		t.Errorf("refused call changed the state:\ngot\n%s\nwant\n%s", after, before)
+	}
+	res := e.call("CreateElementReplica", rParamXML("SyncType", "8"), rRefParamXML("SourceElement", e.p.volumePath(src)),
+		rRefParamXML("TargetElement", e.p.volumePath(tgt.ID)), rParamXML("WaitForCopyState", "4"))
+	if res.ReturnValue != 0 {
+		t.Fatalf("ReturnValue %d, want 0", res.ReturnValue)
+	}
+	if got := rOut(t, res, "TargetElement"); !got.Equal(e.p.volumePath(tgt.ID)) {
+		t.Errorf("TargetElement %s, want the supplied %s", got, e.p.volumePath(tgt.ID))
+	}
+	sameFiles(t, e, src, tgt.ID)
+	affected, err := e.reg.References(ctx, cimmodel.AssociationFilter{Object: rOut(t, res, "Job"), ResultClassName: "CIM_AffectedJobElement"})
+	if err != nil || len(affected) != 1 {
+		t.Fatalf("AffectedJobElement: %d, %v; want 1", len(affected), err)
+	}
+	if got, _ := affected[0].Get("ElementEffects").AsUint16s(); !slices.Equal(got, []uint16{4}) {
+		t.Errorf("ElementEffects of a supplied target %v, want [4] (Element Integrity)", got)
+	}
+}
+
+// TestReplicationSettingDataUnknownProperty documents what the method
+// router does with an embedded setting that has a property
+// CIM_ReplicationSettingData does not declare: it refuses the call before
+// the method runs (a CIM_ERR_INVALID_PARAMETER fault, not ReturnValue 5),
+// and nothing is created.
+func TestReplicationSettingDataUnknownProperty(t *testing.T) {
+	e := newReplEnv(t)
+	src := e.volume("src", rMiB)
+	before := e.state()
+	rsd := `<p:ReplicationSettingData><q:CIM_ReplicationSettingData xmlns:q="` + cimmodel.ResourceURI(Namespace, replicationSettingDataClass) +
+		`"><q:Pairing>3</q:Pairing><q:NoSuchSetting>1</q:NoSuchSetting></q:CIM_ReplicationSettingData></p:ReplicationSettingData>`
+	res, err := e.invoke(e.service(), "CreateElementReplica", rParamXML("SyncType", "8"), rRefParamXML("SourceElement", e.p.volumePath(src)), rsd)
+	if err == nil {
+		t.Errorf("unknown setting: ReturnValue %d, want a CIM_ERR_INVALID_PARAMETER fault from the router", res.ReturnValue)
+	} else if cimmodel.StatusOf(err) != cimmodel.StatusInvalidParameter {
+		t.Errorf("unknown setting: %v, want CIM_ERR_INVALID_PARAMETER", err)
+	}
+	if after := e.state(); after != before {
+		t.Errorf("refused call changed the state:\ngot\n%s\nwant\n%s", after, before)
 	}
 }

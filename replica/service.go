@@ -413,27 +413,6 @@ func (s *Service) GroupCopyState(ctx context.Context, gs *GroupSynchronization) 
 	return state, nil
 }
 
-// OperationOfJob reports whether jobID is a replication copy job.
-func (s *Service) OperationOfJob(ctx context.Context, jobID string) (bool, error) {
-	op, err := s.opOfJob(jobID)
-	return op != nil, err
-}
-
-func (s *Service) opOfJob(jobID string) (*opRecord, error) {
-	var found *opRecord
-	err := s.db.View(func(tx *store.Tx) error {
-		ops, err := listRecords[opRecord](tx, bucketOps)
-		for _, op := range ops {
-			if op.JobID == jobID {
-				found = &op
-				break
-			}
-		}
-		return err
-	})
-	return found, err
-}
-
 // Terminate stops the copy job jobID and removes what its request created
 // (targets it made, groups it made, its synchronizations) once the job has
 // stopped. Errors: ErrOperationNotFound, jobqueue.ErrFinished.
@@ -487,4 +466,31 @@ func (s *Service) Terminate(ctx context.Context, jobID string) error {
 		return s.cleanup(context.WithoutCancel(ctx), op.ID)
 	}
 	return nil
+}
+
+// Wait waits until every synchronization of the copy job jobID has reached
+// state (Initialized: at once; Unsynchronized: once the copy has started;
+// Synchronized or 0: once the job is final) or ctx is done, and returns the
+// job as last seen. A job that failed or was terminated is returned without
+// error: its State tells. When ctx ends first the error is ctx's.
+func (s *Service) Wait(ctx context.Context, jobID string, state CopyState) (jobqueue.Job, error) {
+	switch state {
+	case CopyStateInitialized:
+		return s.jobs.Get(jobID)
+	case CopyStateUnsynchronized:
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			job, err := s.jobs.Get(jobID)
+			if err != nil || job.State != jobqueue.StateNew {
+				return job, err
+			}
+			select {
+			case <-ctx.Done():
+				return job, ctx.Err()
+			case <-tick.C:
+			}
+		}
+	}
+	return s.jobs.Wait(ctx, jobID)
 }
