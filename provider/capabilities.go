@@ -172,3 +172,39 @@ func (p *Provider) getDefaultReplicationSettingData(ctx context.Context, target 
 	}
 	return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{"DefaultInstance": cimmodel.Embedded(p.defaultSettings(t))}}, nil
 }
+
+// storageReplicationCapabilitiesClass declares
+// MSISCSITARGET_StorageReplicationCapabilities, the older Copy Services view
+// of the same abilities (§3.5; a [Static] class on Windows), for clients that
+// read SupportedModifyOperations: full copies that stay associated until
+// Detach (SupportedSynchronizationType 4 UnSyncAssoc-Full, 6
+// UnSyncUnAssoc), created locally as a job or within the call, modified by
+// Detach (2) only.
+func (p *Provider) storageReplicationCapabilitiesClass() *cimmodel.Class {
+	c := &cimmodel.Class{Name: storageReplicationCapabilitiesClass, Superclass: "CIM_StorageReplicationCapabilities", Namespace: Namespace}
+	c.Provider = singleton(func() *cimmodel.Instance {
+		return cimmodel.NewInstance(c).
+			Set("InstanceID", cimmodel.String(storageReplicationCapabilitiesID)).
+			Set("ElementName", cimmodel.String("replicad storage replication capabilities")).
+			Set("SupportedSynchronizationType", cimmodel.Uint16s([]uint16{4, 6})).
+			Set("SupportedAsynchronousActions", cimmodel.Uint16s([]uint16{2})).   // Local Replica Creation
+			Set("SupportedSynchronousActions", cimmodel.Uint16s([]uint16{2, 4})). // + Local Replica Modification
+			Set("InitialReplicationState", cimmodel.Uint16(4)).                   // Synchronized (once the job completes)
+			Set("SupportedSpecializedElements", cimmodel.Uint16s([]uint16{6})).   // Full Snapshot
+			Set("SupportedModifyOperations", cimmodel.Uint16s([]uint16{2})).      // Detach
+			Set("ReplicaHostAccessibility", cimmodel.Uint16(3)).                  // No Restrictions
+			Set("HostAccessibleState", cimmodel.Uint16s([]uint16{6})).            // Synchronized
+			Set("PersistentReplicasSupported", cimmodel.Bool(true)).
+			Set("LocalMirrorSnapshotSupported", cimmodel.Bool(false)).
+			Set("IncrementalDeltasSupported", cimmodel.Bool(false)).
+			Set("MaximumLocalReplicationDepth", cimmodel.Uint16(1))
+	})
+	return c
+}
+
+// storageReplicationCapabilitiesPath is the path of its one instance.
+func (p *Provider) storageReplicationCapabilitiesPath() cimmodel.ObjectPath {
+	return cimmodel.ObjectPath{Namespace: Namespace, Class: storageReplicationCapabilitiesClass, Keys: []cimmodel.KeyBinding{
+		{Name: "InstanceID", Value: cimmodel.String(storageReplicationCapabilitiesID)},
+	}}
+}

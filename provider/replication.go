@@ -18,22 +18,24 @@ import (
 // MSISCSITARGET_HostedCollection, MSISCSITARGET_ServiceAffectsElement and
 // MSISCSITARGET_OwningJobElement are replicad's extensions (§4.1).
 const (
-	concreteJobClassName          = "MSISCSITARGET_ConcreteJob"
-	affectedJobElementClassName   = "MSISCSITARGET_AffectedJobElement"
-	owningJobElementClassName     = "MSISCSITARGET_OwningJobElement"
-	storageSynchronizedClassName  = "MSISCSITARGET_StorageSynchronized"
-	groupSynchronizedClassName    = "MSISCSITARGET_GroupSynchronized"
-	replicationGroupClassName     = "MSISCSITARGET_ReplicationGroup"
-	orderedMemberClassName        = "MSISCSITARGET_OrderedMemberOfCollection"
-	hostedCollectionClassName     = "MSISCSITARGET_HostedCollection"
-	serviceAffectsElementClass    = "MSISCSITARGET_ServiceAffectsElement"
-	replicationCapabilitiesClass  = "MSISCSITARGET_ReplicationServiceCapabilities"
-	elementCapabilitiesClassName  = "MSISCSITARGET_ElementCapabilities"
-	replicationSettingDataClass   = "CIM_ReplicationSettingData"
-	cimErrorClassName             = "CIM_Error"
-	jobInstancePrefix             = "replicad:job:"
-	groupInstancePrefix           = "replicad:group:"
-	replicationCapabilitiesInstID = "replicad:ReplicationServiceCapabilities"
+	concreteJobClassName                = "MSISCSITARGET_ConcreteJob"
+	affectedJobElementClassName         = "MSISCSITARGET_AffectedJobElement"
+	owningJobElementClassName           = "MSISCSITARGET_OwningJobElement"
+	storageSynchronizedClassName        = "MSISCSITARGET_StorageSynchronized"
+	groupSynchronizedClassName          = "MSISCSITARGET_GroupSynchronized"
+	replicationGroupClassName           = "MSISCSITARGET_ReplicationGroup"
+	orderedMemberClassName              = "MSISCSITARGET_OrderedMemberOfCollection"
+	hostedCollectionClassName           = "MSISCSITARGET_HostedCollection"
+	serviceAffectsElementClass          = "MSISCSITARGET_ServiceAffectsElement"
+	replicationCapabilitiesClass        = "MSISCSITARGET_ReplicationServiceCapabilities"
+	elementCapabilitiesClassName        = "MSISCSITARGET_ElementCapabilities"
+	replicationSettingDataClass         = "CIM_ReplicationSettingData"
+	cimErrorClassName                   = "CIM_Error"
+	jobInstancePrefix                   = "replicad:job:"
+	groupInstancePrefix                 = "replicad:group:"
+	replicationCapabilitiesInstID       = "replicad:ReplicationServiceCapabilities"
+	storageReplicationCapabilitiesClass = "MSISCSITARGET_StorageReplicationCapabilities"
+	storageReplicationCapabilitiesID    = "replicad:StorageReplicationCapabilities"
 )
 
 // replicationState is the replication domain behind the replication classes.
@@ -74,6 +76,7 @@ func (p *Provider) replicationClasses() []*cimmodel.Class {
 		p.storageSynchronizedClass(),
 		p.groupSynchronizedClass(),
 		p.capabilitiesClass(),
+		p.storageReplicationCapabilitiesClass(),
 	)
 	classes = append(classes, p.replicationAssociationClasses()...)
 	p.repl.classes = map[string]*cimmodel.Class{}

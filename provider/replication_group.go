@@ -90,7 +90,8 @@ func (p *Provider) groupInstance(c *cimmodel.Class, g *replica.Group) *cimmodel.
 //   - MSISCSITARGET_OwningJobElement: OwningElement the replication service,
 //     OwnedElement each replication job;
 //   - MSISCSITARGET_ElementCapabilities: ManagedElement the replication
-//     service, Capabilities its capabilities (§3.5, §6.1).
+//     service, Capabilities its ReplicationServiceCapabilities and its
+//     StorageReplicationCapabilities (§3.5, §6.1).
 func (p *Provider) replicationAssociationClasses() []*cimmodel.Class {
 	members := assocClass(orderedMemberClassName, "CIM_OrderedMemberOfCollection", func(ctx context.Context, c *cimmodel.Class) ([]*cimmodel.Instance, error) {
 		groups, err := p.repl.svc.Groups(ctx)
@@ -150,10 +151,13 @@ func (p *Provider) replicationAssociationClasses() []*cimmodel.Class {
 		return out, nil
 	})
 	caps := assocClass(elementCapabilitiesClassName, "CIM_ElementCapabilities", func(ctx context.Context, c *cimmodel.Class) ([]*cimmodel.Instance, error) {
-		return []*cimmodel.Instance{cimmodel.NewInstance(c).
-			Set("ManagedElement", cimmodel.Ref(p.servicePath(replicationServiceClassName))).
-			Set("Capabilities", cimmodel.Ref(p.capabilitiesPath())).
-			Set("Characteristics", cimmodel.Uint16s([]uint16{2}))}, nil // Default
+		svc := cimmodel.Ref(p.servicePath(replicationServiceClassName))
+		return []*cimmodel.Instance{
+			cimmodel.NewInstance(c).Set("ManagedElement", svc).Set("Capabilities", cimmodel.Ref(p.capabilitiesPath())).
+				Set("Characteristics", cimmodel.Uint16s([]uint16{2})), // Default
+			cimmodel.NewInstance(c).Set("ManagedElement", svc).Set("Capabilities", cimmodel.Ref(p.storageReplicationCapabilitiesPath())).
+				Set("Characteristics", cimmodel.Uint16s([]uint16{2})),
+		}, nil
 	})
 	return []*cimmodel.Class{members, hosted, affects, affected, owning, caps}
 }

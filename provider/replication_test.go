@@ -434,6 +434,14 @@ func TestCapabilitiesAndDefaultSettings(t *testing.T) {
 			t.Errorf("%s %v lacks 2 or 3", name, got)
 		}
 	}
+	old, err := e.reg.Associators(ctx, cimmodel.AssociationFilter{Object: e.service(), AssociationClassName: "CIM_ElementCapabilities",
+		ResultClassName: "CIM_StorageReplicationCapabilities"})
+	if err != nil || len(old) != 1 {
+		t.Fatalf("storage replication capabilities: %d, %v; want 1", len(old), err)
+	}
+	if got, _ := old[0].Get("SupportedModifyOperations").AsUint16s(); !slices.Equal(got, []uint16{2}) {
+		t.Errorf("SupportedModifyOperations %v, want [2] (Detach)", got)
+	}
 	capsPath := caps[0].Path()
 	tests := []struct {
 		name   string
@@ -722,5 +730,35 @@ func TestReplicationSettingDataUnknownProperty(t *testing.T) {
 	}
 	if after := e.state(); after != before {
 		t.Errorf("refused call changed the state:\ngot\n%s\nwant\n%s", after, before)
+	}
+}
+
+func TestGetAvailableTargetElements(t *testing.T) {
+	e := newReplEnv(t)
+	src := e.volume("src", 2*rMiB)
+	same := e.volume("same", 2*rMiB)
+	e.volume("bigger", 4*rMiB)
+	res := e.call("GetAvailableTargetElements", rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("SyncType", "8"))
+	if res.ReturnValue != 0 {
+		t.Fatalf("ReturnValue %d, want 0", res.ReturnValue)
+	}
+	got, _ := res.Out["Candidates"].AsRefs()
+	if len(got) != 1 || !got[0].Equal(e.p.volumePath(same)) {
+		t.Errorf("Candidates %v, want only %s", got, e.p.volumePath(same))
+	}
+	for _, tt := range []struct {
+		name   string
+		params []string
+		want   uint32
+	}{
+		{"mirror", []string{rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("SyncType", "6")}, 1},
+		{"unknown pool", []string{rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("SyncType", "8"), rRefParamXML("TargetPools", e.p.poolPath("nope"))}, 5},
+		{"unknown source", []string{rRefParamXML("SourceElement", e.p.volumePath("nope")), rParamXML("SyncType", "8")}, 5},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if res := e.call("GetAvailableTargetElements", tt.params...); res.ReturnValue != tt.want {
+				t.Errorf("ReturnValue %d, want %d", res.ReturnValue, tt.want)
+			}
+		})
 	}
 }
