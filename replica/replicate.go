@@ -87,6 +87,10 @@ type Request struct {
 	RemoteAccessPoint bool
 	// Settings override the default replication settings.
 	Settings Settings
+	// WaitForCopyState is the copy state the caller will wait for with
+	// Service.Wait (0: none). Initialized, Unsynchronized and Synchronized
+	// can be waited for; other states are ErrNotSupported.
+	WaitForCopyState CopyState
 }
 
 // Result is what Replicate made.
@@ -139,6 +143,15 @@ func (r *Request) checkScalars() error {
 		return unsupported("Consistency %d is a vendor value replicad does not define", r.Consistency)
 	default:
 		return invalid("Consistency %d: must be 2 No Consistency or 3 Sequential Consistency", r.Consistency)
+	}
+	switch r.WaitForCopyState {
+	case 0, CopyStateInitialized, CopyStateUnsynchronized, CopyStateSynchronized:
+	default:
+		if vendor(uint16(r.WaitForCopyState)) || r.WaitForCopyState <= 17 {
+			return unsupported("WaitForCopyState %d (%s): replicad's %s replicas pass through Initialized, Unsynchronized and Synchronized only",
+				r.WaitForCopyState, r.WaitForCopyState, r.SyncType)
+		}
+		return invalid("WaitForCopyState %d is not a CopyState", r.WaitForCopyState)
 	}
 	if r.RemoteAccessPoint {
 		return unsupported("remote replication: SourceAccessPoint and TargetAccessPoint must be NULL (local replication only)")
@@ -460,12 +473,12 @@ func (s *Service) plan(ctx context.Context, req Request) (*plan, error) {
 			if req.TargetPool != "" {
 				return nil, invalid("TargetPool must be NULL when the TargetGroup supplies the targets")
 			}
-			if req.SourceElement != "" && p.sourceGroup == nil {
+			if p.sourceGroup == nil {
 				// One source element to every member of the target group.
-				p.sources = p.sources[:0]
-				for range g.Members {
-					v, _ := getVol(req.SourceElement, "SourceElement")
-					p.sources = append(p.sources, v)
+				src := p.sources[0]
+				p.sources = make([]*volumes.Volume, len(g.Members))
+				for i := range p.sources {
+					p.sources[i] = src
 				}
 				p.targets = make([]*volumes.Volume, len(p.sources))
 			}
@@ -489,6 +502,8 @@ func (s *Service) plan(ctx context.Context, req Request) (*plan, error) {
 		}
 	}
 	// New targets: names and pools, all checked before anything is made.
+	p.newNames = make([]string, len(p.targets))
+	p.newPools = make([]string, len(p.targets))
 	for i, t := range p.targets {
 		if t != nil {
 			continue
@@ -523,13 +538,7 @@ func (s *Service) plan(ctx context.Context, req Request) (*plan, error) {
 		if slices.Contains(p.newNames, name) {
 			return nil, invalid("two targets would be named %s", name)
 		}
-		for len(p.newNames) < i {
-			p.newNames, p.newPools = append(p.newNames, ""), append(p.newPools, "")
-		}
-		p.newNames, p.newPools = append(p.newNames, name), append(p.newPools, pool)
-	}
-	for len(p.newNames) < len(p.targets) {
-		p.newNames, p.newPools = append(p.newNames, ""), append(p.newPools, "")
+		p.newNames[i], p.newPools[i] = name, pool
 	}
 	return p, nil
 }

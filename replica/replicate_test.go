@@ -517,3 +517,69 @@ func TestTerminateWhileStopped(t *testing.T) {
 		t.Errorf("state after terminate across a restart:\ngot  %s\nwant %s", after, before)
 	}
 }
+
+func TestWait(t *testing.T) {
+	e := newEnv(t, true, replica.Options{})
+	ctx := context.Background()
+	src := e.volume("src", 2*MiB)
+	if _, err := e.svc.Replicate(ctx, replica.Request{Shape: replica.ShapeElement, SyncType: replica.SyncTypeClone,
+		SourceElement: src.ID, WaitForCopyState: replica.CopyStateInactive}); !errors.Is(err, replica.ErrNotSupported) {
+		t.Errorf("WaitForCopyState Inactive: got %v, want ErrNotSupported", err)
+	}
+	res, err := e.svc.Replicate(ctx, replica.Request{Shape: replica.ShapeElement, SyncType: replica.SyncTypeClone,
+		SourceElement: src.ID, WaitForCopyState: replica.CopyStateSynchronized})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := e.svc.Wait(ctx, res.JobID, replica.CopyStateSynchronized)
+	if err != nil || job.State != jobqueue.StateCompleted {
+		t.Fatalf("Wait: %s, %v; want Completed", job.State, err)
+	}
+	x, _ := e.svc.Synchronization(ctx, res.Syncs[0].ID)
+	if x.CopyState != replica.CopyStateSynchronized {
+		t.Errorf("after Wait the copy state is %s, want Synchronized", x.CopyState)
+	}
+	// A wait that cannot finish in time returns the context's error.
+	e2 := newEnv(t, false, replica.Options{})
+	src2 := e2.volume("src", MiB)
+	res2, err := e2.svc.Replicate(ctx, replica.Request{Shape: replica.ShapeElement, SyncType: replica.SyncTypeClone, SourceElement: src2.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if job, err := e2.svc.Wait(short, res2.JobID, replica.CopyStateUnsynchronized); !errors.Is(err, context.DeadlineExceeded) || job.State != jobqueue.StateNew {
+		t.Errorf("Wait on a queue that does not run: %s, %v; want New and DeadlineExceeded", job.State, err)
+	}
+}
+
+// TestSourceElementIntoTargetGroup: one source element copied onto every
+// member of a supplied target group.
+func TestSourceElementIntoTargetGroup(t *testing.T) {
+	e := newEnv(t, true, replica.Options{})
+	ctx := context.Background()
+	src := e.volume("src", 2*MiB)
+	var tgts []volumes.ID
+	for i := range 2 {
+		v, err := e.vols.Create(ctx, volumes.DefaultPool, fmt.Sprintf("t%d", i), 2*MiB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tgts = append(tgts, v.ID)
+	}
+	tg, err := e.svc.CreateGroup(ctx, replica.GroupSpec{Name: "targets", Members: tgts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.svc.Replicate(ctx, replica.Request{Shape: replica.ShapeGroup, SyncType: replica.SyncTypeClone, SourceElement: src.ID, TargetGroup: tg.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Syncs) != 2 || len(res.Created) != 0 {
+		t.Fatalf("%d pairs, %d created; want 2 and 0", len(res.Syncs), len(res.Created))
+	}
+	e.wait(res.JobID)
+	for _, id := range tgts {
+		e.sameBytes(src.ID, id)
+	}
+}
