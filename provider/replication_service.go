@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -513,7 +512,9 @@ func rMembersArg(in cimmodel.Args) ([]volumes.ID, error) {
 func (p *Provider) deleteGroup(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	const method = "DeleteGroup"
 	id, err := rGroupArg(in)
-	if err == nil {
+	if err != nil {
+		err = fmt.Errorf("%w: %w", replica.ErrGroupNotFound, err)
+	} else {
 		remove, _ := rArgBool(in, "RemoveElements")
 		err = p.repl.svc.DeleteGroup(ctx, id, remove)
 	}
@@ -526,17 +527,14 @@ func (p *Provider) deleteGroup(ctx context.Context, target cimmodel.ObjectPath, 
 func (p *Provider) addMembers(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	const method = "AddMembers"
 	id, err := rGroupArg(in)
-	var members []volumes.ID
-	if err == nil {
-		members, err = rMembersArg(in)
+	if err != nil {
+		return p.methodFailure(method, fmt.Errorf("%w: %w", replica.ErrGroupNotFound, err)), nil
 	}
+	members, err := rMembersArg(in)
 	if err == nil {
 		_, err = p.repl.svc.AddMembers(ctx, id, members)
 	}
 	if err != nil {
-		if errors.Is(err, errNotOurs) && members == nil && id == "" {
-			err = fmt.Errorf("%w: %w", replica.ErrGroupNotFound, err)
-		}
 		return p.methodFailure(method, err), nil
 	}
 	return cimmodel.Result{ReturnValue: returnOK}, nil
@@ -545,10 +543,10 @@ func (p *Provider) addMembers(ctx context.Context, target cimmodel.ObjectPath, i
 func (p *Provider) removeMembers(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	const method = "RemoveMembers"
 	id, err := rGroupArg(in)
-	var members []volumes.ID
-	if err == nil {
-		members, err = rMembersArg(in)
+	if err != nil {
+		return p.methodFailure(method, fmt.Errorf("%w: %w", replica.ErrGroupNotFound, err)), nil
 	}
+	members, err := rMembersArg(in)
 	if err == nil {
 		var override *bool
 		if b, ok := rArgBool(in, "DeleteOnEmptyElement"); ok {
