@@ -278,8 +278,12 @@ func (s *Server) openTransport(w http.ResponseWriter, r *http.Request, body []by
 			w.Header().Set("WWW-Authenticate", v)
 		}
 	}
+	// bound: the user comes from the connection's Negotiate or Kerberos
+	// logon rather than from this request's Basic credentials.
 	var sess sealer
-	if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); cs != nil && !strings.EqualFold(scheme, "basic") {
+	scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	bound := cs != nil && !strings.EqualFold(scheme, "basic")
+	if bound {
 		sess = cs.sealer()
 	}
 	if isEncrypted(r.Header.Get("Content-Type")) {
@@ -311,7 +315,7 @@ func (s *Server) openTransport(w http.ResponseWriter, r *http.Request, body []by
 		release()
 		return w, body, nil
 	}
-	if sess != nil && r.TLS == nil && !s.AllowUnencrypted {
+	if bound && r.TLS == nil && !s.AllowUnencrypted {
 		release()
 		s.challenge(w, r, fmt.Errorf("user %q: %w", user, errUnencrypted), start)
 		return w, body, nil
