@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -257,37 +258,10 @@ func rArgRefs(in cimmodel.Args, name string) []cimmodel.ObjectPath {
 // poolNameOf returns the pool a TargetPool reference names.
 func poolNameOf(path cimmodel.ObjectPath) (string, error) {
 	id := keyText(path, "InstanceID")
-	name, ok := rCutPrefixFold(id, poolInstancePrefix)
-	if !ok || name == "" {
+	if len(id) <= len(poolInstancePrefix) || !strings.EqualFold(id[:len(poolInstancePrefix)], poolInstancePrefix) {
 		return "", fmt.Errorf("%w: TargetPool %s is not a pool of this system", errNotOurs, path)
 	}
-	return name, nil
-}
-
-func rCutPrefixFold(s, prefix string) (string, bool) {
-	if len(s) < len(prefix) || !rEqualFold(s[:len(prefix)], prefix) {
-		return s, false
-	}
-	return s[len(prefix):], true
-}
-
-func rEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
+	return id[len(poolInstancePrefix):], nil
 }
 
 // commonRequest reads the parameters CreateElementReplica and
@@ -587,7 +561,7 @@ func (p *Provider) modifyReplicaSynchronization(ctx context.Context, target cimm
 	sync, _ := rArgRef(in, "Synchronization")
 	var err error
 	switch {
-	case rEqualFold(sync.Class, groupSynchronizedClassName) || rEqualFold(sync.Class, "CIM_GroupSynchronized"):
+	case strings.EqualFold(sync.Class, groupSynchronizedClassName) || strings.EqualFold(sync.Class, "CIM_GroupSynchronized"):
 		var gs *replica.GroupSynchronization
 		gs, err = p.groupSyncOf(ctx, sync)
 		if err == nil {
