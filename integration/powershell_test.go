@@ -1,0 +1,187 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+)
+
+// replay posts a message of testdata/powershell with its placeholders
+// filled in and returns the parsed answer; the status must be 200.
+func replay(t *testing.T, d *daemon, name string, vars map[string]string) *etree.Element {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "powershell", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := string(raw)
+	for k, v := range vars {
+		msg = strings.ReplaceAll(msg, "{{"+k+"}}", v)
+	}
+	if i := strings.Index(msg, "{{"); i >= 0 {
+		t.Fatalf("%s: placeholder %s left unfilled", name, msg[i:i+12])
+	}
+	code, body := d.post(d.user, d.password, []byte(msg), "")
+	if code != 200 {
+		t.Fatalf("%s: HTTP %d, want 200\n%s", name, code, body)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(body); err != nil {
+		t.Fatalf("%s: answer is not XML: %v", name, err)
+	}
+	b := doc.FindElement("/Envelope/Body")
+	if b == nil || len(b.ChildElements()) != 1 {
+		t.Fatalf("%s: answer without one body element:\n%s", name, body)
+	}
+	return b.ChildElements()[0]
+}
+
+// dmtfClassURI prefixes the resource URIs the CIM cmdlets use (nsWSMan and
+// nsAddressing come from winrm_test.go).
+const dmtfClassURI = "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+
+// items checks an optimized EnumerateResponse the way the MI client reads
+// it (w:Items of w:Item, each an instance of class with xsi:type
+// p:<class>_Type and an a:EndpointReference, then w:EndOfSequence) and
+// returns the instance elements.
+func items(t *testing.T, name string, resp *etree.Element, class string) []*etree.Element {
+	t.Helper()
+	if resp.Tag != "EnumerateResponse" {
+		t.Fatalf("%s: answer %s, want EnumerateResponse", name, resp.Tag)
+	}
+	var its *etree.Element
+	end := false
+	for _, c := range resp.ChildElements() {
+		if c.NamespaceURI() == nsWSMan && c.Tag == "Items" {
+			its = c
+		}
+		if c.NamespaceURI() == nsWSMan && c.Tag == "EndOfSequence" {
+			end = true
+		}
+	}
+	if its == nil || !end {
+		t.Fatalf("%s: want wsman:Items and wsman:EndOfSequence in one EnumerateResponse", name)
+	}
+	var out []*etree.Element
+	for _, it := range its.ChildElements() {
+		if it.Tag != "Item" || it.NamespaceURI() != nsWSMan || len(it.ChildElements()) != 2 {
+			t.Fatalf("%s: item %s with %d children, want wsman:Item with an instance and its EPR", name, it.Tag, len(it.ChildElements()))
+		}
+		inst, epr := it.ChildElements()[0], it.ChildElements()[1]
+		if inst.Tag != class {
+			t.Errorf("%s: instance of %s, want %s", name, inst.Tag, class)
+		}
+		if typ := inst.SelectAttrValue("xsi:type", ""); !strings.HasSuffix(typ, ":"+class+"_Type") {
+			t.Errorf("%s: xsi:type %q, want p:%s_Type", name, typ, class)
+		}
+		if epr.Tag != "EndpointReference" || epr.NamespaceURI() != nsAddressing || epr.FindElement("ReferenceParameters/SelectorSet") == nil {
+			t.Errorf("%s: second child %s, want a:EndpointReference with selectors", name, epr.Tag)
+		}
+		out = append(out, inst)
+	}
+	return out
+}
+
+func childText(e *etree.Element, local string) string {
+	for _, c := range e.ChildElements() {
+		if c.Tag == local {
+			return strings.TrimSpace(c.Text())
+		}
+	}
+	return ""
+}
+
+// TestPowerShellCmdlets replays the messages of New-CimSession,
+// Get-CimInstance (class and query), Get-CimAssociatedInstance and
+// Invoke-CimMethod CreateGroupReplica (testdata/powershell, see SOURCES.md)
+// and checks the answers have the shape the MI client parses; the replica's
+// images must appear on disk.
+func TestPowerShellCmdlets(t *testing.T) {
+	d := startFastDaemon(t)
+	c := ctl{t: t, bin: buildReplicactl(t), d: d}
+	c.must("volume", "create", "ps1", "--size", "2M")
+	c.must("volume", "create", "ps2", "--size", "1M")
+	c.must("group", "create", "psg", "ps1", "ps2")
+	var groups []map[string]string
+	if err := json.Unmarshal([]byte(c.must("group", "list", "--output", "json")), &groups); err != nil || len(groups) != 1 {
+		t.Fatalf("group list: %v (%d groups), want 1", err, len(groups))
+	}
+	var svcs []struct{ Properties map[string]any }
+	if err := json.Unmarshal([]byte(c.must("enumerate", "MSISCSITARGET_ReplicationService", "--output", "json")), &svcs); err != nil || len(svcs) != 1 {
+		t.Fatalf("replication service: %v", err)
+	}
+	system, _ := svcs[0].Properties["SystemName"].(string)
+	vars := map[string]string{"TO": d.url(), "GROUP": groups[0]["instanceid"], "SYSTEM": system}
+
+	t.Run("New-CimSession", func(t *testing.T) {
+		resp := replay(t, d, "new-cimsession-identify.xml", vars)
+		if resp.Tag != "IdentifyResponse" || childText(resp, "ProtocolVersion") != nsWSMan {
+			t.Errorf("answer %s with ProtocolVersion %q, want IdentifyResponse with %s", resp.Tag, childText(resp, "ProtocolVersion"), nsWSMan)
+		}
+	})
+	t.Run("Get-CimInstance", func(t *testing.T) {
+		vols := items(t, "get-ciminstance-volumes", replay(t, d, "get-ciminstance-volumes.xml", vars), "MSISCSITARGET_StorageVolume")
+		if len(vols) != 2 {
+			t.Errorf("got %d volumes, want 2", len(vols))
+		}
+	})
+	t.Run("Get-CimInstance -Query", func(t *testing.T) {
+		vols := items(t, "get-ciminstance-query", replay(t, d, "get-ciminstance-query.xml", vars), "MSISCSITARGET_StorageVolume")
+		if len(vols) != 1 || childText(vols[0], "ElementName") != "ps1" {
+			t.Errorf("got %d volumes, want only ps1", len(vols))
+		}
+	})
+	t.Run("Get-CimAssociatedInstance", func(t *testing.T) {
+		vols := items(t, "get-cimassociatedinstance-members", replay(t, d, "get-cimassociatedinstance-members.xml", vars), "MSISCSITARGET_StorageVolume")
+		var names []string
+		for _, v := range vols {
+			names = append(names, childText(v, "ElementName"))
+		}
+		if strings.Join(names, ",") != "ps1,ps2" {
+			t.Errorf("group members %v, want [ps1 ps2]", names)
+		}
+	})
+	t.Run("Invoke-CimMethod", func(t *testing.T) {
+		out := replay(t, d, "invoke-cimmethod-creategroupreplica.xml", vars)
+		wantNS := dmtfClassURI + "MSISCSITARGET_ReplicationService"
+		if out.Tag != "CreateGroupReplica_OUTPUT" || out.NamespaceURI() != wantNS {
+			t.Fatalf("answer {%s}%s, want {%s}CreateGroupReplica_OUTPUT", out.NamespaceURI(), out.Tag, wantNS)
+		}
+		if rv := childText(out, "ReturnValue"); rv != "4096" {
+			t.Fatalf("ReturnValue %s, want 4096 (job started)", rv)
+		}
+		var jobID string
+		for _, sel := range out.FindElements("Job/ReferenceParameters/SelectorSet/Selector") {
+			if sel.SelectAttrValue("Name", "") == "InstanceID" {
+				jobID = strings.TrimSpace(sel.Text())
+			}
+		}
+		if jobID == "" {
+			t.Fatal("no Job EPR with an InstanceID selector in the output")
+		}
+		vars["JOB"] = jobID
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			job := replay(t, d, "get-ciminstance-job.xml", vars)
+			if job.Tag != "MSISCSITARGET_ConcreteJob" || !strings.HasSuffix(job.SelectAttrValue("xsi:type", ""), ":MSISCSITARGET_ConcreteJob_Type") {
+				t.Fatalf("Get answered %s, want an MSISCSITARGET_ConcreteJob instance with its xsi:type", job.Tag)
+			}
+			if state := childText(job, "JobState"); state == "7" {
+				break
+			} else if state == "8" || state == "9" || state == "10" || time.Now().After(deadline) {
+				t.Fatalf("JobState %s (%s), want 7 Completed", state, childText(job, "ErrorDescription"))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		for _, f := range []string{"psrel_1.img", "psrel_2.img"} {
+			if _, err := os.Stat(filepath.Join(d.dataDir, "pools", "default", f)); err != nil {
+				t.Errorf("replica image: %v", err)
+			}
+		}
+	})
+}
