@@ -223,3 +223,49 @@ const enumerateBody = `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envel
 	`<w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/storage/iscsitarget/MSISCSITARGET_StorageVolume</w:ResourceURI>` +
 	`<a:MessageID>uuid:00000000-0000-0000-0000-000000000007</a:MessageID></s:Header>` +
 	`<s:Body><n:Enumerate xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"/></s:Body></s:Envelope>`
+
+// TestDeployFiles checks deploy/: every flag the sample environment file
+// passes is one replicad accepts, the unit starts the binary with them, and
+// systemd-analyze (when present) finds nothing wrong with the unit.
+func TestDeployFiles(t *testing.T) {
+	env, err := os.ReadFile("../deploy/replicad.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for _, line := range strings.Split(string(env), "\n") {
+		if v, ok := strings.CutPrefix(line, "REPLICAD_ARGS="); ok {
+			args = strings.Fields(strings.Trim(v, `"`))
+		}
+	}
+	if len(args) == 0 {
+		t.Fatal("deploy/replicad.env sets no REPLICAD_ARGS")
+	}
+	// -h after the flags: replicad stops with status 0 once every flag
+	// before it parsed, and 2 at the first it does not know.
+	if out, err := exec.Command(binary, append(args, "-h")...).CombinedOutput(); err != nil {
+		t.Errorf("replicad %s -h: %v, want status 0\n%s", strings.Join(args, " "), err, out)
+	}
+	unit, err := os.ReadFile("../deploy/replicad.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ExecStart=/usr/local/bin/replicad ", "$REPLICAD_ARGS", "EnvironmentFile=-/etc/default/replicad",
+		"StateDirectory=replicad", "KillSignal=SIGTERM"} {
+		if !strings.Contains(string(unit), want) {
+			t.Errorf("replicad.service lacks %q", want)
+		}
+	}
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		t.Log("systemd-analyze not installed; unit not verified")
+		return
+	}
+	dir := t.TempDir()
+	local := strings.ReplaceAll(string(unit), "/usr/local/bin/replicad", binary)
+	if err := os.WriteFile(filepath.Join(dir, "replicad.service"), []byte(local), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("systemd-analyze", "verify", filepath.Join(dir, "replicad.service")).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
