@@ -162,6 +162,37 @@ func TestReplicactl(t *testing.T) {
 	})
 }
 
+// TestReplicactlTLS runs replicactl against an HTTPS listener with a
+// self-signed certificate from `replicad cert`: refused without --insecure,
+// served with it.
+func TestReplicactlTLS(t *testing.T) {
+	certDir := t.TempDir()
+	if out, err := exec.Command(binary, "cert", "--host", "127.0.0.1", "--out", certDir).CombinedOutput(); err != nil {
+		t.Fatalf("replicad cert: %v\n%s", err, out)
+	}
+	d := startFastDaemon(t, "--listen-tls", "127.0.0.1:0",
+		"--tls-cert", filepath.Join(certDir, "cert.pem"), "--tls-key", filepath.Join(certDir, "key.pem"))
+	var addr string
+	for _, e := range d.waitLogs("listening", 2) {
+		if e["scheme"] == "https" {
+			addr, _ = e["addr"].(string)
+		}
+	}
+	if addr == "" {
+		t.Fatalf("no https listener in the log\n%s", d.logText())
+	}
+	c := ctl{t: t, bin: buildReplicactl(t), d: d}
+	url := "https://" + addr + "/wsman"
+	code, _, errs := c.run("volume", "list", "--url", url)
+	if code != 1 || !strings.Contains(errs, "cannot reach") || !strings.Contains(errs, "certificate") {
+		t.Errorf("without --insecure: status %d, stderr %q; want 1 and a certificate error", code, errs)
+	}
+	c.must("volume", "create", "tls1", "--size", "1M", "--url", url, "--insecure")
+	if out := c.must("volume", "list", "--url", url, "--insecure"); !strings.Contains(out, "tls1") {
+		t.Errorf("volume list over HTTPS = %q, want tls1", out)
+	}
+}
+
 // TestMetricsEndpoint checks /metrics and /healthz on --metrics-listen and
 // that requests to /wsman are counted by status.
 func TestMetricsEndpoint(t *testing.T) {

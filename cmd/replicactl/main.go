@@ -51,7 +51,7 @@ type app struct {
 	timeout             time.Duration
 
 	stdout, stderr io.Writer
-	// tty is true when stdout is a terminal (progress bars).
+	// tty is true when stderr, where progress goes, is a terminal.
 	tty bool
 	c   *client.Client
 }
@@ -94,7 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	a.url = envOr(getenv, "REPLICAD_URL", "http://127.0.0.1:5985/wsman")
 	a.user = envOr(getenv, "REPLICAD_USER", "admin")
 	a.password = getenv("REPLICAD_PASSWORD")
-	if f, ok := stdout.(*os.File); ok {
+	// Progress goes to stderr; draw a bar only when that is a terminal.
+	if f, ok := stderr.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			a.tty = true
 		}
