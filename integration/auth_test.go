@@ -237,6 +237,20 @@ func TestPywinrmBasicHTTPS(t *testing.T) {
 	}
 }
 
+func TestPywinrmNTLMOverHTTPS(t *testing.T) {
+	dataDir, pw := prepareUsers(t, nil)
+	d := startTLSDaemon(t, dataDir, "--allow-unencrypted=false")
+	url := "https://" + d.tlsAddr() + "/wsman"
+	// Over HTTPS pywinrm does not seal, and requests-ntlm adds channel
+	// bindings to the AUTHENTICATE message (not checked by replicad).
+	out := pywinrm(t, pyInput{Endpoint: url, Transport: "ntlm", Username: "admin", Password: pw,
+		MessageEncryption: "auto", Messages: wsmanMessages(url)})
+	if out.Encrypted {
+		t.Errorf("pywinrm sealed messages over HTTPS, want TLS only")
+	}
+	pyChecks(t, out)
+}
+
 // masterzenClient returns a masterzen/winrm client for url with the given
 // transport decorator (nil: Basic).
 func masterzenClient(t *testing.T, addr string, https bool, user, password string, decorator func() winrm.Transporter) (*masterzen, string) {
