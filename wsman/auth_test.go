@@ -2,6 +2,7 @@ package wsman_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/asn1"
 	"encoding/base64"
 	"fmt"
@@ -32,11 +33,21 @@ const readerUser, readerPass = "viewer", "viewer-pw"
 // and a settable clock.
 func newAuthServer(t *testing.T, configure func(*wsman.Server)) (*httptest.Server, *widgets, *clock) {
 	t.Helper()
+	return newAuthServerWith(t, configure, nil)
+}
+
+// newAuthServerWith is newAuthServer with the widgets' methods replaced
+// when methods is not nil.
+func newAuthServerWith(t *testing.T, configure func(*wsman.Server), methods []*cimmodel.Method) (*httptest.Server, *widgets, *clock) {
+	t.Helper()
 	_, w, _ := newTestServerWith(t, 3)
+	if methods == nil {
+		methods = w.class.Methods
+	}
 	reg := cimmodel.NewRegistry()
 	// A class belongs to one registry: register a fresh copy.
 	class := cimmodel.Class{Name: w.class.Name, Namespace: w.class.Namespace,
-		Properties: w.class.Properties, Methods: w.class.Methods, Provider: w.class.Provider}
+		Properties: w.class.Properties, Methods: methods, Provider: w.class.Provider}
 	w.class = &class
 	if err := reg.Register(&class); err != nil {
 		t.Fatal(err)
@@ -287,3 +298,42 @@ func TestEmptyAuthenticatedPost(t *testing.T) {
 }
 
 type asn1OID = asn1.ObjectIdentifier
+
+func TestRequestsPerUserCapped(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	wait := &cimmodel.Method{Name: "Frob", ReturnType: cimmodel.TypeUint32,
+		Func: func(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+			entered <- struct{}{}
+			<-release
+			return cimmodel.Result{}, nil
+		}}
+	srv, _, _ := newAuthServerWith(t, func(s *wsman.Server) { s.Auth.MaxRequestsPerUser = 1 }, []*cimmodel.Method{wait})
+	frob := []byte(envHead + `<a:Action s:mustUnderstand="true">` + widgetURI + `/Frob</a:Action><w:SelectorSet><w:Selector Name="Name">w01</w:Selector></w:SelectorSet></s:Header><s:Body><p:Frob_INPUT xmlns:p="` + widgetURI + `"/></s:Body></s:Envelope>`)
+	first := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/wsman", bytes.NewReader(frob))
+		req.SetBasicAuth(testUser, testPass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			first <- -1
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	<-entered
+	status, body := post(t, srv, testUser, testPass, enumerate(""))
+	if status != 500 || !strings.Contains(string(body), "QuotaLimit") {
+		t.Errorf("second request while the first runs: %d %.300s, want 500 QuotaLimit", status, body)
+	}
+	if status, _ := post(t, srv, readerUser, readerPass, enumerate("")); status != 200 {
+		t.Errorf("another user meanwhile: %d, want 200", status)
+	}
+	close(release)
+	if got := <-first; got != 200 {
+		t.Errorf("first request: %d, want 200", got)
+	}
+	if status, _ := post(t, srv, testUser, testPass, enumerate("")); status != 200 {
+		t.Errorf("request after the first ended: %d, want 200", status)
+	}
+}
