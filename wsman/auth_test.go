@@ -188,6 +188,10 @@ func TestNTLMWrongPassword(t *testing.T) {
 	if status := c.ntlmLogon("Negotiate", testUser, testPass, enumerate("")); status != 200 {
 		t.Errorf("right password on the same connection afterwards: %d, want 200", status)
 	}
+	// User names are case-insensitive for NTLM, as on Windows.
+	if status := newConn(t, srv).ntlmLogon("Negotiate", strings.ToUpper(readerUser), readerPass, enumerate("")); status != 200 {
+		t.Errorf("upper-case user name: %d, want 200", status)
+	}
 }
 
 // TestSPNEGOWrappedNTLM sends NTLM inside SPNEGO, as PowerShell and

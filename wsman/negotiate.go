@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -201,11 +202,23 @@ func (s *Server) ntlmFinish(cs *connState, scheme string, msg, mechListMIC []byt
 	if m, err := ntlm.ParseAuthenticate(msg); err == nil {
 		user = m.User
 	}
+	// NTLM user names are case-insensitive (NTOWFv2 upper-cases them), so
+	// "Admin" logs on as admin; the users file's spelling is the one used.
+	canonical := ""
 	sess, err := srv.Authenticate(msg, func(name, domain string) ([]byte, error) {
 		if s.users == nil {
 			return nil, errBadCredentials
 		}
-		return s.users.NTHash(name)
+		canonical = name
+		if !s.users.Has(name) {
+			for _, n := range s.users.Names() {
+				if strings.EqualFold(n, name) {
+					canonical = n
+					break
+				}
+			}
+		}
+		return s.users.NTHash(canonical)
 	})
 	if err != nil {
 		return user, fmt.Errorf("%w: %w", errBadCredentials, err)
@@ -230,7 +243,7 @@ func (s *Server) ntlmFinish(cs *connState, scheme string, msg, mechListMIC []byt
 		reply = scheme + " " + base64.StdEncoding.EncodeToString(final.Marshal())
 	}
 	now := s.Now()
-	cs.user, cs.scheme, cs.session = sess.User, scheme, sess
+	cs.user, cs.scheme, cs.session = canonical, scheme, sess
 	cs.established, cs.lastUsed, cs.reply = now, now, reply
-	return sess.User, nil
+	return canonical, nil
 }
