@@ -162,7 +162,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	user, authErr := s.authenticate(r)
 	limit := s.Limits.MaxAnonymousBodyBytes
-	if authErr == nil {
+	var cont *continueAuth
+	if authErr == nil || errors.As(authErr, &cont) {
+		// A Negotiate handshake leg may carry the whole request, as
+		// requests-ntlm and PowerShell send it.
 		limit = s.Limits.MaxBodyBytes
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
