@@ -230,10 +230,28 @@ func (r *resyncer) run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// hasData reports whether [off, end) overlaps a source data extent.
-func (r *resyncer) hasData(off, end int64) bool {
+// readData fills p with the source at off: data extents are read, holes are
+// zeroed without reading.
+func (r *resyncer) readData(ctx context.Context, p []byte, off int64) error {
+	end := off + int64(len(p))
+	clear(p)
 	i := sort.Search(len(r.exts), func(i int) bool { return r.exts[i].End() > off })
-	return i < len(r.exts) && r.exts[i].Offset < end
+	for ; i < len(r.exts) && r.exts[i].Offset < end; i++ {
+		lo, hi := max(r.exts[i].Offset, off), min(r.exts[i].End(), end)
+		if err := r.thr.wait(ctx, hi-lo); err != nil {
+			return err
+		}
+		q := p[lo-off : hi-off]
+		n, err := r.src.ReadAt(q, lo)
+		r.read.Add(int64(n))
+		if err == io.EOF || (err == nil && n < len(q)) {
+			return fmt.Errorf("%w: source ends at %d, expected %d", ErrSourceChanged, lo+int64(n), r.size)
+		}
+		if err != nil {
+			return fmt.Errorf("engine: read source at %d: %w", lo, err)
+		}
+	}
+	return nil
 }
 
 func (r *resyncer) doRange(ctx context.Context, br blockRange, buf, tbuf []byte) error {
@@ -241,20 +259,8 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf, tbuf []byte)
 	off := br.first * bs
 	end := min((br.first+br.n)*bs, r.size)
 	p := buf[:end-off]
-	if r.hasData(off, end) {
-		if err := r.thr.wait(ctx, end-off); err != nil {
-			return err
-		}
-		n, err := r.src.ReadAt(p, off)
-		r.read.Add(int64(n))
-		if err == io.EOF || (err == nil && n < len(p)) {
-			return fmt.Errorf("%w: source ends at %d, expected %d", ErrSourceChanged, off+int64(n), r.size)
-		}
-		if err != nil {
-			return fmt.Errorf("engine: read source at %d: %w", off, err)
-		}
-	} else {
-		clear(p)
+	if err := r.readData(ctx, p, off); err != nil {
+		return err
 	}
 	for b := br.first; b < br.first+br.n; b++ {
 		boff := b * bs
