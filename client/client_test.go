@@ -90,15 +90,15 @@ func TestEnumerateGetAndFilters(t *testing.T) {
 	if svc.Path == nil {
 		t.Fatal("enumerated instance has no path, want its EPR")
 	}
-	if got, want := svc.String("SystemName"), "testhost"; got != want {
+	if got, want := svc.Get("SystemName"), "testhost"; got != want {
 		t.Errorf("SystemName = %q, want %q", got, want)
 	}
 	got, err := c.Get(ctx, *svc.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Class != "MSISCSITARGET_ReplicationService" || got.String("Name") != svc.String("Name") {
-		t.Errorf("Get = %s %q, want MSISCSITARGET_ReplicationService %q", got.Class, got.String("Name"), svc.String("Name"))
+	if got.Class != "MSISCSITARGET_ReplicationService" || got.Get("Name") != svc.Get("Name") {
+		t.Errorf("Get = %s %q, want MSISCSITARGET_ReplicationService %q", got.Class, got.Get("Name"), svc.Get("Name"))
 	}
 	if p, ok := got.Prop("OperationalStatus"); !ok || len(p.Values) == 0 {
 		t.Errorf("OperationalStatus = %+v, want an array value", p)
@@ -174,7 +174,7 @@ func TestInvokeCreatesAndDeletesAVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := inst.String("ElementName"); got != "vol1" {
+	if got := inst.Get("ElementName"); got != "vol1" {
 		t.Errorf("ElementName = %q, want vol1", got)
 	}
 	out, err = c.Invoke(ctx, *svcs[0].Path, "ReturnToStoragePool", []client.Arg{client.Ref("TheElement", vol)})

@@ -51,9 +51,9 @@ func (i *Instance) Prop(name string) (Property, bool) {
 	return Property{}, false
 }
 
-// String returns the first text value of the property name, "" when it is
+// Get returns the first text value of the property name, "" when it is
 // absent, NULL or not text.
-func (i *Instance) String(name string) string {
+func (i *Instance) Get(name string) string {
 	p, ok := i.Prop(name)
 	if !ok || len(p.Values) == 0 {
 		return ""
@@ -63,7 +63,7 @@ func (i *Instance) String(name string) string {
 
 // Uint returns the first value of the property name as an unsigned integer.
 func (i *Instance) Uint(name string) (uint64, bool) {
-	n, err := strconv.ParseUint(strings.TrimSpace(i.String(name)), 10, 64)
+	n, err := strconv.ParseUint(strings.TrimSpace(i.Get(name)), 10, 64)
 	return n, err == nil
 }
 

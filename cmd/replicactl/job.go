@@ -50,14 +50,14 @@ func (a *app) job(ctx context.Context, args []string) error {
 	if verb == "list" {
 		t := &table{headers: []string{"ID", "NAME", "STATE", "PERCENT", "ERROR"}}
 		for _, j := range jobs {
-			t.add(shortJobID(j.String("InstanceID")), j.String("ElementName"), named(jobStates, j.String("JobState")),
-				j.String("PercentComplete"), j.String("ErrorDescription"))
+			t.add(shortJobID(j.Get("InstanceID")), j.Get("ElementName"), named(jobStates, j.Get("JobState")),
+				j.Get("PercentComplete"), j.Get("ErrorDescription"))
 		}
 		return a.print(t)
 	}
 	var job *client.Instance
 	for _, j := range jobs {
-		id := j.String("InstanceID")
+		id := j.Get("InstanceID")
 		if id == pos[0] || shortJobID(id) == pos[0] {
 			job = j
 		}
@@ -78,7 +78,7 @@ func (a *app) job(ctx context.Context, args []string) error {
 	if _, err := a.call(ctx, *job.Path, "RequestStateChange", []client.Arg{client.Uint("RequestedState", 4)}); err != nil {
 		return err
 	}
-	return a.done("cancel requested", shortJobID(job.String("InstanceID")))
+	return a.done("cancel requested", shortJobID(job.Get("InstanceID")))
 }
 
 // shortJobID drops the provider's "replicad:job:" prefix.
@@ -103,7 +103,7 @@ func (a *app) waitJob(ctx context.Context, path cimmodel.ObjectPath) (*client.In
 		if err != nil {
 			return nil, err
 		}
-		state, pct := job.String("JobState"), job.String("PercentComplete")
+		state, pct := job.Get("JobState"), job.Get("PercentComplete")
 		line := fmt.Sprintf("job %s: %s %s%%", shortJobID(jobID(path)), named(jobStates, state), pct)
 		if a.tty {
 			fmt.Fprintf(a.stderr, "\r%s %s", bar(pct), line)
@@ -116,12 +116,12 @@ func (a *app) waitJob(ctx context.Context, path cimmodel.ObjectPath) (*client.In
 				fmt.Fprintln(a.stderr)
 			}
 			if state != jobCompleted {
-				desc := job.String("ErrorDescription")
+				desc := job.Get("ErrorDescription")
 				if desc == "" {
-					desc = job.String("JobStatus")
+					desc = job.Get("JobStatus")
 				}
 				return job, fmt.Errorf("job %s %s: %s (ErrorCode %s)", shortJobID(jobID(path)),
-					strings.ToLower(named(jobStates, state)), desc, job.String("ErrorCode"))
+					strings.ToLower(named(jobStates, state)), desc, job.Get("ErrorCode"))
 			}
 			return job, nil
 		}

@@ -71,16 +71,16 @@ func (a *app) replica(ctx context.Context, args []string) error {
 		kind, name := "element", n.of(dst)
 		if s.Class == classGroupSync || strings.HasSuffix(s.Class, "GroupSynchronized") {
 			kind = "group"
-			if r := s.String("RelationshipName"); r != "" {
+			if r := s.Get("RelationshipName"); r != "" {
 				name = r
 			}
 		}
-		synced := s.String("PercentSynced")
+		synced := s.Get("PercentSynced")
 		if synced != "" {
 			synced += "%"
 		}
-		t.add(name, kind, n.of(src), n.of(dst), named(syncTypeNames, s.String("SyncType")),
-			named(copyStates, s.String("CopyState")), synced)
+		t.add(name, kind, n.of(src), n.of(dst), named(syncTypeNames, s.Get("SyncType")),
+			named(copyStates, s.Get("CopyState")), synced)
 	}
 	return a.print(t)
 }
@@ -201,14 +201,14 @@ func (a *app) report(ctx context.Context, method string, out *client.Output, wai
 		if err != nil {
 			return err
 		}
-		t.add("JobState", named(jobStates, final.String("JobState")))
+		t.add("JobState", named(jobStates, final.Get("JobState")))
 		// The job's results: AffectedJobElement leads to what it created.
 		affected, err := a.c.Enumerate(ctx, a.namespace, "*", client.EnumerateOptions{Association: &cimmodel.AssociationFilter{
 			Object: job, ResultClassName: "CIM_StorageVolume"}})
 		if err == nil {
 			var vols []string
 			for _, v := range affected {
-				vols = append(vols, v.String("ElementName"))
+				vols = append(vols, v.Get("ElementName"))
 			}
 			if len(vols) > 0 {
 				t.add("Targets", strings.Join(vols, ","))
@@ -291,7 +291,7 @@ func (a *app) findSync(ctx context.Context, name string) (cimmodel.ObjectPath, e
 	var found []cimmodel.ObjectPath
 	for _, s := range syncs {
 		dst, _ := s.Ref("SyncedElement")
-		if s.Path != nil && (s.String("RelationshipName") == name || n.of(dst) == name) {
+		if s.Path != nil && (s.Get("RelationshipName") == name || n.of(dst) == name) {
 			found = append(found, *s.Path)
 		}
 	}

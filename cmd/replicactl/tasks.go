@@ -49,10 +49,10 @@ func (a *app) find(ctx context.Context, class, key, what, name string) (*client.
 		if inst.Path == nil {
 			continue
 		}
-		if inst.String("ElementName") == name {
+		if inst.Get("ElementName") == name {
 			return inst, nil
 		}
-		if inst.String(key) == name {
+		if inst.Get(key) == name {
 			byKey = inst
 		}
 	}
@@ -224,7 +224,7 @@ func (a *app) printVolumes(list []*client.Instance) error {
 			size = strconv.FormatUint(bs*nb, 10)
 		}
 		p, _ := v.Prop("OperationalStatus")
-		t.add(v.String("ElementName"), v.String("DeviceID"), size, operationalStatus(p.Values), v.String("MSDevicePath"))
+		t.add(v.Get("ElementName"), v.Get("DeviceID"), size, operationalStatus(p.Values), v.Get("MSDevicePath"))
 	}
 	return a.print(t)
 }
@@ -325,7 +325,7 @@ func (a *app) names(ctx context.Context) (names, error) {
 			return nil, err
 		}
 		for _, inst := range list {
-			n[inst.String(c.key)] = inst.String("ElementName")
+			n[inst.Get(c.key)] = inst.Get("ElementName")
 		}
 	}
 	return n, nil
@@ -376,7 +376,7 @@ func (a *app) groupList(ctx context.Context) error {
 	}
 	t := &table{headers: []string{"NAME", "INSTANCEID", "MEMBERS"}}
 	for _, g := range groups {
-		t.add(g.String("ElementName"), g.String("InstanceID"), strings.Join(byGroup[g.String("InstanceID")], ","))
+		t.add(g.Get("ElementName"), g.Get("InstanceID"), strings.Join(byGroup[g.Get("InstanceID")], ","))
 	}
 	return a.print(t)
 }
