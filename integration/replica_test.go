@@ -498,7 +498,9 @@ func TestTerminateMidCopyWithMasterzen(t *testing.T) {
 		t.Skip("writes a large image")
 	}
 	dir := t.TempDir()
-	replWriteImage(t, dir, "big", 2<<30, 4<<20, 8<<20) // 2 GiB apparent, 1 GiB of data
+	replWriteImage(t, dir, "big", 1<<30, 4<<20, 8<<20) // 1 GiB apparent, 512 MiB of data
+	// 64 MiB/s: the copy takes about 8 s, time enough to act on it.
+	t.Setenv("REPLICAD_COPY_BANDWIDTH", strconv.Itoa(64<<20))
 	d := startDaemon(t, dir)
 	c := newReplCIM(t, d)
 	svc := c.service()
@@ -521,12 +523,15 @@ func TestTerminateMidCopyWithMasterzen(t *testing.T) {
 		t.Errorf("the refused request created its target")
 	}
 	if _, rv := c.invoke(job, "RequestStateChange", replScalar("RequestedState", "4")); rv != 0 {
-		t.Fatalf("RequestStateChange(4): %d, want 0 (the copy was still running)", rv)
+		t.Fatalf("RequestStateChange(4): %d, want 0 (the copy was still running)\n%s", rv, d.logText())
 	}
 	j := c.waitJob(job)
 	if replProp(j, "JobState") != "8" || replProp(j, "ErrorCode") == "0" || replProp(j, "PercentComplete") != "100" {
 		t.Errorf("terminated job JobState %s ErrorCode %s PercentComplete %s, want 8, nonzero, 100",
 			replProp(j, "JobState"), replProp(j, "ErrorCode"), replProp(j, "PercentComplete"))
+	}
+	if t.Failed() {
+		t.Log(d.logText())
 	}
 	if after := replPoolFiles(t, dir); strings.Join(after, ",") != strings.Join(before, ",") {
 		t.Errorf("pool files after terminate: %v, want %v", after, before)
@@ -550,7 +555,9 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 		t.Skip("writes a large image")
 	}
 	dir := t.TempDir()
-	replWriteImage(t, dir, "big", 2<<30, 4<<20, 8<<20)
+	replWriteImage(t, dir, "big", 1<<30, 4<<20, 8<<20)
+	// 64 MiB/s: the copy takes about 8 s and checkpoints every 5 s.
+	t.Setenv("REPLICAD_COPY_BANDWIDTH", strconv.Itoa(64<<20))
 	d := startDaemon(t, dir)
 	c := newReplCIM(t, d)
 	out, rv := c.invoke(c.service(), "CreateElementReplica", replScalar("ElementName", "copy"), replScalar("SyncType", "8"),
@@ -566,7 +573,7 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 		if replProp(j, "JobState") == "7" {
 			t.Skip("the copy finished before the stop")
 		}
-		if pc, _ := strconv.Atoi(replProp(j, "PercentComplete")); pc > 0 || time.Now().After(deadline) {
+		if pc, _ := strconv.Atoi(replProp(j, "PercentComplete")); pc >= 70 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
