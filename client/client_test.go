@@ -306,3 +306,41 @@ func TestParseAndFormatPath(t *testing.T) {
 		})
 	}
 }
+
+func TestDeleteRemovesTheInstance(t *testing.T) {
+	_, c := newServer(t)
+	ctx := context.Background()
+	svcs, err := c.Enumerate(ctx, ns, "MSISCSITARGET_StorageConfigurationService", client.EnumerateOptions{})
+	if err != nil || len(svcs) != 1 {
+		t.Fatalf("storage configuration service: %v", err)
+	}
+	out, err := c.Invoke(ctx, *svcs[0].Path, "CreateOrModifyElementFromStoragePool", []client.Arg{
+		client.Text("ElementName", "doomed"), client.Uint("ElementType", 5), client.Uint("Size", 1<<20)})
+	if err != nil || out.ReturnValue != 0 {
+		t.Fatalf("create: %v, %+v", err, out)
+	}
+	vol, _ := out.Params.Ref("TheElement")
+	if err := c.Delete(ctx, vol); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	left, err := c.Enumerate(ctx, ns, "MSISCSITARGET_StorageVolume", client.EnumerateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Errorf("got %d volumes after Delete, want 0", len(left))
+	}
+	var f *client.Fault
+	if err := c.Delete(ctx, vol); !errors.As(err, &f) {
+		t.Errorf("second Delete: %v, want a fault", err)
+	}
+}
+
+func TestEnumerateRefusesTwoFilters(t *testing.T) {
+	_, c := newServer(t)
+	_, err := c.Enumerate(context.Background(), ns, "*", client.EnumerateOptions{
+		WQL: "SELECT * FROM CIM_ManagedElement", Association: &cimmodel.AssociationFilter{}})
+	if err == nil {
+		t.Fatal("Enumerate with WQL and an association filter succeeded, want an error")
+	}
+}
