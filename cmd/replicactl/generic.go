@@ -275,6 +275,8 @@ func returnText(method string, rv uint32) string {
 		"RemoveMembers":                        {7: "Group does not exist", 8: "Member not in group"},
 		"CreateOrModifyElementFromStoragePool": {4097: "Size Not Supported"},
 		"ReturnToStoragePool":                  {32768: "Element Is In A Replication Relationship"},
+		"RequestStateChange": {4097: "Invalid State Transition", 4098: "Use of Timeout Parameter Not Supported",
+			4099: "Busy"},
 	}
 	if s, ok := specific[method][rv]; ok {
 		return s

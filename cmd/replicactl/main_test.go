@@ -238,3 +238,28 @@ func TestFlagsAnywhere(t *testing.T) {
 		t.Errorf("volume --output json list = %q, want JSON", out)
 	}
 }
+
+func TestJobCommands(t *testing.T) {
+	e := newEnv(t)
+	e.must(t, "volume", "create", "j1", "--size", "1M")
+	e.must(t, "replica", "create", "--source", "j1", "--type", "clone", "--name", "j1c", "--wait")
+	var jobs []map[string]string
+	if err := json.Unmarshal([]byte(e.must(t, "job", "list", "--output", "json")), &jobs); err != nil || len(jobs) != 1 {
+		t.Fatalf("job list: %v, %d jobs; want 1", err, len(jobs))
+	}
+	id := jobs[0]["id"]
+	if jobs[0]["state"] != "Completed" || jobs[0]["percent"] != "100" {
+		t.Errorf("job = %v, want Completed at 100", jobs[0])
+	}
+	if out := e.must(t, "job", "show", id); !strings.Contains(out, "JobState") {
+		t.Errorf("job show = %q, want its properties", out)
+	}
+	e.must(t, "job", "wait", id)
+	code, _, errs := e.run("job", "cancel", id)
+	if code != 1 || !strings.Contains(errs, "RequestStateChange returned 4097 (Invalid State Transition)") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("cancel of a finished job: status %d, stderr %q; want 1 and one line naming the return value", code, errs)
+	}
+	if code, _, errs := e.run("job", "show", "no-such-job"); code != 1 || !strings.Contains(errs, `job "no-such-job" not found`) {
+		t.Errorf("job show of a missing job: status %d, stderr %q", code, errs)
+	}
+}
