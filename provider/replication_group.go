@@ -184,15 +184,15 @@ func (p *Provider) affectedJobElements(ctx context.Context, c *cimmodel.Class) (
 			var ref cimmodel.ObjectPath
 			effect := uint16(4) // Element Integrity
 			switch kind {
-			case "created-volume", "volume":
+			case replica.AffectedCreatedVolume, replica.AffectedSuppliedVolume:
 				if !exists[id] {
 					continue
 				}
 				ref = p.volumePath(volumes.ID(id))
-				if kind == "created-volume" {
+				if kind == replica.AffectedCreatedVolume {
 					effect = 5 // Create
 				}
-			case "group":
+			case replica.AffectedTargetGroup:
 				g, err := p.repl.svc.Group(ctx, id)
 				if errors.Is(err, replica.ErrGroupNotFound) {
 					continue

@@ -693,14 +693,22 @@ type copyPayload struct {
 	Op string `json:"op"`
 }
 
-// AffectedVolume is the jobqueue Spec.Affected entry for target volume id:
-// "created-volume:<id>" when the request created it, "volume:<id>" otherwise.
+// Kinds of the jobqueue Spec.Affected entries of copy jobs, written
+// "<kind>:<id>": the target volumes (created by the request or supplied)
+// and the target group.
+const (
+	AffectedCreatedVolume  = "created-volume"
+	AffectedSuppliedVolume = "volume"
+	AffectedTargetGroup    = "group"
+)
+
+// AffectedVolume is the Spec.Affected entry for target volume id.
 func AffectedVolume(id volumes.ID, created bool) string {
 	if created {
-		return "created-volume:" + string(id)
+		return AffectedCreatedVolume + ":" + string(id)
 	}
-	return "volume:" + string(id)
+	return AffectedSuppliedVolume + ":" + string(id)
 }
 
-// AffectedGroup is the jobqueue Spec.Affected entry for target group id.
-func AffectedGroup(id string) string { return "group:" + id }
+// AffectedGroup is the Spec.Affected entry for target group id.
+func AffectedGroup(id string) string { return AffectedTargetGroup + ":" + id }
