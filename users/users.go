@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf16"
 
 	"golang.org/x/crypto/bcrypt"
@@ -72,6 +73,8 @@ type File struct {
 	attrs  map[string]attrs
 	// dummy is checked against for unknown names, so that a wrong name costs as much time as a wrong password.
 	dummy []byte
+	// verified remembers recent successful checks (verified.go).
+	verified verifiedCache
 }
 
 // Load reads and parses the users file at path.
@@ -214,6 +217,10 @@ func (f *File) Verify(name, password string) error {
 		_ = bcrypt.CompareHashAndPassword(dummy, []byte(password))
 		return ErrUnknownUser
 	}
+	now := time.Now()
+	if f.verified.hit(name, password, now) {
+		return nil
+	}
 	// htpasswd writes $2y$, which x/crypto reads as $2a$.
 	if bytes.HasPrefix(hash, []byte("$2y$")) {
 		hash = append([]byte("$2a$"), hash[4:]...)
@@ -221,6 +228,7 @@ func (f *File) Verify(name, password string) error {
 	if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil {
 		return ErrBadPassword
 	}
+	f.verified.remember(name, password, now)
 	return nil
 }
 
@@ -250,6 +258,7 @@ func (f *File) Set(name, password string) error {
 	if err != nil {
 		return fmt.Errorf("users: hash password: %w", err)
 	}
+	f.verified.forget(name)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.initLocked()
@@ -341,6 +350,7 @@ func (f *File) Has(name string) bool {
 
 // Delete removes name in memory; call Save to write the file.
 func (f *File) Delete(name string) error {
+	f.verified.forget(name)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.hashes[name]; !ok {

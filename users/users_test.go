@@ -116,3 +116,36 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyRemembersOnlyTheRightPassword checks the cache of successful
+// checks: a remembered password still verifies, another one never does, and
+// changing the password forgets the old one.
+func TestVerifyRemembersOnlyTheRightPassword(t *testing.T) {
+	var f users.File
+	if err := f.Set("admin", "first"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // the second round is answered from the cache
+		if err := f.Verify("admin", "first"); err != nil {
+			t.Fatalf("round %d: Verify(first) = %v", i, err)
+		}
+		if err := f.Verify("admin", "firs"); !errors.Is(err, users.ErrBadPassword) {
+			t.Fatalf("round %d: Verify(firs) = %v, want ErrBadPassword", i, err)
+		}
+	}
+	if err := f.Set("admin", "second"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Verify("admin", "first"); !errors.Is(err, users.ErrBadPassword) {
+		t.Errorf("old password after a change: %v, want ErrBadPassword", err)
+	}
+	if err := f.Verify("admin", "second"); err != nil {
+		t.Errorf("new password: %v", err)
+	}
+	if err := f.Delete("admin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Verify("admin", "second"); err == nil {
+		t.Errorf("deleted user still verifies")
+	}
+}

@@ -1,0 +1,70 @@
+package users
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"sync"
+	"time"
+)
+
+// verifiedTTL is how long a successful password check is remembered, so that
+// a client sending Basic credentials on every request does not pay a bcrypt
+// comparison (tens of milliseconds of CPU) each time.
+const verifiedTTL = 5 * time.Minute
+
+// verifiedCache remembers recent successful checks as keyed MACs of the
+// password, never the password itself. It is safe for concurrent use; the
+// zero value is ready.
+type verifiedCache struct {
+	once    sync.Once
+	key     [32]byte
+	mu      sync.Mutex
+	entries map[string]verifiedEntry
+}
+
+type verifiedEntry struct {
+	mac   [32]byte
+	until time.Time
+}
+
+func (c *verifiedCache) mac(name, password string) [32]byte {
+	c.once.Do(func() { rand.Read(c.key[:]) })
+	m := hmac.New(sha256.New, c.key[:])
+	m.Write([]byte(name))
+	m.Write([]byte{0})
+	m.Write([]byte(password))
+	var out [32]byte
+	copy(out[:], m.Sum(nil))
+	return out
+}
+
+// hit reports whether name and password were verified within verifiedTTL.
+func (c *verifiedCache) hit(name, password string, now time.Time) bool {
+	mac := c.mac(name, password)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[name]
+	return ok && now.Before(e.until) && hmac.Equal(e.mac[:], mac[:])
+}
+
+// remember records a successful check.
+func (c *verifiedCache) remember(name, password string, now time.Time) {
+	mac := c.mac(name, password)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]verifiedEntry{}
+	}
+	if len(c.entries) >= MaxUsers {
+		c.entries = map[string]verifiedEntry{}
+	}
+	c.entries[name] = verifiedEntry{mac: mac, until: now.Add(verifiedTTL)}
+}
+
+// forget drops what is remembered of name, after its password changed.
+func (c *verifiedCache) forget(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, name)
+}
