@@ -598,3 +598,64 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateGroupReplicaBadInputWithMasterzen: wrong combinations answer
+// their return code over the wire and leave no file, group or job behind.
+func TestCreateGroupReplicaBadInputWithMasterzen(t *testing.T) {
+	dir := t.TempDir()
+	replWriteImage(t, dir, "a", 4<<20, 64<<10, 1<<20)
+	replWriteImage(t, dir, "small", 2<<20, 64<<10, 1<<20)
+	d := startDaemon(t, dir)
+	c := newReplCIM(t, d)
+	svc := c.service()
+	vols := c.volumes()
+	out, rv := c.invoke(svc, "CreateGroup", replScalar("GroupName", "g"), vols["a"].param("Members"))
+	if rv != 0 {
+		t.Fatalf("CreateGroup: %d", rv)
+	}
+	group := c.out(out, "ReplicationGroup")
+	out, rv = c.invoke(svc, "CreateGroup", replScalar("GroupName", "smallgroup"), vols["small"].param("Members"))
+	if rv != 0 {
+		t.Fatalf("CreateGroup: %d", rv)
+	}
+	smallGroup := c.out(out, "ReplicationGroup")
+	files := strings.Join(replPoolFiles(t, dir), ",")
+	tests := []struct {
+		name   string
+		params []string
+		want   int
+	}{
+		{"no SyncType", []string{group.param("SourceGroup")}, 5},
+		{"reserved SyncType", []string{group.param("SourceGroup"), replScalar("SyncType", "4")}, 5},
+		{"Mirror", []string{group.param("SourceGroup"), replScalar("SyncType", "6")}, 1},
+		{"vendor SyncType", []string{group.param("SourceGroup"), replScalar("SyncType", "32768")}, 1},
+		{"both sources", []string{group.param("SourceGroup"), vols["a"].param("SourceElement"), replScalar("SyncType", "8")}, 5},
+		{"no source", []string{replScalar("SyncType", "8")}, 5},
+		{"TargetGroup and TargetElementCount", []string{vols["a"].param("SourceElement"), smallGroup.param("TargetGroup"),
+			replScalar("TargetElementCount", "2"), replScalar("SyncType", "8")}, 5},
+		{"target group does not fit", []string{group.param("SourceGroup"), smallGroup.param("TargetGroup"), replScalar("SyncType", "8")}, 5},
+		{"WaitForCopyState Prepared", []string{group.param("SourceGroup"), replScalar("SyncType", "8"), replScalar("WaitForCopyState", "11")}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, rv := c.invoke(svc, "CreateGroupReplica", tt.params...)
+			if rv != tt.want {
+				t.Errorf("ReturnValue %d, want %d", rv, tt.want)
+			}
+			for _, k := range out.ChildElements() {
+				if k.Tag == "Job" {
+					t.Errorf("a refused call returned a Job")
+				}
+			}
+		})
+	}
+	if got := strings.Join(replPoolFiles(t, dir), ","); got != files {
+		t.Errorf("pool files %s, want %s", got, files)
+	}
+	if insts, _ := c.enumerate(replURIJob); len(insts) != 0 {
+		t.Errorf("%d jobs after refused calls, want 0", len(insts))
+	}
+	if insts, _ := c.enumerate(replWMI + "MSISCSITARGET_ReplicationGroup"); len(insts) != 2 {
+		t.Errorf("%d groups after refused calls, want the 2 made", len(insts))
+	}
+}
