@@ -15,6 +15,16 @@
 // ServeHTTP is the only place that turns an error into a fault (fault.go) and
 // writes it, and it writes one access log line per request.
 //
+// # Authentication and encryption
+//
+// auth.go decides who the caller is: Basic against the users file (over TLS,
+// or plain HTTP when AllowUnencrypted), Negotiate/NTLM and Kerberos
+// (negotiate.go, negotiate_kerberos.go), bound to the TCP connection through
+// ConnContext. Over plain HTTP, encryption.go unseals and seals the
+// HTTP-SPNEGO session-encrypted multipart bodies that pywinrm and PowerShell
+// send (MS-WSMV 2.2.9.1). A reader may Get and Enumerate; everything else needs
+// an admin (AccessDenied).
+//
 // # Limits
 //
 // Request bodies are capped (Limits.MaxBodyBytes; much lower before
