@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -298,5 +299,78 @@ func TestDeployFiles(t *testing.T) {
 	}
 	if out, err := exec.Command("systemd-analyze", "verify", filepath.Join(dir, "replicad.service")).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestReplicactlWaitReportsATerminatedJob follows a slow copy with
+// replica create --wait (progress lines on a pipe), cancels its job from a
+// second replicactl, and checks the waiting command exits 1 with the job's
+// error on one line and leaves no target behind.
+func TestReplicactlWaitReportsATerminatedJob(t *testing.T) {
+	// 16 MiB of data at 2 MiB/s: about 8 s of copying.
+	t.Setenv("REPLICAD_COPY_BANDWIDTH", strconv.Itoa(2<<20))
+	d := startFastDaemon(t)
+	c := ctl{t: t, bin: buildReplicactl(t), d: d}
+	c.must("volume", "create", "big", "--size", "32M")
+	img := filepath.Join(d.dataDir, "pools", "default", "big.img")
+	f, err := os.OpenFile(img, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(bytes.Repeat([]byte("replicad"), 2<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	wait := exec.Command(c.bin, "replica", "create", "--source", "big", "--type", "clone", "--name", "slow", "--wait")
+	wait.Env = append(os.Environ(), "REPLICAD_URL="+d.url(), "REPLICAD_USER="+d.user, "REPLICAD_PASSWORD="+d.password)
+	var stdout, stderr bytes.Buffer
+	wait.Stdout, wait.Stderr = &stdout, &stderr
+	if err := wait.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- wait.Wait() }()
+
+	var id string
+	deadline := time.Now().Add(30 * time.Second)
+	for id == "" {
+		var jobs []map[string]string
+		if err := json.Unmarshal([]byte(c.must("job", "list", "--output", "json")), &jobs); err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range jobs {
+			if j["state"] == "Running" {
+				id = j["id"]
+			}
+		}
+		if id == "" && time.Now().After(deadline) {
+			t.Fatalf("no running job within 30 s: %v", jobs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.must("job", "cancel", id)
+	select {
+	case err := <-done:
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 1 {
+			t.Fatalf("replica create --wait: %v, want exit status 1\n%s%s", err, stdout.String(), stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		wait.Process.Kill()
+		t.Fatal("replica create --wait did not return within 60 s of the cancel")
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	last := lines[len(lines)-1]
+	if !strings.HasPrefix(last, "replicactl: job "+id+" terminated: ") {
+		t.Errorf("last stderr line %q, want the job's termination", last)
+	}
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "job "+id+": ") || !strings.HasSuffix(lines[0], "%") {
+		t.Errorf("stderr %q, want plain progress lines first (not a terminal)", stderr.String())
+	}
+	if imgs := images(t, d); !equalStrings(imgs, []string{"big.img"}) {
+		t.Errorf("images after the cancel: %v, want only big.img", imgs)
 	}
 }
