@@ -434,6 +434,9 @@ func TestTerminateMidCopy(t *testing.T) {
 	if after := e.state(); after != before {
 		t.Errorf("terminated copy left state behind:\ngot  %s\nwant %s", after, before)
 	}
+	if v, _ := e.vols.Get(ctx, src.ID); v.Labels[replica.LabelSource] != "" {
+		t.Errorf("source keeps label %s=%q after the termination", replica.LabelSource, v.Labels[replica.LabelSource])
+	}
 }
 
 // TestResumeAfterRestart: a copy interrupted by a stop resumes from its
