@@ -586,3 +586,29 @@ func TestSourceElementIntoTargetGroup(t *testing.T) {
 		e.sameBytes(src.ID, id)
 	}
 }
+
+// TestTargetPool: new targets go to TargetPool, or to their source's pool.
+func TestTargetPool(t *testing.T) {
+	e := newEnv(t, true, replica.Options{})
+	ctx := context.Background()
+	if _, err := e.vols.CreatePool(ctx, "fast"); err != nil {
+		t.Fatal(err)
+	}
+	src := e.volume("src", MiB)
+	for _, tt := range []struct{ pool, want string }{{"fast", "fast"}, {"", volumes.DefaultPool}} {
+		res, err := e.svc.Replicate(ctx, replica.Request{Shape: replica.ShapeElement, SyncType: replica.SyncTypeClone,
+			SourceElement: src.ID, TargetPool: tt.pool, ElementName: "in-" + tt.want})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.wait(res.JobID)
+		v, err := e.vols.Get(ctx, res.Created[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Pool != tt.want {
+			t.Errorf("TargetPool %q: target in pool %s, want %s", tt.pool, v.Pool, tt.want)
+		}
+		e.sameBytes(src.ID, v.ID)
+	}
+}
