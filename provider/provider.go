@@ -97,3 +97,17 @@ func (p *Provider) Register(reg *cimmodel.Registry) error {
 	}
 	return nil
 }
+
+// JobStates counts the jobs in the queue by state name ("Running",
+// "Completed", ...), for the replicad_jobs metric.
+func (p *Provider) JobStates() (map[string]int, error) {
+	jobs, err := p.jobs.List()
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, j := range jobs {
+		counts[j.State.String()]++
+	}
+	return counts, nil
+}

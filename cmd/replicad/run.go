@@ -87,31 +87,23 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	handler := m.Server.Handler()
 
-	// --- metrics hook (issue 7): count every /wsman request by HTTP method
-	// and status, and serve /metrics and /healthz on their own listener.
-	m.Metrics = metrics.New(metrics.Options{Process: true, Health: func(context.Context) error {
-		return m.DB.View(func(*store.Tx) error { return nil })
-	}})
+	// Count every /wsman request by HTTP method and status; serve /metrics
+	// and /healthz on their own listener when --metrics-listen is set.
+	m.Metrics = metrics.New(metrics.Options{
+		Process:   true,
+		JobStates: m.Provider.JobStates,
+		Health: func(context.Context) error {
+			return m.DB.View(func(*store.Tx) error { return nil })
+		},
+	})
 	handler = m.Metrics.Middleware(handler)
 	if cfg.MetricsListen != "" {
 		ln, err := net.Listen("tcp", cfg.MetricsListen)
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", cfg.MetricsListen, err)
 		}
-		srv := &http.Server{Handler: m.Metrics.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		done := make(chan error, 1)
-		m.http, m.done = append(m.http, srv), append(m.done, done)
-		logger.Info("listening", zap.String("scheme", "metrics"), zap.String("addr", ln.Addr().String()),
-			zap.String("url", fmt.Sprintf("http://%s/metrics", ln.Addr())))
-		go func() {
-			err := srv.Serve(ln)
-			if errors.Is(err, http.ErrServerClosed) {
-				err = nil
-			}
-			done <- err
-		}()
+		m.serve(ln, m.Metrics.Handler(), "metrics")
 	}
-	// --- end of the metrics hook
 
 	if cfg.Listen != "" {
 		ln, err := net.Listen("tcp", cfg.Listen)
