@@ -500,8 +500,7 @@ func TestTerminateMidCopyWithMasterzen(t *testing.T) {
 	dir := t.TempDir()
 	replWriteImage(t, dir, "big", 1<<30, 4<<20, 8<<20) // 1 GiB apparent, 512 MiB of data
 	// 64 MiB/s: the copy takes about 8 s, time enough to act on it.
-	t.Setenv("REPLICAD_COPY_BANDWIDTH", strconv.Itoa(64<<20))
-	d := startDaemon(t, dir)
+	d := startDaemon(t, dir, "--copy-bandwidth", strconv.Itoa(64<<20))
 	c := newReplCIM(t, d)
 	svc := c.service()
 	vols := c.volumes()
@@ -557,8 +556,7 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	replWriteImage(t, dir, "big", 1<<30, 4<<20, 8<<20)
 	// 64 MiB/s: the copy takes about 8 s and checkpoints every 5 s.
-	t.Setenv("REPLICAD_COPY_BANDWIDTH", strconv.Itoa(64<<20))
-	d := startDaemon(t, dir)
+	d := startDaemon(t, dir, "--copy-bandwidth", strconv.Itoa(64<<20))
 	c := newReplCIM(t, d)
 	out, rv := c.invoke(c.service(), "CreateElementReplica", replScalar("ElementName", "copy"), replScalar("SyncType", "8"),
 		c.volumes()["big"].param("SourceElement"))

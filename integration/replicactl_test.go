@@ -308,8 +308,7 @@ func TestDeployFiles(t *testing.T) {
 // error on one line and leaves no target behind.
 func TestReplicactlWaitReportsATerminatedJob(t *testing.T) {
 	// 16 MiB of data at 2 MiB/s: about 8 s of copying.
-	t.Setenv("REPLICAD_COPY_BANDWIDTH", strconv.Itoa(2<<20))
-	d := startFastDaemon(t)
+	d := startFastDaemon(t, "--copy-bandwidth", strconv.Itoa(2<<20))
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	c.must("volume", "create", "big", "--size", "32M")
 	img := filepath.Join(d.dataDir, "pools", "default", "big.img")

@@ -27,6 +27,8 @@ type Config struct {
 	SystemName string
 	// JobWorkers bounds the jobs that run at once (default 2).
 	JobWorkers int
+	// CopyBandwidth caps each copy's data rate in bytes per second (0: unlimited).
+	CopyBandwidth int64
 }
 
 // Provider serves replicad's CIM classes. Create it with New, declare its

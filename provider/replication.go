@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,9 +38,6 @@ const (
 	storageReplicationCapabilitiesID    = "replicad:StorageReplicationCapabilities"
 )
 
-// copyBandwidthEnv names the environment variable that caps copy bandwidth.
-const copyBandwidthEnv = "REPLICAD_COPY_BANDWIDTH"
-
 // replicationState is the replication domain behind the replication classes.
 type replicationState struct {
 	svc *replica.Service
@@ -52,19 +47,8 @@ type replicationState struct {
 
 // openReplication opens the replication domain and registers its job
 // handlers with p.jobs (before the queue starts).
-//
-// The environment variable REPLICAD_COPY_BANDWIDTH, when set, caps each
-// copy's data rate in bytes per second (0: unlimited). It stands in for a
-// daemon flag until cmd/replicad passes one through Config.
 func (p *Provider) openReplication(ctx context.Context) error {
-	opts := replica.Options{Logger: p.logger.Named("replica")}
-	if v := os.Getenv(copyBandwidthEnv); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return fmt.Errorf("%s=%q: want a number of bytes per second", copyBandwidthEnv, v)
-		}
-		opts.BandwidthLimit = n
-	}
+	opts := replica.Options{Logger: p.logger.Named("replica"), BandwidthLimit: p.cfg.CopyBandwidth}
 	svc, err := replica.Open(ctx, p.cfg.DB, p.volumes, p.jobs, opts)
 	if err != nil {
 		return err

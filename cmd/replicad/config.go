@@ -24,6 +24,8 @@ type Config struct {
 	// MetricsListen serves /metrics and /healthz over plain HTTP, without
 	// authentication; "" (the default) for none.
 	MetricsListen string
+	// CopyBandwidth caps each replica copy in bytes per second (0: unlimited).
+	CopyBandwidth int64
 	// AllowUnencrypted permits Basic over plain HTTP. Unset (nil) means:
 	// allowed only when every listener is on a loopback address.
 	AllowUnencrypted *bool
@@ -68,6 +70,7 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or console")
 	fs.StringVar(&c.Keytab, "keytab", c.Keytab, "Kerberos keytab with the service keys (e.g. HTTP/host); enables Kerberos logons")
 	fs.StringVar(&c.KerberosPrincipal, "kerberos-principal", c.KerberosPrincipal, "accept only tickets for this keytab principal (e.g. HTTP/host.example.com); default any in the keytab")
+	fs.Int64Var(&c.CopyBandwidth, "copy-bandwidth", c.CopyBandwidth, "cap each replica copy at this many bytes per second (0: unlimited)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address for /metrics (Prometheus) and /healthz, plain HTTP without authentication; default off")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -88,6 +91,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("--data-dir must not be empty")
+	}
+	if c.CopyBandwidth < 0 {
+		return fmt.Errorf("--copy-bandwidth must not be negative")
 	}
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		return fmt.Errorf("--log-format must be json or console, not %q", c.LogFormat)

@@ -68,9 +68,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	registry := cimmodel.NewRegistry()
 	m.Provider, err = provider.New(ctx, provider.Config{
-		DB:      m.DB,
-		DataDir: cfg.DataDir,
-		Logger:  logger.Named("provider"),
+		DB:            m.DB,
+		DataDir:       cfg.DataDir,
+		Logger:        logger.Named("provider"),
+		CopyBandwidth: cfg.CopyBandwidth,
 	})
 	if err != nil {
 		return err
