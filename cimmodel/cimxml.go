@@ -80,7 +80,7 @@ func cimxmlInstance(r *Registry, namespace string, e *etree.Element, depth int) 
 		}
 		p, ok := c.property(name)
 		if !ok {
-			return nil, Errorf(StatusInvalidParameter, "class %s has no property %q", c.Name, name)
+			return nil, Errorf(StatusNoSuchProperty, "class %s has no property %q", c.Name, name)
 		}
 		if _, dup := inst.Values[p.Name]; dup {
 			return nil, Errorf(StatusInvalidParameter, "property %s.%s repeated", c.Name, p.Name)

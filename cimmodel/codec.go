@@ -197,7 +197,7 @@ func decodeInstanceElement(r *Registry, namespace string, e *etree.Element, hint
 	for _, name := range order {
 		p, ok := c.property(name)
 		if !ok {
-			return nil, Errorf(StatusInvalidParameter, "class %s has no property %q", c.Name, name)
+			return nil, Errorf(StatusNoSuchProperty, "class %s has no property %q", c.Name, name)
 		}
 		v, err := decodeElements(r, inst.Namespace, groups[strings.ToLower(name)], p.valueType(), p.Array, p.EmbeddedClass, p.RefClass, depth)
 		if err != nil {

@@ -2,6 +2,7 @@ package cimmodel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -60,6 +61,9 @@ func (r *Registry) Invoke(ctx context.Context, target ObjectPath, method string,
 		target = norm
 	}
 	args, err := r.DecodeArgs(ns, m, input)
+	if ipe := (*InvalidParameterError)(nil); errors.As(err, &ipe) {
+		return Result{ReturnValue: ReturnInvalidParameter}, m, ipe
+	}
 	if err != nil {
 		return Result{}, m, err
 	}
@@ -98,6 +102,12 @@ func (r *Registry) DecodeArgs(namespace string, m *Method, input *etree.Element)
 			return nil, Errorf(StatusInvalidParameter, "parameter %s of %s is output-only", p.Name, m.Name)
 		}
 		v, err := decodeElements(r, namespace, groups[strings.ToLower(name)], p.valueType(), p.Array, p.EmbeddedClass, p.RefClass, 0)
+		if ce := (*Error)(nil); errors.As(err, &ce) && ce.Status == StatusNoSuchProperty {
+			// A well-formed embedded instance with a property its class
+			// does not have breaks the method's rules rather than the
+			// protocol: ReturnValue 5, like a value outside a ValueMap.
+			return nil, &InvalidParameterError{Param: p.Name, Reason: ce.Message}
+		}
 		if err != nil {
 			return nil, Errorf(StatusInvalidParameter, "parameter %s of %s: %v", p.Name, m.Name, err)
 		}
