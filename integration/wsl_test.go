@@ -64,4 +64,42 @@ func TestWSL(t *testing.T) {
 	if find(doc.Root(), uriReplService, "MSISCSITARGET_ReplicationService") == nil {
 		t.Errorf("wsl enumerate with Pull: no instance\n%s", docString(doc))
 	}
+
+	// Invoke: create a volume through the storage configuration service.
+	// wsl splices an enumerated EPR into its request as text, which only works
+	// with servers that write the wsman: prefix (Dell's); with w: (ours and
+	// Windows') it needs the instance EPR in a file, its -inst option.
+	const uriConfig = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/storage/iscsitarget/MSISCSITARGET_StorageConfigurationService"
+	doc = wslRun(t, d, dir, "enum", uriConfig, "-opti", "5")
+	svc := find(doc.Root(), uriConfig, "MSISCSITARGET_StorageConfigurationService")
+	if svc == nil {
+		t.Fatalf("wsl enumerate: no storage configuration service\n%s", docString(doc))
+	}
+	var sels strings.Builder
+	for _, k := range []string{"SystemCreationClassName", "SystemName", "CreationClassName", "Name"} {
+		sels.WriteString(`<wsman:Selector Name="` + k + `">` + find(svc, uriConfig, k).Text() + "</wsman:Selector>\n")
+	}
+	epr := "<wsa:EndpointReference>\n<wsa:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address>\n" +
+		"<wsa:ReferenceParameters>\n<wsman:ResourceURI>" + uriConfig + "</wsman:ResourceURI>\n<wsman:SelectorSet>\n" +
+		sels.String() + "</wsman:SelectorSet>\n</wsa:ReferenceParameters>\n</wsa:EndpointReference>\n"
+	eprFile := filepath.Join(dir, "service-epr.xml")
+	if err := os.WriteFile(eprFile, []byte(epr), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc = wslRun(t, d, dir, "invoke", uriConfig, "CreateOrModifyElementFromStoragePool", "-inst", eprFile,
+		"ElementName=wslvol", "ElementType=2", "Size=1048576")
+	if rv := find(doc.Root(), uriConfig, "ReturnValue"); rv == nil || rv.Text() != "0" {
+		t.Fatalf("wsl invoke: ReturnValue %v, want 0\n%s", rv, docString(doc))
+	}
+	if st, err := os.Stat(filepath.Join(d.dataDir, "pools", "default", "wslvol.img")); err != nil || st.Size() != 1048576 {
+		t.Fatalf("volume file after wsl invoke: %v, %v; want 1 MiB", st, err)
+	}
+
+	// And the new volume is there when wsl enumerates volumes.
+	const uriVolume = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/storage/iscsitarget/MSISCSITARGET_StorageVolume"
+	doc = wslRun(t, d, dir, "enum", uriVolume, "-opti", "50")
+	vol := find(doc.Root(), uriVolume, "MSISCSITARGET_StorageVolume")
+	if vol == nil || find(vol, uriVolume, "ElementName").Text() != "wslvol" {
+		t.Errorf("wsl enumerate volumes: no wslvol\n%s", docString(doc))
+	}
 }
