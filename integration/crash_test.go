@@ -1,0 +1,253 @@
+package integration
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// crashConfig sizes one crash run. The short form (the default under
+// `go test`) keeps the whole test well under a minute; `make crashtest`
+// sets REPLICAD_CRASH_ROUNDS, REPLICAD_CRASH_SIZE and REPLICAD_CRASH_SEED.
+type crashConfig struct {
+	rounds    int
+	size      int64 // apparent bytes of each source image
+	bandwidth int64 // --copy-bandwidth while the daemon is being killed
+	seed      uint64
+}
+
+func crashConfigFromEnv(t *testing.T) crashConfig {
+	t.Helper()
+	cfg := crashConfig{rounds: 5, size: 64 << 20, bandwidth: 24 << 20, seed: uint64(time.Now().UnixNano())}
+	if v := os.Getenv("REPLICAD_CRASH_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("REPLICAD_CRASH_ROUNDS=%q: want a positive integer", v)
+		}
+		cfg.rounds = n
+	}
+	if v := os.Getenv("REPLICAD_CRASH_SIZE"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 16<<20 || n%(8<<20) != 0 {
+			t.Fatalf("REPLICAD_CRASH_SIZE=%q: want bytes, a multiple of 8 MiB, at least 16 MiB", v)
+		}
+		cfg.size = n
+		// Keep each copy a few seconds long whatever the size.
+		cfg.bandwidth = max(cfg.bandwidth, n/4)
+	}
+	if v := os.Getenv("REPLICAD_CRASH_SEED"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("REPLICAD_CRASH_SEED=%q: want an unsigned integer", v)
+		}
+		cfg.seed = n
+	}
+	return cfg
+}
+
+// kill9 sends SIGKILL and waits for the process to be gone.
+func (d *daemon) kill9() {
+	d.t.Helper()
+	if err := d.cmd.Process.Kill(); err != nil {
+		d.t.Fatalf("kill -9: %v", err)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(30 * time.Second):
+		d.t.Fatalf("replicad still alive 30 s after SIGKILL")
+	}
+}
+
+// fileHash returns the SHA-256 of a file's bytes.
+func fileHash(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatalf("hash %s: %v", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// crashJob is one replica job started over the wire: its EPR and the
+// target each source should end up copied to.
+type crashJob struct {
+	epr     replEPR
+	kind    string
+	sources []string
+	targets []string
+}
+
+// checkStore opens state.db read-only with bbolt and checks every page.
+func checkStore(t *testing.T, dataDir string) {
+	t.Helper()
+	db, err := bolt.Open(filepath.Join(dataDir, "state.db"), 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatalf("open state.db after the crashes: %v", err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		for e := range tx.Check() {
+			return e
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("state.db consistency check: got %v, want no error", err)
+	}
+}
+
+// TestCrashKill9 starts replica jobs (CreateElementReplica and
+// CreateGroupReplica over the wire), kills the daemon with SIGKILL at seeded
+// random moments and restarts it on the same data folder, round after round.
+// Then every job has either completed with byte-identical targets or ended
+// Failed/Terminated with an error, no source changed, no synchronization
+// reports Synchronized over differing bytes, and the store is consistent.
+func TestCrashKill9(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts the daemon repeatedly")
+	}
+	cfg := crashConfigFromEnv(t)
+	t.Logf("crash test: seed %d (REPLICAD_CRASH_SEED to replay), %d rounds, %d MiB sources, %d MiB/s",
+		cfg.seed, cfg.rounds, cfg.size>>20, cfg.bandwidth>>20)
+	rng := rand.New(rand.NewPCG(cfg.seed, 0x7265706c))
+
+	dir := t.TempDir()
+	sources := []string{"src1", "src2", "src3"}
+	hashes := map[string]string{}
+	for _, s := range sources {
+		replWriteImage(t, dir, s, cfg.size, 1<<20, 2<<20)
+		hashes[s] = fileHash(t, filepath.Join(replPoolDir(dir), s+".img"))
+	}
+	bw := strconv.FormatInt(cfg.bandwidth, 10)
+
+	// src1 and src2 form a group replicated with CreateGroupReplica; src3
+	// is replicated alone with CreateElementReplica.
+	d := startDaemon(t, dir, "--copy-bandwidth", bw)
+	c := newReplCIM(t, d)
+	svc := c.service()
+	vols := c.volumes()
+	out, rv := c.invoke(svc, "CreateGroup", replScalar("GroupName", "crashgrp"),
+		vols["src1"].param("Members"), vols["src2"].param("Members"))
+	if rv != 0 {
+		t.Fatalf("CreateGroup: ReturnValue %d, want 0", rv)
+	}
+	group := c.out(out, "ReplicationGroup")
+
+	var jobs []crashJob
+	kills := 0
+	for round := 1; round <= cfg.rounds; round++ {
+		if round > 1 {
+			d = startDaemon(t, dir, "--copy-bandwidth", bw)
+			c = newReplCIM(t, d)
+			svc = c.service()
+			vols = c.volumes()
+		}
+		rel := fmt.Sprintf("g%d", round)
+		out, rv := c.invoke(svc, "CreateGroupReplica", replScalar("RelationshipName", rel), replScalar("SyncType", "8"),
+			replScalar("Mode", "3"), group.param("SourceGroup"))
+		switch rv {
+		case 4096:
+			jobs = append(jobs, crashJob{epr: c.out(out, "Job"), kind: "group", sources: []string{"src1", "src2"},
+				targets: []string{rel + "_1", rel + "_2"}})
+		case 6: // a group copy from an earlier round still holds the sources
+		default:
+			t.Fatalf("round %d: CreateGroupReplica: ReturnValue %d, want 4096 or 6 (In Use)", round, rv)
+		}
+		name := fmt.Sprintf("e%d", round)
+		out, rv = c.invoke(svc, "CreateElementReplica", replScalar("ElementName", name), replScalar("SyncType", "8"),
+			vols["src3"].param("SourceElement"))
+		switch rv {
+		case 4096:
+			jobs = append(jobs, crashJob{epr: c.out(out, "Job"), kind: "element", sources: []string{"src3"}, targets: []string{name}})
+		case 6:
+		default:
+			t.Fatalf("round %d: CreateElementReplica: ReturnValue %d, want 4096 or 6 (In Use)", round, rv)
+		}
+		// Kill at a random moment of the copies: some rounds right after
+		// the request (the state change), others deep in the copy.
+		wait := time.Duration(rng.Int64N(int64(3 * time.Second)))
+		t.Logf("round %d: %d jobs so far, kill -9 after %v", round, len(jobs), wait)
+		time.Sleep(wait)
+		d.kill9()
+		kills++
+	}
+
+	// A last start without the bandwidth cap lets every resumed job finish.
+	d = startDaemon(t, dir)
+	c = newReplCIM(t, d)
+	vols = c.volumes()
+	completed, failed := 0, 0
+	for i, j := range jobs {
+		inst := c.waitJob(j.epr)
+		switch state := replProp(inst, "JobState"); state {
+		case "7":
+			completed++
+			replRequireCompleted(t, inst)
+			for k, src := range j.sources {
+				tgt := j.targets[k]
+				if got := fileHash(t, filepath.Join(replPoolDir(dir), tgt+".img")); got != hashes[src] {
+					t.Errorf("job %d (%s): completed target %s has hash %s, want %s of %s", i, j.kind, tgt, got, hashes[src], src)
+				}
+			}
+		case "8", "10":
+			failed++
+			if replProp(inst, "ErrorCode") == "0" || replProp(inst, "ErrorDescription") == "" {
+				t.Errorf("job %d (%s): JobState %s with ErrorCode %s ErrorDescription %q, want a nonzero code and a description",
+					i, j.kind, state, replProp(inst, "ErrorCode"), replProp(inst, "ErrorDescription"))
+			}
+		default:
+			t.Errorf("job %d (%s): final JobState %s, want 7, 8 or 10", i, j.kind, state)
+		}
+	}
+	// No synchronization may claim Synchronized (CopyState 4) over bytes
+	// that differ.
+	vols = c.volumes()
+	for _, j := range jobs {
+		for k, src := range j.sources {
+			tgt, ok := vols[j.targets[k]]
+			if !ok {
+				continue
+			}
+			s, err := c.get(replPairEPR(vols[src], tgt))
+			if err != nil {
+				continue
+			}
+			if replProp(s, "CopyState") == "4" {
+				if got := fileHash(t, filepath.Join(replPoolDir(dir), j.targets[k]+".img")); got != hashes[src] {
+					t.Errorf("%s→%s reports CopyState 4 (Synchronized), but the target hash is %s, want %s", src, j.targets[k], got, hashes[src])
+				}
+			}
+		}
+	}
+	for _, f := range replPoolFiles(t, dir) {
+		if strings.HasSuffix(f, ".replica") {
+			t.Errorf("partial file %s left in the pool after every job ended", f)
+		}
+	}
+	d.stop()
+	for _, s := range sources {
+		if got := fileHash(t, filepath.Join(replPoolDir(dir), s+".img")); got != hashes[s] {
+			t.Errorf("source %s changed: hash %s, want %s", s, got, hashes[s])
+		}
+	}
+	checkStore(t, dir)
+	if len(jobs) == 0 {
+		t.Fatalf("no job was started in %d rounds", cfg.rounds)
+	}
+	t.Logf("RELIABILITY crash kills=%d jobs=%d completed=%d failed=%d seed=%d", kills, len(jobs), completed, failed, cfg.seed)
+}
