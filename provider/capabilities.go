@@ -21,9 +21,11 @@ var supportedReplicationTypes = []uint16{6, 7, 10, 11}
 var (
 	supportedAsyncActions = []uint16{2, 3}
 	supportedSyncActions  = []uint16{2, 3, 5, 8, 12, 13, 14, 15}
-	// supportedOperations are the ModifyReplicaSynchronization operations:
-	// 8 Detach, 9 Dissolve, 19 Return To ResourcePool.
-	supportedOperations = []uint16{opDetach, opDissolve, opReturnToPool}
+	// supportedOperations are the ModifyReplicaSynchronization operations
+	// replica performs: 2 Abort (of a Resync), 8 Detach, 9 Dissolve, 12
+	// Fracture, 14 Resync Replica, 15 Restore from Replica, 19 Return To
+	// ResourcePool, 21 Split.
+	supportedOperations = operationCodes()
 	// supportedFeatures: 8 targets allocated from any storage pool, 44 local
 	// targets allocated from the source's pool by default, 51 the client can
 	// supply the target ElementName.
@@ -34,6 +36,14 @@ var (
 	// groups, 56 client can supply RelationshipName.
 	supportedGroupFeatures = []uint16{2, 5, 11, 12, 14, 15, 38, 56}
 )
+
+func operationCodes() []uint16 {
+	var out []uint16
+	for _, op := range replica.Operations() {
+		out = append(out, uint16(op))
+	}
+	return out
+}
 
 func replicationTypeParam() cimmodel.Parameter {
 	return rRequired(rParamMap(rIn("ReplicationType", cimmodel.TypeUint16),
@@ -112,7 +122,9 @@ func (p *Provider) capabilitiesClass() *cimmodel.Class {
 				case m == 2 || m == 3:
 					states = []uint16{uint16(replica.CopyStateInitialized), uint16(replica.CopyStateUnsynchronized), uint16(replica.CopyStateSynchronized)}
 				case m == 4:
-					states = []uint16{uint16(replica.CopyStateNotApplicable)}
+					// What modifyReaches lets a client wait for.
+					states = []uint16{uint16(replica.CopyStateSynchronized), uint16(replica.CopyStateFractured), uint16(replica.CopyStateSplit),
+						uint16(replica.CopyStateAborted), uint16(replica.CopyStateNotApplicable)}
 				}
 				if states == nil {
 					return cimmodel.Result{ReturnValue: returnNotSupported}, nil
@@ -179,7 +191,8 @@ func (p *Provider) getDefaultReplicationSettingData(ctx context.Context, target 
 // read SupportedModifyOperations: full copies that stay associated until
 // Detach (SupportedSynchronizationType 4 UnSyncAssoc-Full, 6
 // UnSyncUnAssoc), created locally as a job or within the call, modified by
-// Detach (2) only.
+// Detach (2), Fracture (3), Resync Replica (4, incremental: only changed
+// blocks) and Restore from Replica (5).
 func (p *Provider) storageReplicationCapabilitiesClass() *cimmodel.Class {
 	c := &cimmodel.Class{Name: storageReplicationCapabilitiesClass, Superclass: "CIM_StorageReplicationCapabilities", Namespace: Namespace}
 	c.Provider = singleton(func() *cimmodel.Instance {
@@ -187,16 +200,16 @@ func (p *Provider) storageReplicationCapabilitiesClass() *cimmodel.Class {
 			Set("InstanceID", cimmodel.String(storageReplicationCapabilitiesID)).
 			Set("ElementName", cimmodel.String("replicad storage replication capabilities")).
 			Set("SupportedSynchronizationType", cimmodel.Uint16s([]uint16{4, 6})).
-			Set("SupportedAsynchronousActions", cimmodel.Uint16s([]uint16{2})).   // Local Replica Creation
-			Set("SupportedSynchronousActions", cimmodel.Uint16s([]uint16{2, 4})). // + Local Replica Modification
-			Set("InitialReplicationState", cimmodel.Uint16(4)).                   // Synchronized (once the job completes)
-			Set("SupportedSpecializedElements", cimmodel.Uint16s([]uint16{6})).   // Full Snapshot
-			Set("SupportedModifyOperations", cimmodel.Uint16s([]uint16{2})).      // Detach
-			Set("ReplicaHostAccessibility", cimmodel.Uint16(3)).                  // No Restrictions
-			Set("HostAccessibleState", cimmodel.Uint16s([]uint16{6})).            // Synchronized
+			Set("SupportedAsynchronousActions", cimmodel.Uint16s([]uint16{2})).       // Local Replica Creation
+			Set("SupportedSynchronousActions", cimmodel.Uint16s([]uint16{2, 4})).     // + Local Replica Modification
+			Set("InitialReplicationState", cimmodel.Uint16(4)).                       // Synchronized (once the job completes)
+			Set("SupportedSpecializedElements", cimmodel.Uint16s([]uint16{6})).       // Full Snapshot
+			Set("SupportedModifyOperations", cimmodel.Uint16s([]uint16{2, 3, 4, 5})). // Detach, Fracture, Resync, Restore
+			Set("ReplicaHostAccessibility", cimmodel.Uint16(3)).                      // No Restrictions
+			Set("HostAccessibleState", cimmodel.Uint16s([]uint16{6})).                // Synchronized
 			Set("PersistentReplicasSupported", cimmodel.Bool(true)).
 			Set("LocalMirrorSnapshotSupported", cimmodel.Bool(false)).
-			Set("IncrementalDeltasSupported", cimmodel.Bool(false)).
+			Set("IncrementalDeltasSupported", cimmodel.Bool(true)).
 			Set("MaximumLocalReplicationDepth", cimmodel.Uint16(1))
 	})
 	return c

@@ -51,6 +51,10 @@ var replicationErrors = []replicationErrorRow{
 	{err: replica.ErrGroupNotEmpty, code: returnFailed, status: cimmodel.StatusFailed},
 	{err: replica.ErrSyncNotFound, code: returnInvalidParameter, status: cimmodel.StatusNotFound},
 	{err: replica.ErrCopyInProgress, code: returnInUse, status: cimmodel.StatusFailed},
+	// ModifyReplicaSynchronization has no "invalid state transition" code:
+	// an Operation the synchronization's CopyState forbids is an invalid
+	// Operation parameter for it.
+	{err: replica.ErrInvalidState, code: returnInvalidParameter, status: cimmodel.StatusFailed},
 	{err: replica.ErrOperationNotFound, code: returnInvalidParameter, status: cimmodel.StatusNotFound},
 	{err: replica.ErrClosed, code: returnFailed, status: cimmodel.StatusFailed},
 	{err: errNotOurs, code: returnInvalidParameter, status: cimmodel.StatusInvalidParameter},

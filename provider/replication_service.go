@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -165,7 +166,7 @@ func (p *Provider) replicationServiceClass() *cimmodel.Class {
 		{
 			Name: "ModifyReplicaSynchronization", ReturnType: cimmodel.TypeUint32,
 			ReturnValueMap: createReturnMap, ReturnValues: modifyReturnValues,
-			Description: "Operations 8 Detach, 9 Dissolve and 19 Return To ResourcePool on a Synchronized StorageSynchronized or GroupSynchronized; other operations answer 1 Not Supported.",
+			Description: "Operations 2 Abort (of a Resync), 8 Detach, 9 Dissolve, 12 Fracture, 14 Resync Replica, 15 Restore from Replica, 19 Return To ResourcePool and 21 Split on a StorageSynchronized or GroupSynchronized, each from the CopyStates that allow it (5 otherwise, 6 while a job works on it); 14 and 15 answer 4096 with a Job; other operations answer 1 Not Supported.",
 			Params: []cimmodel.Parameter{
 				rRequired(rParamMap(rIn("Operation", cimmodel.TypeUint16),
 					[]string{"0..1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23", "24..0x7FFF", "0x8000.."},
@@ -534,50 +535,78 @@ func (p *Provider) removeMembers(ctx context.Context, target cimmodel.ObjectPath
 	return cimmodel.Result{ReturnValue: returnOK}, nil
 }
 
-// ModifyReplicaSynchronization operations replicad performs (§1.6).
-const (
-	opDetach       uint16 = 8
-	opDissolve     uint16 = 9
-	opReturnToPool uint16 = 19
-)
+// modifyReaches is the CopyState a synchronous or asynchronous operation
+// leaves the synchronization in: the only WaitForCopyState (besides 15 Not
+// Applicable and NULL) it accepts. Ending operations reach none.
+var modifyReaches = map[replica.Operation]replica.CopyState{
+	replica.OpFracture: replica.CopyStateFractured,
+	replica.OpSplit:    replica.CopyStateSplit,
+	replica.OpResync:   replica.CopyStateSynchronized,
+	replica.OpRestore:  replica.CopyStateSynchronized,
+	replica.OpAbort:    replica.CopyStateAborted,
+}
 
+// modifyReplicaSynchronization performs replica.Operations() on a
+// StorageSynchronized or GroupSynchronized (replica.Service.Modify): 0 when
+// done, 4096 with the Job for Resync Replica and Restore From Replica
+// unless the job finished within the call, the domain's codes otherwise.
 func (p *Provider) modifyReplicaSynchronization(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	const method = "ModifyReplicaSynchronization"
-	op, _ := rArgUint16(in, "Operation")
-	var how replica.Ending
-	switch op {
-	case opDetach:
-		how = replica.EndDetach
-	case opDissolve:
-		how = replica.EndDissolve
-	case opReturnToPool:
-		how = replica.EndReturnToPool
-	default:
-		return p.methodFailure(method, fmt.Errorf("%w: Operation %d: replicad performs 8 Detach, 9 Dissolve and 19 Return To ResourcePool", replica.ErrNotSupported, op)), nil
+	raw, _ := rArgUint16(in, "Operation")
+	op := replica.Operation(raw)
+	if !slices.Contains(replica.Operations(), op) {
+		return p.methodFailure(method, fmt.Errorf("%w: Operation %d (%s): replicad performs %v", replica.ErrNotSupported, raw, op, replica.Operations())), nil
 	}
-	if w, ok := rArgUint16(in, "WaitForCopyState"); ok && w != uint16(replica.CopyStateNotApplicable) {
-		return p.methodFailure(method, invalidArg("WaitForCopyState %d: after %s the relationship is gone; only 15 (Not Applicable) applies", w, how)), nil
+	wait, waitGiven := rArgUint16(in, "WaitForCopyState")
+	if waitGiven && wait != uint16(replica.CopyStateNotApplicable) {
+		reach, ok := modifyReaches[op]
+		if !ok {
+			return p.methodFailure(method, invalidArg("WaitForCopyState %d: after %s the relationship is gone; only 15 (Not Applicable) applies", wait, op)), nil
+		}
+		if wait != uint16(reach) {
+			return p.methodFailure(method, invalidArg("WaitForCopyState %d: %s leads to %s (%d)", wait, op, reach, uint16(reach))), nil
+		}
 	}
+	force, _ := rArgBool(in, "Force")
+	opts := replica.ModifyOptions{Force: force}
 	sync, _ := rArgRef(in, "Synchronization")
+	var res replica.ModifyResult
 	var err error
 	switch {
 	case strings.EqualFold(sync.Class, groupSynchronizedClassName) || strings.EqualFold(sync.Class, "CIM_GroupSynchronized"):
 		var gs *replica.GroupSynchronization
 		gs, err = p.groupSyncOf(ctx, sync)
 		if err == nil {
-			err = p.repl.svc.EndGroupSynchronization(ctx, gs.ID, how)
+			res, err = p.repl.svc.ModifyGroup(ctx, gs.ID, op, opts)
 		}
 	default:
 		var x *replica.Synchronization
 		x, err = p.syncOf(ctx, sync)
 		if err == nil {
-			err = p.repl.svc.EndSynchronization(ctx, x.ID, how)
+			res, err = p.repl.svc.Modify(ctx, x.ID, op, opts)
 		}
 	}
 	if err != nil {
 		return p.methodFailure(method, err), nil
 	}
-	return cimmodel.Result{ReturnValue: returnOK}, nil
+	if res.JobID == "" {
+		return cimmodel.Result{ReturnValue: returnOK}, nil
+	}
+	out := map[string]cimmodel.Value{"Job": cimmodel.Ref(p.jobPath(res.JobID))}
+	if !waitGiven || wait == uint16(replica.CopyStateNotApplicable) {
+		return cimmodel.Result{ReturnValue: returnJobStarted, Out: out}, nil
+	}
+	wctx, cancel := replyDeadline(ctx)
+	defer cancel()
+	job, err := p.jobs.Wait(wctx, res.JobID)
+	switch {
+	case err != nil:
+		return cimmodel.Result{ReturnValue: returnJobStarted, Out: out}, nil
+	case job.State == jobqueue.StateFailed || job.State == jobqueue.StateTerminated:
+		p.logger.Info("modify job failed within the call", zap.String("job", job.ID), zap.String("error", job.Err))
+		return cimmodel.Result{ReturnValue: returnFailed, Out: out}, nil
+	}
+	return cimmodel.Result{ReturnValue: returnOK, Out: out}, nil
 }
 
 func (p *Provider) getAvailableTargetElements(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {

@@ -439,8 +439,8 @@ func TestCapabilitiesAndDefaultSettings(t *testing.T) {
 	if err != nil || len(old) != 1 {
 		t.Fatalf("storage replication capabilities: %d, %v; want 1", len(old), err)
 	}
-	if got, _ := old[0].Get("SupportedModifyOperations").AsUint16s(); !slices.Equal(got, []uint16{2}) {
-		t.Errorf("SupportedModifyOperations %v, want [2] (Detach)", got)
+	if got, _ := old[0].Get("SupportedModifyOperations").AsUint16s(); !slices.Equal(got, []uint16{2, 3, 4, 5}) {
+		t.Errorf("SupportedModifyOperations %v, want [2 3 4 5] (Detach, Fracture, Resync, Restore)", got)
 	}
 	capsPath := caps[0].Path()
 	tests := []struct {
@@ -451,7 +451,8 @@ func TestCapabilitiesAndDefaultSettings(t *testing.T) {
 		out    string
 		values []uint16
 	}{
-		{"operations of async clones", "GetSupportedOperations", []string{rParamXML("ReplicationType", "11")}, 0, "SupportedOperations", []uint16{8, 9, 19}},
+		{"operations of async clones", "GetSupportedOperations", []string{rParamXML("ReplicationType", "11")}, 0, "SupportedOperations", []uint16{2, 8, 9, 12, 14, 15, 19, 21}},
+		{"wait states of ModifyReplicaSynchronization", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "11"), rParamXML("MethodName", "4")}, 0, "SupportedCopyStates", []uint16{4, 6, 7, 12, 15}},
 		{"operations of mirrors", "GetSupportedOperations", []string{rParamXML("ReplicationType", "2")}, 1, "", nil},
 		{"group features", "GetSupportedGroupFeatures", []string{rParamXML("ReplicationType", "10")}, 0, "GroupFeatures", supportedGroupFeatures},
 		{"wait states of CreateGroupReplica", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "10"), rParamXML("MethodName", "3")}, 0, "SupportedCopyStates", []uint16{2, 3, 4}},

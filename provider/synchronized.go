@@ -3,9 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/replicad/replicad/cimmodel"
-	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/replica"
 )
 
@@ -15,12 +15,20 @@ const (
 	copyTypeUnSyncUnAssoc uint16 = 5 // clone: full independent copy
 	replicaTypeFullCopy   uint16 = 2
 	syncStateInitialized  uint16 = 2
+	syncStateResyncing    uint16 = 5 // ResyncInProgress
 	syncStateSynchronized uint16 = 6
+	syncStateRestoring    uint16 = 10 // Restore In Progress
+	syncStateBroken       uint16 = 12
+	syncStateFractured    uint16 = 13
 	syncStateCopying      uint16 = 15 // Copy In Progress
 	progressCompleted     uint16 = 2
+	progressDormant       uint16 = 3
 	progressInitializing  uint16 = 4
 	progressSynchronizing uint16 = 6
+	progressResyncing     uint16 = 7
+	progressRestoring     uint16 = 8
 	progressMixed         uint16 = 14
+	progressRequiresSync  uint16 = 18 // Requires resync
 	copyMethodFullCopy    uint16 = 3
 	consistencySequential uint16 = 2 // ConsistencyType Sequentially Consistent
 	consistencyStateNA    uint16 = 2
@@ -94,38 +102,64 @@ func (p *Provider) syncOf(ctx context.Context, path cimmodel.ObjectPath) (*repli
 	return p.repl.svc.SynchronizationOf(ctx, s, t)
 }
 
-// syncProgress returns PercentSynced for a copy state, using the job's
-// progress while the copy runs.
-func (p *Provider) syncProgress(state replica.CopyState, jobID string) uint16 {
+// syncView is how one copy state and activity show in the CIM_Synchronized
+// properties that describe it (cim-replication.md §2.2, the SyncState
+// mapping of §5.3): ProgressStatus, the older SyncState, and whether
+// PercentSynced comes from a job (otherwise it is fixed).
+type syncView struct {
+	progress, syncState uint16
+	fromJob             bool
+	pct                 uint16
+}
+
+// viewOf returns the view of state while activity runs.
+func viewOf(state replica.CopyState, activity replica.Activity) syncView {
 	switch state {
-	case replica.CopyStateSynchronized:
-		return 100
+	case replica.CopyStateInitialized:
+		return syncView{progress: progressInitializing, syncState: syncStateInitialized}
 	case replica.CopyStateUnsynchronized:
-		if j, err := p.jobs.Get(jobID); err == nil && j.Total > 0 {
-			return uint16(min(99, j.PercentComplete))
+		switch activity {
+		case replica.ActivityResyncing:
+			return syncView{progress: progressResyncing, syncState: syncStateResyncing, fromJob: true}
+		case replica.ActivityRestoring:
+			return syncView{progress: progressRestoring, syncState: syncStateRestoring, fromJob: true}
 		}
+		return syncView{progress: progressSynchronizing, syncState: syncStateCopying, fromJob: true}
+	case replica.CopyStateSynchronized:
+		return syncView{progress: progressCompleted, syncState: syncStateSynchronized, pct: 100}
+	case replica.CopyStateFractured, replica.CopyStateSplit:
+		// The target holds the complete copy of the moment it was split off.
+		return syncView{progress: progressDormant, syncState: syncStateFractured, pct: 100}
+	case replica.CopyStateMixed:
+		return syncView{progress: progressMixed, syncState: syncStateCopying, fromJob: true}
+	}
+	// Broken, Aborted: the target is not a usable copy until a Resync.
+	return syncView{progress: progressRequiresSync, syncState: syncStateBroken}
+}
+
+// percent returns PercentSynced for view, reading job's progress when the
+// view says so (at most 99 until the state changes).
+func (p *Provider) percent(v syncView, jobID string) uint16 {
+	if !v.fromJob {
+		return v.pct
+	}
+	if j, err := p.jobs.Get(jobID); err == nil && j.Total > 0 {
+		return uint16(min(99, j.PercentComplete))
 	}
 	return 0
 }
 
 // syncFields sets the CIM_Synchronized properties shared by both classes.
-func syncFields(inst *cimmodel.Instance, st replica.CopyState, syncType replica.SyncType, mode replica.Mode, pct uint16,
+// WhenSynced is when the target last became a complete copy (it stays
+// while Fractured or Split); SyncMaintained only while Synchronized.
+func syncFields(inst *cimmodel.Instance, st replica.CopyState, v syncView, syncType replica.SyncType, mode replica.Mode, pct uint16,
 	established, synchronized cimmodel.Value) {
-	progress := progressInitializing
-	switch st {
-	case replica.CopyStateSynchronized:
-		progress = progressCompleted
-	case replica.CopyStateUnsynchronized:
-		progress = progressSynchronizing
-	case replica.CopyStateMixed:
-		progress = progressMixed
-	}
 	inst.Set("CopyState", cimmodel.Uint16(uint16(st))).
 		Set("RequestedCopyState", cimmodel.Uint16(uint16(replica.CopyStateNotApplicable))).
 		Set("SyncType", cimmodel.Uint16(uint16(syncType))).
 		Set("Mode", cimmodel.Uint16(uint16(mode))).
 		Set("PercentSynced", cimmodel.Uint16(pct)).
-		Set("ProgressStatus", cimmodel.Uint16(progress)).
+		Set("ProgressStatus", cimmodel.Uint16(v.progress)).
 		Set("SyncMaintained", cimmodel.Bool(st == replica.CopyStateSynchronized)).
 		Set("WhenEstablished", established).
 		Set("WhenSynchronized", synchronized).
@@ -133,26 +167,29 @@ func syncFields(inst *cimmodel.Instance, st replica.CopyState, syncType replica.
 		Set("FailedCopyStopsHostIO", cimmodel.Bool(false))
 }
 
+// syncJob is the job whose progress describes x: its Resync or Restore,
+// or its initial copy.
+func syncJob(x *replica.Synchronization) string {
+	if x.Activity != replica.ActivityNone && x.ModifyJob != "" {
+		return x.ModifyJob
+	}
+	return x.JobID
+}
+
 func (p *Provider) syncInstance(c *cimmodel.Class, x *replica.Synchronization) *cimmodel.Instance {
 	inst := cimmodel.NewInstance(c).
 		Set("SystemElement", cimmodel.Ref(p.volumePath(x.Source))).
 		Set("SyncedElement", cimmodel.Ref(p.volumePath(x.Target)))
-	syncFields(inst, x.CopyState, x.SyncType, x.Mode, p.syncProgress(x.CopyState, x.JobID),
+	v := viewOf(x.CopyState, x.Activity)
+	syncFields(inst, x.CopyState, v, x.SyncType, x.Mode, p.percent(v, syncJob(x)),
 		timeValue(x.Established), timeValue(x.Synchronized))
 	copyType := copyTypeUnSyncUnAssoc
 	if x.SyncType == replica.SyncTypeSnapshot {
 		copyType = copyTypeUnSyncAssoc
 	}
-	syncState := syncStateInitialized
-	switch x.CopyState {
-	case replica.CopyStateUnsynchronized:
-		syncState = syncStateCopying
-	case replica.CopyStateSynchronized:
-		syncState = syncStateSynchronized
-	}
 	return inst.Set("CopyType", cimmodel.Uint16(copyType)).
 		Set("ReplicaType", cimmodel.Uint16(replicaTypeFullCopy)).
-		Set("SyncState", cimmodel.Uint16(syncState)).
+		Set("SyncState", cimmodel.Uint16(v.syncState)).
 		Set("CopyMethodology", cimmodel.Uint16(copyMethodFullCopy))
 }
 
@@ -211,20 +248,41 @@ func (p *Provider) groupSyncInstance(ctx context.Context, c *cimmodel.Class, gs 
 	if err != nil {
 		return nil, replicationError(err)
 	}
-	synchronized := cimmodel.Null(cimmodel.TypeDatetime)
-	if st == replica.CopyStateSynchronized {
-		if j, err := p.jobs.Get(gs.JobID); err == nil && j.State == jobqueue.StateCompleted {
-			synchronized = timeValue(j.Finished)
+	// The members' common activity and job, and their last sync.
+	activity, job := replica.ActivityNone, gs.JobID
+	// The group was complete when its last member was; a member never
+	// synced leaves it never synced.
+	var last time.Time
+	never := false
+	for i, id := range gs.Members {
+		m, err := p.repl.svc.Synchronization(ctx, id)
+		if err != nil {
+			return nil, replicationError(err)
 		}
+		if i == 0 || m.Activity == activity {
+			activity = m.Activity
+		} else {
+			activity = replica.ActivityNone
+		}
+		if m.Activity != replica.ActivityNone {
+			job = m.ModifyJob
+		}
+		if m.Synchronized.IsZero() {
+			never = true
+		} else if m.Synchronized.After(last) {
+			last = m.Synchronized
+		}
+	}
+	synchronized := cimmodel.Null(cimmodel.TypeDatetime)
+	if !never && !last.IsZero() {
+		synchronized = timeValue(last)
 	}
 	inst := cimmodel.NewInstance(c).
 		Set("SystemElement", cimmodel.Ref(p.groupPath(gs.SourceGroup))).
 		Set("SyncedElement", cimmodel.Ref(p.groupPath(gs.TargetGroup))).
 		Set("RelationshipName", cimmodel.String(gs.RelationshipName))
-	syncFields(inst, st, gs.SyncType, gs.Mode, p.syncProgress(st, gs.JobID), timeValue(gs.Established), synchronized)
-	if st == replica.CopyStateMixed {
-		inst.Set("PercentSynced", cimmodel.Uint16(p.syncProgress(replica.CopyStateUnsynchronized, gs.JobID)))
-	}
+	v := viewOf(st, activity)
+	syncFields(inst, st, v, gs.SyncType, gs.Mode, p.percent(v, job), timeValue(gs.Established), synchronized)
 	enabled := gs.Consistency == replica.ConsistencySequential
 	inst.Set("ConsistencyEnabled", cimmodel.Bool(enabled))
 	if enabled {

@@ -32,6 +32,9 @@ var (
 	// ErrCopyInProgress is returned by a modification that needs a finished
 	// copy while the copy still runs.
 	ErrCopyInProgress = errors.New("replica: copy in progress")
+	// ErrInvalidState is returned by Modify for an operation that is not
+	// allowed from the synchronization's CopyState.
+	ErrInvalidState = errors.New("replica: operation not allowed in this copy state")
 	// ErrOperationNotFound is returned by Terminate for a job that is not a
 	// replication operation.
 	ErrOperationNotFound = errors.New("replica: operation not found")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -40,8 +41,9 @@ func (e Ending) String() string {
 	return fmt.Sprintf("Ending(%d)", int(e))
 }
 
-// EndSynchronization ends synchronization id, which must be Synchronized
-// (ErrCopyInProgress while its copy runs). A member of a group
+// EndSynchronization ends synchronization id, which must be settled
+// (Synchronized, Fractured, Split, Broken or Aborted; ErrCopyInProgress
+// while a job copies). A member of a group
 // synchronization must be ended through the group (ErrInRelationship).
 // Errors: ErrSyncNotFound, ErrCopyInProgress, ErrInRelationship, and the
 // volume delete errors for EndReturnToPool.
@@ -83,11 +85,6 @@ func (s *Service) end(ctx context.Context, syncs []*Synchronization, groupSync s
 	case EndDetach, EndDissolve, EndReturnToPool:
 	default:
 		return fmt.Errorf("%w: unknown ending %d", ErrNotSupported, how)
-	}
-	for _, x := range syncs {
-		if x.CopyState != CopyStateSynchronized {
-			return fmt.Errorf("%w: %s → %s is %s; terminate its job to stop it", ErrCopyInProgress, x.Source, x.Target, x.CopyState)
-		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -135,6 +132,18 @@ func (s *Service) end(ctx context.Context, syncs []*Synchronization, groupSync s
 			}
 		}
 		for _, x := range syncs {
+			// Checked again inside the transaction: a Resync may have
+			// started since the caller looked.
+			cur, err := getRecord[Synchronization](tx, bucketSyncs, x.ID)
+			if err != nil {
+				return err
+			}
+			if cur == nil {
+				return fmt.Errorf("%w: %s", ErrSyncNotFound, x.ID)
+			}
+			if !slices.Contains(settled, cur.CopyState) {
+				return fmt.Errorf("%w: %s → %s is %s; terminate or abort its job to stop it", ErrCopyInProgress, x.Source, x.Target, cur.CopyState)
+			}
 			if err := tx.Delete(bucketSyncs, x.ID); err != nil {
 				return err
 			}
@@ -144,6 +153,7 @@ func (s *Service) end(ctx context.Context, syncs []*Synchronization, groupSync s
 	if err != nil {
 		return fmt.Errorf("%s: %w", how, err)
 	}
+	s.removeSidecars(ctx, syncs)
 	var errs []error
 	if how == EndReturnToPool {
 		for _, x := range syncs {

@@ -61,6 +61,7 @@ func Open(ctx context.Context, db *store.DB, vols *volumes.Service, jobs *jobque
 	}
 	s := &Service{db: db, vols: vols, jobs: jobs, opts: opts, logger: opts.Logger, leases: map[string]map[volumes.ID]func(){}}
 	jobs.Handle(KindCopy, s.runCopy)
+	jobs.Handle(KindModify, s.runModify)
 	if err := s.reconcile(ctx); err != nil {
 		return nil, fmt.Errorf("replica: open: %w", err)
 	}

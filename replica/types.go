@@ -160,6 +160,14 @@ type Synchronization struct {
 	// completed (zero until then).
 	Established  time.Time `json:"established"`
 	Synchronized time.Time `json:"synchronized,omitzero"`
+	// Activity is what ModifyJob does to it (Resync or Restore), while
+	// CopyState is Unsynchronized; ActivityNone otherwise.
+	Activity Activity `json:"activity,omitempty"`
+	// ModifyJob is the job of its last asynchronous operation.
+	ModifyJob string `json:"modifyJob,omitempty"`
+	// Aborting reports that ModifyJob is being aborted: its handler leaves
+	// the synchronization Aborted.
+	Aborting bool `json:"aborting,omitempty"`
 }
 
 // GroupSynchronization associates a source group with its replica group.

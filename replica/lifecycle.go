@@ -1,0 +1,581 @@
+package replica
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"go.uber.org/zap"
+
+	"github.com/replicad/replicad/jobqueue"
+	"github.com/replicad/replicad/replica/engine"
+	"github.com/replicad/replicad/store"
+	"github.com/replicad/replicad/volumes"
+)
+
+// KindModify is the jobqueue kind of Resync Replica and Restore From
+// Replica jobs.
+const KindModify = "replica.modify"
+
+// Operation is a ModifyReplicaSynchronization operation (DMTF Operation,
+// cim-replication.md §1.6).
+type Operation uint16
+
+// The operations replicad knows. Operations shows which of them a
+// synchronization accepts in which CopyState.
+const (
+	OpAbort        Operation = 2
+	OpDetach       Operation = 8
+	OpDissolve     Operation = 9
+	OpFracture     Operation = 12
+	OpResync       Operation = 14
+	OpRestore      Operation = 15
+	OpResume       Operation = 16
+	OpReturnToPool Operation = 19
+	OpSplit        Operation = 21
+	OpSuspend      Operation = 22
+)
+
+// String returns the DMTF name of o.
+func (o Operation) String() string {
+	names := map[Operation]string{2: "Abort", 8: "Detach", 9: "Dissolve", 12: "Fracture", 14: "Resync Replica",
+		15: "Restore from Replica", 16: "Resume", 19: "Return To ResourcePool", 21: "Split", 22: "Suspend"}
+	if n, ok := names[o]; ok {
+		return n
+	}
+	return fmt.Sprintf("Operation(%d)", uint16(o))
+}
+
+// Activity is what a job is doing to a synchronization besides its initial
+// copy; it drives ProgressStatus.
+type Activity string
+
+// The activities.
+const (
+	ActivityNone      Activity = ""
+	ActivityResyncing Activity = "resyncing"
+	ActivityRestoring Activity = "restoring"
+)
+
+// transition is one row of the operation table: the copy states an
+// operation is allowed from and the state it leads to (while its job runs,
+// for an asynchronous one).
+type transition struct {
+	from  []CopyState
+	to    CopyState
+	async bool
+	// end is the Ending of an operation that removes the association.
+	end Ending
+}
+
+// settled are the states of a synchronization no job works on.
+var settled = []CopyState{CopyStateSynchronized, CopyStateFractured, CopyStateSplit, CopyStateBroken, CopyStateAborted}
+
+// transitions is the table of the operations replicad performs on Snapshot
+// and Clone synchronizations, element or group (cim-replication.md §5.3).
+// Suspend and Resume stop and continue a mirror's background copy; Snapshot
+// and Clone have none, so they are not in the table (ErrNotSupported).
+var transitions = map[Operation]transition{
+	OpFracture:     {from: []CopyState{CopyStateSynchronized}, to: CopyStateFractured},
+	OpSplit:        {from: []CopyState{CopyStateSynchronized}, to: CopyStateSplit},
+	OpResync:       {from: settled, to: CopyStateUnsynchronized, async: true},
+	OpRestore:      {from: []CopyState{CopyStateSynchronized, CopyStateFractured, CopyStateSplit}, to: CopyStateUnsynchronized, async: true},
+	OpAbort:        {from: []CopyState{CopyStateUnsynchronized}, to: CopyStateAborted},
+	OpDetach:       {from: settled, end: EndDetach},
+	OpDissolve:     {from: settled, end: EndDissolve},
+	OpReturnToPool: {from: settled, end: EndReturnToPool},
+}
+
+// Operations returns the operations replicad performs, in ascending order
+// (what GetSupportedOperations advertises).
+func Operations() []Operation {
+	var out []Operation
+	for op := range transitions {
+		out = append(out, op)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// AllowedFrom returns the copy states op is allowed from (nil for an
+// operation replicad does not perform).
+func AllowedFrom(op Operation) []CopyState {
+	return slices.Clone(transitions[op].from)
+}
+
+// ModifyOptions tune Modify.
+type ModifyOptions struct {
+	// JobName names the job of an asynchronous operation.
+	JobName string
+	// Force lets Detach, Dissolve and Return To ResourcePool abort a
+	// running Resync or Restore first (the target may then be
+	// inconsistent), instead of answering ErrCopyInProgress.
+	Force bool
+}
+
+// ModifyResult is what Modify did.
+type ModifyResult struct {
+	// JobID is the job of an asynchronous operation ("" otherwise).
+	JobID string
+	// Ended reports that the operation removed the association.
+	Ended bool
+}
+
+// modifyPayload is the KindModify job's input.
+type modifyPayload struct {
+	Op    Operation `json:"op"`
+	Syncs []string  `json:"syncs"`
+}
+
+// sidecarPath is the hash sidecar of target t: one SHA-256 per block of
+// the target as of its last sync (engine.ResyncOptions.HashSidecar), a
+// hidden file volume import ignores.
+func sidecarPath(t *volumes.Volume) string {
+	return filepath.Join(filepath.Dir(t.Path()), "."+t.Name+".img.hashes")
+}
+
+// Modify performs op on synchronization id, which must not belong to a
+// group synchronization (ErrInRelationship: modify the group). See
+// ModifyGroup for the rules.
+func (s *Service) Modify(ctx context.Context, id string, op Operation, opts ModifyOptions) (ModifyResult, error) {
+	x, err := s.Synchronization(ctx, id)
+	if err != nil {
+		return ModifyResult{}, err
+	}
+	if x.GroupSync != "" {
+		return ModifyResult{}, fmt.Errorf("%w: synchronization %s → %s belongs to a group synchronization; modify that one", ErrInRelationship, x.Source, x.Target)
+	}
+	return s.modify(ctx, []string{x.ID}, "", op, opts)
+}
+
+// ModifyGroup performs op on every member of group synchronization id, all
+// or none. Each operation is allowed only from the states of its row in the
+// transition table (AllowedFrom): from a state where a job works on the
+// synchronization the answer is ErrCopyInProgress, from another forbidden
+// state ErrInvalidState; an operation replicad does not perform is
+// ErrNotSupported. Fracture, Split and Abort are synchronous; Resync Replica
+// and Restore From Replica return the job that does the work; Detach,
+// Dissolve and Return To ResourcePool end the association
+// (EndSynchronization). Errors leave every record as it was.
+func (s *Service) ModifyGroup(ctx context.Context, id string, op Operation, opts ModifyOptions) (ModifyResult, error) {
+	gs, err := s.GroupSynchronization(ctx, id)
+	if err != nil {
+		return ModifyResult{}, err
+	}
+	return s.modify(ctx, gs.Members, gs.ID, op, opts)
+}
+
+func (s *Service) modify(ctx context.Context, ids []string, groupSync string, op Operation, opts ModifyOptions) (ModifyResult, error) {
+	tr, ok := transitions[op]
+	if !ok {
+		return ModifyResult{}, unsupported("Operation %d (%s) on a Snapshot or Clone", uint16(op), op)
+	}
+	if tr.end != 0 {
+		if opts.Force {
+			if err := s.abortRunning(ctx, ids); err != nil {
+				return ModifyResult{}, err
+			}
+		}
+		syncs, err := s.loadSyncs(ids)
+		if err != nil {
+			return ModifyResult{}, err
+		}
+		if err := checkFrom(op, tr, syncs); err != nil {
+			return ModifyResult{}, err
+		}
+		if err := s.end(ctx, syncs, groupSync, tr.end); err != nil {
+			return ModifyResult{}, err
+		}
+		return ModifyResult{Ended: true}, nil
+	}
+	if op == OpAbort {
+		return ModifyResult{}, s.abort(ctx, ids)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ModifyResult{}, ErrClosed
+	}
+	var leases map[volumes.ID]func()
+	if tr.async {
+		// Checked before the leases so that a busy synchronization answers
+		// ErrCopyInProgress rather than the lease's ErrInUse.
+		syncs, err := s.loadSyncs(ids)
+		if err != nil {
+			return ModifyResult{}, err
+		}
+		if err := checkFrom(op, tr, syncs); err != nil {
+			return ModifyResult{}, err
+		}
+		leases = map[volumes.ID]func(){}
+		for _, x := range syncs {
+			for _, v := range []volumes.ID{x.Source, x.Target} {
+				if _, ok := leases[v]; ok {
+					continue
+				}
+				rel, err := s.vols.Acquire(v, op.String())
+				if err != nil {
+					releaseMap(leases)
+					return ModifyResult{}, fmt.Errorf("%w: %s: %w", ErrInUse, op, err)
+				}
+				leases[v] = rel
+			}
+		}
+	}
+	var res ModifyResult
+	err := s.db.Update(func(tx *store.Tx) error {
+		syncs := make([]*Synchronization, len(ids))
+		for i, id := range ids {
+			x, err := getRecord[Synchronization](tx, bucketSyncs, id)
+			if err != nil {
+				return err
+			}
+			if x == nil {
+				return fmt.Errorf("%w: %s", ErrSyncNotFound, id)
+			}
+			syncs[i] = x
+		}
+		if err := checkFrom(op, tr, syncs); err != nil {
+			return err
+		}
+		if tr.async {
+			job, err := s.jobs.SubmitTx(tx, jobqueue.Spec{Kind: KindModify, Name: cmpOr(opts.JobName, op.String()),
+				Description: fmt.Sprintf("%s of %d synchronization(s)", op, len(ids)),
+				Payload:     modifyPayload{Op: op, Syncs: ids}, Affected: affectedOf(op, syncs), Owner: "replication"})
+			if err != nil {
+				return err
+			}
+			res.JobID = job.ID
+		}
+		for _, x := range syncs {
+			x.CopyState = tr.to
+			x.Activity = ActivityNone
+			x.ModifyJob = res.JobID
+			switch op {
+			case OpResync:
+				x.Activity = ActivityResyncing
+			case OpRestore:
+				x.Activity = ActivityRestoring
+			}
+			if err := tx.Put(bucketSyncs, x.ID, x); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		releaseMap(leases)
+		return ModifyResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if res.JobID != "" {
+		s.leases[res.JobID] = leases
+	}
+	s.logger.Info("synchronization modified", zap.Stringer("operation", op), zap.Int("pairs", len(ids)), zap.String("groupSync", groupSync), zap.String("job", res.JobID))
+	return res, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// affectedOf lists the volumes op writes: the targets of a Resync, the
+// sources of a Restore.
+func affectedOf(op Operation, syncs []*Synchronization) []string {
+	var out []string
+	for _, x := range syncs {
+		if op == OpRestore {
+			out = append(out, AffectedVolume(x.Source, false))
+		} else {
+			out = append(out, AffectedVolume(x.Target, false))
+		}
+	}
+	return out
+}
+
+// checkFrom checks that every synchronization is in a state op is allowed
+// from.
+func checkFrom(op Operation, tr transition, syncs []*Synchronization) error {
+	for _, x := range syncs {
+		if slices.Contains(tr.from, x.CopyState) {
+			continue
+		}
+		if x.CopyState == CopyStateUnsynchronized || x.CopyState == CopyStateInitialized {
+			return fmt.Errorf("%w: %s of %s → %s: a job works on it (%s); abort or wait for it", ErrCopyInProgress, op, x.Source, x.Target, x.CopyState)
+		}
+		return fmt.Errorf("%w: %s of %s → %s is not allowed from %s", ErrInvalidState, op, x.Source, x.Target, x.CopyState)
+	}
+	return nil
+}
+
+func (s *Service) loadSyncs(ids []string) ([]*Synchronization, error) {
+	out := make([]*Synchronization, 0, len(ids))
+	err := s.db.View(func(tx *store.Tx) error {
+		for _, id := range ids {
+			x, err := getRecord[Synchronization](tx, bucketSyncs, id)
+			if err != nil {
+				return err
+			}
+			if x == nil {
+				return fmt.Errorf("%w: %s", ErrSyncNotFound, id)
+			}
+			out = append(out, x)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// abort stops the Resync jobs of ids; their synchronizations become
+// Aborted (restart with Resync Replica). A Restore cannot be aborted (the
+// source would be left half restored) and an initial copy is stopped by
+// terminating its job.
+func (s *Service) abort(ctx context.Context, ids []string) error {
+	syncs, err := s.loadSyncs(ids)
+	if err != nil {
+		return err
+	}
+	jobs := map[string]bool{}
+	for _, x := range syncs {
+		switch {
+		case x.CopyState != CopyStateUnsynchronized && x.CopyState != CopyStateInitialized:
+			return fmt.Errorf("%w: Abort of %s → %s is not allowed from %s: no copy runs", ErrInvalidState, x.Source, x.Target, x.CopyState)
+		case x.Activity == ActivityNone:
+			return fmt.Errorf("%w: Abort of the initial copy %s → %s: terminate its job (RequestStateChange 4) instead", ErrNotSupported, x.Source, x.Target)
+		case x.Activity == ActivityRestoring:
+			return fmt.Errorf("%w: Abort of a Restore From Replica (%s → %s) would leave the source half restored", ErrInvalidState, x.Source, x.Target)
+		}
+		jobs[x.ModifyJob] = true
+	}
+	return s.stopJobs(ctx, jobs)
+}
+
+// abortRunning aborts the Resync or Restore jobs working on ids (Force).
+func (s *Service) abortRunning(ctx context.Context, ids []string) error {
+	syncs, err := s.loadSyncs(ids)
+	if err != nil {
+		return err
+	}
+	jobs := map[string]bool{}
+	for _, x := range syncs {
+		if x.CopyState == CopyStateUnsynchronized && x.Activity != ActivityNone && x.ModifyJob != "" {
+			jobs[x.ModifyJob] = true
+		}
+	}
+	return s.stopJobs(ctx, jobs)
+}
+
+// stopJobs terminates jobs and waits until each has stopped (its handler
+// then leaves its synchronizations Aborted).
+func (s *Service) stopJobs(ctx context.Context, jobs map[string]bool) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	err := s.db.Update(func(tx *store.Tx) error {
+		all, err := listRecords[Synchronization](tx, bucketSyncs)
+		if err != nil {
+			return err
+		}
+		for _, x := range all {
+			if jobs[x.ModifyJob] && x.Activity != ActivityNone {
+				x.Aborting = true
+				if err := tx.Put(bucketSyncs, x.ID, &x); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("abort: %w", err)
+	}
+	for id := range jobs {
+		if err := s.jobs.Terminate(id); err != nil && !errors.Is(err, jobqueue.ErrFinished) {
+			return fmt.Errorf("abort job %s: %w", id, err)
+		}
+		j, err := s.jobs.Wait(ctx, id)
+		if err != nil {
+			return fmt.Errorf("abort job %s: %w", id, err)
+		}
+		if j.State == jobqueue.StateTerminated && j.Attempts == 0 {
+			// Never started: no handler will set the state.
+			if err := s.settle(id, CopyStateAborted); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// settle ends the activity of job's synchronizations in state.
+func (s *Service) settle(job string, state CopyState) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rel, ok := s.leases[job]; ok {
+		releaseMap(rel)
+		delete(s.leases, job)
+	}
+	return s.db.Update(func(tx *store.Tx) error {
+		all, err := listRecords[Synchronization](tx, bucketSyncs)
+		if err != nil {
+			return err
+		}
+		for _, x := range all {
+			if x.ModifyJob != job || x.Activity == ActivityNone {
+				continue
+			}
+			x.CopyState = state
+			x.Activity = ActivityNone
+			x.Aborting = false
+			if state == CopyStateSynchronized {
+				x.Synchronized = s.now()
+			}
+			if err := tx.Put(bucketSyncs, x.ID, &x); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// runModify is the KindModify job handler: Resync Replica brings each
+// target up to date with its source, copying only the blocks whose hash
+// differs from the target's sidecar; Restore From Replica writes each
+// target's bytes back onto its source.
+func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
+	var pl modifyPayload
+	if err := json.Unmarshal(run.Payload, &pl); err != nil {
+		return &jobqueue.Error{Code: jobqueue.CodeFailed, Message: "bad modify job payload", Err: err}
+	}
+	s.mu.Lock()
+	leases, ok := s.leases[run.ID]
+	delete(s.leases, run.ID)
+	s.mu.Unlock()
+	syncs, err := s.loadSyncs(pl.Syncs)
+	if err != nil {
+		releaseMap(leases)
+		return s.modifyFailed(run.ID, err)
+	}
+	if !ok {
+		// After a restart: take the leases again.
+		leases = map[volumes.ID]func(){}
+		for _, x := range syncs {
+			for _, v := range []volumes.ID{x.Source, x.Target} {
+				if _, ok := leases[v]; ok {
+					continue
+				}
+				rel, err := s.vols.Acquire(v, pl.Op.String())
+				if err != nil {
+					releaseMap(leases)
+					return s.modifyFailed(run.ID, fmt.Errorf("%w: %w", ErrInUse, err))
+				}
+				leases[v] = rel
+			}
+		}
+	}
+	defer releaseMap(leases)
+	const scale = 1000
+	total := int64(len(syncs)) * scale
+	for i, x := range syncs {
+		src, err := s.vols.Get(ctx, x.Source)
+		if err != nil {
+			return s.modifyFailed(run.ID, fmt.Errorf("source %s: %w", x.Source, err))
+		}
+		tgt, err := s.vols.Get(ctx, x.Target)
+		if err != nil {
+			return s.modifyFailed(run.ID, fmt.Errorf("target %s: %w", x.Target, err))
+		}
+		ro := engine.ResyncOptions{Options: engine.DefaultOptions()}
+		ro.Workers = s.opts.EngineWorkers
+		ro.BandwidthLimit = s.opts.BandwidthLimit
+		base := int64(i) * scale
+		ro.Progress = func(done, all int64) {
+			if all > 0 {
+				run.Progress(base+done*scale/all, total)
+			}
+		}
+		from, to := src.Path(), tgt.Path()
+		if pl.Op == OpRestore {
+			from, to = to, from
+		} else {
+			ro.HashSidecar = sidecarPath(tgt)
+		}
+		st, err := engine.Resync(ctx, from, to, ro)
+		if err != nil {
+			if ctx.Err() != nil {
+				if s.jobTerminated(run.ID) {
+					if err := s.settle(run.ID, CopyStateAborted); err != nil {
+						return err
+					}
+					return fmt.Errorf("%s aborted: %w", pl.Op, ctx.Err())
+				}
+				return fmt.Errorf("%s interrupted; it restarts: %w", pl.Op, err)
+			}
+			return s.modifyFailed(run.ID, fmt.Errorf("%s %s → %s: %w", pl.Op, x.Source, x.Target, err))
+		}
+		if pl.Op == OpRestore {
+			// The source changed under the target's sidecar's feet: the
+			// sidecar still describes the target, which did not change.
+			run.Logger.Info("source restored from replica", zap.String("source", src.Name), zap.String("replica", tgt.Name), zap.Int64("bytes", st.BytesCopied))
+		} else {
+			run.Logger.Info("replica resynchronized", zap.String("source", src.Name), zap.String("replica", tgt.Name), zap.Int64("bytes", st.BytesCopied))
+		}
+		run.Progress(base+scale, total)
+	}
+	return s.settle(run.ID, CopyStateSynchronized)
+}
+
+// jobTerminated reports whether job id was asked to terminate (an Abort),
+// as opposed to a queue stop.
+func (s *Service) jobTerminated(id string) bool {
+	all, err := listRecordsView[Synchronization](s.db, bucketSyncs)
+	if err != nil {
+		return false
+	}
+	for _, x := range all {
+		if x.ModifyJob == id && x.Aborting {
+			return true
+		}
+	}
+	return false
+}
+
+func listRecordsView[T any](db *store.DB, bucket string) ([]T, error) {
+	var out []T
+	err := db.View(func(tx *store.Tx) error {
+		var err error
+		out, err = listRecords[T](tx, bucket)
+		return err
+	})
+	return out, err
+}
+
+// modifyFailed marks job's synchronizations Broken (restart with Resync
+// Replica) and returns the job's error.
+func (s *Service) modifyFailed(job string, cause error) error {
+	if err := s.settle(job, CopyStateBroken); err != nil {
+		cause = errors.Join(cause, err)
+	}
+	s.logger.Warn("modify job failed; synchronization broken", zap.String("job", job), zap.Error(cause))
+	return &jobqueue.Error{Code: jobqueue.CodeFailed, Message: cause.Error(), Err: cause}
+}
+
+// removeSidecars removes the hash sidecars of syncs' targets (the
+// association ends).
+func (s *Service) removeSidecars(ctx context.Context, syncs []*Synchronization) {
+	for _, x := range syncs {
+		if t, err := s.vols.Get(ctx, x.Target); err == nil {
+			if err := os.Remove(sidecarPath(t)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				s.logger.Warn("remove hash sidecar", zap.String("target", t.Name), zap.Error(err))
+			}
+		}
+	}
+}
