@@ -39,3 +39,6 @@ lint:
 
 clean:
 	rm -rf bin
+crashtest: ; ./scripts/crashtest.sh
+load: ; $(GO) build -o bin/ ./cmd/replicad && $(GO) run ./bench/load -replicad bin/replicad
+reliability: ; ./scripts/reliability.sh

@@ -214,6 +214,7 @@ func TestFaultSourceDisappears(t *testing.T) {
 		if got := fileHash(t, filepath.Join(replPoolDir(dir), "orphan.img")); got != want {
 			t.Errorf("completed copy of a removed source: hash %s, want %s (the source's bytes)", got, want)
 		}
+		t.Logf("RELIABILITY fault %s: completed with the bytes the source had (the copy holds the removed file open)", t.Name())
 	default:
 		t.Errorf("JobState %s, want 10 (Failed) or 7", replProp(inst, "JobState"))
 	}

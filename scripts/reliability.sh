@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# reliability.sh: runs the crash, fault-injection, hostile-envelope and load
+# tests and writes their figures to docs/reliability.md (never edit that file
+# by hand). Needs root for the tmpfs mounts of the fault tests.
+#
+#   REPLICAD_CRASH_ROUNDS=20 REPLICAD_CRASH_SIZE=1073741824 LOAD_DURATION=20s ./scripts/reliability.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=${OUT:-docs/reliability.md}
+WORK=$(mktemp -d /tmp/replicad-reliability.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+export REPLICAD_CRASH_ROUNDS=${REPLICAD_CRASH_ROUNDS:-20}
+export REPLICAD_CRASH_SIZE=${REPLICAD_CRASH_SIZE:-1073741824}
+LOAD_DURATION=${LOAD_DURATION:-20s}
+# COMMIT names the tree under test (set it when running from an export of a commit).
+COMMIT=${COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo unknown)}
+LOAD_CLIENTS=${LOAD_CLIENTS:-32}
+status=0
+
+# field KEY FILE: the value of KEY=... on the last RELIABILITY line of FILE.
+field() { grep -o "RELIABILITY.*" "$2" | tail -1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# num KEY FILE: as field, 0 when absent.
+num() { local v; v=$(field "$1" "$2"); echo "${v:-0}"; }
+# verdict FILE: PASS, FAIL or SKIP of a go test -v log.
+verdict() { if grep -q '^--- FAIL' "$1" || grep -q '^FAIL' "$1"; then echo FAIL; elif grep -q '^--- PASS' "$1"; then echo PASS; else echo SKIP; fi; }
+
+if ! go build -o "$WORK/replicad" ./cmd/replicad; then
+	echo "reliability: replicad does not build; $OUT left unchanged" >&2
+	exit 1
+fi
+
+echo "crash test: $REPLICAD_CRASH_ROUNDS rounds of kill -9, $((REPLICAD_CRASH_SIZE >> 20)) MiB sources" >&2
+go test -race -count=1 -timeout 40m -run '^TestCrashKill9$' -v ./integration/ >"$WORK/crash.log" 2>&1 || status=1
+echo "fault injection" >&2
+go test -race -count=1 -timeout 10m -run '^TestFault' -v ./integration/ >"$WORK/fault.log" 2>&1 || status=1
+echo "hostile envelopes" >&2
+go test -race -count=1 -timeout 10m -run '^TestHostileEnvelopes$' -v ./integration/ >"$WORK/hostile.log" 2>&1 || status=1
+echo "load: $LOAD_CLIENTS clients for $LOAD_DURATION" >&2
+go run ./bench/load -replicad "$WORK/replicad" -clients "$LOAD_CLIENTS" -duration "$LOAD_DURATION" >"$WORK/load.log" 2>&1 || status=1
+
+load_verdict=FAIL
+if grep -q '^RELIABILITY load' "$WORK/load.log" 2>/dev/null && ! grep -q '^load:' "$WORK/load.log"; then load_verdict=PASS; fi
+faults_total=$(grep -c '^    --- \|^--- ' "$WORK/fault.log" || true)
+{
+	echo "# Reliability figures"
+	echo
+	echo "Produced by \`scripts/reliability.sh\` (\`make reliability\`); do not edit by hand."
+	echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on commit $COMMIT,"
+	echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(go env GOVERSION)."
+	echo "The integration tests run the daemon built with \`-race\`; the load test runs a plain build."
+	echo
+	echo "## Crash (\`TestCrashKill9\`, $(verdict "$WORK/crash.log"))"
+	echo
+	echo "| kills survived (kill -9) | jobs started | completed byte-identical | failed/terminated with an error | seed |"
+	echo "|---|---|---|---|---|"
+	echo "| $(field kills "$WORK/crash.log") | $(field jobs "$WORK/crash.log") | $(field completed "$WORK/crash.log") | $(field failed "$WORK/crash.log") | $(field seed "$WORK/crash.log") |"
+	echo
+	echo "Sources of $((REPLICAD_CRASH_SIZE >> 20)) MiB; after the last restart every job is final, no source changed,"
+	echo "no synchronization reports CopyState 4 over differing bytes, and \`state.db\` passes bbolt's consistency check."
+	echo
+	echo "## Fault injection (\`TestFault*\`)"
+	echo
+	echo "| test | result | job error (ErrorDescription) |"
+	echo "|---|---|---|"
+	for t in $(grep -o '^--- [A-Z]*: TestFault[A-Za-z]*' "$WORK/fault.log" | awk '{print $3}'); do
+		res=$(grep -o "^--- [A-Z]*: $t " "$WORK/fault.log" | awk '{print $2}' | tr -d :)
+		msg=$(grep -o "RELIABILITY fault $t: .*" "$WORK/fault.log" | tail -1 | sed "s/^RELIABILITY fault $t: //; s/|/\\\\|/g; s#/tmp/[^ ]*/pools/#DATA/pools/#g")
+		skip=$(grep -A1 "^--- SKIP: $t " "$WORK/fault.log" | tail -1 | sed 's/^ *//; s/|/\\|/g')
+		echo "| $t | $res | ${msg:-$skip} |"
+	done
+	echo
+	echo "Faults injected: $faults_total. After each, the daemon still answers Identify and an authenticated Enumerate."
+	echo
+	echo "## Hostile envelopes (\`TestHostileEnvelopes\`, $(verdict "$WORK/hostile.log"))"
+	echo
+	echo "$(field faults "$WORK/hostile.log") of $(field cases "$WORK/hostile.log") hostile bodies answered with a SOAP fault, the daemon alive after each:"
+	echo
+	echo "| body | reply |"
+	echo "|---|---|"
+	grep -o 'hostile_test.go:[0-9]*: .*: HTTP [0-9]* .*' "$WORK/hostile.log" | sed 's/^hostile_test.go:[0-9]*: //' |
+		sed -E 's/^(.*): (HTTP [0-9]+ .*)$/| \1 | \2 |/'
+	echo
+	echo "## Load (\`bench/load\`, $load_verdict)"
+	echo
+	echo "| phase | clients | requests | failed | requests/s | p50 | p99 | shed (QuotaLimit) |"
+	echo "|---|---|---|---|---|---|---|---|"
+	echo "| steady mix (Identify, Get, Enumerate/Pull, Invoke) | $(field clients "$WORK/load.log") | $(field requests "$WORK/load.log") | $(field failed "$WORK/load.log") | $(field rps "$WORK/load.log") | $(field p50_ms "$WORK/load.log") ms | $(field p99_ms "$WORK/load.log") ms | 0 |"
+	echo "| burst of slow clients | $(field burst_clients "$WORK/load.log") | $(( $(num burst_ok "$WORK/load.log") + $(num burst_shed "$WORK/load.log") + $(num burst_failed "$WORK/load.log") )) | $(field burst_failed "$WORK/load.log") | | | | $(field burst_shed "$WORK/load.log") |"
+	echo
+	echo "Daemon peak resident memory (VmHWM): $(( $(num peak_rss_kib "$WORK/load.log") / 1024 )) MiB (bound $(field max_rss_mib "$WORK/load.log") MiB)."
+	echo "The burst exceeds the daemon's 64 request slots (wsman MaxConcurrentRequests); the excess is answered"
+	echo "with a QuotaLimit fault and the daemon answers normally afterwards."
+} >"$OUT"
+if [ "$status" -ne 0 ]; then
+	echo "reliability: a run failed; logs:" >&2
+	for f in "$WORK"/*.log; do echo "== $f" >&2; grep -v '^{' "$f" | tail -30 >&2; done
+fi
+echo "wrote $OUT" >&2
+exit "$status"
