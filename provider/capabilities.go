@@ -12,20 +12,18 @@ import (
 // Replication types (CIM_ReplicationServiceCapabilities.SupportedReplicationTypes,
 // §3.5) replicad supports: local snapshots and clones, synchronous or
 // asynchronous (a Synchronous request waits for its copy within the call).
-var supportedReplicationTypes = []uint16{6, 7, 10, 11}
+// A Synchronous Mirror (2) would need every write to pass through replicad,
+// which serves no I/O: only the Asynchronous Mirror (3), which follows its
+// source within a lag, is offered.
+var supportedReplicationTypes = []uint16{3, 6, 7, 10, 11}
 
-// What the capabilities answer (§3.5). Asynchronous: the creates (they may
-// return 4096 and a Job). Synchronous: the creates (with WaitForCopyState
+// What the capabilities answer (§3.5). Asynchronous: the creates and
+// ModifyReplicaSynchronization (they may return 4096 and a Job). Synchronous: the creates (with WaitForCopyState
 // they can complete within the call), ModifyReplicaSynchronization,
 // GetAvailableTargetElements and the group methods.
 var (
-	supportedAsyncActions = []uint16{2, 3}
+	supportedAsyncActions = []uint16{2, 3, 5}
 	supportedSyncActions  = []uint16{2, 3, 5, 8, 12, 13, 14, 15}
-	// supportedOperations are the ModifyReplicaSynchronization operations
-	// replica performs: 2 Abort (of a Resync), 8 Detach, 9 Dissolve, 12
-	// Fracture, 14 Resync Replica, 15 Restore from Replica, 19 Return To
-	// ResourcePool, 21 Split.
-	supportedOperations = operationCodes()
 	// supportedFeatures: 8 targets allocated from any storage pool, 44 local
 	// targets allocated from the source's pool by default, 51 the client can
 	// supply the target ElementName.
@@ -37,9 +35,17 @@ var (
 	supportedGroupFeatures = []uint16{2, 5, 11, 12, 14, 15, 38, 56}
 )
 
-func operationCodes() []uint16 {
+// operationCodes are the ModifyReplicaSynchronization operations replica
+// performs on replication type t: 2 Abort (of a Resync), 8 Detach, 9
+// Dissolve, 12 Fracture, 14 Resync Replica, 15 Restore from Replica, 19
+// Return To ResourcePool, 21 Split, and for mirrors 16 Resume, 22 Suspend.
+func operationCodes(t uint16) []uint16 {
+	st := replica.SyncTypeClone
+	if t <= 5 {
+		st = replica.SyncTypeMirror
+	}
 	var out []uint16
-	for _, op := range replica.Operations() {
+	for _, op := range replica.OperationsFor(st) {
 		out = append(out, uint16(op))
 	}
 	return out
@@ -63,6 +69,11 @@ func capabilityReturnValues(seven string) []string {
 // listMethod declares a capabilities method that answers a uint16 array
 // out-parameter for a supported ReplicationType (1 Not Supported otherwise).
 func listMethod(name, out string, list []uint16) *cimmodel.Method {
+	return listMethodOf(name, out, func(uint16) []uint16 { return list })
+}
+
+// listMethodOf is listMethod with a list per ReplicationType.
+func listMethodOf(name, out string, listOf func(replicationType uint16) []uint16) *cimmodel.Method {
 	return &cimmodel.Method{
 		Name: name, ReturnType: cimmodel.TypeUint32,
 		ReturnValueMap: capabilityReturnMap, ReturnValues: capabilityReturnValues("DMTF Reserved"),
@@ -73,7 +84,7 @@ func listMethod(name, out string, list []uint16) *cimmodel.Method {
 			if !slices.Contains(supportedReplicationTypes, t) {
 				return cimmodel.Result{ReturnValue: returnNotSupported}, nil
 			}
-			return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{out: cimmodel.Uint16s(slices.Clone(list))}}, nil
+			return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{out: cimmodel.Uint16s(slices.Clone(listOf(t)))}}, nil
 		},
 	}
 }
@@ -99,8 +110,8 @@ func (p *Provider) capabilitiesClass() *cimmodel.Class {
 				{Name: "DefaultInstance", Type: cimmodel.TypeInstance, Out: true, EmbeddedClass: replicationSettingDataClass}},
 			Func: p.getDefaultReplicationSettingData,
 		},
-		listMethod("GetSupportedOperations", "SupportedOperations", supportedOperations),
-		listMethod("GetSupportedGroupOperations", "SupportedOperations", supportedOperations),
+		listMethodOf("GetSupportedOperations", "SupportedOperations", operationCodes),
+		listMethodOf("GetSupportedGroupOperations", "SupportedOperations", operationCodes),
 		listMethod("GetSupportedFeatures", "Features", supportedFeatures),
 		listMethod("GetSupportedGroupFeatures", "GroupFeatures", supportedGroupFeatures),
 		listMethod("GetSupportedConsistency", "SupportedConsistency", []uint16{2}),

@@ -544,6 +544,8 @@ var modifyReaches = map[replica.Operation]replica.CopyState{
 	replica.OpResync:   replica.CopyStateSynchronized,
 	replica.OpRestore:  replica.CopyStateSynchronized,
 	replica.OpAbort:    replica.CopyStateAborted,
+	replica.OpSuspend:  replica.CopyStateSuspended,
+	replica.OpResume:   replica.CopyStateSynchronized,
 }
 
 // modifyReplicaSynchronization performs replica.Operations() on a
@@ -555,6 +557,8 @@ func (p *Provider) modifyReplicaSynchronization(ctx context.Context, target cimm
 	raw, _ := rArgUint16(in, "Operation")
 	op := replica.Operation(raw)
 	if !slices.Contains(replica.Operations(), op) {
+		// Suspend and Resume on a Snapshot or Clone: replica answers
+		// ErrNotSupported itself.
 		return p.methodFailure(method, fmt.Errorf("%w: Operation %d (%s): replicad performs %v", replica.ErrNotSupported, raw, op, replica.Operations())), nil
 	}
 	wait, waitGiven := rArgUint16(in, "WaitForCopyState")
@@ -615,8 +619,12 @@ func (p *Provider) getAvailableTargetElements(ctx context.Context, target cimmod
 		return p.methodFailure(method, fmt.Errorf("%w: TargetAccessPoint: local replication only", replica.ErrNotSupported)), nil
 	}
 	st, _ := rArgUint16(in, "SyncType")
-	if replica.SyncType(st) != replica.SyncTypeClone && replica.SyncType(st) != replica.SyncTypeSnapshot {
-		return p.methodFailure(method, fmt.Errorf("%w: SyncType %d: replicad makes Snapshot (7) and Clone (8) replicas", replica.ErrNotSupported, st)), nil
+	mode, _ := rArgUint16(in, "Mode")
+	switch {
+	case replica.SyncType(st) == replica.SyncTypeClone || replica.SyncType(st) == replica.SyncTypeSnapshot:
+	case replica.SyncType(st) == replica.SyncTypeMirror && replica.Mode(mode) == replica.ModeAsynchronous:
+	default:
+		return p.methodFailure(method, fmt.Errorf("%w: SyncType %d Mode %d: replicad makes Snapshot (7), Clone (8) and Asynchronous (3) Mirror (6) replicas", replica.ErrNotSupported, st, mode)), nil
 	}
 	src, _ := rArgRef(in, "SourceElement")
 	id, err := volumeIDOf(src, "SourceElement")

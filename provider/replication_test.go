@@ -426,8 +426,8 @@ func TestCapabilitiesAndDefaultSettings(t *testing.T) {
 	if err != nil || len(caps) != 1 {
 		t.Fatalf("capabilities: %d, %v; want 1", len(caps), err)
 	}
-	if got, _ := caps[0].Get("SupportedReplicationTypes").AsUint16s(); !slices.Equal(got, []uint16{6, 7, 10, 11}) {
-		t.Errorf("SupportedReplicationTypes %v, want [6 7 10 11]", got)
+	if got, _ := caps[0].Get("SupportedReplicationTypes").AsUint16s(); !slices.Equal(got, []uint16{3, 6, 7, 10, 11}) {
+		t.Errorf("SupportedReplicationTypes %v, want [3 6 7 10 11]", got)
 	}
 	for _, name := range []string{"SupportedAsynchronousActions", "SupportedSynchronousActions"} {
 		if got, _ := caps[0].Get(name).AsUint16s(); !slices.Contains(got, 2) || !slices.Contains(got, 3) {
@@ -453,7 +453,8 @@ func TestCapabilitiesAndDefaultSettings(t *testing.T) {
 	}{
 		{"operations of async clones", "GetSupportedOperations", []string{rParamXML("ReplicationType", "11")}, 0, "SupportedOperations", []uint16{2, 8, 9, 12, 14, 15, 19, 21}},
 		{"wait states of ModifyReplicaSynchronization", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "11"), rParamXML("MethodName", "4")}, 0, "SupportedCopyStates", []uint16{4, 6, 7, 12, 15}},
-		{"operations of mirrors", "GetSupportedOperations", []string{rParamXML("ReplicationType", "2")}, 1, "", nil},
+		{"operations of synchronous mirrors", "GetSupportedOperations", []string{rParamXML("ReplicationType", "2")}, 1, "", nil},
+		{"operations of asynchronous mirrors", "GetSupportedOperations", []string{rParamXML("ReplicationType", "3")}, 0, "SupportedOperations", []uint16{2, 8, 9, 12, 14, 15, 16, 19, 21, 22}},
 		{"group features", "GetSupportedGroupFeatures", []string{rParamXML("ReplicationType", "10")}, 0, "GroupFeatures", supportedGroupFeatures},
 		{"wait states of CreateGroupReplica", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "10"), rParamXML("MethodName", "3")}, 0, "SupportedCopyStates", []uint16{2, 3, 4}},
 		{"wait states of ModifyListSynchronization", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "10"), rParamXML("MethodName", "5")}, 1, "", nil},

@@ -17,6 +17,7 @@ const (
 	syncStateInitialized  uint16 = 2
 	syncStateResyncing    uint16 = 5 // ResyncInProgress
 	syncStateSynchronized uint16 = 6
+	syncStateQuiesced     uint16 = 9
 	syncStateRestoring    uint16 = 10 // Restore In Progress
 	syncStateBroken       uint16 = 12
 	syncStateFractured    uint16 = 13
@@ -110,6 +111,7 @@ type syncView struct {
 	progress, syncState uint16
 	fromJob             bool
 	pct                 uint16
+	unknownPct          bool // PercentSynced NULL
 }
 
 // viewOf returns the view of state while activity runs.
@@ -119,6 +121,9 @@ func viewOf(state replica.CopyState, activity replica.Activity) syncView {
 		return syncView{progress: progressInitializing, syncState: syncStateInitialized}
 	case replica.CopyStateUnsynchronized:
 		switch activity {
+		case replica.ActivityFollowing:
+			// A mirror catching up: how far is not measured.
+			return syncView{progress: progressSynchronizing, syncState: syncStateResyncing, unknownPct: true}
 		case replica.ActivityResyncing:
 			return syncView{progress: progressResyncing, syncState: syncStateResyncing, fromJob: true}
 		case replica.ActivityRestoring:
@@ -130,6 +135,8 @@ func viewOf(state replica.CopyState, activity replica.Activity) syncView {
 	case replica.CopyStateFractured, replica.CopyStateSplit:
 		// The target holds the complete copy of the moment it was split off.
 		return syncView{progress: progressDormant, syncState: syncStateFractured, pct: 100}
+	case replica.CopyStateSuspended:
+		return syncView{progress: progressDormant, syncState: syncStateQuiesced, unknownPct: true}
 	case replica.CopyStateMixed:
 		return syncView{progress: progressMixed, syncState: syncStateCopying, fromJob: true}
 	}
@@ -165,6 +172,9 @@ func syncFields(inst *cimmodel.Instance, st replica.CopyState, v syncView, syncT
 		Set("WhenSynchronized", synchronized).
 		Set("WhenSynced", synchronized).
 		Set("FailedCopyStopsHostIO", cimmodel.Bool(false))
+	if v.unknownPct {
+		inst.Set("PercentSynced", cimmodel.Null(cimmodel.TypeUint16))
+	}
 }
 
 // syncJob is the job whose progress describes x: its Resync or Restore,

@@ -44,9 +44,36 @@
 // and group the operation created and every synchronization it recorded.
 // A failed copy is cleaned up the same way.
 //
+// # Life of a synchronization
+//
+// Modify and ModifyGroup perform the ModifyReplicaSynchronization
+// operations on a synchronization or on every member of a group
+// synchronization, each only from the CopyStates its row of the transition
+// table allows (AllowedFrom; ErrInvalidState otherwise, ErrCopyInProgress
+// while a job works on it). Fracture, Split, Suspend, Resume and Abort
+// change the state in one transaction; Resync Replica and Restore From
+// Replica run as KindModify jobs with engine.Resync (a Resync copies only
+// the blocks whose hash differs from the target's hash sidecar,
+// ".NAME.img.hashes"; a Restore writes the target's bytes back onto the
+// source); Detach, Dissolve and Return To ResourcePool end the association.
+// States are persisted in the synchronization records, so they are the same
+// after a restart.
+//
+// # Mirrors
+//
+// An Asynchronous Mirror is copied like a Clone, then followed: a
+// goroutine owned by the Service (stopped by Close) looks every
+// Options.MirrorLag/2 for mirror sources whose size or modification time
+// changed since the mirror's last sync (so writes by any process count) and
+// catches the mirror up with engine.Resync, moving it Unsynchronized →
+// Synchronized with a new Synchronized time. Fractured, Split and Suspended
+// mirrors are left alone. A Synchronous Mirror would need every write to
+// pass through replicad, which serves no I/O: it is ErrNotSupported.
+//
 // # Store
 //
-// Buckets "replica.groups", "replica.syncs", "replica.groupsyncs" and
+// Buckets "replica.groups", "replica.syncs" (with their CopyState,
+// activity and mirror source stamp), "replica.groupsyncs" and
 // "replica.ops" hold one JSON record per group, synchronization, group
 // synchronization and replication operation, keyed by their IDs.
 //

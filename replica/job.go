@@ -117,6 +117,12 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 		if err := syncDir(filepath.Dir(tgt.Path())); err != nil {
 			return fail(err)
 		}
+		if x.SyncType == SyncTypeMirror {
+			// The source is leased and unchanged since the copy began.
+			if err := s.setStamp(x.ID, src.Path()); err != nil {
+				return fail(err)
+			}
+		}
 		if err := s.setCopyState(x.ID, CopyStateSynchronized); err != nil {
 			return fail(err)
 		}

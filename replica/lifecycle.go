@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -65,9 +66,14 @@ const (
 // operation is allowed from and the state it leads to (while its job runs,
 // for an asynchronous one).
 type transition struct {
-	from  []CopyState
-	to    CopyState
-	async bool
+	from []CopyState
+	// mirrorFrom are further states a Mirror allows it from (Unsynchronized
+	// there means: while the mirror loop catches up, not during a job).
+	mirrorFrom []CopyState
+	// mirrorOnly marks an operation on a mirror's background copy.
+	mirrorOnly bool
+	to         CopyState
+	async      bool
 	// end is the Ending of an operation that removes the association.
 	end Ending
 }
@@ -75,23 +81,26 @@ type transition struct {
 // settled are the states of a synchronization no job works on.
 var settled = []CopyState{CopyStateSynchronized, CopyStateFractured, CopyStateSplit, CopyStateBroken, CopyStateAborted}
 
-// transitions is the table of the operations replicad performs on Snapshot
-// and Clone synchronizations, element or group (cim-replication.md §5.3).
-// Suspend and Resume stop and continue a mirror's background copy; Snapshot
-// and Clone have none, so they are not in the table (ErrNotSupported).
+// transitions is the table of the operations replicad performs on Mirror,
+// Snapshot and Clone synchronizations, element or group
+// (cim-replication.md §5.3). Suspend and Resume stop and continue a
+// mirror's background copy; Snapshot and Clone have none
+// (ErrNotSupported).
 var transitions = map[Operation]transition{
-	OpFracture:     {from: []CopyState{CopyStateSynchronized}, to: CopyStateFractured},
+	OpFracture:     {from: []CopyState{CopyStateSynchronized}, mirrorFrom: []CopyState{CopyStateUnsynchronized}, to: CopyStateFractured},
 	OpSplit:        {from: []CopyState{CopyStateSynchronized}, to: CopyStateSplit},
-	OpResync:       {from: settled, to: CopyStateUnsynchronized, async: true},
+	OpSuspend:      {mirrorOnly: true, mirrorFrom: []CopyState{CopyStateSynchronized, CopyStateUnsynchronized}, to: CopyStateSuspended},
+	OpResume:       {mirrorOnly: true, mirrorFrom: []CopyState{CopyStateSuspended}, to: CopyStateUnsynchronized},
+	OpResync:       {from: settled, mirrorFrom: []CopyState{CopyStateSuspended}, to: CopyStateUnsynchronized, async: true},
 	OpRestore:      {from: []CopyState{CopyStateSynchronized, CopyStateFractured, CopyStateSplit}, to: CopyStateUnsynchronized, async: true},
 	OpAbort:        {from: []CopyState{CopyStateUnsynchronized}, to: CopyStateAborted},
-	OpDetach:       {from: settled, end: EndDetach},
-	OpDissolve:     {from: settled, end: EndDissolve},
-	OpReturnToPool: {from: settled, end: EndReturnToPool},
+	OpDetach:       {from: settled, mirrorFrom: []CopyState{CopyStateSuspended}, end: EndDetach},
+	OpDissolve:     {from: settled, mirrorFrom: []CopyState{CopyStateSuspended}, end: EndDissolve},
+	OpReturnToPool: {from: settled, mirrorFrom: []CopyState{CopyStateSuspended}, end: EndReturnToPool},
 }
 
-// Operations returns the operations replicad performs, in ascending order
-// (what GetSupportedOperations advertises).
+// Operations returns the operations replicad performs on some kind of
+// synchronization, in ascending order.
 func Operations() []Operation {
 	var out []Operation
 	for op := range transitions {
@@ -101,10 +110,32 @@ func Operations() []Operation {
 	return out
 }
 
-// AllowedFrom returns the copy states op is allowed from (nil for an
-// operation replicad does not perform).
-func AllowedFrom(op Operation) []CopyState {
-	return slices.Clone(transitions[op].from)
+// OperationsFor returns the operations replicad performs on a
+// synchronization of type t, in ascending order (what
+// GetSupportedOperations advertises): Suspend and Resume only for a Mirror.
+func OperationsFor(t SyncType) []Operation {
+	var out []Operation
+	for _, op := range Operations() {
+		if t == SyncTypeMirror || !transitions[op].mirrorOnly {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// AllowedFrom returns the copy states op is allowed from for a
+// synchronization of type t (nil for an operation replicad does not
+// perform on t). For a Mirror, Unsynchronized means while the mirror loop
+// catches up.
+func AllowedFrom(op Operation, t SyncType) []CopyState {
+	tr := transitions[op]
+	if t != SyncTypeMirror {
+		if tr.mirrorOnly {
+			return nil
+		}
+		return slices.Clone(tr.from)
+	}
+	return slices.Concat(tr.from, tr.mirrorFrom)
 }
 
 // ModifyOptions tune Modify.
@@ -195,6 +226,8 @@ func (s *Service) modify(ctx context.Context, ids []string, groupSync string, op
 	if op == OpAbort {
 		return ModifyResult{}, s.abort(ctx, ids)
 	}
+	s.followMu.Lock()
+	defer s.followMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -260,6 +293,8 @@ func (s *Service) modify(ctx context.Context, ids []string, groupSync string, op
 				x.Activity = ActivityResyncing
 			case OpRestore:
 				x.Activity = ActivityRestoring
+			case OpResume:
+				x.Activity = ActivityFollowing // the mirror loop catches up
 			}
 			if err := tx.Put(bucketSyncs, x.ID, x); err != nil {
 				return err
@@ -303,7 +338,14 @@ func affectedOf(op Operation, syncs []*Synchronization) []string {
 // from.
 func checkFrom(op Operation, tr transition, syncs []*Synchronization) error {
 	for _, x := range syncs {
-		if slices.Contains(tr.from, x.CopyState) {
+		if x.SyncType != SyncTypeMirror && tr.mirrorOnly {
+			return fmt.Errorf("%w: %s applies to a Mirror's background copy; %s → %s is a %s", ErrNotSupported, op, x.Source, x.Target, x.SyncType)
+		}
+		if slices.Contains(tr.from, x.CopyState) && (x.Activity == ActivityNone || x.CopyState != CopyStateUnsynchronized || op == OpAbort) {
+			continue
+		}
+		if x.SyncType == SyncTypeMirror && slices.Contains(tr.mirrorFrom, x.CopyState) &&
+			(x.CopyState != CopyStateUnsynchronized || x.Activity == ActivityFollowing) {
 			continue
 		}
 		if x.CopyState == CopyStateUnsynchronized || x.CopyState == CopyStateInitialized {
@@ -350,6 +392,8 @@ func (s *Service) abort(ctx context.Context, ids []string) error {
 			return fmt.Errorf("%w: Abort of the initial copy %s → %s: terminate its job (RequestStateChange 4) instead", ErrNotSupported, x.Source, x.Target)
 		case x.Activity == ActivityRestoring:
 			return fmt.Errorf("%w: Abort of a Restore From Replica (%s → %s) would leave the source half restored", ErrInvalidState, x.Source, x.Target)
+		case x.Activity == ActivityFollowing:
+			return fmt.Errorf("%w: Abort of a mirror catching up (%s → %s): use Fracture or Suspend", ErrInvalidState, x.Source, x.Target)
 		}
 		jobs[x.ModifyJob] = true
 	}
@@ -364,7 +408,7 @@ func (s *Service) abortRunning(ctx context.Context, ids []string) error {
 	}
 	jobs := map[string]bool{}
 	for _, x := range syncs {
-		if x.CopyState == CopyStateUnsynchronized && x.Activity != ActivityNone && x.ModifyJob != "" {
+		if x.CopyState == CopyStateUnsynchronized && (x.Activity == ActivityResyncing || x.Activity == ActivityRestoring) && x.ModifyJob != "" {
 			jobs[x.ModifyJob] = true
 		}
 	}
@@ -384,7 +428,7 @@ func (s *Service) stopJobs(ctx context.Context, jobs map[string]bool) error {
 			return err
 		}
 		for _, x := range all {
-			if jobs[x.ModifyJob] && x.Activity != ActivityNone {
+			if jobs[x.ModifyJob] && (x.Activity == ActivityResyncing || x.Activity == ActivityRestoring) {
 				x.Aborting = true
 				if err := tx.Put(bucketSyncs, x.ID, &x); err != nil {
 					return err
@@ -429,7 +473,7 @@ func (s *Service) settle(job string, state CopyState) error {
 			return err
 		}
 		for _, x := range all {
-			if x.ModifyJob != job || x.Activity == ActivityNone {
+			if x.ModifyJob != job || (x.Activity != ActivityResyncing && x.Activity != ActivityRestoring) {
 				continue
 			}
 			x.CopyState = state
@@ -502,6 +546,10 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 				run.Progress(base+done*scale/all, total)
 			}
 		}
+		// A mirror's loop follows from the source as the job leaves it: as
+		// seen before a Resync, after a Restore.
+		seen := time.Now()
+		stamp, serr := stampOf(src.Path())
 		from, to := src.Path(), tgt.Path()
 		if pl.Op == OpRestore {
 			from, to = to, from
@@ -522,8 +570,20 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 			return s.modifyFailed(run.ID, fmt.Errorf("%s %s → %s: %w", pl.Op, x.Source, x.Target, err))
 		}
 		if pl.Op == OpRestore {
-			// The source changed under the target's sidecar's feet: the
-			// sidecar still describes the target, which did not change.
+			seen = time.Now()
+			stamp, serr = stampOf(src.Path())
+		}
+		if serr == nil {
+			_, serr = s.followState(x.ID, func(cur *Synchronization) bool {
+				cur.SourceStamp, cur.SourceSeen = stamp, seen
+				return true
+			})
+		}
+		if serr != nil {
+			return s.modifyFailed(run.ID, fmt.Errorf("stamp source %s: %w", src.Name, serr))
+		}
+		if pl.Op == OpRestore {
+			// The sidecar still describes the target, which did not change.
 			run.Logger.Info("source restored from replica", zap.String("source", src.Name), zap.String("replica", tgt.Name), zap.Int64("bytes", st.BytesCopied))
 		} else {
 			run.Logger.Info("replica resynchronized", zap.String("source", src.Name), zap.String("replica", tgt.Name), zap.Int64("bytes", st.BytesCopied))

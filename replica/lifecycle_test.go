@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 
@@ -357,14 +358,31 @@ func TestForceDetachAbortsResync(t *testing.T) {
 }
 
 func TestOperations(t *testing.T) {
-	got := replica.Operations()
-	want := []replica.Operation{2, 8, 9, 12, 14, 15, 19, 21}
-	if len(got) != len(want) {
-		t.Fatalf("got %v, want %v", got, want)
+	for _, tt := range []struct {
+		t    replica.SyncType
+		want []replica.Operation
+	}{
+		{replica.SyncTypeClone, []replica.Operation{2, 8, 9, 12, 14, 15, 19, 21}},
+		{replica.SyncTypeSnapshot, []replica.Operation{2, 8, 9, 12, 14, 15, 19, 21}},
+		{replica.SyncTypeMirror, []replica.Operation{2, 8, 9, 12, 14, 15, 16, 19, 21, 22}},
+	} {
+		t.Run(tt.t.String(), func(t *testing.T) {
+			if got := replica.OperationsFor(tt.t); !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("got %v, want %v", got, want)
-		}
+}
+
+// writeAt2 writes into the file at path (no service needed).
+func (e *env) writeAt2(path string, off int64, b []byte) {
+	e.t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(b, off); err != nil {
+		e.t.Fatal(err)
 	}
 }

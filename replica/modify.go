@@ -86,6 +86,8 @@ func (s *Service) end(ctx context.Context, syncs []*Synchronization, groupSync s
 	default:
 		return fmt.Errorf("%w: unknown ending %d", ErrNotSupported, how)
 	}
+	s.followMu.Lock()
+	defer s.followMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var gs *GroupSynchronization

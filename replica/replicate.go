@@ -61,7 +61,8 @@ type Request struct {
 	// ElementName names the one new target of a ShapeElement request; ""
 	// gives a generated name.
 	ElementName string
-	// SyncType is required: Snapshot or Clone (Mirror is not supported).
+	// SyncType is required: Snapshot, Clone, or Mirror with Mode
+	// Asynchronous (a Synchronous Mirror is not supported).
 	SyncType SyncType
 	// Mode is Synchronous, Asynchronous or ModeUnspecified (DefaultMode).
 	Mode Mode
@@ -123,8 +124,12 @@ func vendor(v uint16) bool { return v >= 0x8000 }
 func (r *Request) checkScalars() error {
 	switch {
 	case r.SyncType == SyncTypeClone || r.SyncType == SyncTypeSnapshot:
+	case r.SyncType == SyncTypeMirror && r.Mode == ModeAsynchronous:
 	case r.SyncType == SyncTypeMirror:
-		return unsupported("SyncType Mirror (6): replicad has no write path to keep a mirror in step; use Clone (8) or Snapshot (7)")
+		// A Synchronous Mirror needs every write to pass through replicad,
+		// which serves no I/O. A Mirror without Mode is taken as one the
+		// client expects in step at every write: also refused.
+		return unsupported("SyncType Mirror (6) with Mode %d: replicad has no write path to keep a mirror in step at every write; ask for Mode 3 (Asynchronous), which follows the source within a lag", r.Mode)
 	case vendor(uint16(r.SyncType)):
 		return unsupported("SyncType %d is a vendor value replicad does not define", r.SyncType)
 	default:

@@ -30,6 +30,10 @@ type Options struct {
 	// BandwidthLimit caps each copy's data rate in bytes per second; 0
 	// means unlimited.
 	BandwidthLimit int64
+	// MirrorLag is how long a write to the source of an Asynchronous
+	// Mirror may go unnoticed: the mirror loop looks for changed sources
+	// every MirrorLag/2 (0: DefaultMirrorLag).
+	MirrorLag time.Duration
 }
 
 // Service is the replication domain over one store, one volumes.Service
@@ -47,6 +51,14 @@ type Service struct {
 	// request took, until its job takes them over.
 	leases map[string]map[volumes.ID]func()
 	closed bool
+
+	// followMu is held by the mirror loop while it catches one mirror up,
+	// and by Modify, so that no operation sees a mirror half caught up.
+	// It is taken before mu.
+	followMu  sync.Mutex
+	stopLoop  context.CancelFunc
+	loopDone  chan struct{}
+	closeOnce sync.Once
 }
 
 // Open returns the replication service and registers its copy handler with
@@ -65,12 +77,19 @@ func Open(ctx context.Context, db *store.DB, vols *volumes.Service, jobs *jobque
 	if err := s.reconcile(ctx); err != nil {
 		return nil, fmt.Errorf("replica: open: %w", err)
 	}
+	loopCtx, stop := context.WithCancel(context.Background())
+	s.stopLoop, s.loopDone = stop, make(chan struct{})
+	go s.followLoop(loopCtx)
 	return s, nil
 }
 
-// Close releases the leases of requests whose jobs never started. Jobs stop
-// with the queue.
+// Close stops the mirror loop and releases the leases of requests whose
+// jobs never started. Jobs stop with the queue.
 func (s *Service) Close() error {
+	s.closeOnce.Do(func() {
+		s.stopLoop()
+		<-s.loopDone
+	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true

@@ -168,6 +168,12 @@ type Synchronization struct {
 	// Aborting reports that ModifyJob is being aborted: its handler leaves
 	// the synchronization Aborted.
 	Aborting bool `json:"aborting,omitempty"`
+	// SourceStamp identifies the source's content (size and modification
+	// time) at the mirror's last sync; the mirror loop catches up when it
+	// changes.
+	SourceStamp string `json:"sourceStamp,omitempty"`
+	// SourceSeen is when SourceStamp was read (local clock).
+	SourceSeen time.Time `json:"sourceSeen,omitzero"`
 }
 
 // GroupSynchronization associates a source group with its replica group.
