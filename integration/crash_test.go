@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -149,13 +151,15 @@ func TestCrashKill9(t *testing.T) {
 	group := c.out(out, "ReplicationGroup")
 
 	var jobs []crashJob
-	kills := 0
+	kills, terminates := 0, 0
+	durable := map[string]bool{} // targets of jobs seen completed: they must survive every later crash
 	for round := 1; round <= cfg.rounds; round++ {
 		if round > 1 {
 			d = startDaemon(t, dir, "--copy-bandwidth", bw)
 			c = newReplCIM(t, d)
 			svc = c.service()
 			vols = c.volumes()
+			crashCheckRestart(t, c, group, jobs, vols, durable)
 		}
 		rel := fmt.Sprintf("g%d", round)
 		out, rv := c.invoke(svc, "CreateGroupReplica", replScalar("RelationshipName", rel), replScalar("SyncType", "8"),
@@ -179,8 +183,17 @@ func TestCrashKill9(t *testing.T) {
 			t.Fatalf("round %d: CreateElementReplica: ReturnValue %d, want 4096 or 6 (In Use)", round, rv)
 		}
 		// Kill at a random moment of the copies: some rounds right after
-		// the request (the state change), others deep in the copy.
+		// the request (the state change), others deep in the copy. One
+		// round in four also asks to terminate the newest job shortly
+		// before, so that some kills land in the middle of a termination.
 		wait := time.Duration(rng.Int64N(int64(3 * time.Second)))
+		if len(jobs) > 0 && rng.IntN(4) == 0 {
+			before := time.Duration(rng.Int64N(int64(wait) + 1))
+			time.Sleep(wait - before)
+			wait = before
+			crashTerminateAsync(d, jobs[len(jobs)-1].epr)
+			terminates++
+		}
 		t.Logf("round %d: %d jobs so far, kill -9 after %v", round, len(jobs), wait)
 		time.Sleep(wait)
 		d.kill9()
@@ -209,6 +222,17 @@ func TestCrashKill9(t *testing.T) {
 			if replProp(inst, "ErrorCode") == "0" || replProp(inst, "ErrorDescription") == "" {
 				t.Errorf("job %d (%s): JobState %s with ErrorCode %s ErrorDescription %q, want a nonzero code and a description",
 					i, j.kind, state, replProp(inst, "ErrorCode"), replProp(inst, "ErrorDescription"))
+			}
+			if state == "8" {
+				now := c.volumes()
+				for _, tgt := range j.targets {
+					if _, ok := now[tgt]; ok {
+						t.Errorf("job %d (%s) was terminated, but its target %s is still listed", i, j.kind, tgt)
+					}
+					if _, err := os.Stat(filepath.Join(replPoolDir(dir), tgt+".img")); !os.IsNotExist(err) {
+						t.Errorf("job %d (%s) was terminated; stat of its target file %s.img: got %v, want not-exist", i, j.kind, tgt, err)
+					}
+				}
 			}
 		default:
 			t.Errorf("job %d (%s): final JobState %s, want 7, 8 or 10", i, j.kind, state)
@@ -249,5 +273,56 @@ func TestCrashKill9(t *testing.T) {
 	if len(jobs) == 0 {
 		t.Fatalf("no job was started in %d rounds", cfg.rounds)
 	}
-	t.Logf("RELIABILITY crash kills=%d jobs=%d completed=%d failed=%d seed=%d", kills, len(jobs), completed, failed, cfg.seed)
+	t.Logf("RELIABILITY crash kills=%d terminates=%d jobs=%d completed=%d failed=%d seed=%d", kills, terminates, len(jobs), completed, failed, cfg.seed)
+}
+
+// crashCheckRestart checks what a restart must keep: every job started so
+// far, the source group, the sources, and the targets of every job seen
+// completed. It adds the targets of jobs now completed to durable.
+func crashCheckRestart(t *testing.T, c *replCIM, group replEPR, jobs []crashJob, vols map[string]replEPR, durable map[string]bool) {
+	t.Helper()
+	if _, err := c.get(group); err != nil {
+		t.Errorf("after restart: the source group is gone: %v", err)
+	}
+	for _, s := range []string{"src1", "src2", "src3"} {
+		if _, ok := vols[s]; !ok {
+			t.Errorf("after restart: source volume %s is not listed", s)
+		}
+	}
+	for tgt := range durable {
+		if _, ok := vols[tgt]; !ok {
+			t.Errorf("after restart: target %s of a completed job is not listed", tgt)
+		}
+	}
+	for i, j := range jobs {
+		inst, err := c.get(j.epr)
+		if err != nil {
+			t.Errorf("after restart: job %d (%s) is gone: %v", i, j.kind, err)
+			continue
+		}
+		if replProp(inst, "JobState") == "7" {
+			for _, tgt := range j.targets {
+				durable[tgt] = true
+			}
+		}
+	}
+}
+
+// crashTerminateAsync asks for RequestStateChange(4) on job without waiting
+// for the answer, which the coming kill may cut off.
+func crashTerminateAsync(d *daemon, job replEPR) {
+	env := envelopeHead + header(d.url(), job.uri+"/RequestStateChange", job.uri, replSelectorXML(job.selectors)) +
+		`<s:Body><p:RequestStateChange_INPUT xmlns:p="` + html.EscapeString(job.uri) + `"><p:RequestedState>4</p:RequestedState></p:RequestStateChange_INPUT></s:Body></s:Envelope>`
+	req, err := http.NewRequest(http.MethodPost, d.url(), strings.NewReader(env))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+	req.SetBasicAuth(d.user, d.password)
+	go func() {
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
 }

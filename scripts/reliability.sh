@@ -52,12 +52,14 @@ faults_total=$(grep -c '^    --- \|^--- ' "$WORK/fault.log" || true)
 	echo
 	echo "## Crash (\`TestCrashKill9\`, $(verdict "$WORK/crash.log"))"
 	echo
-	echo "| kills survived (kill -9) | jobs started | completed byte-identical | failed/terminated with an error | seed |"
-	echo "|---|---|---|---|---|"
-	echo "| $(field kills "$WORK/crash.log") | $(field jobs "$WORK/crash.log") | $(field completed "$WORK/crash.log") | $(field failed "$WORK/crash.log") | $(field seed "$WORK/crash.log") |"
+	echo "| kills survived (kill -9) | terminations requested just before a kill | jobs started | completed byte-identical | failed/terminated with an error | seed |"
+	echo "|---|---|---|---|---|---|"
+	echo "| $(field kills "$WORK/crash.log") | $(field terminates "$WORK/crash.log") | $(field jobs "$WORK/crash.log") | $(field completed "$WORK/crash.log") | $(field failed "$WORK/crash.log") | $(field seed "$WORK/crash.log") |"
 	echo
 	echo "Sources of $((REPLICAD_CRASH_SIZE >> 20)) MiB; after the last restart every job is final, no source changed,"
-	echo "no synchronization reports CopyState 4 over differing bytes, and \`state.db\` passes bbolt's consistency check."
+	echo "no synchronization reports CopyState 4 over differing bytes, terminated jobs left no target, and \`state.db\` passes"
+	echo "bbolt's consistency check. After every restart the jobs, the source group, the sources and the targets of completed"
+	echo "jobs are all still there."
 	echo
 	echo "## Fault injection (\`TestFault*\`)"
 	echo
