@@ -17,13 +17,14 @@ import (
 // source within a lag, is offered.
 var supportedReplicationTypes = []uint16{3, 6, 7, 10, 11}
 
-// What the capabilities answer (§3.5). Asynchronous: the creates and
-// ModifyReplicaSynchronization (they may return 4096 and a Job). Synchronous: the creates (with WaitForCopyState
-// they can complete within the call), ModifyReplicaSynchronization,
-// GetAvailableTargetElements and the group methods.
+// What the capabilities answer (§3.5). Asynchronous: the creates,
+// ModifyReplicaSynchronization and ModifyListSynchronization (they may
+// return 4096 and a Job). Synchronous: those too (with WaitForCopyState
+// they can complete within the call), GetAvailableTargetElements,
+// GetReplicationRelationships and the group methods.
 var (
-	supportedAsyncActions = []uint16{2, 3, 5}
-	supportedSyncActions  = []uint16{2, 3, 5, 8, 12, 13, 14, 15}
+	supportedAsyncActions = []uint16{2, 3, 5, 6}
+	supportedSyncActions  = []uint16{2, 3, 5, 6, 8, 10, 12, 13, 14, 15}
 	// supportedFeatures: 8 targets allocated from any storage pool, 44 local
 	// targets allocated from the source's pool by default, 51 the client can
 	// supply the target ElementName.
@@ -132,7 +133,7 @@ func (p *Provider) capabilitiesClass() *cimmodel.Class {
 				case !slices.Contains(supportedReplicationTypes, t):
 				case m == 2 || m == 3:
 					states = []uint16{uint16(replica.CopyStateInitialized), uint16(replica.CopyStateUnsynchronized), uint16(replica.CopyStateSynchronized)}
-				case m == 4:
+				case m == 4 || m == 5:
 					// What modifyReaches lets a client wait for.
 					states = []uint16{uint16(replica.CopyStateSynchronized), uint16(replica.CopyStateFractured), uint16(replica.CopyStateSplit),
 						uint16(replica.CopyStateAborted), uint16(replica.CopyStateNotApplicable)}

@@ -149,3 +149,104 @@ func TestModifyGroupSynchronized(t *testing.T) {
 		}
 	}
 }
+
+// TestRelationshipsAndLists: GetReplicationRelationships filters, the
+// associations walked from either end, and ModifyListSynchronization.
+func TestRelationshipsAndLists(t *testing.T) {
+	e := newReplEnv(t)
+	ctx := context.Background()
+	src := e.volume("src", rMiB)
+	var syncs []cimmodel.ObjectPath
+	var targets []cimmodel.ObjectPath
+	for _, st := range []string{"7", "8"} {
+		res := e.call("CreateElementReplica", rParamXML("SyncType", st), rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("WaitForCopyState", "4"))
+		if res.ReturnValue != 0 {
+			t.Fatalf("CreateElementReplica SyncType %s: %d", st, res.ReturnValue)
+		}
+		syncs = append(syncs, rOut(t, res, "Synchronization"))
+		targets = append(targets, rOut(t, res, "TargetElement"))
+	}
+	g := e.volume("g", rMiB)
+	res := e.call("CreateGroupReplica", rParamXML("SyncType", "8"), rParamXML("RelationshipName", "gr"),
+		rRefParamXML("SourceElement", e.p.volumePath(g)), rParamXML("WaitForCopyState", "4"))
+	if res.ReturnValue != 0 {
+		t.Fatalf("CreateGroupReplica: %d", res.ReturnValue)
+	}
+	gsPath, targetGroup := rOut(t, res, "Synchronization"), rOut(t, res, "TargetGroup")
+
+	// A fractured clone for the CopyState filter.
+	if res := e.call("ModifyListSynchronization", rParamXML("Operation", "12"), rRefParamXML("Synchronization", syncs[1])); res.ReturnValue != 0 {
+		t.Fatalf("ModifyListSynchronization Fracture: %d", res.ReturnValue)
+	}
+	tests := []struct {
+		name   string
+		params []string
+		want   int
+	}{
+		{"all", nil, 4}, // two element pairs, the group's member pair, the group
+		{"StorageSynchronized", []string{rParamXML("Type", "2")}, 3},
+		{"GroupSynchronized", []string{rParamXML("Type", "3")}, 1},
+		{"snapshots", []string{rParamXML("SyncType", "7")}, 1},
+		{"fractured", []string{rParamXML("CopyState", "6")}, 1},
+		{"synchronized clones", []string{rParamXML("SyncType", "8"), rParamXML("CopyState", "4")}, 2},
+		{"asynchronous", []string{rParamXML("Mode", "3")}, 4},
+		{"remote", []string{rParamXML("Locality", "3")}, 0},
+		{"mirrors", []string{rParamXML("SyncType", "6")}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := e.call("GetReplicationRelationships", tt.params...)
+			if res.ReturnValue != 0 {
+				t.Fatalf("ReturnValue %d, want 0", res.ReturnValue)
+			}
+			refs, _ := res.Out["Synchronizations"].AsRefs()
+			if len(refs) != tt.want {
+				t.Errorf("got %d relationships, want %d", len(refs), tt.want)
+			}
+			for _, r := range refs {
+				if _, err := e.reg.Get(ctx, r); err != nil {
+					t.Errorf("Get(%s): %v", r, err)
+				}
+			}
+		})
+	}
+	if res := e.call("GetReplicationRelationships", rParamXML("Type", "4")); res.ReturnValue != 5 {
+		t.Errorf("Type 4: ReturnValue %d, want 5", res.ReturnValue)
+	}
+
+	// Source volume → its replicas; a replica → its source; group → group.
+	replicas, err := e.reg.Associators(ctx, cimmodel.AssociationFilter{Object: e.p.volumePath(src), AssociationClassName: "CIM_StorageSynchronized", ResultRole: "SyncedElement"})
+	if err != nil || len(replicas) != 2 {
+		t.Errorf("replicas of the source: %d, %v; want 2", len(replicas), err)
+	}
+	for _, tgt := range targets {
+		back, err := e.reg.Associators(ctx, cimmodel.AssociationFilter{Object: tgt, AssociationClassName: "CIM_StorageSynchronized", Role: "SyncedElement"})
+		if err != nil || len(back) != 1 || !back[0].Path().Equal(e.p.volumePath(src)) {
+			t.Errorf("source of %s: %d, %v; want the source", tgt, len(back), err)
+		}
+	}
+	gs, err := e.reg.Get(ctx, gsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcGroup, _ := gs.Get("SystemElement").AsRef()
+	groups, err := e.reg.Associators(ctx, cimmodel.AssociationFilter{Object: srcGroup, AssociationClassName: "CIM_GroupSynchronized"})
+	if err != nil || len(groups) != 1 || !groups[0].Path().Equal(targetGroup) {
+		t.Errorf("group → group: %d, %v; want the target group", len(groups), err)
+	}
+
+	// Lists: all or none; a group member is refused.
+	if res := e.call("ModifyListSynchronization", rParamXML("Operation", "12"), rRefParamXML("Synchronization", syncs[0]), rRefParamXML("Synchronization", syncs[1])); res.ReturnValue != 5 {
+		t.Errorf("Fracture of a fractured pair in a list: ReturnValue %d, want 5", res.ReturnValue)
+	}
+	if inst, _ := e.reg.Get(ctx, syncs[0]); rUint16(inst, "CopyState") != 4 {
+		t.Errorf("refused list changed its first pair: CopyState %d, want 4", rUint16(inst, "CopyState"))
+	}
+	if res := e.call("ModifyListSynchronization", rParamXML("Operation", "14"), rParamXML("WaitForCopyState", "4"),
+		rRefParamXML("Synchronization", syncs[0]), rRefParamXML("Synchronization", syncs[1])); res.ReturnValue != 0 {
+		t.Errorf("list Resync: ReturnValue %d, want 0", res.ReturnValue)
+	}
+	if res := e.call("ModifyListSynchronization", rParamXML("Operation", "12"), rRefParamXML("Synchronization", gsPath)); res.ReturnValue != 5 {
+		t.Errorf("GroupSynchronized in a list: ReturnValue %d, want 5", res.ReturnValue)
+	}
+}

@@ -191,6 +191,8 @@ func (p *Provider) replicationServiceClass() *cimmodel.Class {
 			},
 			Func: p.getAvailableTargetElements,
 		},
+		p.modifyListSynchronizationMethod(),
+		p.getReplicationRelationshipsMethod(),
 	}
 	return c
 }
@@ -593,24 +595,7 @@ func (p *Provider) modifyReplicaSynchronization(ctx context.Context, target cimm
 	if err != nil {
 		return p.methodFailure(method, err), nil
 	}
-	if res.JobID == "" {
-		return cimmodel.Result{ReturnValue: returnOK}, nil
-	}
-	out := map[string]cimmodel.Value{"Job": cimmodel.Ref(p.jobPath(res.JobID))}
-	if !waitGiven || wait == uint16(replica.CopyStateNotApplicable) {
-		return cimmodel.Result{ReturnValue: returnJobStarted, Out: out}, nil
-	}
-	wctx, cancel := replyDeadline(ctx)
-	defer cancel()
-	job, err := p.jobs.Wait(wctx, res.JobID)
-	switch {
-	case err != nil:
-		return cimmodel.Result{ReturnValue: returnJobStarted, Out: out}, nil
-	case job.State == jobqueue.StateFailed || job.State == jobqueue.StateTerminated:
-		p.logger.Info("modify job failed within the call", zap.String("job", job.ID), zap.String("error", job.Err))
-		return cimmodel.Result{ReturnValue: returnFailed, Out: out}, nil
-	}
-	return cimmodel.Result{ReturnValue: returnOK, Out: out}, nil
+	return p.modifyAnswer(ctx, res, waitGiven && wait != uint16(replica.CopyStateNotApplicable)), nil
 }
 
 func (p *Provider) getAvailableTargetElements(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {

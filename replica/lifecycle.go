@@ -183,6 +183,31 @@ func (s *Service) Modify(ctx context.Context, id string, op Operation, opts Modi
 	return s.modify(ctx, []string{x.ID}, "", op, opts)
 }
 
+// ModifyList performs op on every synchronization of ids, all or none
+// (ModifyListSynchronization). None may belong to a group synchronization
+// (ErrInRelationship) or be listed twice (ErrInvalidRequest). Rules as
+// ModifyGroup.
+func (s *Service) ModifyList(ctx context.Context, ids []string, op Operation, opts ModifyOptions) (ModifyResult, error) {
+	if len(ids) == 0 {
+		return ModifyResult{}, invalid("no synchronization to modify")
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			return ModifyResult{}, invalid("synchronization %s listed twice", id)
+		}
+		seen[id] = true
+		x, err := s.Synchronization(ctx, id)
+		if err != nil {
+			return ModifyResult{}, err
+		}
+		if x.GroupSync != "" {
+			return ModifyResult{}, fmt.Errorf("%w: synchronization %s → %s belongs to a group synchronization; modify that one", ErrInRelationship, x.Source, x.Target)
+		}
+	}
+	return s.modify(ctx, slices.Clone(ids), "", op, opts)
+}
+
 // ModifyGroup performs op on every member of group synchronization id, all
 // or none. Each operation is allowed only from the states of its row in the
 // transition table (AllowedFrom): from a state where a job works on the

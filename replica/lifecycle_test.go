@@ -386,3 +386,40 @@ func (e *env) writeAt2(path string, off int64, b []byte) {
 		e.t.Fatal(err)
 	}
 }
+
+// TestModifyList fractures two pairs at once; a list with a pair that
+// cannot be fractured changes neither.
+func TestModifyList(t *testing.T) {
+	e := newEnv(t, true, replica.Options{})
+	ctx := context.Background()
+	a := e.pair(replica.SyncTypeClone)
+	src2 := e.volume("src2", 2*MiB)
+	res, err := e.svc.Replicate(ctx, replica.Request{Shape: replica.ShapeElement, SyncType: replica.SyncTypeSnapshot, SourceElement: src2.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wait(res.JobID)
+	b := res.Syncs[0]
+	if _, err := e.svc.Modify(ctx, b.ID, replica.OpSplit, replica.ModifyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.ModifyList(ctx, []string{a.ID, b.ID}, replica.OpFracture, replica.ModifyOptions{}); !errors.Is(err, replica.ErrInvalidState) {
+		t.Fatalf("Fracture of a Split pair in a list: got %v, want ErrInvalidState", err)
+	}
+	if got := e.sync(a.ID).CopyState; got != replica.CopyStateSynchronized {
+		t.Errorf("refused list changed its first pair: got %s, want Synchronized", got)
+	}
+	if _, err := e.svc.ModifyList(ctx, []string{a.ID, a.ID}, replica.OpFracture, replica.ModifyOptions{}); !errors.Is(err, replica.ErrInvalidRequest) {
+		t.Errorf("pair listed twice: got %v, want ErrInvalidRequest", err)
+	}
+	mr, err := e.svc.ModifyList(ctx, []string{a.ID, b.ID}, replica.OpResync, replica.ModifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wait(mr.JobID)
+	for _, x := range []*replica.Synchronization{a, &b} {
+		if got := e.sync(x.ID).CopyState; got != replica.CopyStateSynchronized {
+			t.Errorf("after list Resync: got %s, want Synchronized", got)
+		}
+	}
+}
