@@ -24,6 +24,9 @@ var (
 	ErrTooDeep = errors.New("soap: elements nested too deeply")
 	// ErrTooManyElements means the input has more than MaxElements elements.
 	ErrTooManyElements = errors.New("soap: too many elements")
+	// ErrTooManyAttributes means an element has more than MaxAttributes
+	// attributes.
+	ErrTooManyAttributes = errors.New("soap: too many attributes on one element")
 	// ErrNotEnvelope means the document is not a SOAP envelope of the
 	// expected shape (root, Header, Body).
 	ErrNotEnvelope = errors.New("soap: not a SOAP envelope")

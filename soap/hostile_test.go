@@ -2,6 +2,7 @@ package soap_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -143,6 +144,13 @@ func TestParseLimits(t *testing.T) {
 		// Envelope, Body and x are three elements.
 		return []byte(envOpen + `<s:Body><x>` + strings.Repeat("<y/>", n-3) + `</x></s:Body></s:Envelope>`)
 	}
+	attrs := func(n int) []byte {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			fmt.Fprintf(&b, ` a%d="v"`, i)
+		}
+		return []byte(envOpen + `<s:Body><x` + b.String() + `/></s:Body></s:Envelope>`)
+	}
 	tests := []struct {
 		name string
 		data []byte
@@ -152,6 +160,8 @@ func TestParseLimits(t *testing.T) {
 		{"depth over limit", nest(soap.MaxDepth + 1), soap.ErrTooDeep},
 		{"elements at limit", many(soap.MaxElements), nil},
 		{"elements over limit", many(soap.MaxElements + 1), soap.ErrTooManyElements},
+		{"attributes at limit", attrs(soap.MaxAttributes), nil},
+		{"attributes over limit", attrs(soap.MaxAttributes + 1), soap.ErrTooManyAttributes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,6 +20,10 @@ const (
 	// MaxElements is the largest number of elements Parse accepts in one
 	// message.
 	MaxElements = 100000
+	// MaxAttributes is the most attributes (namespace declarations included)
+	// Parse accepts on one element. Real envelopes carry a dozen at most; the
+	// bound keeps the duplicate and prefix checks cheap.
+	MaxAttributes = 64
 )
 
 // Envelope is a decoded SOAP 1.2 message.
@@ -141,6 +145,9 @@ func buildTree(text []byte) (*etree.Document, error) {
 // newElement creates the element for t under parent, refusing duplicate
 // attributes and prefixes bound nowhere.
 func newElement(parent *etree.Element, t xml.StartElement) (*etree.Element, error) {
+	if len(t.Attr) > MaxAttributes {
+		return nil, parseErr(ErrTooManyAttributes, "%d attributes on %s, more than %d", len(t.Attr), qualified(t.Name), MaxAttributes)
+	}
 	e := parent.CreateElement(qualified(t.Name))
 	for i, a := range t.Attr {
 		for _, b := range t.Attr[:i] {
