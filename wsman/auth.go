@@ -308,8 +308,9 @@ func (s *Server) openTransport(w http.ResponseWriter, r *http.Request, body []by
 			release()
 		}
 	}
-	if len(body) == 0 {
-		// pywinrm and PowerShell set up the session with an empty POST.
+	if len(body) == 0 && bound {
+		// pywinrm and PowerShell set up a Negotiate session with an empty
+		// POST; with Basic an empty body is just a malformed request.
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(http.StatusOK)
 		release()
