@@ -3,6 +3,8 @@ GO       ?= go
 DATA_DIR ?= ./replicad-data
 LISTEN   ?= 127.0.0.1:5985
 FUZZTIME ?= 30s
+# CI_FUZZTIME bounds each fuzz target's run inside `make test`.
+CI_FUZZTIME ?= 5s
 
 .PHONY: run build test test-short fuzz bench lint clean
 
@@ -19,6 +21,7 @@ test:
 	./scripts/test-deps.sh
 	$(GO) vet ./...
 	REPLICAD_REQUIRE_CLIENTS=1 $(GO) test -race -count=1 -timeout 40m ./...
+	./scripts/fuzz.sh $(CI_FUZZTIME)
 
 ## test-short: unit tests only
 test-short:
