@@ -137,6 +137,10 @@ func (p *Provider) capabilitiesClass() *cimmodel.Class {
 					// What modifyReaches lets a client wait for.
 					states = []uint16{uint16(replica.CopyStateSynchronized), uint16(replica.CopyStateFractured), uint16(replica.CopyStateSplit),
 						uint16(replica.CopyStateAborted), uint16(replica.CopyStateNotApplicable)}
+					if t <= 5 { // mirrors: Resume, Suspend
+						states = append(states, uint16(replica.CopyStateUnsynchronized), uint16(replica.CopyStateSuspended))
+						slices.Sort(states)
+					}
 				}
 				if states == nil {
 					return cimmodel.Result{ReturnValue: returnNotSupported}, nil

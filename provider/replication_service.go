@@ -547,7 +547,7 @@ var modifyReaches = map[replica.Operation]replica.CopyState{
 	replica.OpRestore:  replica.CopyStateSynchronized,
 	replica.OpAbort:    replica.CopyStateAborted,
 	replica.OpSuspend:  replica.CopyStateSuspended,
-	replica.OpResume:   replica.CopyStateSynchronized,
+	replica.OpResume:   replica.CopyStateUnsynchronized, // the mirror loop then catches up
 }
 
 // modifyReplicaSynchronization performs replica.Operations() on a

@@ -454,6 +454,7 @@ func TestCapabilitiesAndDefaultSettings(t *testing.T) {
 		{"operations of async clones", "GetSupportedOperations", []string{rParamXML("ReplicationType", "11")}, 0, "SupportedOperations", []uint16{2, 8, 9, 12, 14, 15, 19, 21}},
 		{"wait states of ModifyReplicaSynchronization", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "11"), rParamXML("MethodName", "4")}, 0, "SupportedCopyStates", []uint16{4, 6, 7, 12, 15}},
 		{"operations of synchronous mirrors", "GetSupportedOperations", []string{rParamXML("ReplicationType", "2")}, 1, "", nil},
+		{"wait states of ModifyReplicaSynchronization on mirrors", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "3"), rParamXML("MethodName", "4")}, 0, "SupportedCopyStates", []uint16{3, 4, 6, 7, 9, 12, 15}},
 		{"operations of asynchronous mirrors", "GetSupportedOperations", []string{rParamXML("ReplicationType", "3")}, 0, "SupportedOperations", []uint16{2, 8, 9, 12, 14, 15, 16, 19, 21, 22}},
 		{"group features", "GetSupportedGroupFeatures", []string{rParamXML("ReplicationType", "10")}, 0, "GroupFeatures", supportedGroupFeatures},
 		{"wait states of CreateGroupReplica", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "10"), rParamXML("MethodName", "3")}, 0, "SupportedCopyStates", []uint16{2, 3, 4}},

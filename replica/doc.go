@@ -46,9 +46,9 @@
 //
 // # Life of a synchronization
 //
-// Modify and ModifyGroup perform the ModifyReplicaSynchronization
-// operations on a synchronization or on every member of a group
-// synchronization, each only from the CopyStates its row of the transition
+// Modify, ModifyList and ModifyGroup perform the ModifyReplicaSynchronization
+// operations on a synchronization, a list of them or every member of a group
+// synchronization (all or none), each only from the CopyStates its row of the transition
 // table allows (AllowedFrom; ErrInvalidState otherwise, ErrCopyInProgress
 // while a job works on it). Fracture, Split, Suspend, Resume and Abort
 // change the state in one transaction; Resync Replica and Restore From

@@ -582,6 +582,22 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 			ro.HashSidecar = sidecarPath(tgt)
 		}
 		st, err := engine.Resync(ctx, from, to, ro)
+		if err != nil && pl.Op == OpResync && x.SyncType == SyncTypeMirror && errors.Is(err, engine.ErrSourceChanged) {
+			// A mirror's source is written meanwhile: the mirror loop
+			// takes over and catches up.
+			run.Logger.Info("mirror source written during Resync; the mirror loop catches up", zap.String("source", src.Name))
+			if _, err := s.followState(x.ID, func(cur *Synchronization) bool {
+				if cur.ModifyJob != run.ID || cur.Activity != ActivityResyncing {
+					return false
+				}
+				cur.Activity = ActivityFollowing
+				return true
+			}); err != nil {
+				return s.modifyFailed(run.ID, err)
+			}
+			run.Progress(base+scale, total)
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				if s.jobTerminated(run.ID) {

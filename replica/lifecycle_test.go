@@ -423,3 +423,27 @@ func TestModifyList(t *testing.T) {
 		}
 	}
 }
+
+// TestResyncAfterRestart: a Resync job recorded before a stop runs after the
+// restart, taking its leases again, and leaves the pair Synchronized.
+func TestResyncAfterRestart(t *testing.T) {
+	e := newEnv(t, true, replica.Options{})
+	x := e.pair(replica.SyncTypeClone)
+	e.reopen(false)
+	e.writeAt(x.Source, 2*MiB, []byte("written before the resync"))
+	res, err := e.svc.Modify(context.Background(), x.ID, replica.OpResync, replica.ModifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.reopen(true)
+	if got := e.sync(x.ID); got.CopyState != replica.CopyStateUnsynchronized && got.CopyState != replica.CopyStateSynchronized {
+		t.Fatalf("after restart: got %s, want Unsynchronized or Synchronized", got.CopyState)
+	}
+	if job := e.wait(res.JobID); job.State != jobqueue.StateCompleted {
+		t.Fatalf("resync job %s: %s", job.State, job.Err)
+	}
+	if got := e.sync(x.ID); got.CopyState != replica.CopyStateSynchronized || got.Activity != replica.ActivityNone {
+		t.Errorf("got %s (activity %q), want Synchronized", got.CopyState, got.Activity)
+	}
+	e.sameBytes(x.Source, x.Target)
+}
