@@ -8,6 +8,7 @@ import (
 
 	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/replica"
+	"github.com/replicad/replicad/volumes"
 )
 
 // waitMirror polls until mirror id is Synchronized with its target equal to
@@ -110,4 +111,98 @@ func TestMirrorAfterRestart(t *testing.T) {
 	e.writeAt2(src.Path(), 4096, []byte("while replicad was down"))
 	e.open(true)
 	e.waitMirror(res.Syncs[0].ID, time.Time{})
+}
+
+// TestMirrorTransitions runs the mirror-only operations from each state a
+// mirror can be brought to without a job.
+func TestMirrorTransitions(t *testing.T) {
+	S, P, F := replica.CopyStateSynchronized, replica.CopyStateSuspended, replica.CopyStateFractured
+	tests := []struct {
+		op   replica.Operation
+		from replica.CopyState
+		want replica.CopyState // 0: refused with err
+		err  error
+	}{
+		{replica.OpSuspend, S, P, nil},
+		{replica.OpSuspend, P, 0, replica.ErrInvalidState},
+		{replica.OpSuspend, F, 0, replica.ErrInvalidState},
+		{replica.OpResume, P, replica.CopyStateUnsynchronized, nil},
+		{replica.OpResume, S, 0, replica.ErrInvalidState},
+		{replica.OpResume, F, 0, replica.ErrInvalidState},
+		{replica.OpFracture, P, 0, replica.ErrInvalidState},
+		{replica.OpResync, P, S, nil},
+		{replica.OpDetach, P, 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.op.String()+"/from "+tt.from.String(), func(t *testing.T) {
+			// A long lag: the loop stays out of the way.
+			e := newEnv(t, true, replica.Options{MirrorLag: time.Hour})
+			ctx := context.Background()
+			src := e.volume("src", 2*MiB)
+			res, err := e.svc.Replicate(ctx, replica.Request{Shape: replica.ShapeElement, SyncType: replica.SyncTypeMirror,
+				Mode: replica.ModeAsynchronous, SourceElement: src.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.wait(res.JobID)
+			id := res.Syncs[0].ID
+			switch tt.from {
+			case P:
+				_, err = e.modify(id, replica.OpSuspend, replica.ModifyOptions{})
+			case F:
+				_, err = e.modify(id, replica.OpFracture, replica.ModifyOptions{})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			mr, err := e.modify(id, tt.op, replica.ModifyOptions{})
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("got %v, want %v", err, tt.err)
+				}
+				if got := e.sync(id).CopyState; got != tt.from {
+					t.Errorf("refused %s changed the state: got %s, want %s", tt.op, got, tt.from)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got %v, want nil", err)
+			}
+			if mr.Ended {
+				return
+			}
+			if got := e.sync(id).CopyState; got != tt.want {
+				t.Errorf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestGroupMirror: a group of mirrors follows its sources member by member.
+func TestGroupMirror(t *testing.T) {
+	e := newEnv(t, true, replica.Options{MirrorLag: 50 * time.Millisecond})
+	ctx := context.Background()
+	a, b := e.volume("a", MiB), e.volume("b", 2*MiB)
+	g, err := e.svc.CreateGroup(ctx, replica.GroupSpec{Name: "cg", Members: []volumes.ID{a.ID, b.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.svc.Replicate(ctx, replica.Request{Shape: replica.ShapeGroup, SyncType: replica.SyncTypeMirror,
+		Mode: replica.ModeAsynchronous, SourceGroup: g.ID, RelationshipName: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.wait(res.JobID)
+	now := time.Now()
+	e.writeAt(b.ID, 4096, []byte("group member written"))
+	e.waitMirror(res.Syncs[1].ID, now)
+	if st, _ := e.svc.GroupCopyState(ctx, res.GroupSync); st != replica.CopyStateSynchronized && st != replica.CopyStateMixed && st != replica.CopyStateUnsynchronized {
+		t.Errorf("group state %s, want Synchronized (or in between)", st)
+	}
+	if _, err := e.svc.ModifyGroup(ctx, res.GroupSync.ID, replica.OpSuspend, replica.ModifyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.svc.GroupCopyState(ctx, res.GroupSync); st != replica.CopyStateSuspended {
+		t.Errorf("after Suspend: got %s, want Suspended", st)
+	}
 }

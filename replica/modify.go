@@ -143,7 +143,7 @@ func (s *Service) end(ctx context.Context, syncs []*Synchronization, groupSync s
 			if cur == nil {
 				return fmt.Errorf("%w: %s", ErrSyncNotFound, x.ID)
 			}
-			if !slices.Contains(settled, cur.CopyState) {
+			if !slices.Contains(AllowedFrom(OpDetach, cur.SyncType), cur.CopyState) {
 				return fmt.Errorf("%w: %s → %s is %s; terminate or abort its job to stop it", ErrCopyInProgress, x.Source, x.Target, cur.CopyState)
 			}
 			if err := tx.Delete(bucketSyncs, x.ID); err != nil {
