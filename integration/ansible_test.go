@@ -67,7 +67,7 @@ func images(t *testing.T, d *daemon) []string {
 func TestAnsibleCollection(t *testing.T) {
 	requireClient(t, "ansible-playbook", lookPath("ansible-playbook"))
 	requirePywinrm(t)
-	d := startFastDaemon(t)
+	d := startDaemon(t, "")
 	all := []string{"app1.img", "app2.img", "appclone_1.img", "appclone_2.img", "appsnap_1.img", "appsnap_2.img"}
 
 	steps := []struct {

@@ -102,7 +102,7 @@ func childText(e *etree.Element, local string) string {
 // and checks the answers have the shape the MI client parses; the replica's
 // images must appear on disk.
 func TestPowerShellCmdlets(t *testing.T) {
-	d := startFastDaemon(t)
+	d := startDaemon(t, "")
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	c.must("volume", "create", "ps1", "--size", "2M")
 	c.must("volume", "create", "ps2", "--size", "1M")

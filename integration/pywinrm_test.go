@@ -25,7 +25,7 @@ func requirePywinrm(t *testing.T) {
 // then poll its job with Get.
 func TestPywinrmProtocol(t *testing.T) {
 	requirePywinrm(t)
-	d := startFastDaemon(t)
+	d := startDaemon(t, "")
 	out, err := exec.Command("/usr/bin/python3", "testdata/pywinrm/replicate.py", d.url(), d.user, d.password).CombinedOutput()
 	if err != nil {
 		t.Fatalf("replicate.py: %v\n%s\n%s", err, out, d.logText())

@@ -13,29 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
 )
-
-// startFastDaemon starts replicad like startDaemon, with the admin user's
-// password hashed at the lowest bcrypt cost: every request checks it, and
-// the default cost under the race detector makes each one take most of a
-// second. Extra arguments go to replicad.
-func startFastDaemon(t *testing.T, extraArgs ...string) *daemon {
-	t.Helper()
-	dir := t.TempDir()
-	password := "integration-pw-7"
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "users"), []byte("admin:"+string(hash)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "admin-password"), []byte(password+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return startDaemon(t, dir, extraArgs...)
-}
 
 // buildReplicactl builds cmd/replicactl into a temporary folder.
 func buildReplicactl(t *testing.T) string {
@@ -84,7 +62,7 @@ func (c ctl) must(args ...string) string {
 // generic commands, the task commands from volumes to a detached group
 // clone, and one-line errors that change nothing.
 func TestReplicactl(t *testing.T) {
-	d := startFastDaemon(t)
+	d := startDaemon(t, "")
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	pool := filepath.Join(d.dataDir, "pools", "default")
 
@@ -171,7 +149,7 @@ func TestReplicactlTLS(t *testing.T) {
 	if out, err := exec.Command(binary, "cert", "--host", "127.0.0.1", "--out", certDir).CombinedOutput(); err != nil {
 		t.Fatalf("replicad cert: %v\n%s", err, out)
 	}
-	d := startFastDaemon(t, "--listen-tls", "127.0.0.1:0",
+	d := startDaemon(t, "", "--listen-tls", "127.0.0.1:0",
 		"--tls-cert", filepath.Join(certDir, "cert.pem"), "--tls-key", filepath.Join(certDir, "key.pem"))
 	var addr string
 	for _, e := range d.waitLogs("listening", 2) {
@@ -197,7 +175,7 @@ func TestReplicactlTLS(t *testing.T) {
 // TestMetricsEndpoint checks /metrics and /healthz on --metrics-listen and
 // that requests to /wsman are counted by status.
 func TestMetricsEndpoint(t *testing.T) {
-	d := startFastDaemon(t, "--metrics-listen", "127.0.0.1:0")
+	d := startDaemon(t, "", "--metrics-listen", "127.0.0.1:0")
 	var addr string
 	for _, e := range d.waitLogs("listening", 2) {
 		if e["scheme"] == "metrics" {
@@ -308,7 +286,7 @@ func TestDeployFiles(t *testing.T) {
 // error on one line and leaves no target behind.
 func TestReplicactlWaitReportsATerminatedJob(t *testing.T) {
 	// 16 MiB of data at 2 MiB/s: about 8 s of copying.
-	d := startFastDaemon(t, "--copy-bandwidth", strconv.Itoa(2<<20))
+	d := startDaemon(t, "", "--copy-bandwidth", strconv.Itoa(2<<20))
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	c.must("volume", "create", "big", "--size", "32M")
 	img := filepath.Join(d.dataDir, "pools", "default", "big.img")
