@@ -57,7 +57,7 @@ type daemon struct {
 
 // startDaemon starts replicad on a loopback port with a fresh data folder
 // holding one 16 MiB volume.
-func startDaemon(binary string, logins []login) (*daemon, error) {
+func startDaemon(binary string, logins []login, memoryLimit int64) (*daemon, error) {
 	dir, err := os.MkdirTemp("", "replicad-load-")
 	if err != nil {
 		return nil, fmt.Errorf("load: data folder: %w", err)
@@ -80,7 +80,8 @@ func startDaemon(binary string, logins []login) (*daemon, error) {
 		}
 	}
 	d := &daemon{dir: dir, done: make(chan error, 1)}
-	d.cmd = exec.Command(binary, "--listen", "127.0.0.1:0", "--data-dir", dir, "--log-format", "json")
+	d.cmd = exec.Command(binary, "--listen", "127.0.0.1:0", "--data-dir", dir, "--log-format", "json",
+		"--memory-limit", strconv.FormatInt(memoryLimit, 10))
 	stderr, err := d.cmd.StderrPipe()
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
@@ -264,7 +265,8 @@ func usersFor(clients, perUser int) []login {
 
 func run(cfg config) error {
 	logins := usersFor(cfg.clients, 8)
-	d, err := startDaemon(cfg.binary, logins)
+	// The daemon gets a soft memory limit of half the bound the run checks.
+	d, err := startDaemon(cfg.binary, logins, cfg.maxRSSMiB<<20/2)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,9 @@ type Config struct {
 	MetricsListen string
 	// CopyBandwidth caps each replica copy in bytes per second (0: unlimited).
 	CopyBandwidth int64
+	// MemoryLimit is the Go runtime's soft memory limit in bytes (0: none);
+	// past it the collector works harder rather than letting the heap grow.
+	MemoryLimit int64
 	// AllowUnencrypted permits Basic over plain HTTP. Unset (nil) means:
 	// allowed only when every listener is on a loopback address.
 	AllowUnencrypted *bool
@@ -70,6 +73,7 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or console")
 	fs.StringVar(&c.Keytab, "keytab", c.Keytab, "Kerberos keytab with the service keys (e.g. HTTP/host); enables Kerberos logons")
 	fs.StringVar(&c.KerberosPrincipal, "kerberos-principal", c.KerberosPrincipal, "accept only tickets for this keytab principal (e.g. HTTP/host.example.com); default any in the keytab")
+	fs.Int64Var(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "soft memory limit of the daemon in bytes (0: none), as GOMEMLIMIT")
 	fs.Int64Var(&c.CopyBandwidth, "copy-bandwidth", c.CopyBandwidth, "cap each replica copy at this many bytes per second (0: unlimited)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address for /metrics (Prometheus) and /healthz, plain HTTP without authentication; default off")
 	if err := fs.Parse(args); err != nil {
@@ -91,6 +95,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("--data-dir must not be empty")
+	}
+	if c.MemoryLimit < 0 {
+		return fmt.Errorf("--memory-limit must not be negative")
 	}
 	if c.CopyBandwidth < 0 {
 		return fmt.Errorf("--copy-bandwidth must not be negative")
