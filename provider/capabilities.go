@@ -215,7 +215,7 @@ func (p *Provider) storageReplicationCapabilitiesClass() *cimmodel.Class {
 		return cimmodel.NewInstance(c).
 			Set("InstanceID", cimmodel.String(storageReplicationCapabilitiesID)).
 			Set("ElementName", cimmodel.String("replicad storage replication capabilities")).
-			Set("SupportedSynchronizationType", cimmodel.Uint16s([]uint16{4, 6})).
+			Set("SupportedSynchronizationType", cimmodel.Uint16s([]uint16{2, 4, 6})). // + Async (mirrors)
 			Set("SupportedAsynchronousActions", cimmodel.Uint16s([]uint16{2})).       // Local Replica Creation
 			Set("SupportedSynchronousActions", cimmodel.Uint16s([]uint16{2, 4})).     // + Local Replica Modification
 			Set("InitialReplicationState", cimmodel.Uint16(4)).                       // Synchronized (once the job completes)

@@ -191,6 +191,7 @@ func TestRelationshipsAndLists(t *testing.T) {
 		{"synchronized clones", []string{rParamXML("SyncType", "8"), rParamXML("CopyState", "4")}, 2},
 		{"asynchronous", []string{rParamXML("Mode", "3")}, 4},
 		{"remote", []string{rParamXML("Locality", "3")}, 0},
+		{"local", []string{rParamXML("Locality", "2")}, 4},
 		{"mirrors", []string{rParamXML("SyncType", "6")}, 0},
 	}
 	for _, tt := range tests {
@@ -248,5 +249,45 @@ func TestRelationshipsAndLists(t *testing.T) {
 	}
 	if res := e.call("ModifyListSynchronization", rParamXML("Operation", "12"), rRefParamXML("Synchronization", gsPath)); res.ReturnValue != 5 {
 		t.Errorf("GroupSynchronized in a list: ReturnValue %d, want 5", res.ReturnValue)
+	}
+}
+
+// TestMirrorOverTheRegistry: an Asynchronous Mirror is made, shows as one
+// (CopyType 2), and is suspended and resumed; a Synchronous one is refused.
+func TestMirrorOverTheRegistry(t *testing.T) {
+	e := newReplEnv(t)
+	ctx := context.Background()
+	src := e.volume("src", rMiB)
+	if res := e.call("CreateElementReplica", rParamXML("SyncType", "6"), rParamXML("Mode", "2"), rRefParamXML("SourceElement", e.p.volumePath(src))); res.ReturnValue != 1 {
+		t.Errorf("Synchronous Mirror: ReturnValue %d, want 1", res.ReturnValue)
+	}
+	res := e.call("CreateElementReplica", rParamXML("SyncType", "6"), rParamXML("Mode", "3"), rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("WaitForCopyState", "4"))
+	if res.ReturnValue != 0 {
+		t.Fatalf("Asynchronous Mirror: ReturnValue %d, want 0", res.ReturnValue)
+	}
+	sync := rOut(t, res, "Synchronization")
+	inst, err := e.reg.Get(ctx, sync)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rUint16(inst, "CopyType") != 2 || rUint16(inst, "SyncType") != 6 || rUint16(inst, "Mode") != 3 {
+		t.Errorf("CopyType %d SyncType %d Mode %d, want 2, 6, 3", rUint16(inst, "CopyType"), rUint16(inst, "SyncType"), rUint16(inst, "Mode"))
+	}
+	if res := e.call("ModifyReplicaSynchronization", rParamXML("Operation", "22"), rRefParamXML("Synchronization", sync)); res.ReturnValue != 0 {
+		t.Fatalf("Suspend: %d", res.ReturnValue)
+	}
+	inst, _ = e.reg.Get(ctx, sync)
+	if rUint16(inst, "CopyState") != 9 || !inst.Get("PercentSynced").IsNull() {
+		t.Errorf("suspended: CopyState %d PercentSynced %v, want 9 and NULL", rUint16(inst, "CopyState"), inst.Get("PercentSynced"))
+	}
+	if res := e.call("ModifyReplicaSynchronization", rParamXML("Operation", "16"), rParamXML("WaitForCopyState", "4"), rRefParamXML("Synchronization", sync)); res.ReturnValue != 5 {
+		t.Errorf("Resume waiting for Synchronized: ReturnValue %d, want 5 (it leads to Unsynchronized)", res.ReturnValue)
+	}
+	if res := e.call("ModifyReplicaSynchronization", rParamXML("Operation", "16"), rRefParamXML("Synchronization", sync)); res.ReturnValue != 0 {
+		t.Fatalf("Resume: %d", res.ReturnValue)
+	}
+	inst, _ = e.reg.Get(ctx, sync)
+	if cs := rUint16(inst, "CopyState"); cs != 3 && cs != 4 {
+		t.Errorf("resumed: CopyState %d, want 3 or 4", cs)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 // CIM_StorageSynchronized values our instances use (§2.2, §5.3).
 const (
+	copyTypeAsync         uint16 = 2 // asynchronous mirror
 	copyTypeUnSyncAssoc   uint16 = 4 // snapshot: associated point-in-time copy
 	copyTypeUnSyncUnAssoc uint16 = 5 // clone: full independent copy
 	replicaTypeFullCopy   uint16 = 2
@@ -194,8 +195,11 @@ func (p *Provider) syncInstance(c *cimmodel.Class, x *replica.Synchronization) *
 	syncFields(inst, x.CopyState, v, x.SyncType, x.Mode, p.percent(v, syncJob(x)),
 		timeValue(x.Established), timeValue(x.Synchronized))
 	copyType := copyTypeUnSyncUnAssoc
-	if x.SyncType == replica.SyncTypeSnapshot {
+	switch x.SyncType {
+	case replica.SyncTypeSnapshot:
 		copyType = copyTypeUnSyncAssoc
+	case replica.SyncTypeMirror:
+		copyType = copyTypeAsync
 	}
 	return inst.Set("CopyType", cimmodel.Uint16(copyType)).
 		Set("ReplicaType", cimmodel.Uint16(replicaTypeFullCopy)).
