@@ -166,7 +166,7 @@ func (p *Provider) replicationServiceClass() *cimmodel.Class {
 		{
 			Name: "ModifyReplicaSynchronization", ReturnType: cimmodel.TypeUint32,
 			ReturnValueMap: createReturnMap, ReturnValues: modifyReturnValues,
-			Description: "Operations 2 Abort (of a Resync), 8 Detach, 9 Dissolve, 12 Fracture, 14 Resync Replica, 15 Restore from Replica, 19 Return To ResourcePool and 21 Split on a StorageSynchronized or GroupSynchronized, each from the CopyStates that allow it (5 otherwise, 6 while a job works on it); 14 and 15 answer 4096 with a Job; other operations answer 1 Not Supported.",
+			Description: "Operations 2 Abort (of a Resync), 8 Detach, 9 Dissolve, 12 Fracture, 14 Resync Replica, 15 Restore from Replica, 19 Return To ResourcePool and 21 Split (and 16 Resume, 22 Suspend on an Asynchronous Mirror) on a StorageSynchronized or GroupSynchronized, each from the CopyStates that allow it (5 otherwise, 6 while a job works on it); 14 and 15 answer 4096 with a Job; other operations answer 1 Not Supported.",
 			Params: []cimmodel.Parameter{
 				rRequired(rParamMap(rIn("Operation", cimmodel.TypeUint16),
 					[]string{"0..1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23", "24..0x7FFF", "0x8000.."},
