@@ -12,7 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // buildReplicactl builds cmd/replicactl into a temporary folder.

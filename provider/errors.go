@@ -2,6 +2,7 @@ package provider
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 
 	"github.com/replicad/replicad/cimmodel"
@@ -107,12 +108,22 @@ func replicationError(err error) error {
 	return cimmodel.Errorf(status, "%w", err)
 }
 
-// clientMessage is the text of err without the package prefixes, for logs
-// and CIM_Error messages a client reads.
+// clientMessage is the text of err for logs and CIM_Error messages a client
+// reads: without the package prefixes of the error chain ("replica: ",
+// "engine: " ...) and without the server's own folders (a path under the data
+// folder is shown from "pools/" on).
 func clientMessage(err error) string {
-	s := err.Error()
-	for _, prefix := range []string{"replica: ", "volumes: ", "jobqueue: ", "provider: ", "engine: "} {
-		s = strings.ReplaceAll(s, prefix, "")
+	parts := strings.Split(err.Error(), ": ")
+	kept := parts[:0]
+	for _, part := range parts {
+		switch part {
+		case "replica", "volumes", "jobqueue", "provider", "engine":
+			continue
+		}
+		kept = append(kept, serverPath.ReplaceAllString(part, "pools/"))
 	}
-	return s
+	return strings.Join(kept, ": ")
 }
+
+// serverPath matches the absolute folders in front of a pool's path.
+var serverPath = regexp.MustCompile(`/[^\s:]*/pools/`)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -29,6 +30,9 @@ type Config struct {
 	JobWorkers int
 	// CopyBandwidth caps each copy's data rate in bytes per second (0: unlimited).
 	CopyBandwidth int64
+	// MirrorLag bounds how long a write to a mirrored source goes unnoticed
+	// (0: replica.DefaultMirrorLag).
+	MirrorLag time.Duration
 }
 
 // Provider serves replicad's CIM classes. Create it with New, declare its

@@ -184,6 +184,11 @@ func (a *app) replicaCreate(ctx context.Context, args []string) error {
 	if tg != nil {
 		in = append(in, client.Ref("TargetGroup", *tg))
 	}
+	if st == syncTypes["mirror"] {
+		// replicad offers Asynchronous mirrors only (Mode 3); it answers
+		// Not Supported to a Mirror without a Mode.
+		in = append(in, client.Uint("Mode", 3))
+	}
 	out, err := a.call(ctx, svc, method, in)
 	if err != nil {
 		return err

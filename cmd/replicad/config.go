@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"time"
 )
 
 // Config is the daemon's configuration, from flags.
@@ -26,6 +27,8 @@ type Config struct {
 	MetricsListen string
 	// CopyBandwidth caps each replica copy in bytes per second (0: unlimited).
 	CopyBandwidth int64
+	// MirrorLag bounds how long a write to a mirrored source goes unnoticed.
+	MirrorLag time.Duration
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (0: none);
 	// past it the collector works harder rather than letting the heap grow.
 	MemoryLimit int64
@@ -73,6 +76,7 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or console")
 	fs.StringVar(&c.Keytab, "keytab", c.Keytab, "Kerberos keytab with the service keys (e.g. HTTP/host); enables Kerberos logons")
 	fs.StringVar(&c.KerberosPrincipal, "kerberos-principal", c.KerberosPrincipal, "accept only tickets for this keytab principal (e.g. HTTP/host.example.com); default any in the keytab")
+	fs.DurationVar(&c.MirrorLag, "mirror-lag", c.MirrorLag, "how long a write to the source of an Asynchronous Mirror may go unnoticed (default 2s)")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "soft memory limit of the daemon in bytes (0: none), as GOMEMLIMIT")
 	fs.Int64Var(&c.CopyBandwidth, "copy-bandwidth", c.CopyBandwidth, "cap each replica copy at this many bytes per second (0: unlimited)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address for /metrics (Prometheus) and /healthz, plain HTTP without authentication; default off")
@@ -95,6 +99,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("--data-dir must not be empty")
+	}
+	if c.MirrorLag < 0 {
+		return fmt.Errorf("--mirror-lag must not be negative")
 	}
 	if c.MemoryLimit < 0 {
 		return fmt.Errorf("--memory-limit must not be negative")

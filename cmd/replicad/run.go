@@ -76,6 +76,7 @@ func (m *Main) Run(ctx context.Context) error {
 		DataDir:       cfg.DataDir,
 		Logger:        logger.Named("provider"),
 		CopyBandwidth: cfg.CopyBandwidth,
+		MirrorLag:     cfg.MirrorLag,
 	})
 	if err != nil {
 		return err
