@@ -66,15 +66,15 @@ func TestReplicationGoldens(t *testing.T) {
 	e := newReplEnv(t)
 	ctx := context.Background()
 	src := e.volume("src", rMiB)
-	res := e.call("CreateGroupReplica", rParamXML("RelationshipName", "gold"), rParamXML("SyncType", "8"),
-		rRefParamXML("SourceElement", e.p.volumePath(src)))
+	res := e.call("CreateGroupReplica", param("RelationshipName", "gold"), param("SyncType", "8"),
+		refParam("SourceElement", e.p.volumePath(src)))
 	if res.ReturnValue != returnJobStarted {
 		t.Fatalf("CreateGroupReplica: %d", res.ReturnValue)
 	}
 	svcClass, _ := e.reg.Class(Namespace, replicationServiceClassName)
 	m, _ := e.reg.Method(svcClass, "CreateGroupReplica")
 	replicationGolden(t, "CreateGroupReplica_OUTPUT", encodeXML(t, cimmodel.EncodeOutput(nil, m, cimmodel.ResourceURI(Namespace, replicationServiceClassName), res)))
-	job := rOut(t, res, "Job")
+	job := outRef(t, res, "Job")
 	e.waitJob(job)
 	tgt, err := e.p.volumes.Lookup(ctx, "default", "gold_1")
 	if err != nil {
@@ -82,8 +82,8 @@ func TestReplicationGoldens(t *testing.T) {
 	}
 	for name, path := range map[string]cimmodel.ObjectPath{
 		concreteJobClassName:         job,
-		replicationGroupClassName:    rOut(t, res, "TargetGroup"),
-		groupSynchronizedClassName:   rOut(t, res, "Synchronization"),
+		replicationGroupClassName:    outRef(t, res, "TargetGroup"),
+		groupSynchronizedClassName:   outRef(t, res, "Synchronization"),
 		storageSynchronizedClassName: e.p.syncPath(src, tgt.ID),
 		replicationCapabilitiesClass: e.p.capabilitiesPath(),
 	} {
@@ -100,7 +100,7 @@ func TestReplicationGoldens(t *testing.T) {
 	}
 	capsClass, _ := e.reg.Class(Namespace, replicationCapabilitiesClass)
 	gm, _ := e.reg.Method(capsClass, "GetDefaultReplicationSettingData")
-	out, err := e.invoke(e.p.capabilitiesPath(), "GetDefaultReplicationSettingData", rParamXML("ReplicationType", "11"))
+	out, err := e.invoke(e.p.capabilitiesPath(), "GetDefaultReplicationSettingData", param("ReplicationType", "11"))
 	if err != nil {
 		t.Fatal(err)
 	}

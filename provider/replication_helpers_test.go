@@ -171,37 +171,6 @@ func (e *replEnv) waitJob(path cimmodel.ObjectPath) jobqueue.Job {
 	return j
 }
 
-func rParamXML(name, value string) string {
-	e := etree.NewElement("p:" + name)
-	e.SetText(value)
-	return rElementXML(e)
-}
-
-func rRefParamXML(name string, path cimmodel.ObjectPath) string {
-	e := etree.NewElement("p:" + name)
-	path.WriteEPR(e, "")
-	return rElementXML(e)
-}
-
-func rElementXML(e *etree.Element) string {
-	doc := etree.NewDocument()
-	doc.SetRoot(e)
-	s, err := doc.WriteToString()
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
-func rOut(t *testing.T, res cimmodel.Result, name string) cimmodel.ObjectPath {
-	t.Helper()
-	p, ok := res.Out[name].AsRef()
-	if !ok {
-		t.Fatalf("out-parameter %s = %v, want a reference", name, res.Out[name])
-	}
-	return p
-}
-
 func rUint16(inst *cimmodel.Instance, name string) uint16 {
 	n, _ := inst.Get(name).AsUint64()
 	return uint16(n)

@@ -36,12 +36,12 @@ func TestModifyReplicaSynchronization(t *testing.T) {
 	e := newReplEnv(t)
 	ctx := context.Background()
 	src := e.volume("src", 4*rMiB)
-	res := e.call("CreateElementReplica", rParamXML("ElementName", "c"), rParamXML("SyncType", "8"),
-		rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("WaitForCopyState", "4"))
+	res := e.call("CreateElementReplica", param("ElementName", "c"), param("SyncType", "8"),
+		refParam("SourceElement", e.p.volumePath(src)), param("WaitForCopyState", "4"))
 	if res.ReturnValue != 0 {
 		t.Fatalf("CreateElementReplica: %d", res.ReturnValue)
 	}
-	syncPath, tgtPath := rOut(t, res, "Synchronization"), rOut(t, res, "TargetElement")
+	syncPath, tgtPath := outRef(t, res, "Synchronization"), outRef(t, res, "TargetElement")
 	tgt, _ := volumeIDOf(tgtPath, "")
 	type props struct{ copyState, syncState, progress, pct uint16 }
 	steps := []struct {
@@ -54,30 +54,30 @@ func TestModifyReplicaSynchronization(t *testing.T) {
 		maint   bool
 		compare bool
 	}{
-		{name: "fracture", params: []string{rParamXML("Operation", "12")}, after: props{6, 13, 3, 100}},
-		{name: "fracture again is refused", params: []string{rParamXML("Operation", "12")}, want: 5, after: props{6, 13, 3, 100}},
-		{name: "suspend is not supported", params: []string{rParamXML("Operation", "22")}, want: 1, after: props{6, 13, 3, 100}},
-		{name: "resync waiting for a wrong state", params: []string{rParamXML("Operation", "14"), rParamXML("WaitForCopyState", "6")}, want: 5, after: props{6, 13, 3, 100}},
+		{name: "fracture", params: []string{param("Operation", "12")}, after: props{6, 13, 3, 100}},
+		{name: "fracture again is refused", params: []string{param("Operation", "12")}, want: 5, after: props{6, 13, 3, 100}},
+		{name: "suspend is not supported", params: []string{param("Operation", "22")}, want: 1, after: props{6, 13, 3, 100}},
+		{name: "resync waiting for a wrong state", params: []string{param("Operation", "14"), param("WaitForCopyState", "6")}, want: 5, after: props{6, 13, 3, 100}},
 		{name: "resync within the call", before: func() { overwrite(t, e, src, rMiB, []byte("new data")) },
-			params: []string{rParamXML("Operation", "14"), rParamXML("WaitForCopyState", "4")}, job: true, after: props{4, 6, 2, 100}, maint: true, compare: true},
+			params: []string{param("Operation", "14"), param("WaitForCopyState", "4")}, job: true, after: props{4, 6, 2, 100}, maint: true, compare: true},
 		{name: "resync as a job", before: func() { overwrite(t, e, src, 2*rMiB, []byte("more data")) },
-			params: []string{rParamXML("Operation", "14")}, want: 4096, job: true, after: props{4, 6, 2, 100}, maint: true, compare: true},
-		{name: "split", params: []string{rParamXML("Operation", "21")}, after: props{7, 13, 3, 100}},
-		{name: "abort without a job", params: []string{rParamXML("Operation", "2")}, want: 5, after: props{7, 13, 3, 100}},
+			params: []string{param("Operation", "14")}, want: 4096, job: true, after: props{4, 6, 2, 100}, maint: true, compare: true},
+		{name: "split", params: []string{param("Operation", "21")}, after: props{7, 13, 3, 100}},
+		{name: "abort without a job", params: []string{param("Operation", "2")}, want: 5, after: props{7, 13, 3, 100}},
 		{name: "restore", before: func() { overwrite(t, e, src, 0, []byte("lost")) },
-			params: []string{rParamXML("Operation", "15"), rParamXML("WaitForCopyState", "4")}, job: true, after: props{4, 6, 2, 100}, maint: true, compare: true},
+			params: []string{param("Operation", "15"), param("WaitForCopyState", "4")}, job: true, after: props{4, 6, 2, 100}, maint: true, compare: true},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			if st.before != nil {
 				st.before()
 			}
-			res := e.call("ModifyReplicaSynchronization", append(st.params, rRefParamXML("Synchronization", syncPath))...)
+			res := e.call("ModifyReplicaSynchronization", append(st.params, refParam("Synchronization", syncPath))...)
 			if res.ReturnValue != st.want {
 				t.Fatalf("ReturnValue %d, want %d", res.ReturnValue, st.want)
 			}
 			if st.job {
-				if j := e.waitJob(rOut(t, res, "Job")); j.State != jobqueue.StateCompleted {
+				if j := e.waitJob(outRef(t, res, "Job")); j.State != jobqueue.StateCompleted {
 					t.Fatalf("job %s: %s", j.State, j.Err)
 				}
 			}
@@ -101,10 +101,10 @@ func TestModifyReplicaSynchronization(t *testing.T) {
 		})
 	}
 	missing := e.p.syncPath(src, volumes.ID("no-such-volume"))
-	if res := e.call("ModifyReplicaSynchronization", rParamXML("Operation", "12"), rRefParamXML("Synchronization", missing)); res.ReturnValue != 5 {
+	if res := e.call("ModifyReplicaSynchronization", param("Operation", "12"), refParam("Synchronization", missing)); res.ReturnValue != 5 {
 		t.Errorf("unknown synchronization: ReturnValue %d, want 5", res.ReturnValue)
 	}
-	if res := e.call("ModifyReplicaSynchronization", rParamXML("Operation", "19"), rRefParamXML("Synchronization", syncPath)); res.ReturnValue != 0 {
+	if res := e.call("ModifyReplicaSynchronization", param("Operation", "19"), refParam("Synchronization", syncPath)); res.ReturnValue != 0 {
 		t.Fatalf("Return To ResourcePool: %d", res.ReturnValue)
 	}
 	if _, err := e.reg.Get(ctx, tgtPath); cimmodel.StatusOf(err) != cimmodel.StatusNotFound {
@@ -118,24 +118,24 @@ func TestModifyGroupSynchronized(t *testing.T) {
 	e := newReplEnv(t)
 	ctx := context.Background()
 	a, b := e.volume("a", rMiB), e.volume("b", 2*rMiB)
-	res := e.call("CreateGroup", rParamXML("GroupName", "cg"), rRefParamXML("Members", e.p.volumePath(a)), rRefParamXML("Members", e.p.volumePath(b)))
+	res := e.call("CreateGroup", param("GroupName", "cg"), refParam("Members", e.p.volumePath(a)), refParam("Members", e.p.volumePath(b)))
 	if res.ReturnValue != 0 {
 		t.Fatalf("CreateGroup: %d", res.ReturnValue)
 	}
-	res = e.call("CreateGroupReplica", rParamXML("SyncType", "7"), rParamXML("RelationshipName", "r"),
-		rRefParamXML("SourceGroup", rOut(t, res, "ReplicationGroup")), rParamXML("WaitForCopyState", "4"))
+	res = e.call("CreateGroupReplica", param("SyncType", "7"), param("RelationshipName", "r"),
+		refParam("SourceGroup", outRef(t, res, "ReplicationGroup")), param("WaitForCopyState", "4"))
 	if res.ReturnValue != 0 {
 		t.Fatalf("CreateGroupReplica: %d", res.ReturnValue)
 	}
-	gsPath := rOut(t, res, "Synchronization")
+	gsPath := outRef(t, res, "Synchronization")
 	for _, step := range []struct {
 		op, wait string
 		want     uint32
 		state    uint16
 	}{{"12", "", 0, 6}, {"21", "", 5, 6}, {"14", "4", 0, 4}} {
-		params := []string{rParamXML("Operation", step.op), rRefParamXML("Synchronization", gsPath)}
+		params := []string{param("Operation", step.op), refParam("Synchronization", gsPath)}
 		if step.wait != "" {
-			params = append(params, rParamXML("WaitForCopyState", step.wait))
+			params = append(params, param("WaitForCopyState", step.wait))
 		}
 		if res := e.call("ModifyReplicaSynchronization", params...); res.ReturnValue != step.want {
 			t.Fatalf("Operation %s: ReturnValue %d, want %d", step.op, res.ReturnValue, step.want)
@@ -159,23 +159,23 @@ func TestRelationshipsAndLists(t *testing.T) {
 	var syncs []cimmodel.ObjectPath
 	var targets []cimmodel.ObjectPath
 	for _, st := range []string{"7", "8"} {
-		res := e.call("CreateElementReplica", rParamXML("SyncType", st), rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("WaitForCopyState", "4"))
+		res := e.call("CreateElementReplica", param("SyncType", st), refParam("SourceElement", e.p.volumePath(src)), param("WaitForCopyState", "4"))
 		if res.ReturnValue != 0 {
 			t.Fatalf("CreateElementReplica SyncType %s: %d", st, res.ReturnValue)
 		}
-		syncs = append(syncs, rOut(t, res, "Synchronization"))
-		targets = append(targets, rOut(t, res, "TargetElement"))
+		syncs = append(syncs, outRef(t, res, "Synchronization"))
+		targets = append(targets, outRef(t, res, "TargetElement"))
 	}
 	g := e.volume("g", rMiB)
-	res := e.call("CreateGroupReplica", rParamXML("SyncType", "8"), rParamXML("RelationshipName", "gr"),
-		rRefParamXML("SourceElement", e.p.volumePath(g)), rParamXML("WaitForCopyState", "4"))
+	res := e.call("CreateGroupReplica", param("SyncType", "8"), param("RelationshipName", "gr"),
+		refParam("SourceElement", e.p.volumePath(g)), param("WaitForCopyState", "4"))
 	if res.ReturnValue != 0 {
 		t.Fatalf("CreateGroupReplica: %d", res.ReturnValue)
 	}
-	gsPath, targetGroup := rOut(t, res, "Synchronization"), rOut(t, res, "TargetGroup")
+	gsPath, targetGroup := outRef(t, res, "Synchronization"), outRef(t, res, "TargetGroup")
 
 	// A fractured clone for the CopyState filter.
-	if res := e.call("ModifyListSynchronization", rParamXML("Operation", "12"), rRefParamXML("Synchronization", syncs[1])); res.ReturnValue != 0 {
+	if res := e.call("ModifyListSynchronization", param("Operation", "12"), refParam("Synchronization", syncs[1])); res.ReturnValue != 0 {
 		t.Fatalf("ModifyListSynchronization Fracture: %d", res.ReturnValue)
 	}
 	tests := []struct {
@@ -184,15 +184,15 @@ func TestRelationshipsAndLists(t *testing.T) {
 		want   int
 	}{
 		{"all", nil, 4}, // two element pairs, the group's member pair, the group
-		{"StorageSynchronized", []string{rParamXML("Type", "2")}, 3},
-		{"GroupSynchronized", []string{rParamXML("Type", "3")}, 1},
-		{"snapshots", []string{rParamXML("SyncType", "7")}, 1},
-		{"fractured", []string{rParamXML("CopyState", "6")}, 1},
-		{"synchronized clones", []string{rParamXML("SyncType", "8"), rParamXML("CopyState", "4")}, 2},
-		{"asynchronous", []string{rParamXML("Mode", "3")}, 4},
-		{"remote", []string{rParamXML("Locality", "3")}, 0},
-		{"local", []string{rParamXML("Locality", "2")}, 4},
-		{"mirrors", []string{rParamXML("SyncType", "6")}, 0},
+		{"StorageSynchronized", []string{param("Type", "2")}, 3},
+		{"GroupSynchronized", []string{param("Type", "3")}, 1},
+		{"snapshots", []string{param("SyncType", "7")}, 1},
+		{"fractured", []string{param("CopyState", "6")}, 1},
+		{"synchronized clones", []string{param("SyncType", "8"), param("CopyState", "4")}, 2},
+		{"asynchronous", []string{param("Mode", "3")}, 4},
+		{"remote", []string{param("Locality", "3")}, 0},
+		{"local", []string{param("Locality", "2")}, 4},
+		{"mirrors", []string{param("SyncType", "6")}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,7 +211,7 @@ func TestRelationshipsAndLists(t *testing.T) {
 			}
 		})
 	}
-	if res := e.call("GetReplicationRelationships", rParamXML("Type", "4")); res.ReturnValue != 5 {
+	if res := e.call("GetReplicationRelationships", param("Type", "4")); res.ReturnValue != 5 {
 		t.Errorf("Type 4: ReturnValue %d, want 5", res.ReturnValue)
 	}
 
@@ -237,17 +237,17 @@ func TestRelationshipsAndLists(t *testing.T) {
 	}
 
 	// Lists: all or none; a group member is refused.
-	if res := e.call("ModifyListSynchronization", rParamXML("Operation", "12"), rRefParamXML("Synchronization", syncs[0]), rRefParamXML("Synchronization", syncs[1])); res.ReturnValue != 5 {
+	if res := e.call("ModifyListSynchronization", param("Operation", "12"), refParam("Synchronization", syncs[0]), refParam("Synchronization", syncs[1])); res.ReturnValue != 5 {
 		t.Errorf("Fracture of a fractured pair in a list: ReturnValue %d, want 5", res.ReturnValue)
 	}
 	if inst, _ := e.reg.Get(ctx, syncs[0]); rUint16(inst, "CopyState") != 4 {
 		t.Errorf("refused list changed its first pair: CopyState %d, want 4", rUint16(inst, "CopyState"))
 	}
-	if res := e.call("ModifyListSynchronization", rParamXML("Operation", "14"), rParamXML("WaitForCopyState", "4"),
-		rRefParamXML("Synchronization", syncs[0]), rRefParamXML("Synchronization", syncs[1])); res.ReturnValue != 0 {
+	if res := e.call("ModifyListSynchronization", param("Operation", "14"), param("WaitForCopyState", "4"),
+		refParam("Synchronization", syncs[0]), refParam("Synchronization", syncs[1])); res.ReturnValue != 0 {
 		t.Errorf("list Resync: ReturnValue %d, want 0", res.ReturnValue)
 	}
-	if res := e.call("ModifyListSynchronization", rParamXML("Operation", "12"), rRefParamXML("Synchronization", gsPath)); res.ReturnValue != 5 {
+	if res := e.call("ModifyListSynchronization", param("Operation", "12"), refParam("Synchronization", gsPath)); res.ReturnValue != 5 {
 		t.Errorf("GroupSynchronized in a list: ReturnValue %d, want 5", res.ReturnValue)
 	}
 }
@@ -258,14 +258,14 @@ func TestMirrorOverTheRegistry(t *testing.T) {
 	e := newReplEnv(t)
 	ctx := context.Background()
 	src := e.volume("src", rMiB)
-	if res := e.call("CreateElementReplica", rParamXML("SyncType", "6"), rParamXML("Mode", "2"), rRefParamXML("SourceElement", e.p.volumePath(src))); res.ReturnValue != 1 {
+	if res := e.call("CreateElementReplica", param("SyncType", "6"), param("Mode", "2"), refParam("SourceElement", e.p.volumePath(src))); res.ReturnValue != 1 {
 		t.Errorf("Synchronous Mirror: ReturnValue %d, want 1", res.ReturnValue)
 	}
-	res := e.call("CreateElementReplica", rParamXML("SyncType", "6"), rParamXML("Mode", "3"), rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("WaitForCopyState", "4"))
+	res := e.call("CreateElementReplica", param("SyncType", "6"), param("Mode", "3"), refParam("SourceElement", e.p.volumePath(src)), param("WaitForCopyState", "4"))
 	if res.ReturnValue != 0 {
 		t.Fatalf("Asynchronous Mirror: ReturnValue %d, want 0", res.ReturnValue)
 	}
-	sync := rOut(t, res, "Synchronization")
+	sync := outRef(t, res, "Synchronization")
 	inst, err := e.reg.Get(ctx, sync)
 	if err != nil {
 		t.Fatal(err)
@@ -273,17 +273,17 @@ func TestMirrorOverTheRegistry(t *testing.T) {
 	if rUint16(inst, "CopyType") != 2 || rUint16(inst, "SyncType") != 6 || rUint16(inst, "Mode") != 3 {
 		t.Errorf("CopyType %d SyncType %d Mode %d, want 2, 6, 3", rUint16(inst, "CopyType"), rUint16(inst, "SyncType"), rUint16(inst, "Mode"))
 	}
-	if res := e.call("ModifyReplicaSynchronization", rParamXML("Operation", "22"), rRefParamXML("Synchronization", sync)); res.ReturnValue != 0 {
+	if res := e.call("ModifyReplicaSynchronization", param("Operation", "22"), refParam("Synchronization", sync)); res.ReturnValue != 0 {
 		t.Fatalf("Suspend: %d", res.ReturnValue)
 	}
 	inst, _ = e.reg.Get(ctx, sync)
 	if rUint16(inst, "CopyState") != 9 || !inst.Get("PercentSynced").IsNull() {
 		t.Errorf("suspended: CopyState %d PercentSynced %v, want 9 and NULL", rUint16(inst, "CopyState"), inst.Get("PercentSynced"))
 	}
-	if res := e.call("ModifyReplicaSynchronization", rParamXML("Operation", "16"), rParamXML("WaitForCopyState", "4"), rRefParamXML("Synchronization", sync)); res.ReturnValue != 5 {
+	if res := e.call("ModifyReplicaSynchronization", param("Operation", "16"), param("WaitForCopyState", "4"), refParam("Synchronization", sync)); res.ReturnValue != 5 {
 		t.Errorf("Resume waiting for Synchronized: ReturnValue %d, want 5 (it leads to Unsynchronized)", res.ReturnValue)
 	}
-	if res := e.call("ModifyReplicaSynchronization", rParamXML("Operation", "16"), rRefParamXML("Synchronization", sync)); res.ReturnValue != 0 {
+	if res := e.call("ModifyReplicaSynchronization", param("Operation", "16"), refParam("Synchronization", sync)); res.ReturnValue != 0 {
 		t.Fatalf("Resume: %d", res.ReturnValue)
 	}
 	inst, _ = e.reg.Get(ctx, sync)

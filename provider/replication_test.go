@@ -54,7 +54,7 @@ func TestReplicationClassesRegister(t *testing.T) {
 func rsdXML(inst *cimmodel.Instance) string {
 	e := etree.NewElement("p:ReplicationSettingData")
 	cimmodel.EncodeInstance(e, inst)
-	return rElementXML(e)
+	return elementString(e)
 }
 
 // rsdText is a ReplicationSettingData parameter holding inst as CIM-XML text.
@@ -79,9 +79,9 @@ func TestCreateGroupReplicaRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := e.state()
-	sg := rRefParamXML("SourceGroup", e.p.groupPath(g.ID))
-	se := rRefParamXML("SourceElement", e.p.volumePath(a))
-	clone := rParamXML("SyncType", "8")
+	sg := refParam("SourceGroup", e.p.groupPath(g.ID))
+	se := refParam("SourceElement", e.p.volumePath(a))
+	clone := param("SyncType", "8")
 	sap := cimmodel.ObjectPath{Namespace: Namespace, Class: "CIM_RemoteServiceAccessPoint", Keys: []cimmodel.KeyBinding{
 		{Name: "SystemCreationClassName", Value: cimmodel.String("x")}, {Name: "SystemName", Value: cimmodel.String("far")},
 		{Name: "CreationClassName", Value: cimmodel.String("x")}, {Name: "Name", Value: cimmodel.String("x")}}}
@@ -94,30 +94,30 @@ func TestCreateGroupReplicaRules(t *testing.T) {
 		want   uint32
 	}{
 		{"no SyncType", []string{sg}, 5},
-		{"SyncType reserved", []string{sg, rParamXML("SyncType", "5")}, 5},
-		{"SyncType TokenizedClone is reserved on Windows", []string{sg, rParamXML("SyncType", "9")}, 5},
-		{"SyncType vendor", []string{sg, rParamXML("SyncType", "32769")}, 1},
-		{"SyncType Mirror", []string{sg, rParamXML("SyncType", "6")}, 1},
-		{"Mode reserved", []string{sg, clone, rParamXML("Mode", "4")}, 5},
-		{"Mode vendor", []string{sg, clone, rParamXML("Mode", "40000")}, 1},
-		{"Consistency reserved", []string{sg, clone, rParamXML("Consistency", "9")}, 5},
-		{"WaitForCopyState Inactive", []string{sg, clone, rParamXML("WaitForCopyState", "8")}, 1},
-		{"WaitForCopyState reserved", []string{sg, clone, rParamXML("WaitForCopyState", "99")}, 5},
+		{"SyncType reserved", []string{sg, param("SyncType", "5")}, 5},
+		{"SyncType TokenizedClone is reserved on Windows", []string{sg, param("SyncType", "9")}, 5},
+		{"SyncType vendor", []string{sg, param("SyncType", "32769")}, 1},
+		{"SyncType Mirror", []string{sg, param("SyncType", "6")}, 1},
+		{"Mode reserved", []string{sg, clone, param("Mode", "4")}, 5},
+		{"Mode vendor", []string{sg, clone, param("Mode", "40000")}, 1},
+		{"Consistency reserved", []string{sg, clone, param("Consistency", "9")}, 5},
+		{"WaitForCopyState Inactive", []string{sg, clone, param("WaitForCopyState", "8")}, 1},
+		{"WaitForCopyState reserved", []string{sg, clone, param("WaitForCopyState", "99")}, 5},
 		{"neither source", []string{clone}, 5},
 		{"both sources", []string{sg, se, clone}, 5},
-		{"TargetGroup and TargetElementCount", []string{se, clone, rRefParamXML("TargetGroup", e.p.groupPath(one.ID)), rParamXML("TargetElementCount", "2")}, 5},
-		{"TargetElementCount 0", []string{se, clone, rParamXML("TargetElementCount", "0")}, 5},
-		{"TargetElementCount with SourceGroup", []string{sg, clone, rParamXML("TargetElementCount", "2")}, 5},
-		{"unknown SourceGroup", []string{rRefParamXML("SourceGroup", e.p.groupPath("nope")), clone}, 5},
-		{"unknown SourceElement", []string{rRefParamXML("SourceElement", e.p.volumePath("nope")), clone}, 5},
-		{"TargetGroup of another size", []string{sg, clone, rRefParamXML("TargetGroup", e.p.groupPath(one.ID))}, 5},
-		{"TargetGroup member too small", []string{se, clone, rRefParamXML("TargetGroup", e.p.groupPath(one.ID))}, 5},
-		{"SourceAccessPoint", []string{sg, clone, rRefParamXML("SourceAccessPoint", sap)}, 1},
-		{"TargetAccessPoint", []string{sg, clone, rRefParamXML("TargetAccessPoint", sap)}, 1},
-		{"TargetSettingGoal", []string{sg, clone, rRefParamXML("TargetSettingGoal", e.p.defaultSettings(10).Path())}, 1},
-		{"unknown TargetPool", []string{sg, clone, rRefParamXML("TargetPool", e.p.poolPath("nope"))}, 5},
-		{"RelationshipName not a volume name", []string{sg, clone, rParamXML("RelationshipName", "a/b")}, 5},
-		{"RelationshipName whose _1 exists", []string{sg, clone, rParamXML("RelationshipName", "a")}, 5}, // a_1? no: see below
+		{"TargetGroup and TargetElementCount", []string{se, clone, refParam("TargetGroup", e.p.groupPath(one.ID)), param("TargetElementCount", "2")}, 5},
+		{"TargetElementCount 0", []string{se, clone, param("TargetElementCount", "0")}, 5},
+		{"TargetElementCount with SourceGroup", []string{sg, clone, param("TargetElementCount", "2")}, 5},
+		{"unknown SourceGroup", []string{refParam("SourceGroup", e.p.groupPath("nope")), clone}, 5},
+		{"unknown SourceElement", []string{refParam("SourceElement", e.p.volumePath("nope")), clone}, 5},
+		{"TargetGroup of another size", []string{sg, clone, refParam("TargetGroup", e.p.groupPath(one.ID))}, 5},
+		{"TargetGroup member too small", []string{se, clone, refParam("TargetGroup", e.p.groupPath(one.ID))}, 5},
+		{"SourceAccessPoint", []string{sg, clone, refParam("SourceAccessPoint", sap)}, 1},
+		{"TargetAccessPoint", []string{sg, clone, refParam("TargetAccessPoint", sap)}, 1},
+		{"TargetSettingGoal", []string{sg, clone, refParam("TargetSettingGoal", e.p.defaultSettings(10).Path())}, 1},
+		{"unknown TargetPool", []string{sg, clone, refParam("TargetPool", e.p.poolPath("nope"))}, 5},
+		{"RelationshipName not a volume name", []string{sg, clone, param("RelationshipName", "a/b")}, 5},
+		{"RelationshipName whose _1 exists", []string{sg, clone, param("RelationshipName", "a")}, 5}, // a_1? no: see below
 		{"ReplicationSettingData value outside its map", []string{sg, clone, rsdXML(rsd("Pairing", cimmodel.Uint16(9)))}, 5},
 		{"ReplicationSettingData as CIM-XML, value outside its map", []string{sg, clone, rsdText(rsd("TargetElementSupplier", cimmodel.Uint16(7)))}, 5},
 		{"ReplicationSettingData unequal groups", []string{sg, clone, rsdXML(rsd("UnequalGroupsAction", cimmodel.Uint16(3)))}, 1},
@@ -170,12 +170,12 @@ func TestCreateElementReplica(t *testing.T) {
 	e := newReplEnv(t)
 	ctx := context.Background()
 	src := e.volume("src", 4*rMiB)
-	res := e.call("CreateElementReplica", rParamXML("ElementName", "clone1"), rParamXML("SyncType", "8"),
-		rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("WaitForCopyState", "4"))
+	res := e.call("CreateElementReplica", param("ElementName", "clone1"), param("SyncType", "8"),
+		refParam("SourceElement", e.p.volumePath(src)), param("WaitForCopyState", "4"))
 	if res.ReturnValue != 0 {
 		t.Fatalf("ReturnValue = %d, want 0 (the copy fits in the call)", res.ReturnValue)
 	}
-	jobPath, tgtPath, syncPath := rOut(t, res, "Job"), rOut(t, res, "TargetElement"), rOut(t, res, "Synchronization")
+	jobPath, tgtPath, syncPath := outRef(t, res, "Job"), outRef(t, res, "TargetElement"), outRef(t, res, "Synchronization")
 	job, err := e.reg.Get(ctx, jobPath)
 	if err != nil {
 		t.Fatal(err)
@@ -226,17 +226,17 @@ func TestCreateElementReplica(t *testing.T) {
 		t.Errorf("OwningJobElement of the job: %d, %v; want the replication service", len(owner), err)
 	}
 	// A second replica of the same name is refused; Detach ends the pair.
-	if res := e.call("CreateElementReplica", rParamXML("ElementName", "clone1"), rParamXML("SyncType", "8"),
-		rRefParamXML("SourceElement", e.p.volumePath(src))); res.ReturnValue != 5 {
+	if res := e.call("CreateElementReplica", param("ElementName", "clone1"), param("SyncType", "8"),
+		refParam("SourceElement", e.p.volumePath(src))); res.ReturnValue != 5 {
 		t.Errorf("second clone1: ReturnValue %d, want 5", res.ReturnValue)
 	}
-	if res := e.call("ModifyReplicaSynchronization", rParamXML("Operation", "8"), rRefParamXML("Synchronization", syncPath)); res.ReturnValue != 0 {
+	if res := e.call("ModifyReplicaSynchronization", param("Operation", "8"), refParam("Synchronization", syncPath)); res.ReturnValue != 0 {
 		t.Fatalf("Detach: ReturnValue %d, want 0", res.ReturnValue)
 	}
 	if _, err := e.reg.Get(ctx, syncPath); cimmodel.StatusOf(err) != cimmodel.StatusNotFound {
 		t.Errorf("Get after Detach: %v, want CIM_ERR_NOT_FOUND", err)
 	}
-	if res := e.call("ModifyReplicaSynchronization", rParamXML("Operation", "8"), rRefParamXML("Synchronization", syncPath)); res.ReturnValue != 5 {
+	if res := e.call("ModifyReplicaSynchronization", param("Operation", "8"), refParam("Synchronization", syncPath)); res.ReturnValue != 5 {
 		t.Errorf("second Detach: ReturnValue %d, want 5", res.ReturnValue)
 	}
 }
@@ -248,24 +248,24 @@ func TestCreateGroupReplica(t *testing.T) {
 	for i := range 3 {
 		srcs = append(srcs, e.volume(fmt.Sprintf("v%d", i), (i+1)*rMiB))
 	}
-	res := e.call("CreateGroup", rParamXML("GroupName", "cg1"))
+	res := e.call("CreateGroup", param("GroupName", "cg1"))
 	if res.ReturnValue != 0 {
 		t.Fatalf("CreateGroup: %d", res.ReturnValue)
 	}
-	group := rOut(t, res, "ReplicationGroup")
+	group := outRef(t, res, "ReplicationGroup")
 	var members []string
 	for _, id := range srcs {
-		members = append(members, rRefParamXML("Members", e.p.volumePath(id)))
+		members = append(members, refParam("Members", e.p.volumePath(id)))
 	}
-	if res := e.call("AddMembers", append(members, rRefParamXML("ReplicationGroup", group))...); res.ReturnValue != 0 {
+	if res := e.call("AddMembers", append(members, refParam("ReplicationGroup", group))...); res.ReturnValue != 0 {
 		t.Fatalf("AddMembers: %d", res.ReturnValue)
 	}
-	res = e.call("CreateGroupReplica", rParamXML("RelationshipName", "abcde"), rParamXML("SyncType", "8"), rParamXML("Mode", "3"),
-		rRefParamXML("SourceGroup", group))
+	res = e.call("CreateGroupReplica", param("RelationshipName", "abcde"), param("SyncType", "8"), param("Mode", "3"),
+		refParam("SourceGroup", group))
 	if res.ReturnValue != 4096 {
 		t.Fatalf("ReturnValue = %d, want 4096", res.ReturnValue)
 	}
-	jobPath, tg, syncPath := rOut(t, res, "Job"), rOut(t, res, "TargetGroup"), rOut(t, res, "Synchronization")
+	jobPath, tg, syncPath := outRef(t, res, "Job"), outRef(t, res, "TargetGroup"), outRef(t, res, "Synchronization")
 	if j := e.waitJob(jobPath); j.State != jobqueue.StateCompleted {
 		t.Fatalf("job %s: %s", j.State, j.Err)
 	}
@@ -327,11 +327,11 @@ func TestCreateGroupReplica(t *testing.T) {
 		t.Errorf("AffectedJobElement: %d volumes and %d groups, want 3 and 1", vols, groups)
 	}
 	// Groups in a relationship stay as they are.
-	if res := e.call("DeleteGroup", rRefParamXML("ReplicationGroup", group), rParamXML("RemoveElements", "true")); res.ReturnValue != 7 {
+	if res := e.call("DeleteGroup", refParam("ReplicationGroup", group), param("RemoveElements", "true")); res.ReturnValue != 7 {
 		t.Errorf("DeleteGroup in a relationship: %d, want 7", res.ReturnValue)
 	}
 	// Return To ResourcePool deletes the targets and the group made for them.
-	if res := e.call("ModifyReplicaSynchronization", rParamXML("Operation", "19"), rRefParamXML("Synchronization", syncPath)); res.ReturnValue != 0 {
+	if res := e.call("ModifyReplicaSynchronization", param("Operation", "19"), refParam("Synchronization", syncPath)); res.ReturnValue != 0 {
 		t.Fatalf("Return To ResourcePool: %d", res.ReturnValue)
 	}
 	if vs, _ := e.p.volumes.List(ctx, ""); len(vs) != 3 {
@@ -348,8 +348,8 @@ func TestTargetElementCountAndSynchronousMode(t *testing.T) {
 	e := newReplEnv(t)
 	ctx := context.Background()
 	src := e.volume("base", 2*rMiB)
-	res := e.call("CreateGroupReplica", rParamXML("RelationshipName", "snapA"), rParamXML("SyncType", "7"), rParamXML("Mode", "2"),
-		rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("TargetElementCount", "3"))
+	res := e.call("CreateGroupReplica", param("RelationshipName", "snapA"), param("SyncType", "7"), param("Mode", "2"),
+		refParam("SourceElement", e.p.volumePath(src)), param("TargetElementCount", "3"))
 	if res.ReturnValue != 0 {
 		t.Fatalf("ReturnValue = %d, want 0", res.ReturnValue)
 	}
@@ -373,11 +373,11 @@ func TestGroupMethods(t *testing.T) {
 	e := newReplEnv(t)
 	a := e.volume("a", rMiB)
 	b := e.volume("b", rMiB)
-	res := e.call("CreateGroup", rParamXML("GroupName", "g"), rRefParamXML("Members", e.p.volumePath(a)))
+	res := e.call("CreateGroup", param("GroupName", "g"), refParam("Members", e.p.volumePath(a)))
 	if res.ReturnValue != 0 {
 		t.Fatalf("CreateGroup: %d", res.ReturnValue)
 	}
-	g := rOut(t, res, "ReplicationGroup")
+	g := outRef(t, res, "ReplicationGroup")
 	nope := e.p.groupPath("nope")
 	tests := []struct {
 		name   string
@@ -385,14 +385,14 @@ func TestGroupMethods(t *testing.T) {
 		params []string
 		want   uint32
 	}{
-		{"CreateGroup same name", "CreateGroup", []string{rParamXML("GroupName", "g")}, 5},
-		{"CreateGroup unknown member", "CreateGroup", []string{rParamXML("GroupName", "h"), rRefParamXML("Members", e.p.volumePath("nope"))}, 5},
-		{"AddMembers unknown group", "AddMembers", []string{rRefParamXML("ReplicationGroup", nope), rRefParamXML("Members", e.p.volumePath(b))}, 7},
-		{"AddMembers no group", "AddMembers", []string{rRefParamXML("Members", e.p.volumePath(b))}, 5},
-		{"RemoveMembers unknown group", "RemoveMembers", []string{rRefParamXML("ReplicationGroup", nope), rRefParamXML("Members", e.p.volumePath(a))}, 7},
-		{"RemoveMembers non-member", "RemoveMembers", []string{rRefParamXML("ReplicationGroup", g), rRefParamXML("Members", e.p.volumePath(b))}, 8},
-		{"DeleteGroup unknown", "DeleteGroup", []string{rRefParamXML("ReplicationGroup", nope)}, 5},
-		{"DeleteGroup not empty", "DeleteGroup", []string{rRefParamXML("ReplicationGroup", g)}, 4},
+		{"CreateGroup same name", "CreateGroup", []string{param("GroupName", "g")}, 5},
+		{"CreateGroup unknown member", "CreateGroup", []string{param("GroupName", "h"), refParam("Members", e.p.volumePath("nope"))}, 5},
+		{"AddMembers unknown group", "AddMembers", []string{refParam("ReplicationGroup", nope), refParam("Members", e.p.volumePath(b))}, 7},
+		{"AddMembers no group", "AddMembers", []string{refParam("Members", e.p.volumePath(b))}, 5},
+		{"RemoveMembers unknown group", "RemoveMembers", []string{refParam("ReplicationGroup", nope), refParam("Members", e.p.volumePath(a))}, 7},
+		{"RemoveMembers non-member", "RemoveMembers", []string{refParam("ReplicationGroup", g), refParam("Members", e.p.volumePath(b))}, 8},
+		{"DeleteGroup unknown", "DeleteGroup", []string{refParam("ReplicationGroup", nope)}, 5},
+		{"DeleteGroup not empty", "DeleteGroup", []string{refParam("ReplicationGroup", g)}, 4},
 	}
 	before := e.state()
 	for _, tt := range tests {
@@ -410,7 +410,7 @@ func TestGroupMethods(t *testing.T) {
 	if err != nil || len(groups) != 1 {
 		t.Errorf("groups associated with the service: %d, %v; want 1", len(groups), err)
 	}
-	if res := e.call("DeleteGroup", rRefParamXML("ReplicationGroup", g), rParamXML("RemoveElements", "true")); res.ReturnValue != 0 {
+	if res := e.call("DeleteGroup", refParam("ReplicationGroup", g), param("RemoveElements", "true")); res.ReturnValue != 0 {
 		t.Errorf("DeleteGroup RemoveElements: %d, want 0", res.ReturnValue)
 	}
 	if vs, _ := e.p.volumes.List(ctx, ""); len(vs) != 2 {
@@ -451,18 +451,18 @@ func TestCapabilitiesAndDefaultSettings(t *testing.T) {
 		out    string
 		values []uint16
 	}{
-		{"operations of async clones", "GetSupportedOperations", []string{rParamXML("ReplicationType", "11")}, 0, "SupportedOperations", []uint16{2, 8, 9, 12, 14, 15, 19, 21}},
-		{"wait states of ModifyReplicaSynchronization", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "11"), rParamXML("MethodName", "4")}, 0, "SupportedCopyStates", []uint16{4, 6, 7, 12, 15}},
-		{"operations of synchronous mirrors", "GetSupportedOperations", []string{rParamXML("ReplicationType", "2")}, 1, "", nil},
-		{"wait states of ModifyReplicaSynchronization on mirrors", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "3"), rParamXML("MethodName", "4")}, 0, "SupportedCopyStates", []uint16{3, 4, 6, 7, 9, 12, 15}},
-		{"operations of asynchronous mirrors", "GetSupportedOperations", []string{rParamXML("ReplicationType", "3")}, 0, "SupportedOperations", []uint16{2, 8, 9, 12, 14, 15, 16, 19, 21, 22}},
-		{"group features", "GetSupportedGroupFeatures", []string{rParamXML("ReplicationType", "10")}, 0, "GroupFeatures", supportedGroupFeatures},
-		{"wait states of CreateGroupReplica", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "10"), rParamXML("MethodName", "3")}, 0, "SupportedCopyStates", []uint16{2, 3, 4}},
-		{"wait states of ModifyListSynchronization", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "10"), rParamXML("MethodName", "5")}, 0, "SupportedCopyStates", []uint16{4, 6, 7, 12, 15}},
-		{"wait states of ModifySettingsDefineState", "GetSupportedWaitForCopyStates", []string{rParamXML("ReplicationType", "10"), rParamXML("MethodName", "6")}, 1, "", nil},
-		{"default settings of remote mirrors", "GetDefaultReplicationSettingData", []string{rParamXML("ReplicationType", "4")}, 1, "", nil},
-		{"default settings of a reserved type", "GetDefaultReplicationSettingData", []string{rParamXML("ReplicationType", "99")}, 5, "", nil},
-		{"convert async local clone", "ConvertSyncTypeToReplicationType", []string{rParamXML("SyncType", "8"), rParamXML("Mode", "3"), rParamXML("LocalOrRemote", "2")}, 0, "", nil},
+		{"operations of async clones", "GetSupportedOperations", []string{param("ReplicationType", "11")}, 0, "SupportedOperations", []uint16{2, 8, 9, 12, 14, 15, 19, 21}},
+		{"wait states of ModifyReplicaSynchronization", "GetSupportedWaitForCopyStates", []string{param("ReplicationType", "11"), param("MethodName", "4")}, 0, "SupportedCopyStates", []uint16{4, 6, 7, 12, 15}},
+		{"operations of synchronous mirrors", "GetSupportedOperations", []string{param("ReplicationType", "2")}, 1, "", nil},
+		{"wait states of ModifyReplicaSynchronization on mirrors", "GetSupportedWaitForCopyStates", []string{param("ReplicationType", "3"), param("MethodName", "4")}, 0, "SupportedCopyStates", []uint16{3, 4, 6, 7, 9, 12, 15}},
+		{"operations of asynchronous mirrors", "GetSupportedOperations", []string{param("ReplicationType", "3")}, 0, "SupportedOperations", []uint16{2, 8, 9, 12, 14, 15, 16, 19, 21, 22}},
+		{"group features", "GetSupportedGroupFeatures", []string{param("ReplicationType", "10")}, 0, "GroupFeatures", supportedGroupFeatures},
+		{"wait states of CreateGroupReplica", "GetSupportedWaitForCopyStates", []string{param("ReplicationType", "10"), param("MethodName", "3")}, 0, "SupportedCopyStates", []uint16{2, 3, 4}},
+		{"wait states of ModifyListSynchronization", "GetSupportedWaitForCopyStates", []string{param("ReplicationType", "10"), param("MethodName", "5")}, 0, "SupportedCopyStates", []uint16{4, 6, 7, 12, 15}},
+		{"wait states of ModifySettingsDefineState", "GetSupportedWaitForCopyStates", []string{param("ReplicationType", "10"), param("MethodName", "6")}, 1, "", nil},
+		{"default settings of remote mirrors", "GetDefaultReplicationSettingData", []string{param("ReplicationType", "4")}, 1, "", nil},
+		{"default settings of a reserved type", "GetDefaultReplicationSettingData", []string{param("ReplicationType", "99")}, 5, "", nil},
+		{"convert async local clone", "ConvertSyncTypeToReplicationType", []string{param("SyncType", "8"), param("Mode", "3"), param("LocalOrRemote", "2")}, 0, "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -487,7 +487,7 @@ func TestCapabilitiesAndDefaultSettings(t *testing.T) {
 	}
 	// The default settings go back into a create, as VMAX does (§6.2), in
 	// both encodings.
-	res, err := e.invoke(capsPath, "GetDefaultReplicationSettingData", rParamXML("ReplicationType", "10"))
+	res, err := e.invoke(capsPath, "GetDefaultReplicationSettingData", param("ReplicationType", "10"))
 	if err != nil || res.ReturnValue != 0 {
 		t.Fatalf("GetDefaultReplicationSettingData: %v, %v", res, err)
 	}
@@ -497,8 +497,8 @@ func TestCapabilitiesAndDefaultSettings(t *testing.T) {
 	}
 	src := e.volume("src", rMiB)
 	for i, enc := range []string{rsdXML(def.Copy().Set("TargetElementSupplier", cimmodel.Uint16(2))), rsdText(def)} {
-		res := e.call("CreateElementReplica", rParamXML("SyncType", "8"), rRefParamXML("SourceElement", e.p.volumePath(src)),
-			enc, rParamXML("ElementName", "c"+strconv.Itoa(i)), rParamXML("WaitForCopyState", "4"))
+		res := e.call("CreateElementReplica", param("SyncType", "8"), refParam("SourceElement", e.p.volumePath(src)),
+			enc, param("ElementName", "c"+strconv.Itoa(i)), param("WaitForCopyState", "4"))
 		if res.ReturnValue != 0 {
 			t.Errorf("create with the default settings (encoding %d): %d, want 0", i, res.ReturnValue)
 		}
@@ -545,10 +545,10 @@ func TestJobStatesAndErrors(t *testing.T) {
 		params []string
 		want   uint32
 	}{
-		{"terminate a finished job", []string{rParamXML("RequestedState", "4")}, 4097},
-		{"suspend", []string{rParamXML("RequestedState", "3")}, 1},
-		{"reserved state", []string{rParamXML("RequestedState", "7")}, 5},
-		{"timeout period", []string{rParamXML("RequestedState", "4"), "<p:TimeoutPeriod><cim:Interval xmlns:cim=\"http://schemas.dmtf.org/wbem/wscim/1/common\">PT5S</cim:Interval></p:TimeoutPeriod>"}, 4098},
+		{"terminate a finished job", []string{param("RequestedState", "4")}, 4097},
+		{"suspend", []string{param("RequestedState", "3")}, 1},
+		{"reserved state", []string{param("RequestedState", "7")}, 5},
+		{"timeout period", []string{param("RequestedState", "4"), "<p:TimeoutPeriod><cim:Interval xmlns:cim=\"http://schemas.dmtf.org/wbem/wscim/1/common\">PT5S</cim:Interval></p:TimeoutPeriod>"}, 4098},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := e.invoke(path, "RequestStateChange", tt.params...)
@@ -579,13 +579,13 @@ func TestTerminateRemovesTargets(t *testing.T) {
 	e := newReplEnv(t)
 	src := e.volume("big", 4*rMiB)
 	before := e.state()
-	res := e.call("CreateGroupReplica", rParamXML("SyncType", "8"), rRefParamXML("SourceElement", e.p.volumePath(src)),
-		rParamXML("TargetElementCount", "2"), rParamXML("RelationshipName", "t"))
+	res := e.call("CreateGroupReplica", param("SyncType", "8"), refParam("SourceElement", e.p.volumePath(src)),
+		param("TargetElementCount", "2"), param("RelationshipName", "t"))
 	if res.ReturnValue != 4096 {
 		t.Fatalf("ReturnValue %d, want 4096", res.ReturnValue)
 	}
-	path := rOut(t, res, "Job")
-	rsc, err := e.invoke(path, "RequestStateChange", rParamXML("RequestedState", "4"))
+	path := outRef(t, res, "Job")
+	rsc, err := e.invoke(path, "RequestStateChange", param("RequestedState", "4"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -662,8 +662,8 @@ func TestWaitForCopyStateTimeout(t *testing.T) {
 	src := e.volume("src", 64*rMiB)
 	uri := cimmodel.ResourceURI(Namespace, replicationServiceClassName)
 	doc := etree.NewDocument()
-	doc.ReadFromString(`<p:CreateElementReplica_INPUT xmlns:p="` + uri + `">` + rParamXML("SyncType", "8") +
-		rRefParamXML("SourceElement", e.p.volumePath(src)) + rParamXML("WaitForCopyState", "4") + `</p:CreateElementReplica_INPUT>`)
+	doc.ReadFromString(`<p:CreateElementReplica_INPUT xmlns:p="` + uri + `">` + param("SyncType", "8") +
+		refParam("SourceElement", e.p.volumePath(src)) + param("WaitForCopyState", "4") + `</p:CreateElementReplica_INPUT>`)
 	// A deadline shorter than the reply margin: no time to wait at all.
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -674,7 +674,7 @@ func TestWaitForCopyStateTimeout(t *testing.T) {
 	if res.ReturnValue != 4096 {
 		t.Fatalf("ReturnValue %d, want 4096", res.ReturnValue)
 	}
-	if j := e.waitJob(rOut(t, res, "Job")); j.State != jobqueue.StateCompleted {
+	if j := e.waitJob(outRef(t, res, "Job")); j.State != jobqueue.StateCompleted {
 		t.Errorf("job %s, want Completed", j.State)
 	}
 }
@@ -690,23 +690,23 @@ func TestCreateElementReplicaIntoTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := e.state()
-	if res := e.call("CreateElementReplica", rParamXML("SyncType", "8"), rRefParamXML("SourceElement", e.p.volumePath(src)),
-		rRefParamXML("TargetElement", e.p.volumePath(tgt.ID)), rRefParamXML("TargetPool", e.p.poolPath("default"))); res.ReturnValue != 5 {
+	if res := e.call("CreateElementReplica", param("SyncType", "8"), refParam("SourceElement", e.p.volumePath(src)),
+		refParam("TargetElement", e.p.volumePath(tgt.ID)), refParam("TargetPool", e.p.poolPath("default"))); res.ReturnValue != 5 {
 		t.Errorf("TargetElement with TargetPool: %d, want 5", res.ReturnValue)
 	}
 	if after := e.state(); after != before {
 		t.Errorf("refused call changed the state:\ngot\n%s\nwant\n%s", after, before)
 	}
-	res := e.call("CreateElementReplica", rParamXML("SyncType", "8"), rRefParamXML("SourceElement", e.p.volumePath(src)),
-		rRefParamXML("TargetElement", e.p.volumePath(tgt.ID)), rParamXML("WaitForCopyState", "4"))
+	res := e.call("CreateElementReplica", param("SyncType", "8"), refParam("SourceElement", e.p.volumePath(src)),
+		refParam("TargetElement", e.p.volumePath(tgt.ID)), param("WaitForCopyState", "4"))
 	if res.ReturnValue != 0 {
 		t.Fatalf("ReturnValue %d, want 0", res.ReturnValue)
 	}
-	if got := rOut(t, res, "TargetElement"); !got.Equal(e.p.volumePath(tgt.ID)) {
+	if got := outRef(t, res, "TargetElement"); !got.Equal(e.p.volumePath(tgt.ID)) {
 		t.Errorf("TargetElement %s, want the supplied %s", got, e.p.volumePath(tgt.ID))
 	}
 	sameFiles(t, e, src, tgt.ID)
-	affected, err := e.reg.References(ctx, cimmodel.AssociationFilter{Object: rOut(t, res, "Job"), ResultClassName: "CIM_AffectedJobElement"})
+	affected, err := e.reg.References(ctx, cimmodel.AssociationFilter{Object: outRef(t, res, "Job"), ResultClassName: "CIM_AffectedJobElement"})
 	if err != nil || len(affected) != 1 {
 		t.Fatalf("AffectedJobElement: %d, %v; want 1", len(affected), err)
 	}
@@ -725,7 +725,7 @@ func TestReplicationSettingDataUnknownProperty(t *testing.T) {
 	before := e.state()
 	rsd := `<p:ReplicationSettingData><q:CIM_ReplicationSettingData xmlns:q="` + cimmodel.ResourceURI(Namespace, replicationSettingDataClass) +
 		`"><q:Pairing>3</q:Pairing><q:NoSuchSetting>1</q:NoSuchSetting></q:CIM_ReplicationSettingData></p:ReplicationSettingData>`
-	res, err := e.invoke(e.service(), "CreateElementReplica", rParamXML("SyncType", "8"), rRefParamXML("SourceElement", e.p.volumePath(src)), rsd)
+	res, err := e.invoke(e.service(), "CreateElementReplica", param("SyncType", "8"), refParam("SourceElement", e.p.volumePath(src)), rsd)
 	if err != nil || res.ReturnValue != 5 {
 		t.Errorf("unknown setting: ReturnValue %d, fault %v; want ReturnValue 5", res.ReturnValue, err)
 	}
@@ -739,7 +739,7 @@ func TestGetAvailableTargetElements(t *testing.T) {
 	src := e.volume("src", 2*rMiB)
 	same := e.volume("same", 2*rMiB)
 	e.volume("bigger", 4*rMiB)
-	res := e.call("GetAvailableTargetElements", rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("SyncType", "8"))
+	res := e.call("GetAvailableTargetElements", refParam("SourceElement", e.p.volumePath(src)), param("SyncType", "8"))
 	if res.ReturnValue != 0 {
 		t.Fatalf("ReturnValue %d, want 0", res.ReturnValue)
 	}
@@ -752,9 +752,9 @@ func TestGetAvailableTargetElements(t *testing.T) {
 		params []string
 		want   uint32
 	}{
-		{"mirror", []string{rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("SyncType", "6")}, 1},
-		{"unknown pool", []string{rRefParamXML("SourceElement", e.p.volumePath(src)), rParamXML("SyncType", "8"), rRefParamXML("TargetPools", e.p.poolPath("nope"))}, 5},
-		{"unknown source", []string{rRefParamXML("SourceElement", e.p.volumePath("nope")), rParamXML("SyncType", "8")}, 5},
+		{"mirror", []string{refParam("SourceElement", e.p.volumePath(src)), param("SyncType", "6")}, 1},
+		{"unknown pool", []string{refParam("SourceElement", e.p.volumePath(src)), param("SyncType", "8"), refParam("TargetPools", e.p.poolPath("nope"))}, 5},
+		{"unknown source", []string{refParam("SourceElement", e.p.volumePath("nope")), param("SyncType", "8")}, 5},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if res := e.call("GetAvailableTargetElements", tt.params...); res.ReturnValue != tt.want {
