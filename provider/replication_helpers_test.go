@@ -12,63 +12,23 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/jobqueue"
-	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/volumes"
 )
 
-// replEnv is a provider on a real store and data directory in t.TempDir(),
-// with its classes in a real registry, for the replication classes.
+// replEnv is the storage test environment (a provider on a real store and
+// data directory, its classes in a real registry) with the helpers of the
+// replication classes.
 type replEnv struct {
-	t       *testing.T
-	dataDir string
-	db      *store.DB
-	p       *Provider
-	reg     *cimmodel.Registry
+	*storageEnv
+	t *testing.T
 }
 
 func newReplEnv(t *testing.T) *replEnv {
 	t.Helper()
-	e := &replEnv{t: t, dataDir: t.TempDir()}
-	e.open()
-	t.Cleanup(e.close)
-	return e
-}
-
-func (e *replEnv) open() {
-	e.t.Helper()
-	db, err := store.Open(filepath.Join(e.dataDir, "state.db"), store.Options{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	p, err := New(context.Background(), Config{DB: db, DataDir: e.dataDir, SystemName: "testhost", Logger: zaptest.NewLogger(e.t)})
-	if err != nil {
-		db.Close()
-		e.t.Fatal(err)
-	}
-	reg := cimmodel.NewRegistry()
-	if err := p.Register(reg); err != nil {
-		p.Close()
-		db.Close()
-		e.t.Fatal(err)
-	}
-	e.db, e.p, e.reg = db, p, reg
-}
-
-func (e *replEnv) close() {
-	if e.p == nil {
-		return
-	}
-	if err := e.p.Close(); err != nil {
-		e.t.Errorf("provider Close: %v", err)
-	}
-	if err := e.db.Close(); err != nil {
-		e.t.Errorf("store Close: %v", err)
-	}
-	e.p, e.db, e.reg = nil, nil, nil
+	return &replEnv{storageEnv: newStorageEnv(t), t: t}
 }
 
 // volume makes a volume holding some random-looking data.
