@@ -649,16 +649,6 @@ func (s *Service) jobTerminated(id string) bool {
 	return false
 }
 
-func listRecordsView[T any](db *store.DB, bucket string) ([]T, error) {
-	var out []T
-	err := db.View(func(tx *store.Tx) error {
-		var err error
-		out, err = listRecords[T](tx, bucket)
-		return err
-	})
-	return out, err
-}
-
 // modifyFailed marks job's synchronizations Broken (restart with Resync
 // Replica) and returns the job's error.
 func (s *Service) modifyFailed(job string, cause error) error {

@@ -166,29 +166,12 @@ func (s *Service) checkMembers(ctx context.Context, g *Group, add []volumes.ID) 
 
 // Group returns group id. Errors: ErrGroupNotFound.
 func (s *Service) Group(ctx context.Context, id string) (*Group, error) {
-	var g *Group
-	err := s.db.View(func(tx *store.Tx) error {
-		var err error
-		g, err = getRecord[Group](tx, bucketGroups, id)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if g == nil {
-		return nil, fmt.Errorf("%w: %s", ErrGroupNotFound, id)
-	}
-	return g, nil
+	return getRecordView[Group](s.db, bucketGroups, id, ErrGroupNotFound)
 }
 
 // Groups returns every group, ordered by name.
 func (s *Service) Groups(ctx context.Context) ([]Group, error) {
-	var out []Group
-	err := s.db.View(func(tx *store.Tx) error {
-		var err error
-		out, err = listRecords[Group](tx, bucketGroups)
-		return err
-	})
+	out, err := listRecordsView[Group](s.db, bucketGroups)
 	slices.SortFunc(out, func(a, b Group) int {
 		if a.Name != b.Name {
 			if a.Name < b.Name {
@@ -333,27 +316,12 @@ func (s *Service) DeleteGroup(ctx context.Context, id string, removeElements boo
 
 // Synchronizations returns every synchronization.
 func (s *Service) Synchronizations(ctx context.Context) ([]Synchronization, error) {
-	var out []Synchronization
-	err := s.db.View(func(tx *store.Tx) error {
-		var err error
-		out, err = listRecords[Synchronization](tx, bucketSyncs)
-		return err
-	})
-	return out, err
+	return listRecordsView[Synchronization](s.db, bucketSyncs)
 }
 
 // Synchronization returns synchronization id. Errors: ErrSyncNotFound.
 func (s *Service) Synchronization(ctx context.Context, id string) (*Synchronization, error) {
-	var v *Synchronization
-	err := s.db.View(func(tx *store.Tx) error {
-		var err error
-		v, err = getRecord[Synchronization](tx, bucketSyncs, id)
-		return err
-	})
-	if err == nil && v == nil {
-		err = fmt.Errorf("%w: %s", ErrSyncNotFound, id)
-	}
-	return v, err
+	return getRecordView[Synchronization](s.db, bucketSyncs, id, ErrSyncNotFound)
 }
 
 // SynchronizationOf returns the synchronization of source and target.
@@ -373,27 +341,12 @@ func (s *Service) SynchronizationOf(ctx context.Context, source, target volumes.
 
 // GroupSynchronizations returns every group synchronization.
 func (s *Service) GroupSynchronizations(ctx context.Context) ([]GroupSynchronization, error) {
-	var out []GroupSynchronization
-	err := s.db.View(func(tx *store.Tx) error {
-		var err error
-		out, err = listRecords[GroupSynchronization](tx, bucketGroupSyncs)
-		return err
-	})
-	return out, err
+	return listRecordsView[GroupSynchronization](s.db, bucketGroupSyncs)
 }
 
 // GroupSynchronization returns group synchronization id. Errors: ErrSyncNotFound.
 func (s *Service) GroupSynchronization(ctx context.Context, id string) (*GroupSynchronization, error) {
-	var v *GroupSynchronization
-	err := s.db.View(func(tx *store.Tx) error {
-		var err error
-		v, err = getRecord[GroupSynchronization](tx, bucketGroupSyncs, id)
-		return err
-	})
-	if err == nil && v == nil {
-		err = fmt.Errorf("%w: %s", ErrSyncNotFound, id)
-	}
-	return v, err
+	return getRecordView[GroupSynchronization](s.db, bucketGroupSyncs, id, ErrSyncNotFound)
 }
 
 // GroupSynchronizationOf returns the group synchronization of the two

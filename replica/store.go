@@ -74,3 +74,29 @@ func listRecords[T any](tx *store.Tx, bucket string) ([]T, error) {
 	}
 	return out, nil
 }
+
+// listRecordsView lists the records of bucket in a read-only transaction.
+func listRecordsView[T any](db *store.DB, bucket string) ([]T, error) {
+	var out []T
+	err := db.View(func(tx *store.Tx) error {
+		var err error
+		out, err = listRecords[T](tx, bucket)
+		return err
+	})
+	return out, err
+}
+
+// getRecordView reads one record in a read-only transaction; it returns
+// notFound (wrapped with id) when there is none.
+func getRecordView[T any](db *store.DB, bucket, id string, notFound error) (*T, error) {
+	var v *T
+	err := db.View(func(tx *store.Tx) error {
+		var err error
+		v, err = getRecord[T](tx, bucket, id)
+		return err
+	})
+	if err == nil && v == nil {
+		err = fmt.Errorf("%w: %s", notFound, id)
+	}
+	return v, err
+}
