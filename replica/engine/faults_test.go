@@ -105,44 +105,14 @@ func TestCopyFaults(t *testing.T) {
 			want: syscall.ENOSPC,
 		},
 		{
-			name: "source truncated during copy",
-			setup: func(t *testing.T, dir string) (string, string, engine.Options) {
-				src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
-				makeImage(t, src, 16*mib, 1, seg{0, 16 * mib, false})
-				opts := engine.DefaultOptions()
-				opts.ChunkSize = mib
-				opts.Workers = 1
-				engine.SetAfterChunk(&opts, func(off int64) {
-					if off == 0 {
-						if err := os.Truncate(src, 2*mib+10); err != nil {
-							t.Error(err)
-						}
-					}
-				})
-				return src, dst, opts
-			},
-			want: engine.ErrSourceChanged,
+			name:  "source truncated during copy",
+			setup: truncatedAfterFirstChunk(engine.MethodAuto),
+			want:  engine.ErrSourceChanged,
 		},
 		{
-			name: "source truncated during copy_file_range copy",
-			setup: func(t *testing.T, dir string) (string, string, engine.Options) {
-				src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
-				makeImage(t, src, 16*mib, 1, seg{0, 16 * mib, false})
-				opts := engine.DefaultOptions()
-				opts.Method = engine.MethodCopyFileRange
-				opts.DetectZeros = false
-				opts.ChunkSize = mib
-				opts.Workers = 1
-				engine.SetAfterChunk(&opts, func(off int64) {
-					if off == 0 {
-						if err := os.Truncate(src, 2*mib+10); err != nil {
-							t.Error(err)
-						}
-					}
-				})
-				return src, dst, opts
-			},
-			want: engine.ErrSourceChanged,
+			name:  "source truncated during copy_file_range copy",
+			setup: truncatedAfterFirstChunk(engine.MethodCopyFileRange),
+			want:  engine.ErrSourceChanged,
 		},
 		{
 			name: "source rewritten during copy",
@@ -231,3 +201,27 @@ func TestCopyFaults(t *testing.T) {
 }
 
 var errStoreDown = errors.New("store down")
+
+// truncatedAfterFirstChunk sets up a 16 MiB source that shrinks to a little
+// over 2 MiB once the first 1 MiB chunk is copied with method.
+func truncatedAfterFirstChunk(method engine.Method) func(*testing.T, string) (string, string, engine.Options) {
+	return func(t *testing.T, dir string) (string, string, engine.Options) {
+		src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+		makeImage(t, src, 16*mib, 1, seg{0, 16 * mib, false})
+		opts := engine.DefaultOptions()
+		if method == engine.MethodCopyFileRange {
+			opts.Method = method
+			opts.DetectZeros = false
+		}
+		opts.ChunkSize = mib
+		opts.Workers = 1
+		engine.SetAfterChunk(&opts, func(off int64) {
+			if off == 0 {
+				if err := os.Truncate(src, 2*mib+10); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+		return src, dst, opts
+	}
+}
