@@ -33,6 +33,7 @@ func run(args []string) error {
 	zeros := fs.Bool("zeros", def.DetectZeros, "turn all-zero blocks inside data into holes")
 	method := fs.String("method", "auto", "auto, reflink, copy_file_range or readwrite")
 	bw := fs.Int64("bwlimit", 0, "bytes per second, 0 = unlimited")
+	pageCache := fs.Bool("pagecache", false, "read and write through the page cache instead of O_DIRECT")
 	resync := fs.Bool("resync", false, "catch an existing DST up with SRC instead of copying")
 	dirty := fs.String("dirty", "", "resync: JSON DirtyMap of changed blocks")
 	sidecar := fs.String("sidecar", "", "resync: per-block hash sidecar file")
@@ -49,6 +50,7 @@ func run(args []string) error {
 	}
 	opts := def
 	opts.ChunkSize, opts.Workers, opts.DetectZeros, opts.Method, opts.BandwidthLimit = *chunk, *workers, *zeros, m, *bw
+	opts.PageCache = *pageCache
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

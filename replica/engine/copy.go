@@ -80,8 +80,8 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 	c := &copier{
 		ctx:  ctx,
 		opts: opts,
-		src:  src,
-		dst:  dst,
+		src:  newDataFile(src, os.O_RDONLY, opts.PageCache),
+		dst:  newDataFile(dst, os.O_WRONLY, opts.PageCache),
 		size: srcID.Size,
 		id:   srcID,
 		thr:  newThrottle(opts.BandwidthLimit),
@@ -97,6 +97,8 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 	default:
 		c.method = opts.Method
 	}
+	defer c.src.closeDirect()
+	defer c.dst.closeDirect()
 	if err := c.prepare(); err != nil {
 		return st, err
 	}
@@ -208,8 +210,8 @@ type chunk struct{ off, len int64 }
 type copier struct {
 	ctx    context.Context
 	opts   Options
-	src    *os.File
-	dst    *os.File
+	src    *dataFile
+	dst    *dataFile
 	size   int64
 	id     FileID
 	thr    *throttle
@@ -280,7 +282,7 @@ func (c *copier) run() error {
 	g, ctx := errgroup.WithContext(c.ctx)
 	idx := make(chan int)
 	ahead := 0
-	if c.method == MethodReadWrite {
+	if c.method == MethodReadWrite && c.src.direct == nil {
 		// Read the source sequentially ahead of the workers: their concurrent preads at
 		// strided offsets defeat the kernel's readahead on a cold cache.
 		_ = unix.Fadvise(int(c.src.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
@@ -345,7 +347,7 @@ func (c *copier) copyChunk(ch chunk, buf *[]byte) error {
 		c.fellBack.Store(true)
 	}
 	if *buf == nil {
-		*buf = make([]byte, c.opts.ChunkSize)
+		*buf = alignedBuffer(c.opts.ChunkSize)
 	}
 	return c.readWrite(ch, (*buf)[:ch.len])
 }
@@ -434,7 +436,7 @@ func (c *copier) complete(i int) error {
 	if c.next < len(c.chunks) {
 		wm = c.chunks[c.next].off
 	}
-	if wm-c.kicked >= writebackKick {
+	if c.dst.direct == nil && wm-c.kicked >= writebackKick {
 		// Start writeback of the finished prefix, in file order: the final fdatasync
 		// then has little left to do, and the filesystem allocates the target's blocks
 		// in order (writeback per chunk, in completion order, fragmented the target and
@@ -466,6 +468,7 @@ func (c *copier) stats() Stats {
 	}
 	return Stats{
 		Method:       m,
+		DirectIO:     m == MethodReadWrite && c.src.usedDirect() && c.dst.usedDirect(),
 		BytesCopied:  c.written.Load(),
 		BytesRead:    c.read.Load(),
 		ZeroBytes:    c.zeroBytes.Load(),

@@ -58,13 +58,17 @@ func TestCopy(t *testing.T) {
 	methods := []engine.Method{engine.MethodAuto, engine.MethodReadWrite, engine.MethodCopyFileRange}
 	for _, img := range images {
 		for _, m := range methods {
-			for _, zeros := range []bool{true, false} {
-				if m == engine.MethodCopyFileRange && zeros {
-					continue // copy_file_range cannot see zeros; covered by auto/readwrite
+			for _, v := range []struct{ zeros, pageCache bool }{{true, false}, {false, false}, {true, true}} {
+				zeros, pageCache := v.zeros, v.pageCache
+				if (m == engine.MethodCopyFileRange && zeros) || (m != engine.MethodReadWrite && pageCache) {
+					continue // copy_file_range cannot see zeros; the page cache matters to readwrite only
 				}
 				name := img.name + "/" + m.String()
 				if zeros {
 					name += "/zeros"
+				}
+				if pageCache {
+					name += "/pagecache"
 				}
 				t.Run(name, func(t *testing.T) {
 					dir := t.TempDir()
@@ -74,6 +78,7 @@ func TestCopy(t *testing.T) {
 					opts.ChunkSize = mib
 					opts.Method = m
 					opts.DetectZeros = zeros
+					opts.PageCache = pageCache
 					var lastDone, lastTotal int64
 					opts.Progress = func(done, total int64) {
 						if done < lastDone {
@@ -102,6 +107,10 @@ func TestCopy(t *testing.T) {
 					}
 					if zeros && st.ZeroBytes < img.zeroInside {
 						t.Errorf("Stats.ZeroBytes = %d, want >= %d", st.ZeroBytes, img.zeroInside)
+					}
+					wantDirect := st.Method == engine.MethodReadWrite && !pageCache && engine.DirectIOSupported(t, src)
+					if st.DirectIO != wantDirect {
+						t.Errorf("Stats.DirectIO = %v, want %v", st.DirectIO, wantDirect)
 					}
 					switch {
 					case st.Method == engine.MethodReflink:

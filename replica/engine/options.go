@@ -39,13 +39,15 @@ func ParseMethod(s string) (Method, error) {
 }
 
 // Defaults chosen by measurement on the 2-core ext4 (virtio) development machine with
-// bench/copy.sh-style cold-cache runs: 4 workers of 4 MiB were among the fastest on a
-// dense 2 GiB image (median 3.3 s against 3.7 s for 2 workers and 3.1 s for cp; the
-// machine is noisy, differences within ~15% are not significant). More chunks in
-// flight keep the virtual disk's queue busy while one worker is in the page cache.
+// bench/copy.sh-style cold-cache runs on 4 GiB images, O_DIRECT on: 2 workers of 4 MiB
+// were among the fastest for every image (100% allocated: 4.6-4.8 s for 2 workers
+// against 4.7-4.8 s for 1 and 5.3-5.5 s for 3-4; 50%: 2.1-2.4 s against 2.4-2.6 s
+// for 4 and 2.5-2.8 s for 8). The disk shares about 2 GB/s between reads and writes,
+// so more requests in flight only queue; the machine is noisy, differences within
+// ~15% are not significant.
 const (
 	DefaultChunkSize          = 4 << 20
-	DefaultWorkers            = 4
+	DefaultWorkers            = 2
 	DefaultCheckpointEvery    = 256 << 20
 	DefaultCheckpointInterval = 5 * time.Second
 	// BlockSize is the granularity of zero detection and hole punching.
@@ -78,6 +80,10 @@ type Options struct {
 	Resume *Checkpoint
 	// Method selects the data path; MethodAuto picks the fastest that works.
 	Method Method
+	// PageCache makes the read/write path go through the page cache. By default it
+	// uses O_DIRECT where the filesystem supports it (aligned requests only; the
+	// unaligned tail of a file and filesystems without direct I/O use the cache).
+	PageCache bool
 
 	// hooks is a fault-injection seam for tests (see export_test.go).
 	hooks *hooks
@@ -145,6 +151,8 @@ type FileID struct {
 type Stats struct {
 	// Method is the data path that did the work.
 	Method Method
+	// DirectIO reports that the read/write path went around the page cache (O_DIRECT).
+	DirectIO bool
 	// BytesAllocated is the target's allocated size (st_blocks × 512) at the end.
 	BytesAllocated int64
 	// BytesCopied is the number of bytes written to (or cloned into) the target.

@@ -86,7 +86,15 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	defer dst.Close()
 
 	id := fileIDOf(sfi)
-	r := &resyncer{opts: opts, src: src, dst: dst, size: id.Size, thr: newThrottle(opts.BandwidthLimit)}
+	r := &resyncer{
+		opts: opts,
+		src:  newDataFile(src, os.O_RDONLY, opts.PageCache),
+		dst:  newDataFile(dst, os.O_RDWR, opts.PageCache),
+		size: id.Size,
+		thr:  newThrottle(opts.BandwidthLimit),
+	}
+	defer r.src.closeDirect()
+	defer r.dst.closeDirect()
 	r.nblocks = (r.size + opts.BlockSize - 1) / opts.BlockSize
 	if r.exts, err = extentsOf(int(src.Fd()), r.size); err != nil {
 		return st, err
@@ -126,6 +134,7 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	}
 	return Stats{
 		Method:         MethodReadWrite,
+		DirectIO:       r.src.usedDirect() && r.dst.usedDirect(),
 		BytesAllocated: sys.Blocks * 512,
 		BytesCopied:    r.written.Load(),
 		BytesRead:      r.read.Load(),
@@ -141,8 +150,8 @@ type blockRange struct{ first, n int64 }
 
 type resyncer struct {
 	opts    ResyncOptions
-	src     *os.File
-	dst     *os.File
+	src     *dataFile
+	dst     *dataFile
 	size    int64
 	nblocks int64
 	exts    []Extent
@@ -211,8 +220,8 @@ func (r *resyncer) run(ctx context.Context) error {
 	})
 	for range r.opts.Workers {
 		g.Go(func() error {
-			buf := make([]byte, r.opts.ChunkSize/r.opts.BlockSize*r.opts.BlockSize+r.opts.BlockSize)
-			tbuf := make([]byte, r.opts.BlockSize)
+			buf := alignedBuffer(r.opts.ChunkSize/r.opts.BlockSize*r.opts.BlockSize + r.opts.BlockSize)
+			tbuf := alignedBuffer(r.opts.BlockSize)
 			for i := range idx {
 				if err := r.doRange(gctx, r.work[i], buf, tbuf); err != nil {
 					return err

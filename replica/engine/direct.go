@@ -1,0 +1,131 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// dataFile is an open source or target with, where the filesystem allows it, a second
+// descriptor on the same inode opened with O_DIRECT. ReadAt and WriteAt go around the
+// page cache for requests whose offset, length and buffer address are aligned, and
+// through it otherwise (a file's unaligned tail). The embedded *os.File is the
+// buffered descriptor, used for everything else (seek, truncate, punch, fdatasync).
+//
+// On the development machine (virtio disk) direct I/O ran 2.5-4× faster than the page
+// cache for streaming reads and writes (bench/copy.sh), and it leaves the cache to
+// the rest of the system instead of filling it with image data.
+type dataFile struct {
+	*os.File
+	direct   *os.File // O_DIRECT descriptor, nil when not available
+	align    int64
+	disabled atomic.Bool // set after the kernel refused a direct request
+}
+
+// newDataFile wraps f and, unless pageCache is set, opens its O_DIRECT twin. flag is
+// the access mode of the twin (os.O_RDONLY or os.O_WRONLY). A filesystem without
+// direct I/O is not an error: the file is then used through the page cache only.
+func newDataFile(f *os.File, flag int, pageCache bool) *dataFile {
+	d := &dataFile{File: f}
+	if pageCache {
+		return d
+	}
+	align, ok := directAlignment(f)
+	if !ok {
+		return d
+	}
+	// /proc/self/fd/N names the open file itself, not its path, so a rename or a
+	// swapped path cannot put another inode behind the twin.
+	twin, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), flag|unix.O_DIRECT, 0)
+	if err != nil {
+		return d
+	}
+	if !sameInode(f, twin) {
+		twin.Close()
+		return d
+	}
+	d.direct, d.align = twin, align
+	return d
+}
+
+// directAlignment returns the alignment f's filesystem needs for O_DIRECT (statx
+// STATX_DIOALIGN; BlockSize where the kernel does not say), and false when it does
+// not support direct I/O or needs more than BlockSize, the engine's granularity.
+func directAlignment(f *os.File) (int64, bool) {
+	var stx unix.Statx_t
+	if err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_DIOALIGN, &stx); err != nil {
+		return 0, false
+	}
+	if stx.Mask&unix.STATX_DIOALIGN == 0 {
+		return BlockSize, true
+	}
+	align := int64(max(stx.Dio_offset_align, stx.Dio_mem_align))
+	if stx.Dio_offset_align == 0 || align > BlockSize {
+		return 0, false
+	}
+	return align, true
+}
+
+func sameInode(a, b *os.File) bool {
+	var sa, sb unix.Stat_t
+	return unix.Fstat(int(a.Fd()), &sa) == nil && unix.Fstat(int(b.Fd()), &sb) == nil &&
+		sa.Dev == sb.Dev && sa.Ino == sb.Ino
+}
+
+// directFor returns the O_DIRECT descriptor when p at off meets its alignment.
+func (d *dataFile) directFor(p []byte, off int64) *os.File {
+	if d.direct == nil || d.disabled.Load() || len(p) == 0 {
+		return nil
+	}
+	a := d.align
+	if off%a != 0 || int64(len(p))%a != 0 || int64(uintptr(unsafe.Pointer(&p[0])))%a != 0 {
+		return nil
+	}
+	return d.direct
+}
+
+// ReadAt reads len(p) bytes at off, like os.File.ReadAt.
+func (d *dataFile) ReadAt(p []byte, off int64) (int, error) {
+	if f := d.directFor(p, off); f != nil {
+		n, err := f.ReadAt(p, off)
+		if !errors.Is(err, unix.EINVAL) {
+			return n, err
+		}
+		d.disabled.Store(true)
+	}
+	return d.File.ReadAt(p, off)
+}
+
+// WriteAt writes p at off, like os.File.WriteAt.
+func (d *dataFile) WriteAt(p []byte, off int64) (int, error) {
+	if f := d.directFor(p, off); f != nil {
+		n, err := f.WriteAt(p, off)
+		if !errors.Is(err, unix.EINVAL) || n > 0 {
+			return n, err
+		}
+		d.disabled.Store(true)
+	}
+	return d.File.WriteAt(p, off)
+}
+
+// usedDirect reports whether direct I/O is open and was never refused.
+func (d *dataFile) usedDirect() bool { return d.direct != nil && !d.disabled.Load() }
+
+// closeDirect closes the O_DIRECT descriptor; the buffered one stays its owner's.
+func (d *dataFile) closeDirect() {
+	if d.direct != nil {
+		d.direct.Close()
+	}
+}
+
+// alignedBuffer returns a zeroed n-byte slice whose first byte is BlockSize-aligned,
+// as O_DIRECT needs; n is a multiple of BlockSize.
+func alignedBuffer(n int64) []byte {
+	b := make([]byte, n+BlockSize)
+	skip := (BlockSize - int64(uintptr(unsafe.Pointer(&b[0])))%BlockSize) % BlockSize
+	return b[skip : skip+n : skip+n]
+}
