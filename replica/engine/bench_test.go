@@ -22,21 +22,25 @@ func BenchmarkCopy(b *testing.B) {
 	segs = append(segs, seg{64 * mib, 256 << 10, true})
 	makeImage(b, src, 256*mib, 1, segs...)
 	for _, c := range []struct {
-		m       engine.Method
-		zeros   bool
-		workers int
-		chunk   int64
+		m         engine.Method
+		zeros     bool
+		workers   int
+		chunk     int64
+		pageCache bool
 	}{
-		{engine.MethodReadWrite, true, 1, 4 * mib},
-		{engine.MethodReadWrite, true, 2, 4 * mib},
-		{engine.MethodReadWrite, true, 4, 4 * mib},
-		{engine.MethodReadWrite, true, 2, 1 * mib},
-		{engine.MethodReadWrite, true, 2, 16 * mib},
-		{engine.MethodCopyFileRange, false, 2, 4 * mib},
+		{engine.MethodReadWrite, true, 1, 4 * mib, false},
+		{engine.MethodReadWrite, true, 2, 4 * mib, false},
+		{engine.MethodReadWrite, true, 4, 4 * mib, false},
+		{engine.MethodReadWrite, true, 2, 1 * mib, false},
+		{engine.MethodReadWrite, true, 2, 16 * mib, false},
+		{engine.MethodReadWrite, true, 2, 4 * mib, true},
+		{engine.MethodCopyFileRange, false, 2, 4 * mib, false},
 	} {
-		b.Run(fmt.Sprintf("%v/zeros=%v/w=%d/chunk=%dM", c.m, c.zeros, c.workers, c.chunk/mib), func(b *testing.B) {
+		name := fmt.Sprintf("%v/zeros=%v/w=%d/chunk=%dM/pagecache=%v", c.m, c.zeros, c.workers, c.chunk/mib, c.pageCache)
+		b.Run(name, func(b *testing.B) {
 			opts := engine.DefaultOptions()
 			opts.Method, opts.DetectZeros, opts.Workers, opts.ChunkSize = c.m, c.zeros, c.workers, c.chunk
+			opts.PageCache = c.pageCache
 			b.SetBytes(128 * mib)
 			for i := 0; b.Loop(); i++ {
 				dst := filepath.Join(dir, fmt.Sprint("dst", i))

@@ -278,6 +278,16 @@ func (c *copier) prepare() error {
 	return nil
 }
 
+// filled is a chunk that has been read (or copied in the kernel) and waits for its writes.
+type filled struct {
+	i    int
+	buf  []byte // the chunk's data; nil when copy_file_range already wrote it
+	runs []run  // data and zero runs of buf
+}
+
+// run copies the chunks in two stages, so the disk always has reads and writes to do:
+// Workers readers fill buffers and find their zero runs, Writers writers write the
+// data runs and record the chunk done. A pool of buffers bounds the read-ahead.
 func (c *copier) run() error {
 	g, ctx := errgroup.WithContext(c.ctx)
 	idx := make(chan int)
@@ -302,23 +312,55 @@ func (c *copier) run() error {
 		}
 		return nil
 	})
+
+	nbuf := 2*c.opts.Workers + c.opts.Writers
+	free := make(chan []byte, nbuf)
+	for range nbuf {
+		free <- nil // allocated on first use
+	}
+	full := make(chan filled, c.opts.Workers)
+	var readers sync.WaitGroup
 	for range c.opts.Workers {
+		readers.Add(1)
 		g.Go(func() error {
-			var buf []byte
+			defer readers.Done()
 			for i := range idx {
-				ch := c.chunks[i]
-				if err := c.thr.wait(ctx, ch.len); err != nil {
+				var buf []byte
+				select {
+				case buf = <-free:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				if err := c.thr.wait(ctx, c.chunks[i].len); err != nil {
 					return err
 				}
-				if err := c.copyChunk(ch, &buf); err != nil {
+				f, err := c.fill(i, buf)
+				if err != nil {
 					return err
 				}
-				if c.opts.hooks != nil && c.opts.hooks.afterChunk != nil {
-					c.opts.hooks.afterChunk(ch.off)
+				select {
+				case full <- f:
+				case <-ctx.Done():
+					return ctx.Err()
 				}
-				if err := c.complete(i); err != nil {
+			}
+			return nil
+		})
+	}
+	go func() {
+		readers.Wait()
+		close(full)
+	}()
+	for range c.opts.Writers {
+		g.Go(func() error {
+			for f := range full {
+				if ctx.Err() != nil {
+					return ctx.Err() // a reader failed: write nothing more
+				}
+				if err := c.drain(f); err != nil {
 					return err
 				}
+				free <- f.buf
 			}
 			return nil
 		})
@@ -332,24 +374,60 @@ func (c *copier) run() error {
 	return c.ctx.Err()
 }
 
-func (c *copier) copyChunk(ch chunk, buf *[]byte) error {
+// fill does the reading half of chunk i: copy_file_range, which writes too, or a
+// read into buf (allocated when nil) and the split into zero and data runs.
+func (c *copier) fill(i int, buf []byte) (filled, error) {
+	ch := c.chunks[i]
 	if c.method == MethodCopyFileRange && !c.fellBack.Load() {
 		err := c.copyRange(ch)
 		if err == nil {
-			return nil
+			return filled{i: i, buf: buf}, nil
 		}
 		if !fallbackErr(err) {
-			return err
+			return filled{}, err
 		}
 		if c.opts.Method == MethodCopyFileRange {
-			return fmt.Errorf("%w: copy_file_range: %v", ErrUnsupported, err)
+			return filled{}, fmt.Errorf("%w: copy_file_range: %v", ErrUnsupported, err)
 		}
 		c.fellBack.Store(true)
 	}
-	if *buf == nil {
-		*buf = alignedBuffer(c.opts.ChunkSize)
+	if buf == nil {
+		buf = alignedBuffer(c.opts.ChunkSize)
 	}
-	return c.readWrite(ch, (*buf)[:ch.len])
+	p := buf[:ch.len]
+	n, err := c.src.ReadAt(p, ch.off)
+	c.read.Add(int64(n))
+	if err == io.EOF || (err == nil && n < len(p)) {
+		return filled{}, fmt.Errorf("%w: source ends at %d, expected %d", ErrSourceChanged, ch.off+int64(n), c.size)
+	}
+	if err != nil {
+		return filled{}, fmt.Errorf("engine: read source at %d: %w", ch.off, err)
+	}
+	f := filled{i: i, buf: buf, runs: []run{{off: 0, len: len(p)}}}
+	if c.opts.DetectZeros {
+		f.runs = splitRuns(p, ch.off, nil)
+	}
+	return f, nil
+}
+
+// drain writes the data runs of f, leaving zero runs as holes (the target range is a
+// hole already: a fresh file, or punched on resume), and records the chunk done.
+func (c *copier) drain(f filled) error {
+	ch := c.chunks[f.i]
+	for _, r := range f.runs {
+		if r.zero {
+			c.zeroBytes.Add(int64(r.len))
+			c.holes.Add(1)
+			continue
+		}
+		if err := c.write(f.buf[r.off:r.off+r.len], ch.off+int64(r.off)); err != nil {
+			return err
+		}
+	}
+	if c.opts.hooks != nil && c.opts.hooks.afterChunk != nil {
+		c.opts.hooks.afterChunk(ch.off)
+	}
+	return c.complete(f.i)
 }
 
 func fallbackErr(err error) bool {
@@ -372,34 +450,6 @@ func (c *copier) copyRange(ch chunk) error {
 			return fmt.Errorf("%w: source ends at %d, expected %d", ErrSourceChanged, roff, c.size)
 		}
 		c.written.Add(int64(n))
-	}
-	return nil
-}
-
-// readWrite reads ch into p and writes its data, leaving zero blocks as holes when asked.
-func (c *copier) readWrite(ch chunk, p []byte) error {
-	n, err := c.src.ReadAt(p, ch.off)
-	c.read.Add(int64(n))
-	if err == io.EOF || (err == nil && n < len(p)) {
-		return fmt.Errorf("%w: source ends at %d, expected %d", ErrSourceChanged, ch.off+int64(n), c.size)
-	}
-	if err != nil {
-		return fmt.Errorf("engine: read source at %d: %w", ch.off, err)
-	}
-	if !c.opts.DetectZeros {
-		return c.write(p, ch.off)
-	}
-	var runs [16]run
-	for _, r := range splitRuns(p, ch.off, runs[:0]) {
-		if r.zero {
-			// The target range is a hole already (fresh file, or punched on resume).
-			c.zeroBytes.Add(int64(r.len))
-			c.holes.Add(1)
-			continue
-		}
-		if err := c.write(p[r.off:r.off+r.len], ch.off+int64(r.off)); err != nil {
-			return err
-		}
 	}
 	return nil
 }
