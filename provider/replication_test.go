@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"html"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -188,6 +189,11 @@ func TestCreateElementReplica(t *testing.T) {
 	}
 	if rUint16(job, "PercentComplete") != 100 || rUint16(job, "ErrorCode") != 0 {
 		t.Errorf("PercentComplete %d ErrorCode %d, want 100 and 0", rUint16(job, "PercentComplete"), rUint16(job, "ErrorCode"))
+	}
+	// The job reports the engine's data path.
+	wantStatus := regexp.MustCompile(`^Completed: copied src to clone1 by (reflink|copy_file_range|readwrite|readwrite \(O_DIRECT\)), [0-9]+\.[0-9] MiB in [0-9]+\.[0-9]{2} s$`)
+	if status, _ := job.Get("JobStatus").AsString(); !wantStatus.MatchString(status) {
+		t.Errorf("JobStatus = %q, want it to match %s", status, wantStatus)
 	}
 	tgt, err := e.reg.Get(ctx, tgtPath)
 	if err != nil {

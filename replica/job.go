@@ -23,6 +23,30 @@ func partialPath(t *volumes.Volume) string {
 	return filepath.Join(filepath.Dir(t.Path()), "."+t.Name+".img.replica")
 }
 
+// CopyReport says how one source was copied onto its target: the engine's data path
+// and what it moved. A copy job's result (jobqueue.Job.Result) is a JSON list of them.
+type CopyReport struct {
+	Source string `json:"source"`
+	Target string `json:"target"`
+	// Method is the engine's data path: reflink, copy_file_range or readwrite.
+	Method string `json:"method"`
+	// DirectIO reports that the read/write path bypassed the page cache.
+	DirectIO bool `json:"directIO,omitempty"`
+	// BytesCopied were written or cloned; ZeroBytes were all-zero blocks left as holes.
+	BytesCopied int64 `json:"bytesCopied"`
+	ZeroBytes   int64 `json:"zeroBytes,omitempty"`
+	// Seconds is the wall time of this member's copy (of its last attempt when resumed).
+	Seconds float64 `json:"seconds"`
+}
+
+// DataPath names the data path as a person would read it: "readwrite (O_DIRECT)".
+func (r CopyReport) DataPath() string {
+	if r.DirectIO {
+		return r.Method + " (O_DIRECT)"
+	}
+	return r.Method
+}
+
 // runCopy is the KindCopy job handler: it copies every source of an
 // operation onto its target, in pairing order, resuming from the job's
 // checkpoint.
@@ -102,9 +126,10 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 			}
 		}
 		opts.Checkpoint = func(c engine.Checkpoint) error {
-			return run.SaveCheckpoint(copyCheckpoint{Index: i, Engine: &c})
+			return run.SaveCheckpoint(copyCheckpoint{Index: i, Engine: &c, Reports: cp.Reports})
 		}
-		if _, err := engine.Copy(ctx, src.Path(), partial, opts); err != nil {
+		st, err := engine.Copy(ctx, src.Path(), partial, opts)
+		if err != nil {
 			if ctx.Err() != nil && !s.terminating(op.ID) {
 				log.Info("copy interrupted; it resumes from its checkpoint", zap.Int("member", i))
 				return fmt.Errorf("copy %s to %s: %w", src.Name, tgt.Name, err)
@@ -127,7 +152,11 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 			return fail(err)
 		}
 		run.Progress(base+scale, total)
-		if err := run.SaveCheckpoint(copyCheckpoint{Index: i + 1}); err != nil {
+		cp.Reports = append(cp.Reports, CopyReport{
+			Source: src.Name, Target: tgt.Name, Method: st.Method.String(), DirectIO: st.DirectIO,
+			BytesCopied: st.BytesCopied, ZeroBytes: st.ZeroBytes, Seconds: st.Duration.Seconds(),
+		})
+		if err := run.SaveCheckpoint(copyCheckpoint{Index: i + 1, Reports: cp.Reports}); err != nil {
 			return fail(err)
 		}
 		if op.Consistency != ConsistencySequential && lastUse[x.Source] == i {
@@ -140,7 +169,12 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 			rel()
 			delete(leases, x.Target)
 		}
-		log.Info("replica synchronized", zap.String("source", src.Name), zap.String("target", tgt.Name))
+		log.Info("replica synchronized", zap.String("source", src.Name), zap.String("target", tgt.Name),
+			zap.String("path", cp.Reports[len(cp.Reports)-1].DataPath()), zap.Int64("bytes", st.BytesCopied),
+			zap.Duration("took", st.Duration))
+	}
+	if err := run.SetResult(cp.Reports); err != nil {
+		return fail(err)
 	}
 	if err := s.finishOp(op.ID); err != nil {
 		return fail(err)

@@ -25,7 +25,7 @@ type Options struct {
 	Logger *zap.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// EngineWorkers is the number of chunks in flight per copy (0: engine default).
+	// EngineWorkers is the number of chunks read at once per copy (0: engine default).
 	EngineWorkers int
 	// BandwidthLimit caps each copy's data rate in bytes per second; 0
 	// means unlimited.

@@ -45,6 +45,8 @@ type opRecord struct {
 type copyCheckpoint struct {
 	Index  int                `json:"index"`
 	Engine *engine.Checkpoint `json:"engine,omitempty"`
+	// Reports describe the members copied so far; they become the job's result.
+	Reports []CopyReport `json:"reports,omitempty"`
 }
 
 func getRecord[T any](tx *store.Tx, bucket, id string) (*T, error) {
