@@ -281,8 +281,8 @@ func (c *copier) prepare() error {
 // filled is a chunk that has been read (or copied in the kernel) and waits for its writes.
 type filled struct {
 	i    int
-	buf  []byte // the chunk's data; nil when copy_file_range already wrote it
-	runs []run  // data and zero runs of buf
+	buf  []byte // the chunk's data, a pool buffer handed back after the writes
+	runs []run  // data and zero runs of buf; none when copy_file_range wrote the chunk
 }
 
 // run copies the chunks in two stages, so the disk always has reads and writes to do:
