@@ -30,7 +30,6 @@ func run(args []string) error {
 	def := engine.DefaultOptions()
 	chunk := fs.Int64("chunk", def.ChunkSize, "bytes per I/O")
 	workers := fs.Int("workers", def.Workers, "chunks read at once")
-	writers := fs.Int("writers", def.Writers, "chunks written at once")
 	zeros := fs.Bool("zeros", def.DetectZeros, "turn all-zero blocks inside data into holes")
 	method := fs.String("method", "auto", "auto, reflink, copy_file_range or readwrite")
 	bw := fs.Int64("bwlimit", 0, "bytes per second, 0 = unlimited")
@@ -51,7 +50,7 @@ func run(args []string) error {
 	}
 	opts := def
 	opts.ChunkSize, opts.Workers, opts.DetectZeros, opts.Method, opts.BandwidthLimit = *chunk, *workers, *zeros, m, *bw
-	opts.Writers, opts.PageCache = *writers, *pageCache
+	opts.PageCache = *pageCache
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -286,8 +286,11 @@ type filled struct {
 }
 
 // run copies the chunks in two stages, so the disk always has reads and writes to do:
-// Workers readers fill buffers and find their zero runs, Writers writers write the
-// data runs and record the chunk done. A pool of buffers bounds the read-ahead.
+// Workers readers fill buffers and find their zero runs, one writer writes the data
+// runs in file order and records each chunk done. In-order writes let the filesystem
+// allocate the target contiguously (no more extents than the source needs). A pool
+// of buffers bounds the read-ahead; a reader takes its buffer before its chunk, so
+// the chunk the writer waits for always has one.
 func (c *copier) run() error {
 	g, ctx := errgroup.WithContext(c.ctx)
 	idx := make(chan int)
@@ -313,21 +316,28 @@ func (c *copier) run() error {
 		return nil
 	})
 
-	nbuf := 2*c.opts.Workers + c.opts.Writers
+	nbuf := 2*c.opts.Workers + 1
 	free := make(chan []byte, nbuf)
 	for range nbuf {
 		free <- nil // allocated on first use
 	}
 	full := make(chan filled, c.opts.Workers)
-	var readers sync.WaitGroup
 	for range c.opts.Workers {
-		readers.Add(1)
 		g.Go(func() error {
-			defer readers.Done()
-			for i := range idx {
+			for {
 				var buf []byte
 				select {
 				case buf = <-free:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				var i int
+				select {
+				case j, ok := <-idx:
+					if !ok {
+						return nil
+					}
+					i = j
 				case <-ctx.Done():
 					return ctx.Err()
 				}
@@ -344,27 +354,29 @@ func (c *copier) run() error {
 					return ctx.Err()
 				}
 			}
-			return nil
 		})
 	}
-	go func() {
-		readers.Wait()
-		close(full)
-	}()
-	for range c.opts.Writers {
-		g.Go(func() error {
-			for f := range full {
-				if ctx.Err() != nil {
-					return ctx.Err() // a reader failed: write nothing more
+	g.Go(func() error {
+		waiting := map[int]filled{}
+		for next := 0; next < len(c.chunks); next++ {
+			f, ok := waiting[next]
+			for !ok {
+				select {
+				case f = <-full:
+					waiting[f.i] = f
+					f, ok = waiting[next]
+				case <-ctx.Done():
+					return ctx.Err()
 				}
-				if err := c.drain(f); err != nil {
-					return err
-				}
-				free <- f.buf
 			}
-			return nil
-		})
-	}
+			delete(waiting, next)
+			if err := c.drain(f); err != nil {
+				return err
+			}
+			free <- f.buf
+		}
+		return nil
+	})
 	if err := g.Wait(); err != nil {
 		if c.ctx.Err() != nil {
 			return fmt.Errorf("engine: copy interrupted: %w", c.ctx.Err())

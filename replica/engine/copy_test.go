@@ -342,3 +342,28 @@ func TestCheckpointsCoverCopiedData(t *testing.T) {
 	}
 	mustEqualFiles(t, src, dst)
 }
+
+// TestCopyWritesInFileOrder checks that the readers running ahead do not reorder
+// the writes: the target is written front to back, which lets the filesystem lay
+// it out contiguously.
+func TestCopyWritesInFileOrder(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	makeImage(t, src, 64*mib, 12, seg{0, 20 * mib, false}, seg{24 * mib, 3 * mib, false}, seg{30 * mib, 30 * mib, false})
+	opts := engine.DefaultOptions()
+	opts.Method = engine.MethodReadWrite
+	opts.ChunkSize = 256 << 10
+	opts.Workers = 8
+	var offs []int64 // written by the one writer only
+	engine.SetAfterChunk(&opts, func(off int64) { offs = append(offs, off) })
+	if _, err := engine.Copy(context.Background(), src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	mustEqualFiles(t, src, dst)
+	if want := (20 + 3 + 30) * 4; len(offs) != want {
+		t.Fatalf("%d chunks written, want %d", len(offs), want)
+	}
+	if !slices.IsSorted(offs) {
+		t.Errorf("chunks written out of file order: %v", offs)
+	}
+}

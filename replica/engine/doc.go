@@ -22,8 +22,8 @@
 //
 // A reflink is tried first; without zero detection, copy_file_range comes next.
 // Otherwise, and whenever those are refused, the data extents are cut into ChunkSize
-// chunks that Workers readers read ahead (and scan for zero blocks) while Writers
-// writers write them, so the disk always has both reads and writes queued. Both
+// chunks that Workers readers read ahead (and scan for zero blocks) while one writer
+// writes them in file order, so the disk always has both reads and writes queued. Both
 // sides use O_DIRECT where the filesystem supports it, which on the development machine's virtual disk was 2.5-4×
 // faster than going through the page cache and leaves that cache to the rest of the
 // system; Options.PageCache turns it off. A file's unaligned tail always goes through

@@ -40,15 +40,15 @@ func ParseMethod(s string) (Method, error) {
 
 // Defaults chosen by measurement on the 2-core ext4 (virtio) development machine,
 // cold caches, O_DIRECT, 8 GiB fully allocated image, three rounds each (medians):
-// 4 readers and 2 writers 10.2 s, 4/1 10.3 s, 4/4 10.0 s, 8/4 9.7 s, 8/2 11.6 s, and
-// 2/1 12.1 s. Reads ahead of the writers keep both directions of the disk busy; past
-// that the disk (about 2 GB/s shared between reads and writes) is the limit, and
-// on the 5% image every setting landed within noise (0.48-0.58 s). The machine is
-// noisy: differences within ~15% are not significant.
+// 4 readers 10.3 s against 12.1 s for 2 (and 10.0-11.6 s for other reader and
+// writer counts; writes to one ext4 file are serialised anyway, hence one writer).
+// Reads ahead of the writer keep both directions of the disk busy; past that the
+// disk (about 2 GB/s shared between reads and writes) is the limit, and on the 5%
+// image every setting landed within noise (0.48-0.58 s). The machine is noisy:
+// differences within ~15% are not significant.
 const (
 	DefaultChunkSize          = 4 << 20
 	DefaultWorkers            = 4
-	DefaultWriters            = 2
 	DefaultCheckpointEvery    = 256 << 20
 	DefaultCheckpointInterval = 5 * time.Second
 	// BlockSize is the granularity of zero detection and hole punching.
@@ -60,10 +60,8 @@ type Options struct {
 	// ChunkSize is the number of bytes per read/write or copy_file_range call,
 	// rounded up to a multiple of BlockSize. 0 means DefaultChunkSize.
 	ChunkSize int64
-	// Workers is the number of chunks read at once. 0 means DefaultWorkers.
+	// Workers is the number of chunks read at once, ahead of the one writer. 0 means DefaultWorkers.
 	Workers int
-	// Writers is the number of chunks written at once. 0 means DefaultWriters.
-	Writers int
 	// DetectZeros turns all-zero BlockSize blocks inside allocated data into holes.
 	DetectZeros bool
 	// BandwidthLimit caps the data rate in bytes per second; 0 means unlimited.
@@ -105,7 +103,6 @@ func DefaultOptions() Options {
 	return Options{
 		ChunkSize:          DefaultChunkSize,
 		Workers:            DefaultWorkers,
-		Writers:            DefaultWriters,
 		DetectZeros:        true,
 		CheckpointEvery:    DefaultCheckpointEvery,
 		CheckpointInterval: DefaultCheckpointInterval,
@@ -119,9 +116,6 @@ func (o Options) withDefaults() Options {
 	o.ChunkSize = (o.ChunkSize + BlockSize - 1) / BlockSize * BlockSize
 	if o.Workers <= 0 {
 		o.Workers = DefaultWorkers
-	}
-	if o.Writers <= 0 {
-		o.Writers = DefaultWriters
 	}
 	if o.CheckpointEvery <= 0 {
 		o.CheckpointEvery = DefaultCheckpointEvery

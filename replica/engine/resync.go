@@ -24,7 +24,7 @@ import (
 const DefaultResyncBlockSize = 64 << 10
 
 // ResyncOptions tune Resync. The embedded Options supply ChunkSize, Workers, PageCache,
-// BandwidthLimit and Progress; Writers, Resume, Checkpoint and Method are ignored.
+// BandwidthLimit and Progress; Resume, Checkpoint and Method are ignored.
 type ResyncOptions struct {
 	Options
 	// BlockSize is the comparison and copy granularity, a multiple of 4 KiB; 0 means
