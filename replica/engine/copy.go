@@ -304,6 +304,11 @@ func (c *copier) run() error {
 	g.Go(func() error {
 		defer close(idx)
 		for i := range c.chunks {
+			// Paced here, in file order: a later chunk let through before an earlier
+			// one would hold up the in-order writer.
+			if err := c.thr.wait(ctx, c.chunks[i].len); err != nil {
+				return err
+			}
 			if j := i + ahead; ahead > 0 && j < len(c.chunks) {
 				_ = unix.Fadvise(int(c.src.Fd()), c.chunks[j].off, c.chunks[j].len, unix.FADV_WILLNEED)
 			}
@@ -340,9 +345,6 @@ func (c *copier) run() error {
 					i = j
 				case <-ctx.Done():
 					return ctx.Err()
-				}
-				if err := c.thr.wait(ctx, c.chunks[i].len); err != nil {
-					return err
 				}
 				f, err := c.fill(i, buf)
 				if err != nil {
