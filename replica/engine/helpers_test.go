@@ -58,6 +58,25 @@ func allocated(t testing.TB, path string) int64 {
 	return st.Blocks * 512
 }
 
+// dataBytes returns the bytes in path's data extents (SEEK_DATA/SEEK_HOLE).
+func dataBytes(t testing.TB, path string) int64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	exts, err := engine.Extents(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, e := range exts {
+		n += e.Length
+	}
+	return n
+}
+
 // mustEqualFiles fails unless a and b have the same size and bytes.
 func mustEqualFiles(t testing.TB, a, b string) {
 	t.Helper()
