@@ -38,7 +38,13 @@ type env struct {
 // that is not started keeps jobs New, so requests keep their leases).
 func newEnv(t *testing.T, start bool, opts replica.Options) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), opts: opts}
+	return newEnvIn(t, t.TempDir(), start, opts)
+}
+
+// newEnvIn is newEnv with the data directory (pools and store) in dir.
+func newEnvIn(t *testing.T, dir string, start bool, opts replica.Options) *env {
+	t.Helper()
+	e := &env{t: t, dir: dir, opts: opts}
 	e.open(start)
 	t.Cleanup(e.close)
 	return e

@@ -2,6 +2,7 @@ package replica_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/replica"
+	"github.com/replicad/replicad/replica/engine/enginetest"
 	"github.com/replicad/replicad/volumes"
 )
 
@@ -154,6 +156,35 @@ func TestReplicateElementClone(t *testing.T) {
 			t.Errorf("stray file %s in the pool", f)
 		}
 	}
+}
+
+// TestReplicateSnapshotReflink runs a Snapshot in a pool on a reflink filesystem:
+// the job clones the image instead of copying it, says so in its result, and the
+// replica takes no data blocks of its own.
+func TestReplicateSnapshotReflink(t *testing.T) {
+	e := newEnvIn(t, enginetest.MountReflinkFS(t, 512*MiB), true, replica.Options{})
+	ctx := context.Background()
+	src := e.filled("src", 64*MiB)
+	free := enginetest.FreeBytes(t, e.dir)
+	res, err := e.svc.Replicate(ctx, replica.Request{Shape: replica.ShapeElement, SyncType: replica.SyncTypeSnapshot, SourceElement: src.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := e.wait(res.JobID)
+	if job.State != jobqueue.StateCompleted {
+		t.Fatalf("job %s (%s), want Completed", job.State, job.Err)
+	}
+	var reports []replica.CopyReport
+	if err := json.Unmarshal(job.Result, &reports); err != nil || len(reports) != 1 {
+		t.Fatalf("job result %s: %v, want one CopyReport", job.Result, err)
+	}
+	if r := reports[0]; r.Method != "reflink" || r.BytesCopied != 64*MiB {
+		t.Errorf("copy report %+v, want method reflink over 64 MiB", r)
+	}
+	if used := free - enginetest.FreeBytes(t, e.dir); used > 4*MiB {
+		t.Errorf("the snapshot used %d bytes of free space, want at most 4 MiB (shared extents)", used)
+	}
+	e.sameBytes(src.ID, res.Created[0])
 }
 
 func TestReplicateGroup(t *testing.T) {

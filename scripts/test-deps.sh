@@ -13,6 +13,7 @@ command -v wsl >/dev/null 2>&1 || need+=(wsl)
 command -v uuidgen >/dev/null 2>&1 || need+=(uuid-runtime)
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+[[ -x /usr/sbin/mkfs.xfs ]] || need+=(xfsprogs) # replica/engine/reflink_test.go: a reflink filesystem
 command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible-core)
 if ((${#need[@]})); then
   sudo=""
