@@ -3,7 +3,8 @@
 # cp --sparse=always and qemu-img convert -O raw on 8 GiB sparse images, plus the
 # disk's sequential write rate and the cost of a 1% mirror catch-up (Resync).
 # Every run is timed to the end of a final `sync` of its target and checked with cmp.
-# Run by `make bench`, not by `make test`. Needs ~40 GiB free in BENCH_DIR.
+# Run by `make bench`, not by `make test`. Needs ~40 GiB free in BENCH_DIR. As root with
+# xfsprogs it also clones the fully allocated image on a loop-mounted XFS (reflink=1).
 #
 #   BENCH_DIR=/scratch/dir SIZE=8G RUNS=3 DD_MIB=8192 ./bench/copy.sh   (BENCH_DIR is deleted at the end)
 set -euo pipefail
@@ -76,33 +77,40 @@ declare -A IMG_ARGS=(
 	[100pct]="-alloc 1.0"
 	[zeroruns]="-zeroruns"
 )
-printf '%-9s %-9s %8s %9s %12s %14s %10s\n' image tool median_s GiB/s alloc_GiB target_blocks vs_replicad
+# compare IMG SRC DIR: times each tool copying SRC into DIR/dst and prints the rows of IMG.
+compare() {
+	local img=$1 src=$2 dst=$3/dst alloc ours m tool
+	alloc=$(alloc_bytes "$src")
+	declare -A T=() B=()
+	for ((i = 0; i < RUNS; i++)); do
+		for tool in replicad cp qemu-img; do
+			T[$tool]+="$(timed "$tool" "$src" "$dst") "
+			B[$tool]=$(stat -c %b "$dst")
+		done
+	done
+	rm -f "$dst"
+	ours=$(echo "${T[replicad]}" | tr ' ' '\n' | grep . | median)
+	for tool in replicad cp qemu-img; do
+		m=$(echo "${T[$tool]}" | tr ' ' '\n' | grep . | median)
+		printf '%-10s %-9s %8.2f %9.2f %12.2f %14s %10.2f   (runs: %s)\n' "$img" "$tool" "$m" \
+			"$(echo "$alloc / 1073741824 / $m" | bc -l)" "$(echo "$alloc / 1073741824" | bc -l)" \
+			"${B[$tool]}" "$(echo "$m / $ours" | bc -l)" "${T[$tool]% }"
+	done
+	OURS=$ours
+}
+
+printf '%-10s %-9s %8s %9s %12s %14s %10s\n' image tool median_s GiB/s alloc_GiB target_blocks vs_replicad
 for img in 5pct 50pct zeroruns 100pct; do
 	src=$BENCH_DIR/img-$img
 	# shellcheck disable=SC2086
 	"$BIN/benchimg" make -size "$SIZE" ${IMG_ARGS[$img]} "$src"
+	compare "$img" "$src" "$BENCH_DIR"
 	alloc=$(alloc_bytes "$src")
-	declare -A T=() B=()
-	for tool in replicad cp qemu-img; do T[$tool]=""; done
-	for ((i = 0; i < RUNS; i++)); do
-		for tool in replicad cp qemu-img; do
-			T[$tool]+="$(timed "$tool" "$src" "$BENCH_DIR/dst") "
-			B[$tool]=$(stat -c %b "$BENCH_DIR/dst")
-		done
-	done
-	rm -f "$BENCH_DIR/dst"
-	ours=$(echo "${T[replicad]}" | tr ' ' '\n' | grep . | median)
-	for tool in replicad cp qemu-img; do
-		m=$(echo "${T[$tool]}" | tr ' ' '\n' | grep . | median)
-		printf '%-9s %-9s %8.2f %9.2f %12.2f %14s %10.2f   (runs: %s)\n' "$img" "$tool" "$m" \
-			"$(echo "$alloc / 1073741824 / $m" | bc -l)" "$(echo "$alloc / 1073741824" | bc -l)" \
-			"${B[$tool]}" "$(echo "$m / $ours" | bc -l)" "${T[$tool]% }"
-	done
 	if [[ $img == 100pct ]]; then
 		# A copy reads as much as it writes from the same disk: dd with O_DIRECT on both
 		# sides is the disk's own copy rate, the ceiling for any tool.
 		DD_COPY=$(dd_rate if="$src" of="$BENCH_DIR/dd.out" iflag=direct oflag=direct)
-		echo "# 100pct: replicad $(echo "$alloc / 1000000 / $ours" | bc -l | xargs printf '%.0f') MB/s; disk write ${DD_MED} MB/s buffered, ${DD_DIRECT} MB/s direct; disk copy (dd iflag=direct oflag=direct) ${DD_COPY} MB/s"
+		echo "# 100pct: replicad $(echo "$alloc / 1000000 / $OURS" | bc -l | xargs printf '%.0f') MB/s; disk write ${DD_MED} MB/s buffered, ${DD_DIRECT} MB/s direct; disk copy (dd iflag=direct oflag=direct) ${DD_COPY} MB/s"
 	fi
 	if [[ $img == 50pct ]]; then
 		# Mirror catch-up: 1% of 64 KiB blocks changed on the 8 GiB volume.
@@ -128,7 +136,22 @@ for img in 5pct 50pct zeroruns 100pct; do
 		rm -f "$m" "$m.hashes"
 	fi
 	rm -f "$src"
-	unset T B
 done
+
+# Snapshot and Clone on a reflink filesystem: the 100pct image again, on a loop-mounted
+# XFS (reflink=1) in BENCH_DIR. replicad clones it (constant time); the rows show what
+# the other tools do with the same chance.
+XFS=$BENCH_DIR/xfs
+if command -v mkfs.xfs >/dev/null && truncate -s $((2 * $(numfmt --from=iec "$SIZE") + (1 << 30))) "$XFS.img" &&
+	mkfs.xfs -q -m reflink=1 "$XFS.img" && mkdir -p "$XFS" && mount -o loop "$XFS.img" "$XFS"; then
+	trap 'umount "$XFS"; cleanup' EXIT
+	"$BIN/benchimg" make -size "$SIZE" -alloc 1.0 "$XFS/img"
+	compare 100pct-xfs "$XFS/img" "$XFS"
+	echo "# 100pct-xfs: st_blocks counts shared blocks too; a clone takes no new data blocks (cp 9.x clones as well)"
+	rm -f "$XFS/img"
+else
+	echo "# 100pct-xfs: skipped (needs root and mkfs.xfs from xfsprogs for a loop-mounted XFS)"
+fi
+
 echo
 echo "${RESYNC:-}"
