@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs on a fresh machine: Go modules and the real
-# WinRM clients the integration tests drive (Debian's python3-winrm and wsl).
+# WinRM clients the integration tests drive (Debian's python3-winrm and wsl), and
+# xfsprogs for the reflink tests on a loop-mounted XFS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go mod download
