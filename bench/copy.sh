@@ -77,10 +77,11 @@ declare -A IMG_ARGS=(
 	[100pct]="-alloc 1.0"
 	[zeroruns]="-zeroruns"
 )
-# compare IMG SRC DIR: times each tool copying SRC into DIR/dst and prints the rows of IMG.
+# compare IMG SRC DIR: times each tool copying SRC into DIR/dst and prints the rows of IMG;
+# leaves SRC's allocated bytes in ALLOC and replicad's median seconds in OURS.
 compare() {
-	local img=$1 src=$2 dst=$3/dst alloc ours m tool
-	alloc=$(alloc_bytes "$src")
+	local img=$1 src=$2 dst=$3/dst m tool
+	ALLOC=$(alloc_bytes "$src")
 	declare -A T=() B=()
 	for ((i = 0; i < RUNS; i++)); do
 		for tool in replicad cp qemu-img; do
@@ -89,14 +90,13 @@ compare() {
 		done
 	done
 	rm -f "$dst"
-	ours=$(echo "${T[replicad]}" | tr ' ' '\n' | grep . | median)
+	OURS=$(echo "${T[replicad]}" | tr ' ' '\n' | grep . | median)
 	for tool in replicad cp qemu-img; do
 		m=$(echo "${T[$tool]}" | tr ' ' '\n' | grep . | median)
 		printf '%-10s %-9s %8.2f %9.2f %12.2f %14s %10.2f   (runs: %s)\n' "$img" "$tool" "$m" \
-			"$(echo "$alloc / 1073741824 / $m" | bc -l)" "$(echo "$alloc / 1073741824" | bc -l)" \
-			"${B[$tool]}" "$(echo "$m / $ours" | bc -l)" "${T[$tool]% }"
+			"$(echo "$ALLOC / 1073741824 / $m" | bc -l)" "$(echo "$ALLOC / 1073741824" | bc -l)" \
+			"${B[$tool]}" "$(echo "$m / $OURS" | bc -l)" "${T[$tool]% }"
 	done
-	OURS=$ours
 }
 
 printf '%-10s %-9s %8s %9s %12s %14s %10s\n' image tool median_s GiB/s alloc_GiB target_blocks vs_replicad
@@ -105,12 +105,11 @@ for img in 5pct 50pct zeroruns 100pct; do
 	# shellcheck disable=SC2086
 	"$BIN/benchimg" make -size "$SIZE" ${IMG_ARGS[$img]} "$src"
 	compare "$img" "$src" "$BENCH_DIR"
-	alloc=$(alloc_bytes "$src")
 	if [[ $img == 100pct ]]; then
 		# A copy reads as much as it writes from the same disk: dd with O_DIRECT on both
 		# sides is the disk's own copy rate, the ceiling for any tool.
 		DD_COPY=$(dd_rate if="$src" of="$BENCH_DIR/dd.out" iflag=direct oflag=direct)
-		echo "# 100pct: replicad $(echo "$alloc / 1000000 / $OURS" | bc -l | xargs printf '%.0f') MB/s; disk write ${DD_MED} MB/s buffered, ${DD_DIRECT} MB/s direct; disk copy (dd iflag=direct oflag=direct) ${DD_COPY} MB/s"
+		echo "# 100pct: replicad $(echo "$ALLOC / 1000000 / $OURS" | bc -l | xargs printf '%.0f') MB/s; disk write ${DD_MED} MB/s buffered, ${DD_DIRECT} MB/s direct; disk copy (dd iflag=direct oflag=direct) ${DD_COPY} MB/s"
 	fi
 	if [[ $img == 50pct ]]; then
 		# Mirror catch-up: 1% of 64 KiB blocks changed on the 8 GiB volume.
