@@ -1,6 +1,7 @@
 package wsman
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -29,11 +30,18 @@ type AuthConfig struct {
 	KerberosPrincipal string
 	// KerberosClockSkew is the allowed skew of Kerberos authenticators (default 5 minutes).
 	KerberosClockSkew time.Duration
-	// MaxFailures failed logons from one address within FailureWindow make
-	// further attempts from it refused unchecked until the window ends
-	// (defaults 10 and 1 minute).
+	// MaxFailures failed logons from one source (an IPv4 address or an
+	// IPv6 /64) within FailureWindow make further attempts from it refused
+	// unchecked until the window ends (defaults 10 and 1 minute). Attempts
+	// are counted before they are tried (limiter.go).
 	MaxFailures   int
 	FailureWindow time.Duration
+	// MaxTotalFailures failed logons from all sources within FailureWindow
+	// make further attempts refused from every source that has failed in
+	// the window, and from IPv4 loopback addresses other than 127.0.0.1
+	// (default 10 × MaxFailures). Sources without failures and connections
+	// already logged on are never refused for others' failures.
+	MaxTotalFailures int
 	// SessionIdle and SessionLifetime end a connection's logon after that
 	// long without a request, or that long after it began (defaults 15
 	// minutes and 8 hours).
@@ -57,6 +65,9 @@ func (c *AuthConfig) setDefaults() {
 	if c.FailureWindow <= 0 {
 		c.FailureWindow = time.Minute
 	}
+	if c.MaxTotalFailures <= 0 {
+		c.MaxTotalFailures = 10 * c.MaxFailures
+	}
 	if c.SessionIdle <= 0 {
 		c.SessionIdle = 15 * time.Minute
 	}
@@ -71,18 +82,15 @@ func (c *AuthConfig) setDefaults() {
 	}
 }
 
-// authState is the server's mutable authentication state: failure counts
-// per source address and requests in flight per user.
+// authState is the server's mutable authentication state: the failed-logon
+// limiter, the budget of logons being checked and requests in flight per
+// user.
 type authState struct {
 	once     sync.Once
+	limiter  *limiter
+	checking chan struct{} // slots for unauthenticated work (Limits.MaxUnauthenticatedRequests)
 	mu       sync.Mutex
-	failures map[string]*failures
 	inflight map[string]int
-}
-
-type failures struct {
-	since time.Time
-	n     int
 }
 
 func (s *Server) authInit() {
@@ -91,7 +99,9 @@ func (s *Server) authInit() {
 		if s.Auth.NTLM.Now == nil {
 			s.Auth.NTLM.Now = s.Now
 		}
-		s.authState.failures = map[string]*failures{}
+		s.authState.limiter = newLimiter(s.Auth.MaxFailures, s.Auth.MaxTotalFailures, s.Auth.FailureWindow,
+			s.Auth.HandshakeTimeout, func() time.Time { return s.Now() })
+		s.authState.checking = make(chan struct{}, s.Limits.MaxUnauthenticatedRequests)
 		s.authState.inflight = map[string]int{}
 	})
 }
@@ -105,6 +115,7 @@ var (
 	errBasicUnencrypted = errors.New("wsman: Basic authentication over unencrypted HTTP is disabled (see --allow-unencrypted)")
 	errRateLimited      = errors.New("wsman: too many failed logons from this address; not checked")
 	errUnencrypted      = errors.New("wsman: unencrypted message over HTTP refused (see --allow-unencrypted)")
+	errCheckingBusy     = errors.New("wsman: too many logons being checked; not checked")
 )
 
 func remoteHost(r *http.Request) string {
@@ -115,53 +126,15 @@ func remoteHost(r *http.Request) string {
 	return host
 }
 
-// limited reports whether host has used up its failed logons.
-func (s *Server) limited(host string) bool {
-	a := &s.authState
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	f := a.failures[host]
-	if f == nil {
-		return false
-	}
-	if s.Now().Sub(f.since) > s.Auth.FailureWindow {
-		delete(a.failures, host)
-		return false
-	}
-	return f.n >= s.Auth.MaxFailures
-}
-
-// fail counts a failed logon from host.
-func (s *Server) fail(host string) {
-	a := &s.authState
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := s.Now()
-	if len(a.failures) > 10000 {
-		for h, f := range a.failures {
-			if now.Sub(f.since) > s.Auth.FailureWindow {
-				delete(a.failures, h)
-			}
-		}
-	}
-	f := a.failures[host]
-	if f == nil || now.Sub(f.since) > s.Auth.FailureWindow {
-		f = &failures{since: now}
-		a.failures[host] = f
-	}
-	f.n++
-}
-
 // authenticate returns the user named by the request's credentials or by
 // the logon already bound to its connection. Basic is checked per request;
 // Negotiate, NTLM and Kerberos bind a logon to the connection (negotiate.go).
-// Secrets are never logged.
+// A connection's logon is never subject to the failed-logon limiter; every
+// new attempt takes a limiter ticket before it is checked (limiter.go) and
+// a slot of the unauthenticated budget while it is checked. Secrets are
+// never logged, nor user names that match no user (logName).
 func (s *Server) authenticate(r *http.Request) (string, error) {
 	s.authInit()
-	host := remoteHost(r)
-	if s.limited(host) {
-		return "", errRateLimited
-	}
 	cs := connFrom(r)
 	h := r.Header.Get("Authorization")
 	if h == "" {
@@ -171,9 +144,32 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 		return cs.current(s.Now(), s.Auth.SessionIdle, s.Auth.SessionLifetime)
 	}
 	scheme, token, _ := strings.Cut(strings.TrimSpace(h), " ")
+	scheme = strings.ToLower(scheme)
+	switch scheme {
+	case "basic", "negotiate", "ntlm", "kerberos":
+	default:
+		return "", errUnsupportedAuth
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.Limits.PreAuthTimeout)
+	defer cancel()
+	// The AUTHENTICATE leg settles the ticket its NEGOTIATE leg took.
+	t := cs.takeTicket()
+	if t == nil {
+		var err error
+		if t, err = s.authState.limiter.take(ctx, sourceKey(remoteHost(r))); err != nil {
+			return "", err
+		}
+	}
+	select {
+	case s.authState.checking <- struct{}{}:
+		defer func() { <-s.authState.checking }()
+	case <-ctx.Done():
+		t.settle(false)
+		return "", errCheckingBusy
+	}
 	var user string
 	var err error
-	switch strings.ToLower(scheme) {
+	switch scheme {
 	case "basic":
 		user, err = s.basic(r)
 	case "negotiate":
@@ -182,17 +178,43 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 		user, err = s.negotiate(r, cs, "NTLM", strings.TrimSpace(token))
 	case "kerberos":
 		user, err = s.negotiate(r, cs, "Kerberos", strings.TrimSpace(token))
-	default:
-		return "", errUnsupportedAuth
 	}
 	var cont *continueAuth
-	if err != nil && !errors.As(err, &cont) && !errors.Is(err, errBasicUnencrypted) {
-		s.fail(host)
+	switch {
+	case err == nil:
+		t.settle(false)
+	case errors.As(err, &cont):
+		cs.keepTicket(t)
+	case errors.Is(err, errBasicUnencrypted), errors.Is(err, errNoConnState):
+		t.settle(false)
+	default:
+		t.settle(true)
 		if user != "" {
-			err = fmt.Errorf("user %q: %w", user, err)
+			err = fmt.Errorf("user %s: %w", s.logName(user), err)
 		}
 	}
 	return user, err
+}
+
+// logName is how a user name the client sent appears in the log: the
+// users file's spelling when it names a user (NTLM names are
+// case-insensitive), "<unknown>" otherwise, since a password typed into
+// the user field must not end up in the log.
+func (s *Server) logName(name string) string {
+	if name == "" {
+		return ""
+	}
+	if s.users != nil {
+		if s.users.Has(name) {
+			return name
+		}
+		for _, n := range s.users.Names() {
+			if strings.EqualFold(n, name) {
+				return n
+			}
+		}
+	}
+	return "<unknown>"
 }
 
 func (s *Server) basic(r *http.Request) (string, error) {
@@ -239,7 +261,7 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, why error, st
 	name, _, _ := r.BasicAuth()
 	level("wsman authentication refused",
 		zap.String("remote", remoteHost(r)),
-		zap.String("user", name),
+		zap.String("user", s.logName(name)),
 		zap.Int("status", http.StatusUnauthorized),
 		zap.Duration("duration", s.Now().Sub(start)),
 		zap.String("reason", why.Error()))
@@ -251,10 +273,7 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, why error, st
 // that sets up an encrypted session, and sends a pending final Negotiate
 // token. It returns the writer and body to go on with and a function to
 // call when the reply is written, or a nil function when it has answered.
-func (s *Server) openTransport(w http.ResponseWriter, r *http.Request, body []byte, user string, authErr error, start time.Time) (http.ResponseWriter, []byte, func()) {
-	if authErr != nil {
-		return w, body, func() {}
-	}
+func (s *Server) openTransport(w http.ResponseWriter, r *http.Request, body []byte, user string, start time.Time) (http.ResponseWriter, []byte, func()) {
 	a := &s.authState
 	a.mu.Lock()
 	if a.inflight[user] >= s.Auth.MaxRequestsPerUser {
@@ -294,9 +313,12 @@ func (s *Server) openTransport(w http.ResponseWriter, r *http.Request, body []by
 		}
 		plain, _, err := decodeEncrypted(r.Header.Get("Content-Type"), body, sess)
 		if err != nil {
+			// A forged or damaged message on a logged-on connection ends
+			// that logon; it is no guess at a password, so the limiter,
+			// which would also refuse other logons from the address, does
+			// not count it.
 			cs.drop()
 			release()
-			s.fail(remoteHost(r))
 			s.challenge(w, r, fmt.Errorf("user %q: %w", user, err), start)
 			return w, body, nil
 		}

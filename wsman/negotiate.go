@@ -33,6 +33,9 @@ type connState struct {
 	pendingSince time.Time
 	wrapped      bool   // the client speaks SPNEGO around NTLM
 	mechTypes    []byte // DER MechTypeList, covered by the mechListMIC
+	// ticket is the failed-logon limiter's ticket the NEGOTIATE leg took,
+	// which the next leg settles (limiter.go).
+	ticket *ticket
 	// The established logon, if any.
 	user        string
 	scheme      string
@@ -82,6 +85,30 @@ func (cs *connState) drop() {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	cs.user, cs.session, cs.pending = "", nil, nil
+}
+
+// takeTicket returns and clears the limiter ticket of the handshake in
+// progress, nil when none (or when cs is nil).
+func (cs *connState) takeTicket() *ticket {
+	if cs == nil {
+		return nil
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	t := cs.ticket
+	cs.ticket = nil
+	return t
+}
+
+// keepTicket holds t for the next leg of the handshake.
+func (cs *connState) keepTicket(t *ticket) {
+	if cs == nil {
+		t.settle(false)
+		return
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.ticket = t
 }
 
 // takeReply returns and clears the WWW-Authenticate value owed.

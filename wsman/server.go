@@ -23,7 +23,9 @@ type Limits struct {
 	// MaxBodyBytes caps an authenticated request body (default 4 MiB).
 	MaxBodyBytes int64
 	// MaxAnonymousBodyBytes caps a request body before authentication, which
-	// can only be an Identify (default 16 KiB).
+	// can only be an Identify (default 16 KiB). Nothing larger is read
+	// before a logon has succeeded: the body of a Negotiate handshake leg
+	// that continues is discarded unread (preauth.go).
 	MaxAnonymousBodyBytes int64
 	// MaxEnvelopeSize caps every reply in bytes, whatever the client asks
 	// (default 512000, Windows' MaxEnvelopeSizekb of 500).
@@ -34,9 +36,21 @@ type Limits struct {
 	EnumerationExpiry time.Duration
 	// MaxElements caps the items of one Enumerate or Pull reply (default 1000).
 	MaxElements int
-	// MaxConcurrentRequests caps requests served at once (default 64); more
-	// are answered with a QuotaLimit fault.
+	// MaxConcurrentRequests caps authenticated requests served at once
+	// (default 64); more are answered with a QuotaLimit fault.
 	MaxConcurrentRequests int
+	// MaxUnauthenticatedRequests caps the unauthenticated work done at
+	// once, a budget apart from MaxConcurrentRequests: logons being checked
+	// and anonymous Identify requests being parsed (default 16). A request
+	// waits up to PreAuthTimeout for a slot, then gets QuotaLimit.
+	MaxUnauthenticatedRequests int
+	// PreAuthTimeout bounds reading a request body before its logon has
+	// succeeded, and waiting for a slot of the unauthenticated budget or a
+	// ticket of the failed-logon limiter (default 10 s).
+	PreAuthTimeout time.Duration
+	// ReadTimeout bounds reading an authenticated request's body (default
+	// 2 minutes).
+	ReadTimeout time.Duration
 	// DefaultOperationTimeout applies when a request has no
 	// wsman:OperationTimeout (default 60 s, as Windows).
 	DefaultOperationTimeout time.Duration
@@ -59,6 +73,13 @@ func (l *Limits) setDefaults() {
 	defInt(&l.MaxEnumerationsPerUser, 64)
 	defInt(&l.MaxElements, 1000)
 	defInt(&l.MaxConcurrentRequests, 64)
+	defInt(&l.MaxUnauthenticatedRequests, 16)
+	if l.PreAuthTimeout <= 0 {
+		l.PreAuthTimeout = 10 * time.Second
+	}
+	if l.ReadTimeout <= 0 {
+		l.ReadTimeout = 2 * time.Minute
+	}
 	if l.EnumerationExpiry <= 0 {
 		l.EnumerationExpiry = 10 * time.Minute
 	}
@@ -143,6 +164,14 @@ func (r *request) header() *soap.Header { return &r.env.Header }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.init()
 	start := s.Now()
+	if len(r.TransferEncoding) > 0 {
+		// Go's server drops the Content-Length of a chunked request before
+		// the handler sees it, so a request that had both (a smuggling
+		// attempt through a proxy that reads the other one) cannot be told
+		// apart: no WinRM client sends chunked requests, so every one is
+		// answered and then its connection closed.
+		w.Header().Set("Connection", "close")
+	}
 	if r.URL.Path != "/wsman" {
 		http.NotFound(w, r)
 		return
@@ -152,32 +181,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	// Before the logon has succeeded the request may take only a short
+	// time to send (preauth.go); the deadline is lifted once it has.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.Limits.PreAuthTimeout))
+	user, authErr := s.authenticate(r)
+	if authErr != nil {
+		s.unauthenticated(w, r, authErr, start)
+		return
+	}
+	_ = rc.SetReadDeadline(time.Now().Add(s.Limits.ReadTimeout))
 	select {
 	case s.slots <- struct{}{}:
 		defer func() { <-s.slots }()
 	default:
-		s.writeFault(w, nil, &protocolError{kind: faultQuotaLimit}, start, "", r)
+		discardBody(w, r)
+		s.writeFault(w, nil, &protocolError{kind: faultQuotaLimit}, start, user, r)
 		return
 	}
-
-	user, authErr := s.authenticate(r)
-	limit := s.Limits.MaxAnonymousBodyBytes
-	var cont *continueAuth
-	if authErr == nil || errors.As(authErr, &cont) {
-		// A Negotiate handshake leg may carry the whole request, as
-		// requests-ntlm and PowerShell send it.
-		limit = s.Limits.MaxBodyBytes
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.Limits.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) && authErr == nil {
+		if errors.As(err, &tooBig) {
 			s.writeFault(w, nil, &protocolError{kind: faultEncodingLimit,
 				message: "The request body is larger than the service accepts.", err: err}, start, user, r)
-			return
-		}
-		if authErr != nil {
-			s.challenge(w, r, authErr, start)
 			return
 		}
 		s.Logger.Info("request body unreadable", zap.String("remote", r.RemoteAddr), zap.Error(err))
@@ -186,25 +213,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// Session encryption and per-user limits (auth.go, encryption.go):
 	// unseal the body; the reply is sealed when finish runs.
-	w, body, finish := s.openTransport(w, r, body, user, authErr, start)
+	w, body, finish := s.openTransport(w, r, body, user, start)
 	if finish == nil {
 		return
 	}
 	defer finish()
 
 	env, parseErr := soap.Parse(body)
-	if authErr != nil {
-		// Only Identify may go unauthenticated (DSP0226 §11, MS-WSMV 3.1.4.16).
-		if parseErr != nil || !isIdentify(env) {
-			s.challenge(w, r, authErr, start)
-			return
-		}
-	}
 	if parseErr != nil {
 		s.writeFault(w, nil, parseErr, start, user, r)
 		return
 	}
+	s.serveEnvelope(w, r, env, user, start)
+}
 
+// serveEnvelope runs a parsed request and writes its reply or fault.
+func (s *Server) serveEnvelope(w http.ResponseWriter, r *http.Request, env *soap.Envelope, user string, start time.Time) {
 	req := &request{user: user, env: env, remote: r.RemoteAddr, maxEnvelope: s.Limits.MaxEnvelopeSize}
 	if m := env.Header.MaxEnvelopeSize; m > 0 && m < req.maxEnvelope {
 		req.maxEnvelope = m
