@@ -2,6 +2,7 @@ package cimmodel
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -117,6 +118,9 @@ func (r *Registry) associations(ctx context.Context, f AssociationFilter) ([]ass
 			return nil, err
 		}
 		for _, inst := range insts {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("association filter: %w", err)
+			}
 			if inst.Namespace == "" {
 				inst.Namespace = c.Namespace
 			}
@@ -205,6 +209,9 @@ func (r *Registry) Associators(ctx context.Context, f AssociationFilter) ([]*Ins
 	seen := map[string]bool{}
 	var out []*Instance
 	for _, m := range ms {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("association filter: %w", err)
+		}
 		for _, p := range m.inst.Class.props() {
 			if p.Type != TypeReference || p.Array || strings.EqualFold(p.Name, m.role) {
 				continue

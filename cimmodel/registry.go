@@ -290,6 +290,9 @@ func (r *Registry) Enumerate(ctx context.Context, namespace, class string) ([]*I
 		if x.Provider == nil {
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("enumerate %s: %w", x.Name, err)
+		}
 		insts, err := x.Provider.EnumerateInstances(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("enumerate %s: %w", x.Name, err)

@@ -127,8 +127,10 @@ func isSystemProperty(name string) bool {
 // Query runs a WQL query in namespace: it parses wql, enumerates the FROM
 // class polymorphically, keeps the instances that match the WHERE condition
 // and projects them onto the selected properties (plus keys). Errors:
-// StatusInvalidQuery for syntax errors and unknown properties,
-// StatusInvalidNamespace, StatusInvalidClass, or a provider's error.
+// StatusInvalidQuery for syntax errors, unknown properties and LIKE
+// patterns longer than MaxLikePattern, StatusInvalidNamespace,
+// StatusInvalidClass, a provider's error, or ctx's error (wrapped) when
+// ctx ends while the instances are filtered.
 func (r *Registry) Query(ctx context.Context, namespace, wql string) ([]*Instance, error) {
 	q, err := ParseWQL(wql)
 	if err != nil {
@@ -147,6 +149,11 @@ func (r *Registry) Query(ctx context.Context, namespace, wql string) ([]*Instanc
 	}
 	var out []*Instance
 	for _, inst := range all {
+		// The request's context carries OperationTimeout and the client's
+		// disconnect: a long filter stops with them.
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("WQL query: %w", err)
+		}
 		if q.Match(inst) {
 			out = append(out, q.Project(inst))
 		}
@@ -246,8 +253,9 @@ func (e *isa) eval(i *Instance) bool {
 func (e *isa) walk(f func(Expr)) { f(e); e.prop.walk(f) }
 
 type comparison struct {
-	op   string // "=", "<>", "<", ">", "<=", ">=", "LIKE"
-	l, r Expr   // *propRef or *literal
+	op   string       // "=", "<>", "<", ">", "<=", ">=", "LIKE"
+	l, r Expr         // *propRef or *literal
+	like *likePattern // for LIKE: r compiled once, when the query is parsed
 }
 
 func (e *comparison) String() string {
@@ -279,8 +287,7 @@ func (e *comparison) eval(i *Instance) bool {
 	a, b := resolve(e.l, i), resolve(e.r, i)
 	if e.op == "LIKE" {
 		s, ok := operandString(a)
-		pat, ok2 := operandString(b)
-		return ok && ok2 && likeMatch(strings.ToLower(pat), strings.ToLower(s))
+		return ok && e.like != nil && e.like.match(s)
 	}
 	c, ok := compareOperands(a, b)
 	if !ok {
@@ -470,87 +477,6 @@ func compareValueLiteral(v Value, l *literal) (int, bool) {
 	}
 	f, _ := v.AsFloat64()
 	return floatCmp(f, g), true
-}
-
-// likeElem is one element of a compiled LIKE pattern: '%' (any run), or a
-// matcher of exactly one character.
-type likeElem struct {
-	anyRun bool
-	one    func(r rune) bool
-}
-
-// compileLike splits a WQL LIKE pattern into elements: % any run, _ one
-// character, [abc], [a-z] and [^…] sets, anything else itself (an unclosed
-// '[' stands for itself).
-func compileLike(pat []rune) []likeElem {
-	var out []likeElem
-	for i := 0; i < len(pat); i++ {
-		switch c := pat[i]; c {
-		case '%':
-			out = append(out, likeElem{anyRun: true})
-		case '_':
-			out = append(out, likeElem{one: func(rune) bool { return true }})
-		case '[':
-			end := i + 1
-			for end < len(pat) && pat[end] != ']' {
-				end++
-			}
-			if end == len(pat) {
-				out = append(out, likeElem{one: func(r rune) bool { return r == '[' }})
-				continue
-			}
-			set := pat[i+1 : end]
-			neg := len(set) > 0 && set[0] == '^'
-			if neg {
-				set = set[1:]
-			}
-			out = append(out, likeElem{one: func(r rune) bool {
-				in := false
-				for k := 0; k < len(set); k++ {
-					if k+2 < len(set) && set[k+1] == '-' {
-						in = in || (r >= set[k] && r <= set[k+2])
-						k += 2
-						continue
-					}
-					in = in || r == set[k]
-				}
-				return in != neg
-			}})
-			i = end
-		default:
-			out = append(out, likeElem{one: func(r rune) bool { return r == c }})
-		}
-	}
-	return out
-}
-
-// likeMatch matches s against a WQL LIKE pattern (see compileLike). Both
-// are already lower-cased. It backtracks only to the last '%', so it runs in
-// O(len(pat)·len(s)) time and constant extra memory.
-func likeMatch(pat, s string) bool {
-	p := compileLike([]rune(pat))
-	r := []rune(s)
-	i, j := 0, 0
-	star, mark := -1, 0
-	for j < len(r) {
-		switch {
-		case i < len(p) && !p[i].anyRun && p[i].one(r[j]):
-			i++
-			j++
-		case i < len(p) && p[i].anyRun:
-			star, mark = i, j
-			i++
-		case star >= 0:
-			mark++
-			i, j = star+1, mark
-		default:
-			return false
-		}
-	}
-	for i < len(p) && p[i].anyRun {
-		i++
-	}
-	return i == len(p)
 }
 
 // ---- lexer and parser ----
@@ -884,12 +810,20 @@ func (p *wqlParser) parsePrimary() (Expr, error) {
 	if !lp && !rp {
 		return nil, wqlError(p.toks[p.i-1].pos, "a comparison needs a property")
 	}
+	cmp := &comparison{op: op, l: left, r: right}
 	if op == "LIKE" {
-		if l, ok := right.(*literal); !ok || l.kind != litString || !lp {
+		l, ok := right.(*literal)
+		if !ok || l.kind != litString || !lp {
 			return nil, wqlError(p.toks[p.i-1].pos, "LIKE needs a property and a string pattern")
 		}
+		if n := utf8.RuneCountInString(l.text); n > MaxLikePattern {
+			return nil, wqlError(p.toks[p.i-1].pos, fmt.Sprintf("the LIKE pattern has %d characters, more than the %d allowed", n, MaxLikePattern))
+		}
+		if cmp.like, err = compileLike(l.text); err != nil {
+			return nil, err
+		}
 	}
-	return &comparison{op: op, l: left, r: right}, nil
+	return cmp, nil
 }
 
 func (p *wqlParser) parseOperand() (Expr, error) {

@@ -2,11 +2,13 @@ package cimmodel_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/replicad/replicad/cimmodel"
 )
@@ -170,5 +172,43 @@ func TestLike(t *testing.T) {
 		if got := cimmodel.LikeMatch(tt.pat, tt.s); got != tt.want {
 			t.Errorf("LIKE %q on %q: got %v, want %v", tt.pat, tt.s, got, tt.want)
 		}
+	}
+}
+
+// TestLikePatternBounded is issue 14 item 9: a LIKE pattern of 16k unclosed
+// '[' is refused when the query is parsed, with StatusInvalidQuery (a
+// CannotProcessFilter fault), before any instance is looked at.
+func TestLikePatternBounded(t *testing.T) {
+	w := newWorld(t)
+	pre := "SELECT * FROM CIM_StorageVolume WHERE DeviceID LIKE '"
+	for _, n := range []int{cimmodel.MaxLikePattern + 1, 16<<10 - len(pre) - 1} {
+		q := pre + strings.Repeat("[", n) + "'"
+		_, err := w.reg.Query(context.Background(), testNS, q)
+		if cimmodel.StatusOf(err) != cimmodel.StatusInvalidQuery || !strings.Contains(err.Error(), "LIKE pattern") {
+			t.Errorf("%d '[': got %v, want StatusInvalidQuery about the LIKE pattern", n, err)
+		}
+	}
+	q := pre + strings.Repeat("[", cimmodel.MaxLikePattern) + "'"
+	got, err := w.reg.Query(context.Background(), testNS, q)
+	if err != nil || len(got) != 0 {
+		t.Errorf("the longest pattern allowed: got %d instances, %v; want none, no error", len(got), err)
+	}
+}
+
+// TestQueryHonoursContext checks that the filter loop stops when the
+// request's context ends (OperationTimeout or the client leaving), even
+// when the provider itself does not look at the context.
+func TestQueryHonoursContext(t *testing.T) {
+	w := newWorld(t)
+	q := "SELECT * FROM CIM_StorageVolume WHERE DeviceID LIKE '%'"
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if got, err := w.reg.Query(ctx, testNS, q); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: got %d instances, %v; want context.Canceled", len(got), err)
+	}
+	ctx, cancel = context.WithDeadline(context.Background(), time.Unix(1, 0))
+	defer cancel()
+	if got, err := w.reg.Query(ctx, testNS, q); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("past the deadline: got %d instances, %v; want context.DeadlineExceeded", len(got), err)
 	}
 }
