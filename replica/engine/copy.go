@@ -56,7 +56,7 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 	}()
 
 	if opts.Resume != nil {
-		if opts.Resume.Source != srcID || opts.Resume.Size != srcID.Size {
+		if !opts.Resume.Source.matches(srcID) || opts.Resume.Size != srcID.Size {
 			return st, fmt.Errorf("%w: resume of %s: source is %+v, checkpoint has %+v",
 				ErrSourceChanged, srcPath, srcID, opts.Resume.Source)
 		}
@@ -70,7 +70,7 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 		if cerr == nil {
 			st.Method = MethodReflink
 			st.BytesCopied = srcID.Size
-			return finish(src, dst, dstPath, srcID, st, start)
+			return finish(src, dst, dstPath, srcID, st, start, opts.TolerateSourceChange)
 		}
 		if opts.Method == MethodReflink {
 			return st, fmt.Errorf("%w: reflink %s to %s: %v", ErrUnsupported, srcPath, dstPath, cerr)
@@ -108,7 +108,7 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 		return st, err
 	}
 	st = c.stats()
-	return finish(src, dst, dstPath, srcID, st, start)
+	return finish(src, dst, dstPath, srcID, st, start, opts.TolerateSourceChange)
 }
 
 // openTarget checks dst against the source and opens it for writing: created
@@ -147,11 +147,14 @@ func openTarget(srcPath, dstPath string, sfi fs.FileInfo, resume *Checkpoint) (*
 	return dst, nil
 }
 
-// finish checks that the source did not change, makes dst durable and fills in the
-// target's allocation.
-func finish(src, dst *os.File, dstPath string, id FileID, st Stats, start time.Time) (Stats, error) {
+// finish checks that the source did not change (or, when tolerate is set,
+// reports it), makes dst durable and fills in the target's allocation.
+func finish(src, dst *os.File, dstPath string, id FileID, st Stats, start time.Time, tolerate bool) (Stats, error) {
 	if err := checkUnchanged(src, id); err != nil {
-		return Stats{}, err
+		if !tolerate || !errors.Is(err, ErrSourceChanged) {
+			return Stats{}, err
+		}
+		st.SourceChanged = true
 	}
 	if err := unix.Fdatasync(int(dst.Fd())); err != nil {
 		return Stats{}, fmt.Errorf("engine: fdatasync target: %w", err)
@@ -176,7 +179,7 @@ func checkUnchanged(src *os.File, id FileID) error {
 	if err != nil {
 		return fmt.Errorf("engine: stat source: %w", err)
 	}
-	if now := fileIDOf(fi); now != id {
+	if now := fileIDOf(fi); !now.matches(id) {
 		return fmt.Errorf("%w: was %+v, now %+v", ErrSourceChanged, id, now)
 	}
 	return nil
@@ -198,6 +201,7 @@ func fileIDOf(fi fs.FileInfo) FileID {
 	id := FileID{Size: fi.Size(), ModTimeNS: fi.ModTime().UnixNano()}
 	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
 		id.Dev, id.Ino = uint64(s.Dev), s.Ino
+		id.CtimeNS = s.Ctim.Nano()
 	}
 	return id
 }

@@ -16,7 +16,22 @@
 // through ctx after a Checkpoint was reported (or while resuming one): then dst is
 // kept, so that Copy can resume it with Options.Resume set to the last Checkpoint.
 // Copy never reports a partial target as done; a failed Resync leaves the target
-// partly updated and its hash sidecar as it was, so the next Resync redoes the work.
+// partly updated and its hash sidecar removed (it is removed durably before the
+// first change), so the next Resync compares against the target's data.
+//
+// # Trusting the hash sidecar
+//
+// A hash sidecar lets Resync skip reading the target, so it must never vouch
+// for a target that changed since it was written. It records the target's
+// Identity (device, inode, size, mtime and ctime, taken once the timestamps
+// have settled, TimestampGranularity) and a generation; Resync trusts it only
+// when the caller passes that generation (ResyncOptions.SidecarGeneration, kept
+// by the caller when its own commit is done) and the target's identity is
+// unchanged. A write by anyone, even one that restores the mtime (touch -r),
+// changes the ctime, which user space cannot set back. Otherwise every block is
+// compared against the target's own data, so a Resync that returns nil leaves
+// the two files equal whichever side was written. ResyncOptions.CompareTarget
+// forces that comparison (a periodic scan).
 //
 // # Data paths
 //
@@ -37,6 +52,7 @@
 // A reflink shares the source's blocks as they are, allocated zeros included.
 //
 // The extent map of a file that is being written is not trustworthy: snapshot or
-// quiesce the source first. Copy checks that the source's size and modification time
-// did not change during the copy and fails with ErrSourceChanged otherwise.
+// quiesce the source first. Copy checks that the source's size, mtime and ctime
+// did not change during the copy and fails with ErrSourceChanged otherwise (unless
+// Options.TolerateSourceChange asks for the target anyway, to be converged with Resync).
 package engine

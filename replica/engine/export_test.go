@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/binary"
 	"os"
 	"testing"
 )
@@ -31,4 +32,36 @@ func SetAfterChunk(o *Options, fn func(off int64)) {
 		o.hooks = &hooks{}
 	}
 	o.hooks.afterChunk = fn
+}
+
+// RestampSidecar rewrites the target identity recorded in the sidecar at path
+// with target's current one, as if a crash had lost the target's new ctime
+// (fdatasync does not persist timestamps). It reports whether a sidecar was
+// there to restamp.
+func RestampSidecar(t testing.TB, path, target string) bool {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	id, err := IdentityOf(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	for i, v := range []uint64{id.Dev, id.Ino, uint64(id.Size), uint64(id.MtimeNS), uint64(id.CtimeNS)} {
+		le.PutUint64(b[32+8*i:], v)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return true
 }

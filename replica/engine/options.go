@@ -93,6 +93,13 @@ type Options struct {
 	// uses O_DIRECT where the filesystem supports it (aligned requests only; the
 	// unaligned tail of a file and filesystems without direct I/O use the cache).
 	PageCache bool
+	// TolerateSourceChange makes Copy keep and report (Stats.SourceChanged) a
+	// target whose source changed during the copy instead of failing with
+	// ErrSourceChanged. Such a target is not a copy of any one state of the
+	// source: the caller must converge it with Resync passes (a mirror's initial
+	// copy of a volume that is being written). A source that shrinks under the
+	// copy still fails.
+	TolerateSourceChange bool
 
 	// hooks is a fault-injection seam for tests (see export_test.go).
 	hooks *hooks
@@ -148,12 +155,26 @@ type Checkpoint struct {
 	Source FileID `json:"source"`
 }
 
-// FileID identifies a version of a file: device, inode, size and modification time.
+// FileID identifies a version of a file: device, inode, size, modification
+// time and status-change time. The ctime cannot be set back by user space
+// (touch -r and utimensat set only atime and mtime), so a write that restores
+// the old mtime still shows.
 type FileID struct {
 	Dev       uint64 `json:"dev"`
 	Ino       uint64 `json:"ino"`
 	Size      int64  `json:"size"`
 	ModTimeNS int64  `json:"mtimeNs"`
+	// CtimeNS is 0 in checkpoints written before it was recorded.
+	CtimeNS int64 `json:"ctimeNs,omitempty"`
+}
+
+// matches reports whether a and b are the same version of a file. A ctime of 0
+// (a checkpoint older than the field) is not compared.
+func (a FileID) matches(b FileID) bool {
+	if a.CtimeNS == 0 || b.CtimeNS == 0 {
+		a.CtimeNS, b.CtimeNS = 0, 0
+	}
+	return a == b
 }
 
 // Stats describes a finished Copy or Resync.
@@ -174,6 +195,19 @@ type Stats struct {
 	HolesPunched int64
 	// Extents is the number of source data extents (Copy) or changed blocks (Resync).
 	Extents int
+	// SourceChanged reports that the source changed during a Copy run with
+	// Options.TolerateSourceChange (the target then needs Resync passes).
+	SourceChanged bool
+	// TargetBytesRead is the number of target bytes a Resync read to compare
+	// blocks the hash sidecar could not vouch for.
+	TargetBytesRead int64
+	// SidecarTrusted reports that a Resync trusted the hash sidecar as a
+	// description of the target (see ResyncOptions.HashSidecar).
+	SidecarTrusted bool
+	// SidecarGeneration is the generation of the hash sidecar that describes the
+	// target after a Resync (0: there is none); pass it as
+	// ResyncOptions.SidecarGeneration next time.
+	SidecarGeneration uint64
 	// Duration is the wall time of the call.
 	Duration time.Duration
 }

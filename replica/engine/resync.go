@@ -3,13 +3,10 @@ package engine
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -34,17 +31,37 @@ type ResyncOptions struct {
 	// read and written. When nil, blocks are found by comparing hashes.
 	Dirty *DirtyMap
 	// HashSidecar, when set, is a file holding one SHA-256 per block of the target as
-	// of the last sync. It is read to find changed blocks without reading the target,
-	// and rewritten (atomically, after the target is fdatasync'ed) at the end.
-	// A missing or stale sidecar makes Resync compare against the target's own data.
+	// of the last sync, with the target's Identity at that moment and a generation.
+	// It stands for the target's data only while it provably describes the target
+	// as it is now: its generation is SidecarGeneration and the target's inode,
+	// size, mtime and ctime are those recorded. Otherwise (missing, old format,
+	// another generation, a target written, resized or replaced since, even with
+	// its mtime put back) every block is compared against the target's own data.
+	// The sidecar is removed (durably) before the first change to the target and
+	// rewritten (atomically, after the target is fdatasync'ed) at the end, also
+	// when the pass ends with ErrSourceChanged, since it then still describes the
+	// target; Stats.SidecarGeneration is its new generation.
 	HashSidecar string
+	// SidecarGeneration is the generation the caller recorded from the
+	// Stats.SidecarGeneration of the Resync that last wrote the sidecar; 0
+	// (none recorded) never trusts the sidecar. A sidecar written by a run
+	// whose caller did not record its generation (a crash before the caller's
+	// commit) is thus not trusted.
+	SidecarGeneration uint64
+	// CompareTarget ignores the sidecar's hashes and compares every block
+	// against the target's data (a periodic scan for changes nothing else can
+	// see); the sidecar is still rewritten.
+	CompareTarget bool
 }
 
 // Resync brings the existing target dstPath up to date with srcPath, writing only
-// blocks that changed: those in opts.Dirty, or else those whose hash differs from
-// the sidecar (or from the target's data where the sidecar knows nothing). A block
-// that became all zero is punched in the target, never skipped. The target takes the
-// source's size and is fdatasync'ed before Resync returns nil.
+// blocks that differ: those in opts.Dirty, or else those whose hash differs from
+// the trusted sidecar (or from the target's data where no trusted sidecar
+// vouches for it). A block that became all zero is punched in the target, never
+// skipped. The target takes the source's size and is fdatasync'ed before Resync
+// returns nil; nil also means that the source did not change (size, mtime or
+// ctime) during the pass, so the two files were equal when it ended. A pass that
+// completed while the source changed returns its Stats with ErrSourceChanged.
 func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (st Stats, err error) {
 	start := time.Now()
 	opts.Options = opts.Options.withDefaults()
@@ -69,7 +86,12 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	if !sfi.Mode().IsRegular() {
 		return st, fmt.Errorf("%w: source %s is %v", ErrNotRegular, srcPath, sfi.Mode().Type())
 	}
-	dfi, err := os.Stat(dstPath)
+	dst, err := os.OpenFile(dstPath, os.O_RDWR|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return st, fmt.Errorf("engine: open target: %w", err)
+	}
+	defer dst.Close()
+	dfi, err := dst.Stat()
 	if err != nil {
 		return st, fmt.Errorf("engine: stat target: %w", err)
 	}
@@ -79,11 +101,10 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	if !dfi.Mode().IsRegular() {
 		return st, fmt.Errorf("%w: target %s is %v", ErrNotRegular, dstPath, dfi.Mode().Type())
 	}
-	dst, err := os.OpenFile(dstPath, os.O_RDWR, 0)
+	dstID, err := IdentityOf(dst)
 	if err != nil {
-		return st, fmt.Errorf("engine: open target: %w", err)
+		return st, err
 	}
-	defer dst.Close()
 
 	id := fileIDOf(sfi)
 	r := &resyncer{
@@ -99,16 +120,22 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	if r.exts, err = extentsOf(int(src.Fd()), r.size); err != nil {
 		return st, err
 	}
-	old, err := readSidecar(opts.HashSidecar, opts.BlockSize)
+	sc, err := readSidecar(opts.HashSidecar, opts.BlockSize)
 	if err != nil {
 		return st, err
 	}
-	r.old = old
+	trusted := sc.trusted(opts, dstID)
+	if trusted {
+		r.old = sc.hashes
+	}
 	r.hashes = make([][sha256.Size]byte, r.nblocks)
-	copy(r.hashes, old)
+	copy(r.hashes, r.old)
 	// Blocks past the target's old end count as changed: they were never synced.
 	oldBlocks := dfi.Size() / opts.BlockSize
 	if dfi.Size() != r.size {
+		if err := r.mutate(); err != nil {
+			return st, err
+		}
 		if err := dst.Truncate(r.size); err != nil {
 			return st, fmt.Errorf("engine: resize target: %w", err)
 		}
@@ -117,14 +144,18 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	if err := r.run(ctx); err != nil {
 		return st, err
 	}
-	if err := checkUnchanged(src, id); err != nil {
-		return st, err
+	srcErr := checkUnchanged(src, id)
+	if srcErr != nil && !errors.Is(srcErr, ErrSourceChanged) {
+		return st, srcErr
 	}
 	if err := unix.Fdatasync(int(dst.Fd())); err != nil {
 		return st, fmt.Errorf("engine: fdatasync target: %w", err)
 	}
+	st = Stats{SidecarTrusted: trusted}
 	if opts.HashSidecar != "" {
-		if err := writeSidecar(opts.HashSidecar, opts.BlockSize, r.size, r.hashes); err != nil {
+		// Every block was compared or written: the hashes describe the
+		// target now, whether or not the source changed meanwhile.
+		if st.SidecarGeneration, err = r.saveSidecar(dst, sc, trusted); err != nil {
 			return st, err
 		}
 	}
@@ -132,17 +163,55 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	if err := unix.Fstat(int(dst.Fd()), &sys); err != nil {
 		return st, fmt.Errorf("engine: stat target: %w", err)
 	}
-	return Stats{
-		Method:         MethodReadWrite,
-		DirectIO:       r.src.usedDirect() && r.dst.usedDirect(),
-		BytesAllocated: sys.Blocks * 512,
-		BytesCopied:    r.written.Load(),
-		BytesRead:      r.read.Load(),
-		ZeroBytes:      r.zeroBytes.Load(),
-		HolesPunched:   r.punched.Load(),
-		Extents:        int(r.changed.Load()),
-		Duration:       time.Since(start),
-	}, nil
+	st.Method = MethodReadWrite
+	st.DirectIO = r.src.usedDirect() && r.dst.usedDirect()
+	st.BytesAllocated = sys.Blocks * 512
+	st.BytesCopied = r.written.Load()
+	st.BytesRead = r.read.Load()
+	st.TargetBytesRead = r.targetRead.Load()
+	st.ZeroBytes = r.zeroBytes.Load()
+	st.HolesPunched = r.punched.Load()
+	st.Extents = int(r.changed.Load())
+	st.Duration = time.Since(start)
+	return st, srcErr
+}
+
+// mutate is called before the first change to the target: it drops the
+// sidecar (see dropSidecar). Safe for concurrent use.
+func (r *resyncer) mutate() error {
+	r.dropOnce.Do(func() {
+		r.mutated.Store(true)
+		if r.opts.HashSidecar != "" {
+			r.dropErr = dropSidecar(r.opts.HashSidecar)
+		}
+	})
+	return r.dropErr
+}
+
+// saveSidecar writes the sidecar for the target as it is now and returns its
+// generation. An unchanged target whose sidecar was trusted keeps it. When
+// someone else changed the target while its identity settled, no sidecar is
+// written (0): the next pass compares against the target's data.
+func (r *resyncer) saveSidecar(dst *os.File, sc *sidecar, trusted bool) (uint64, error) {
+	if trusted && !r.mutated.Load() {
+		return sc.gen, nil
+	}
+	if err := r.mutate(); err != nil {
+		return 0, err
+	}
+	id, settled, err := settledIdentity(dst)
+	if err != nil || !settled {
+		return 0, err
+	}
+	gen := r.opts.SidecarGeneration
+	if sc != nil {
+		gen = max(gen, sc.gen)
+	}
+	gen++
+	if err := writeSidecar(r.opts.HashSidecar, r.opts.BlockSize, gen, id, r.hashes); err != nil {
+		return 0, err
+	}
+	return gen, nil
 }
 
 // blockRange is a run of blocks [first, first+n) handled as one unit of work.
@@ -165,7 +234,11 @@ type resyncer struct {
 	progressMu                              sync.Mutex // serialises Progress calls
 	total                                   int64
 	done, read, written, zeroBytes, punched atomic.Int64
-	changed                                 atomic.Int64
+	changed, targetRead                     atomic.Int64
+
+	dropOnce sync.Once   // drops the sidecar before the first change
+	dropErr  error       // of dropOnce
+	mutated  atomic.Bool // the target was changed
 }
 
 // plan lists the blocks to look at: the dirty ones (plus any the sidecar does not
@@ -310,6 +383,7 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf, tbuf []byte)
 func (r *resyncer) targetHash(off int64, p []byte) ([sha256.Size]byte, error) {
 	var h [sha256.Size]byte
 	n, err := r.dst.ReadAt(p, off)
+	r.targetRead.Add(int64(n))
 	if err != nil && err != io.EOF {
 		return h, fmt.Errorf("engine: read target at %d: %w", off, err)
 	}
@@ -322,6 +396,9 @@ func (r *resyncer) targetHash(off int64, p []byte) ([sha256.Size]byte, error) {
 
 // apply makes the target's block at off equal to blk: punched when zero, written otherwise.
 func (r *resyncer) apply(blk []byte, off int64, zero bool) error {
+	if err := r.mutate(); err != nil {
+		return err
+	}
 	r.changed.Add(1)
 	if zero {
 		err := unix.Fallocate(int(r.dst.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, int64(len(blk)))
@@ -344,70 +421,4 @@ func (r *resyncer) apply(blk []byte, off int64, zero bool) error {
 	}
 	r.written.Add(int64(len(blk)))
 	return nil
-}
-
-const sidecarMagic = "RHASH001"
-
-// readSidecar loads the per-block hashes of path. A missing file yields none; a
-// sidecar with another block size is ErrBadSidecar.
-func readSidecar(path string, blockSize int64) ([][sha256.Size]byte, error) {
-	if path == "" {
-		return nil, nil
-	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("engine: read sidecar: %w", err)
-	}
-	if len(b) < 24 || string(b[:8]) != sidecarMagic || (len(b)-24)%sha256.Size != 0 {
-		return nil, fmt.Errorf("%w: %s: bad header or length", ErrBadSidecar, path)
-	}
-	if bs := int64(binary.LittleEndian.Uint64(b[8:])); bs != blockSize {
-		return nil, fmt.Errorf("%w: %s: block size %d, want %d", ErrBadSidecar, path, bs, blockSize)
-	}
-	size := int64(binary.LittleEndian.Uint64(b[16:]))
-	n := (len(b) - 24) / sha256.Size
-	// Only whole blocks are trusted: a block that was partial at the old end is re-compared.
-	n = min(n, int(size/blockSize))
-	hs := make([][sha256.Size]byte, n)
-	for i := range hs {
-		copy(hs[i][:], b[24+i*sha256.Size:])
-	}
-	return hs, nil
-}
-
-// writeSidecar replaces path atomically: temporary file, fsync, rename, dir fsync.
-func writeSidecar(path string, blockSize, size int64, hs [][sha256.Size]byte) error {
-	b := make([]byte, 0, 24+len(hs)*sha256.Size)
-	b = append(b, sidecarMagic...)
-	b = binary.LittleEndian.AppendUint64(b, uint64(blockSize))
-	b = binary.LittleEndian.AppendUint64(b, uint64(size))
-	for _, h := range hs {
-		b = append(b, h[:]...)
-	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("engine: write sidecar: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("engine: write sidecar: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("engine: fsync sidecar: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("engine: close sidecar: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("engine: rename sidecar: %w", err)
-	}
-	return syncDir(filepath.Dir(path))
 }

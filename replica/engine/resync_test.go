@@ -153,6 +153,7 @@ func TestResync(t *testing.T) {
 				if st.Extents != 0 || st.BytesCopied != 0 {
 					t.Errorf("initial resync changed %d blocks, wrote %d bytes, want 0, 0", st.Extents, st.BytesCopied)
 				}
+				opts.SidecarGeneration = st.SidecarGeneration
 				if !exists(side) {
 					t.Fatalf("sidecar %s not written", side)
 				}
@@ -183,14 +184,17 @@ func TestResync(t *testing.T) {
 				}
 			}
 			if opts.HashSidecar != "" {
-				// Nothing changed since: the sidecar alone proves it, without writes.
+				// Nothing changed since: the sidecar alone proves it, without
+				// writes and without reading the target.
 				opts.Dirty = nil
+				opts.SidecarGeneration = st.SidecarGeneration
 				st, err := engine.Resync(context.Background(), src, dst, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if st.Extents != 0 {
-					t.Errorf("resync of an unchanged source changed %d blocks, want 0", st.Extents)
+				if st.Extents != 0 || !st.SidecarTrusted || st.TargetBytesRead != 0 {
+					t.Errorf("resync of an unchanged source: changed %d blocks, sidecar trusted %v, read %d target bytes; want 0, true, 0",
+						st.Extents, st.SidecarTrusted, st.TargetBytesRead)
 				}
 			}
 		})
@@ -232,7 +236,8 @@ func TestResyncFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	side := filepath.Join(dir, "side")
-	if _, err := engine.Resync(context.Background(), src, dst, engine.ResyncOptions{HashSidecar: side, BlockSize: 64 << 10}); err != nil {
+	first, err := engine.Resync(context.Background(), src, dst, engine.ResyncOptions{HashSidecar: side, BlockSize: 64 << 10})
+	if err != nil {
 		t.Fatal(err)
 	}
 	cancelled, cancel := context.WithCancel(context.Background())
@@ -262,15 +267,18 @@ func TestResyncFaults(t *testing.T) {
 		mutate(t, src, 64<<10, change{0, 10, "data"})
 		opts := engine.ResyncOptions{BlockSize: 64 << 10}
 		engine.SetWriteHook(&opts.Options, func([]byte, int64) error { return unix.ENOSPC })
-		before, _ := os.ReadFile(side)
-		opts.HashSidecar = side
+		opts.HashSidecar, opts.SidecarGeneration = side, first.SidecarGeneration
 		_, err := engine.Resync(context.Background(), src, dst, opts)
 		if !errors.Is(err, unix.ENOSPC) {
 			t.Fatalf("Resync error = %v, want ENOSPC", err)
 		}
-		after, _ := os.ReadFile(side)
-		if string(after) != string(before) {
-			t.Error("sidecar rewritten after a failed resync, want it unchanged")
+		if exists(side) {
+			t.Error("sidecar kept after a failed resync that began changing the target, want it removed")
 		}
+		opts = engine.ResyncOptions{BlockSize: 64 << 10, HashSidecar: side, SidecarGeneration: first.SidecarGeneration}
+		if _, err := engine.Resync(context.Background(), src, dst, opts); err != nil {
+			t.Fatal(err)
+		}
+		mustEqualFiles(t, src, dst)
 	})
 }
