@@ -66,6 +66,9 @@ var (
 	ErrAnonymous        = errors.New("ntlm: anonymous logon refused")
 	ErrUnknownUser      = errors.New("ntlm: unknown user")
 	ErrSessionExhausted = errors.New("ntlm: sequence number space exhausted")
+	// ErrWeakKey refuses a client that does not negotiate 128-bit session
+	// keys (NTLMSSP_NEGOTIATE_128): its sealing key would have 40 or 56 bits.
+	ErrWeakKey = fmt.Errorf("%w: 128-bit session security (NTLMSSP_NEGOTIATE_128) not negotiated", ErrUnsupported)
 )
 
 // MessageType returns the type field of an NTLM message, or an error when b

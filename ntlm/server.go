@@ -91,6 +91,9 @@ func (s *Server) Challenge(negotiate []byte) ([]byte, error) {
 	if neg.Flags&FlagExtendedSessionSecurity == 0 {
 		return nil, fmt.Errorf("%w: client does not offer extended session security", ErrUnsupported)
 	}
+	if neg.Flags&Flag128 == 0 {
+		return nil, fmt.Errorf("%w: in NEGOTIATE", ErrWeakKey)
+	}
 	if _, err := io.ReadFull(s.cfg.Rand, s.nonce[:]); err != nil {
 		return nil, fmt.Errorf("ntlm: server challenge: %w", err)
 	}
@@ -129,8 +132,42 @@ func (s *Server) Authenticate(msg []byte, lookup LookupFunc) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	sess, err := s.verify(m, msg, lookup)
+	if err != nil {
+		return nil, &LogonError{User: m.User, Domain: m.Domain, Workstation: m.Workstation, Err: err}
+	}
+	return sess, nil
+}
+
+// LogonError is the error of a failed Authenticate whose AUTHENTICATE
+// message parsed: the names the client sent, for the logon log (never a
+// response or a key), and the reason, which Unwrap returns (ErrBadResponse,
+// ErrWeakKey, ...). Error is the reason's text alone: the names are
+// client-chosen and go into a log only as fields of their own.
+type LogonError struct {
+	User, Domain, Workstation string
+	Err                       error
+}
+
+func (e *LogonError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the reason of the failure.
+func (e *LogonError) Unwrap() error { return e.Err }
+
+// verify checks a parsed AUTHENTICATE message (the raw bytes are needed for
+// the MIC) and returns the session it establishes.
+func (s *Server) verify(m *AuthenticateMessage, msg []byte, lookup LookupFunc) (*Session, error) {
 	if m.User == "" || m.Flags&FlagAnonymous != 0 || len(m.NTResponse) == 0 {
 		return nil, ErrAnonymous
+	}
+	// Without a MIC nothing protects the flags of AUTHENTICATE: a client (or
+	// whoever sits between) that drops NTLMSSP_NEGOTIATE_128 here would get
+	// a 40-bit sealing key. Windows servers refuse that by default
+	// (NtlmMinServerSec 0x20000000, "Require 128-bit encryption"), and every
+	// client we serve sets the flag: PowerShell, pywinrm (ntlm-auth and
+	// pyspnego), go-ntlmssp.
+	if m.Flags&Flag128 == 0 {
+		return nil, fmt.Errorf("%w: in AUTHENTICATE", ErrWeakKey)
 	}
 	if len(m.NTResponse) == 24 {
 		return nil, fmt.Errorf("%w: NTLMv1 response", ErrUnsupported)
