@@ -193,6 +193,7 @@ func (p *Provider) replicationServiceClass() *cimmodel.Class {
 		},
 		p.modifyListSynchronizationMethod(),
 		p.getReplicationRelationshipsMethod(),
+		p.verifyReplicaMethod(), // vendor extension (replication_verify.go)
 	}
 	return c
 }

@@ -34,6 +34,12 @@ type Options struct {
 	// Mirror may go unnoticed: the mirror loop looks for changed sources
 	// every MirrorLag/2 (0: DefaultMirrorLag).
 	MirrorLag time.Duration
+	// ScrubRate turns on the background scrub (scrub.go): every
+	// Synchronized pair is verified in turn at this many bytes per second;
+	// 0 means off.
+	ScrubRate int64
+	// ScrubPause is the pause between two scrub passes (0: DefaultScrubPause).
+	ScrubPause time.Duration
 }
 
 // Service is the replication domain over one store, one volumes.Service
@@ -59,6 +65,8 @@ type Service struct {
 	stopLoop  context.CancelFunc
 	loopDone  chan struct{}
 	closeOnce sync.Once
+	// integrity holds verification counters and the scrub loop (verify.go).
+	integrity *integrity
 }
 
 // Open returns the replication service and registers its copy handler with
@@ -80,6 +88,7 @@ func Open(ctx context.Context, db *store.DB, vols *volumes.Service, jobs *jobque
 	loopCtx, stop := context.WithCancel(context.Background())
 	s.stopLoop, s.loopDone = stop, make(chan struct{})
 	go s.followLoop(loopCtx)
+	s.startScrub()
 	return s, nil
 }
 
@@ -89,6 +98,7 @@ func (s *Service) Close() error {
 	s.closeOnce.Do(func() {
 		s.stopLoop()
 		<-s.loopDone
+		s.stopScrub()
 	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
