@@ -8,9 +8,15 @@
 //
 // A pool named P is the directory DATA/pools/P/; the pool "default" is created
 // on first start. A volume named N in pool P is the regular file
-// DATA/pools/P/N.img. Every file operation on a name that came from a client
-// goes through an [os.Root] opened on the pool directory, after [CheckName]
-// accepted the name, so a path can never leave its pool.
+// DATA/pools/P/N.img. Every file operation in a pool (open, create, stat,
+// rename, remove) goes through package beneath, relative to a handle on the
+// pool directory, with openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS) or
+// openat(O_NOFOLLOW) per component, after [CheckName] accepted the name: no
+// symlink is followed inside DATA/pools, so neither a name nor a link swapped
+// in after a check can lead out of the pool. A volume file or pool directory
+// that is a symlink counts as missing; operations on it fail with an error
+// matching [ErrSymlink] and never touch the link or its target. The data
+// directory and DATA/pools themselves may be links the administrator made.
 //
 // Sizes are bytes. A volume's size is always a multiple of [BlockSize] (512,
 // the logical block size CIM shows as BlockSize; NumberOfBlocks is

@@ -3,7 +3,6 @@
 package volumes
 
 import (
-	"fmt"
 	"io/fs"
 	"syscall"
 
@@ -15,17 +14,14 @@ type fsUsage struct {
 	total, free, used uint64
 }
 
-func statFS(dir string) (fsUsage, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		return fsUsage{}, fmt.Errorf("volumes: statfs %s: %w", dir, err)
-	}
+// usageOf converts a statfs answer to bytes.
+func usageOf(st *unix.Statfs_t) fsUsage {
 	bs := uint64(st.Bsize)
 	return fsUsage{
 		total: st.Blocks * bs,
 		free:  st.Bavail * bs,
 		used:  (st.Blocks - st.Bfree) * bs,
-	}, nil
+	}
 }
 
 // allocatedBytes is the space a file occupies on disk (st_blocks * 512).

@@ -25,7 +25,9 @@ func isReserved(stem string) bool {
 
 // CheckName reports whether name may name a volume or a pool. A valid name is
 // 1..MaxNameLen bytes of ASCII letters, digits, '-', '_' and '.', does not
-// start or end with '.', does not contain "..", and is not a Windows reserved
+// start or end with '.', does not start with '-' (so that it is never taken
+// for an option by a command it is passed to), does not contain "..", and is
+// not a Windows reserved
 // device name (CON, NUL, COM1, ... compared case-insensitively, also before
 // a '.'). Such a name never contains a path separator or NUL, so joined under
 // a pool directory it stays there. The error wraps ErrInvalidName.
@@ -43,6 +45,9 @@ func CheckName(name string) error {
 	}
 	if name[0] == '.' || name[len(name)-1] == '.' {
 		return fmt.Errorf("%w: %q: must not start or end with '.'", ErrInvalidName, name)
+	}
+	if name[0] == '-' {
+		return fmt.Errorf("%w: %q: must not start with '-'", ErrInvalidName, name)
 	}
 	if strings.Contains(name, "..") {
 		return fmt.Errorf("%w: %q: must not contain \"..\"", ErrInvalidName, name)

@@ -41,6 +41,11 @@ func TestCheckName(t *testing.T) {
 		{"Com1", false},
 		{"lpt9.img", false},
 		{"aux.backup", false},
+		{"-rf", false},
+		{"--help", false},
+		{"-", false},
+		{"a-", true},
+		{"a-b", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"sort"
 	"time"
 
@@ -101,13 +100,15 @@ func (s *Service) pool(rec poolRecord, vols []volumeRecord) (*Pool, error) {
 	p := &Pool{Name: rec.Name, Created: rec.Created, path: s.poolDir(rec.Name)}
 	root, err := s.openPool(rec.Name)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, ErrSymlink):
+		// A pool directory replaced by a symlink is as good as gone.
 		p.Missing = true
+		root = nil
 	case err != nil:
 		return nil, err
 	default:
 		defer root.Close()
-		u, err := statFS(p.path)
+		u, err := root.statFS()
 		if err != nil {
 			return nil, err
 		}
@@ -151,7 +152,7 @@ func (s *Service) CreatePool(ctx context.Context, name string) (*Pool, error) {
 	}); err != nil {
 		return nil, wrap(err)
 	}
-	parent, err := os.OpenRoot(s.poolsDir)
+	parent, err := s.openPoolsDir()
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -208,7 +209,7 @@ func (s *Service) DeletePool(ctx context.Context, name string) error {
 	}); err != nil {
 		return wrap(err)
 	}
-	parent, err := os.OpenRoot(s.poolsDir)
+	parent, err := s.openPoolsDir()
 	if err != nil {
 		return wrap(err)
 	}

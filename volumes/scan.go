@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -80,7 +79,12 @@ func (s *Service) rescan(ctx context.Context) (ScanReport, error) {
 	for _, p := range pools {
 		known[p.Name] = true
 	}
-	entries, err := os.ReadDir(s.poolsDir)
+	poolsDir, err := s.openPoolsDir()
+	if err != nil {
+		return rep, err
+	}
+	entries, err := poolsDir.ReadDir()
+	poolsDir.Close()
 	if err != nil {
 		return rep, fmt.Errorf("volumes: read %s: %w", s.poolsDir, err)
 	}
@@ -98,14 +102,21 @@ func (s *Service) rescan(ctx context.Context) (ScanReport, error) {
 
 	var imports []volumeRecord
 	changed := map[ID]bool{}
+	gone := map[string]bool{} // pools whose directory is missing or a symlink
 	for _, p := range append(pools, newPools...) {
 		if err := ctx.Err(); err != nil {
 			return ScanReport{}, err
 		}
 		root, err := s.openPool(p.Name)
-		if errors.Is(err, fs.ErrNotExist) {
+		switch {
+		case errors.Is(err, ErrSymlink):
+			s.log.Warn("pool directory is a symlink; its volumes are missing", zap.String("pool", p.Name), zapErr(err))
+			gone[p.Name] = true
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			gone[p.Name] = true
 			continue // its volumes are marked missing below
-		} else if err != nil {
+		case err != nil:
 			return ScanReport{}, err
 		}
 		imp, skipped, err := s.scanPool(root, p.Name, byName, now)
@@ -147,7 +158,7 @@ func (s *Service) rescan(ctx context.Context) (ScanReport, error) {
 		if r.Missing {
 			continue
 		}
-		if _, err := os.Lstat(s.poolDir(r.Pool)); errors.Is(err, fs.ErrNotExist) {
+		if gone[r.Pool] {
 			r.Missing = true
 			changed[r.ID] = true
 			rep.Missing = append(rep.Missing, r.ID)
@@ -206,13 +217,8 @@ func (s *Service) rescan(ctx context.Context) (ScanReport, error) {
 
 // scanPool finishes interrupted deletes in one pool directory and returns
 // the image files to import.
-func (s *Service) scanPool(root *os.Root, pool string, byName map[string]*volumeRecord, now time.Time) ([]volumeRecord, []Skipped, error) {
-	d, err := root.Open(".")
-	if err != nil {
-		return nil, nil, fmt.Errorf("volumes: open pool %s: %w", pool, err)
-	}
-	entries, err := d.ReadDir(-1)
-	d.Close()
+func (s *Service) scanPool(root *dirHandle, pool string, byName map[string]*volumeRecord, now time.Time) ([]volumeRecord, []Skipped, error) {
+	entries, err := root.ReadDir()
 	if err != nil {
 		return nil, nil, fmt.Errorf("volumes: read pool %s: %w", pool, err)
 	}
@@ -237,7 +243,8 @@ func (s *Service) scanPool(root *os.Root, pool string, byName map[string]*volume
 			skipped = append(skipped, Skipped{Path: path, Reason: "not a regular file"})
 			continue
 		}
-		fi, err := e.Info()
+		// Not e.Info(): the entry may have been swapped for a link since.
+		fi, err := root.Lstat(n)
 		if err != nil {
 			skipped = append(skipped, Skipped{Path: path, Reason: err.Error()})
 			continue
@@ -261,7 +268,7 @@ func (s *Service) scanPool(root *os.Root, pool string, byName map[string]*volume
 // finishDelete handles a ".N.img.deleting" file left by a crash: with the
 // volume still recorded the delete never happened and the file goes back;
 // otherwise the delete was recorded and the file is removed.
-func (s *Service) finishDelete(root *os.Root, pool, n string, byName map[string]*volumeRecord) {
+func (s *Service) finishDelete(root *dirHandle, pool, n string, byName map[string]*volumeRecord) {
 	name := strings.TrimSuffix(strings.TrimPrefix(n, "."), deletingSuffix)
 	if CheckName(name) != nil {
 		return

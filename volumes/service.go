@@ -109,15 +109,6 @@ func (s *Service) checkOpen(ctx context.Context) error {
 // poolDir is the directory of pool name; name must have passed CheckName.
 func (s *Service) poolDir(name string) string { return filepath.Join(s.poolsDir, name) }
 
-// openPool opens pool name's directory as an os.Root.
-func (s *Service) openPool(name string) (*os.Root, error) {
-	r, err := os.OpenRoot(s.poolDir(name))
-	if err != nil {
-		return nil, fmt.Errorf("volumes: open pool %s: %w", name, err)
-	}
-	return r, nil
-}
-
 // Acquire leases volume id for purpose (e.g. "replication"), for as long as
 // a long operation runs. It fails fast: when the volume is leased or busy
 // with a short operation it returns an *InUseError (errors.Is ErrInUse, text
@@ -186,6 +177,6 @@ func (s *Service) hold(id ID, purpose string) (release func(), err error) {
 
 func zapErr(err error) zap.Field { return zap.Error(err) }
 
-func zapPath(root *os.Root, name string) zap.Field {
+func zapPath(root *dirHandle, name string) zap.Field {
 	return zap.String("path", filepath.Join(root.Name(), name))
 }

@@ -97,7 +97,7 @@ func checkLabels(labels map[string]string) error {
 
 // volume turns a record into a Volume, reading the file's state through root
 // (nil when the pool directory is gone).
-func (s *Service) volume(r volumeRecord, root *os.Root) *Volume {
+func (s *Service) volume(r volumeRecord, root *dirHandle) *Volume {
 	v := &Volume{
 		ID: r.ID, Name: r.Name, Pool: r.Pool, SizeBytes: r.SizeBytes,
 		Created: r.Created, Imported: r.Imported, Missing: r.Missing,
@@ -182,7 +182,7 @@ func (s *Service) create(ctx context.Context, pool, name string, sizeBytes uint6
 		return nil, err
 	}
 	defer root.Close()
-	usage, err := statFS(s.poolDir(pool))
+	usage, err := root.statFS()
 	if err != nil {
 		return nil, err
 	}
@@ -247,13 +247,8 @@ func cloneLabels(in map[string]string) map[string]string {
 }
 
 // syncDir makes directory entry changes under root durable.
-func syncDir(root *os.Root) error {
-	d, err := root.Open(".")
-	if err != nil {
-		return fmt.Errorf("volumes: open pool directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+func syncDir(root *dirHandle) error {
+	if err := root.Sync(); err != nil {
 		return fmt.Errorf("volumes: sync pool directory %s: %w", root.Name(), err)
 	}
 	return nil
@@ -304,10 +299,14 @@ func (s *Service) delete(ctx context.Context, id ID) error {
 				return fmt.Errorf("volumes: rename %s: %w", fn, err)
 			}
 			renamed = true
+		case errors.Is(err, ErrSymlink):
+			// Not ours: neither the link nor what it points to is touched;
+			// the volume (Missing) loses only its record.
+			s.log.Warn("delete leaves a symlink where the volume file was", zapPath(root, fn), zapErr(err))
 		case err != nil && !errors.Is(err, fs.ErrNotExist):
 			return fmt.Errorf("volumes: stat %s: %w", fn, err)
 		}
-		// Anything else at fn (a symlink, a directory) is not ours: leave it.
+		// Anything else at fn (a directory, a device) is not ours: leave it.
 	}
 	err = s.db.Update(func(tx *store.Tx) error {
 		if err := tx.Delete(bucketVolumes, string(id)); err != nil {
@@ -387,20 +386,24 @@ func (s *Service) grow(ctx context.Context, id ID, sizeBytes uint64) (*Volume, e
 	}
 	fn := fileName(rec.Name)
 	fi, err := root.Lstat(fn)
-	if err != nil || !fi.Mode().IsRegular() {
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMissing, err)
+	}
+	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w: %s", ErrMissing, fn)
 	}
 	if uint64(fi.Size()) > size {
 		// Grown outside replicad since the last Rescan: never cut data off.
 		return nil, fmt.Errorf("%w: %d bytes is smaller than the file's %d", ErrInvalidSize, size, fi.Size())
 	}
-	usage, err := statFS(s.poolDir(rec.Pool))
+	usage, err := root.statFS()
 	if err != nil {
 		return nil, err
 	}
 	if size-rec.SizeBytes > usage.free {
 		return nil, fmt.Errorf("%w: growth of %d bytes, %d available", ErrNoSpace, size-rec.SizeBytes, usage.free)
 	}
+	afterCheck(root.Name(), fn)
 	f, err := root.OpenFile(fn, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("volumes: open %s: %w", fn, err)
@@ -570,7 +573,7 @@ func (s *Service) volumes(recs []volumeRecord) []*Volume {
 		return recs[i].Name < recs[j].Name
 	})
 	out := make([]*Volume, 0, len(recs))
-	var root *os.Root
+	var root *dirHandle
 	cur := ""
 	for _, r := range recs {
 		if r.Pool != cur || root == nil {
@@ -589,8 +592,10 @@ func (s *Service) volumes(recs []volumeRecord) []*Volume {
 }
 
 // OpenImage opens volume id's image file for reading, or for reading and
-// writing when writable, through its pool's os.Root. The caller should hold
-// the volume's lease while it uses the file. Errors: ErrNotFound, ErrMissing.
+// writing when writable, beneath its pool's directory handle without following
+// any symlink. The caller should hold the volume's lease while it uses the
+// file. Errors: ErrNotFound, ErrMissing (also when the file or the pool
+// directory is a symlink; the error then matches ErrSymlink as well).
 func (s *Service) OpenImage(ctx context.Context, id ID, writable bool) (*os.File, error) {
 	wrap := func(err error) error { return fmt.Errorf("open image of volume %s: %w", id, err) }
 	if err := s.checkOpen(ctx); err != nil {
@@ -605,20 +610,30 @@ func (s *Service) OpenImage(ctx context.Context, id ID, writable bool) (*os.File
 	}
 	root, err := s.openPool(rec.Pool)
 	if err != nil {
-		return nil, wrap(fmt.Errorf("%w: %v", ErrMissing, err))
+		return nil, wrap(fmt.Errorf("%w: %w", ErrMissing, err))
 	}
 	defer root.Close()
 	fn := fileName(rec.Name)
-	if fi, err := root.Lstat(fn); err != nil || !fi.Mode().IsRegular() {
-		return nil, wrap(fmt.Errorf("%w: %s", ErrMissing, fn))
-	}
 	flag := os.O_RDONLY
 	if writable {
 		flag = os.O_RDWR
 	}
+	// The Lstat keeps a FIFO from blocking the open; the open itself refuses
+	// a link swapped in after it, and the Stat below checks what was opened.
+	if _, err := root.Lstat(fn); err != nil {
+		return nil, wrap(fmt.Errorf("%w: %w", ErrMissing, err))
+	}
+	afterCheck(root.Name(), fn)
 	f, err := root.OpenFile(fn, flag, 0)
-	if err != nil {
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, ErrSymlink):
+		return nil, wrap(fmt.Errorf("%w: %w", ErrMissing, err))
+	case err != nil:
 		return nil, wrap(err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, wrap(fmt.Errorf("%w: %s is not a regular file", ErrMissing, fn))
 	}
 	return f, nil
 }
