@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/replica"
 	"github.com/replicad/replicad/volumes"
 )
 
@@ -67,6 +68,7 @@ func storageErrors() []storageErrorRow {
 		{volumes.ErrMissing, returnFailed, cimmodel.StatusFailed},
 		{volumes.ErrClosed, returnFailed, cimmodel.StatusFailed},
 		{errReplicationMember, returnReplicationMember, cimmodel.StatusFailed},
+		{replica.ErrInRelationship, returnReplicationMember, cimmodel.StatusFailed},
 	}
 }
 
@@ -105,33 +107,16 @@ func storageError(err error) error {
 	return cimmodel.Errorf(status, "%w", err)
 }
 
-// Replication labels. The replication layer marks the volumes it pairs
-// with volumes labels; the storage classes read them to show Usage and to
-// refuse deleting a volume that is still in a relationship:
-//   - "origin" (any value): the volume is a replica target (volumes' doc);
-//   - "replica.source" / "replica.target" (any value): the volume is the
-//     source / target of a synchronization.
-//
-// Removing the labels ends the protection.
-const (
-	labelOrigin        = "origin"
-	labelReplicaSource = "replica.source"
-	labelReplicaTarget = "replica.target"
-)
-
-// replicationUsage returns the StorageExtent.Usage of v and whether v is
-// in a replication relationship.
-func replicationUsage(v *volumes.Volume) (usage uint16, member bool) {
-	_, origin := v.Labels[labelOrigin]
-	_, target := v.Labels[labelReplicaTarget]
-	_, source := v.Labels[labelReplicaSource]
-	target = target || origin
+// replicationUsage returns the StorageExtent.Usage of a volume with role
+// r (replica's answer, read from its synchronization records) and whether
+// it is in a replication relationship.
+func replicationUsage(r replica.Role) (usage uint16, member bool) {
 	switch {
-	case source && target:
+	case r.Sources > 0 && r.Targets > 0:
 		return usageLocalReplicaSourceTgt, true
-	case source:
+	case r.Sources > 0:
 		return usageLocalReplicaSource, true
-	case target:
+	case r.Targets > 0:
 		return usageLocalReplicaTarget, true
 	}
 	return usageUnrestricted, false

@@ -285,8 +285,9 @@ func TestReturnToStoragePool(t *testing.T) {
 			}
 			return release
 		}, nil, 6, false},
-		{"replica target (origin label)", labelled(labelOrigin), nil, 32768, false},
-		{"replication source", labelled(labelReplicaSource), nil, 32768, false},
+		{"replication target", paired(false), nil, 32768, false},
+		{"replication source", paired(true), nil, 32768, false},
+		{"labels but no relationship", labelled("origin", "replica.source", "replica.target"), nil, 0, true},
 		{"unknown volume", nil, func(e *storageEnv, v *volumes.Volume) []string {
 			return []string{refParam("TheElement", e.p.volumePath("not-a-volume"))}
 		}, 5, false},
@@ -337,11 +338,30 @@ func TestReturnToStoragePool(t *testing.T) {
 	}
 }
 
-// labelled marks the volume with a replication label.
-func labelled(key string) func(e *storageEnv, v *volumes.Volume) func() {
+// labelled gives the volume labels that once meant "in a relationship";
+// they mean nothing now.
+func labelled(keys ...string) func(e *storageEnv, v *volumes.Volume) func() {
 	return func(e *storageEnv, v *volumes.Volume) func() {
-		if _, err := e.p.volumes.SetLabels(context.Background(), v.ID, map[string]string{key: "x"}); err != nil {
+		labels := map[string]string{}
+		for _, k := range keys {
+			labels[k] = "x"
+		}
+		if _, err := e.p.volumes.SetLabels(context.Background(), v.ID, labels); err != nil {
 			e.t.Fatal(err)
+		}
+		return nil
+	}
+}
+
+// paired makes the volume the source (or the target) of a synchronization
+// with a new volume.
+func paired(asSource bool) func(e *storageEnv, v *volumes.Volume) func() {
+	return func(e *storageEnv, v *volumes.Volume) func() {
+		other := e.createVolume(volumes.DefaultPool, "other", v.SizeBytes)
+		if asSource {
+			e.pair(v, other)
+		} else {
+			e.pair(other, v)
 		}
 		return nil
 	}

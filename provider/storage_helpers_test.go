@@ -13,6 +13,8 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/jobqueue"
+	"github.com/replicad/replicad/replica"
 	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/volumes"
 )
@@ -86,6 +88,21 @@ func (e *storageEnv) createVolume(pool, name string, size uint64) *volumes.Volum
 		e.t.Fatalf("create volume %s: %v", name, err)
 	}
 	return v
+}
+
+// pair makes tgt a Clone of src through replica (a real synchronization
+// record) and waits for the copy.
+func (e *storageEnv) pair(src, tgt *volumes.Volume) {
+	e.t.Helper()
+	ctx := context.Background()
+	res, err := e.p.repl.svc.Replicate(ctx, replica.Request{Shape: replica.ShapeElement, SyncType: replica.SyncTypeClone,
+		SourceElement: src.ID, TargetElement: tgt.ID})
+	if err != nil {
+		e.t.Fatalf("pair %s → %s: %v", src.Name, tgt.Name, err)
+	}
+	if j, err := e.p.jobs.Wait(ctx, res.JobID); err != nil || j.State != jobqueue.StateCompleted {
+		e.t.Fatalf("copy %s → %s: %v, %v", src.Name, tgt.Name, j.State, err)
+	}
 }
 
 // state is what bad input must not change: the volumes in the store and

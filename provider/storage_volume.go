@@ -2,12 +2,14 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"go.uber.org/zap"
 
 	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/replica"
 	"github.com/replicad/replicad/volumes"
 )
 
@@ -57,9 +59,13 @@ func (vp *volumeProvider) EnumerateInstances(ctx context.Context) ([]*cimmodel.I
 	if err != nil {
 		return nil, storageError(fmt.Errorf("list volumes: %w", err))
 	}
+	roles, err := vp.p.repl.svc.Roles(ctx)
+	if err != nil {
+		return nil, storageError(err)
+	}
 	out := make([]*cimmodel.Instance, 0, len(vols))
 	for _, v := range vols {
-		out = append(out, vp.p.volumeInstance(vp.class, v))
+		out = append(out, vp.p.volumeInstance(vp.class, v, roles[v.ID]))
 	}
 	return out, nil
 }
@@ -70,7 +76,7 @@ func (vp *volumeProvider) GetInstance(ctx context.Context, path cimmodel.ObjectP
 	if err != nil {
 		return nil, storageError(err)
 	}
-	return vp.p.volumeInstance(vp.class, v), nil
+	return vp.p.roledVolumeInstance(ctx, vp.class, v)
 }
 
 // ModifyInstance accepts a Put whose ElementName is the current name (or
@@ -84,7 +90,7 @@ func (vp *volumeProvider) ModifyInstance(ctx context.Context, path cimmodel.Obje
 		return nil, cimmodel.Errorf(cimmodel.StatusNotSupported,
 			"volume %s: renaming %q to %q is not supported", v.ID, v.Name, name)
 	}
-	return vp.p.volumeInstance(vp.class, v), nil
+	return vp.p.roledVolumeInstance(ctx, vp.class, v)
 }
 
 // DeleteInstance deletes the volume and its image file (see deleteVolume).
@@ -96,9 +102,20 @@ func (vp *volumeProvider) DeleteInstance(ctx context.Context, path cimmodel.Obje
 	return storageError(vp.p.deleteVolume(ctx, v))
 }
 
-// volumeInstance maps v onto an instance of c.
-func (p *Provider) volumeInstance(c *cimmodel.Class, v *volumes.Volume) *cimmodel.Instance {
-	usage, member := replicationUsage(v)
+// roledVolumeInstance maps v onto an instance of c, asking replica for its
+// role.
+func (p *Provider) roledVolumeInstance(ctx context.Context, c *cimmodel.Class, v *volumes.Volume) (*cimmodel.Instance, error) {
+	role, err := p.repl.svc.RoleOf(ctx, v.ID)
+	if err != nil {
+		return nil, storageError(err)
+	}
+	return p.volumeInstance(c, v, role), nil
+}
+
+// volumeInstance maps v, whose replication role is role, onto an instance
+// of c.
+func (p *Provider) volumeInstance(c *cimmodel.Class, v *volumes.Volume, role replica.Role) *cimmodel.Instance {
+	usage, member := replicationUsage(role)
 	inst := cimmodel.NewInstance(c).
 		Set("SystemCreationClassName", cimmodel.String(systemClassName)).
 		Set("SystemName", cimmodel.String(p.system)).
@@ -154,13 +171,16 @@ func (p *Provider) volumeFromPath(ctx context.Context, path cimmodel.ObjectPath)
 	return v, nil
 }
 
-// deleteVolume deletes v unless it is in a replication relationship
-// (errReplicationMember); volumes refuses a leased volume (ErrInUse).
+// deleteVolume deletes v unless replica's records name it in a
+// synchronization (replica.ErrInRelationship, answered as
+// errReplicationMember); volumes refuses a leased volume (ErrInUse).
+// replica checks and deletes under one lock, so no request pairs the volume
+// in between.
 func (p *Provider) deleteVolume(ctx context.Context, v *volumes.Volume) error {
-	if _, member := replicationUsage(v); member {
-		return fmt.Errorf("delete volume %s (%s): %w", v.ID, v.Name, errReplicationMember)
-	}
-	if err := p.volumes.Delete(ctx, v.ID); err != nil {
+	if err := p.repl.svc.DeleteVolume(ctx, v.ID); err != nil {
+		if errors.Is(err, replica.ErrInRelationship) {
+			err = fmt.Errorf("%w: %w", errReplicationMember, err)
+		}
 		return fmt.Errorf("delete volume %s (%s): %w", v.ID, v.Name, err)
 	}
 	p.logger.Info("volume deleted", zap.String("id", string(v.ID)), zap.String("name", v.Name), zap.String("pool", v.Pool))

@@ -63,34 +63,56 @@ func TestStorageVolumeProperties(t *testing.T) {
 	}
 }
 
-func TestStorageVolumeUsageFromLabels(t *testing.T) {
+// TestStorageVolumeUsageFromRelationships: Usage and CanDelete come from
+// replica's synchronization records; labels (an "origin", a stale
+// "replica.target") mean nothing.
+func TestStorageVolumeUsageFromRelationships(t *testing.T) {
+	e := newStorageEnv(t)
+	a := e.createVolume(volumes.DefaultPool, "a", mib)
+	b := e.createVolume(volumes.DefaultPool, "b", mib)
+	c := e.createVolume(volumes.DefaultPool, "c", mib)
+	d, err := e.p.volumes.CreateWithLabels(context.Background(), volumes.DefaultPool, "d", mib,
+		map[string]string{"origin": "replica of a", "replica.target": "x", "replica.source": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pair(a, b)
+	e.pair(b, c)
 	tests := []struct {
-		labels    map[string]string
+		vol       *volumes.Volume
 		wantUsage uint16
 	}{
-		{nil, 2},
-		{map[string]string{"tier": "gold"}, 2},
-		{map[string]string{labelOrigin: "replica of a"}, 8},
-		{map[string]string{labelReplicaTarget: "sync-1"}, 8},
-		{map[string]string{labelReplicaSource: "sync-1"}, 6},
-		{map[string]string{labelReplicaSource: "sync-1", labelOrigin: "x"}, 10},
+		{a, 6},  // source
+		{b, 10}, // target of a, source of c
+		{c, 8},  // target
+		{d, 2},  // labels only
 	}
-	e := newStorageEnv(t)
-	for i, tt := range tests {
-		t.Run(string(rune('a'+i)), func(t *testing.T) {
-			v, err := e.p.volumes.CreateWithLabels(context.Background(), volumes.DefaultPool, "v"+string(rune('a'+i)), mib, tt.labels)
+	insts, err := e.reg.Enumerate(context.Background(), Namespace, storageVolumeClassName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.vol.Name, func(t *testing.T) {
+			got, err := e.reg.Get(context.Background(), e.p.volumePath(tt.vol.ID))
 			if err != nil {
 				t.Fatal(err)
 			}
-			inst, err := e.reg.Get(context.Background(), e.p.volumePath(v.ID))
-			if err != nil {
-				t.Fatal(err)
+			var listed *cimmodel.Instance
+			for _, inst := range insts {
+				if stringOf(inst, "ElementName") == tt.vol.Name {
+					listed = inst
+				}
 			}
-			if got := inst.Get("Usage"); !got.Equal(cimmodel.Uint16(tt.wantUsage)) {
-				t.Errorf("labels %v: Usage = %v, want %d", tt.labels, got, tt.wantUsage)
-			}
-			if got, want := inst.Get("CanDelete"), cimmodel.Bool(tt.wantUsage == 2); !got.Equal(want) {
-				t.Errorf("labels %v: CanDelete = %v, want %v", tt.labels, got, want)
+			for how, inst := range map[string]*cimmodel.Instance{"Get": got, "Enumerate": listed} {
+				if inst == nil {
+					t.Fatalf("%s: no instance", how)
+				}
+				if u := inst.Get("Usage"); !u.Equal(cimmodel.Uint16(tt.wantUsage)) {
+					t.Errorf("%s: Usage = %v, want %d", how, u, tt.wantUsage)
+				}
+				if cd, want := inst.Get("CanDelete"), cimmodel.Bool(tt.wantUsage == 2); !cd.Equal(want) {
+					t.Errorf("%s: CanDelete = %v, want %v", how, cd, want)
+				}
 			}
 		})
 	}
@@ -225,15 +247,19 @@ func TestStorageVolumeDelete(t *testing.T) {
 	e := newStorageEnv(t)
 	v := e.createVolume(volumes.DefaultPool, "v1", mib)
 	busy := e.createVolume(volumes.DefaultPool, "busy", mib)
+	source := e.createVolume(volumes.DefaultPool, "source", mib)
 	replica := e.createVolume(volumes.DefaultPool, "replica", mib)
+	labelled, err := e.p.volumes.CreateWithLabels(context.Background(), volumes.DefaultPool, "labelled", mib,
+		map[string]string{"origin": "v1", "replica.target": "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pair(source, replica)
 	release, err := e.p.volumes.Acquire(busy.ID, "replication")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer release()
-	if _, err := e.p.volumes.SetLabels(context.Background(), replica.ID, map[string]string{labelOrigin: "v1"}); err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		name     string
 		vol      *volumes.Volume
@@ -242,6 +268,8 @@ func TestStorageVolumeDelete(t *testing.T) {
 	}{
 		{"leased", busy, cimmodel.StatusFailed, false},
 		{"replica target", replica, cimmodel.StatusFailed, false},
+		{"replica source", source, cimmodel.StatusFailed, false},
+		{"labels but no relationship", labelled, 0, true},
 		{"deleted", v, 0, true},
 		{"already deleted", v, cimmodel.StatusNotFound, true},
 	}

@@ -364,11 +364,6 @@ func (s *Service) cleanup(ctx context.Context, id string) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	var touched []volumes.ID
-	for _, x := range syncs {
-		touched = append(touched, x.Source, x.Target)
-	}
-	s.relabel(ctx, touched)
 	if len(errs) == 0 {
 		s.logger.Info("replication cleaned up", zap.String("op", id), zap.Int("targetsDeleted", len(op.CreatedTargets)))
 	}

@@ -86,13 +86,39 @@ func (s *Service) end(ctx context.Context, syncs []*Synchronization, groupSync s
 	default:
 		return fmt.Errorf("%w: unknown ending %d", ErrNotSupported, how)
 	}
+	intent, err := s.endRecords(ctx, syncs, groupSync, how)
+	if err != nil {
+		return fmt.Errorf("%s: %w", how, err)
+	}
+	s.logger.Info("synchronization ended", zap.Stringer("how", how), zap.Int("pairs", len(syncs)), zap.String("groupSync", groupSync))
+	if err := s.finishIntent(context.WithoutCancel(ctx), intent); err != nil {
+		return fmt.Errorf("%s: the relationship ended, but %w (finished at the next start)", how, err)
+	}
+	return nil
+}
+
+// endRecords deletes the records of syncs (and of group synchronization
+// groupSync, when not "") in one transaction, with the journaled intent
+// that finishes the ending outside the store.
+func (s *Service) endRecords(ctx context.Context, syncs []*Synchronization, groupSync string, how Ending) (*intentRecord, error) {
+	targets, err := s.targetsOf(ctx, syncs)
+	if err != nil {
+		return nil, err
+	}
 	s.followMu.Lock()
 	defer s.followMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	// What is left to do outside the store (hidden files, target volumes)
+	// is journaled in the transaction that deletes the synchronizations,
+	// and finished at once or, after a crash, by Open.
+	intent := s.endIntent(syncs, targets, how)
 	var gs *GroupSynchronization
 	var deleteGroups []string
-	err := s.db.Update(func(tx *store.Tx) error {
+	err = s.db.Update(func(tx *store.Tx) error {
 		if groupSync != "" {
 			var err error
 			if gs, err = getRecord[GroupSynchronization](tx, bucketGroupSyncs, groupSync); err != nil {
@@ -150,27 +176,12 @@ func (s *Service) end(ctx context.Context, syncs []*Synchronization, groupSync s
 				return err
 			}
 		}
-		return nil
+		return tx.Put(bucketIntents, intent.ID, intent)
 	})
 	if err != nil {
-		return fmt.Errorf("%s: %w", how, err)
+		return nil, err
 	}
-	s.removeSidecars(ctx, syncs)
-	var errs []error
-	if how == EndReturnToPool {
-		for _, x := range syncs {
-			if err := s.vols.Delete(ctx, x.Target); err != nil && !errors.Is(err, volumes.ErrNotFound) {
-				errs = append(errs, fmt.Errorf("return target %s to its pool: %w", x.Target, err))
-			}
-		}
-	}
-	var touched []volumes.ID
-	for _, x := range syncs {
-		touched = append(touched, x.Source, x.Target)
-	}
-	s.relabel(ctx, touched)
-	s.logger.Info("synchronization ended", zap.Stringer("how", how), zap.Int("pairs", len(syncs)), zap.String("groupSync", groupSync))
-	return errors.Join(errs...)
+	return intent, nil
 }
 
 // AvailableTargets returns the volumes that could receive a replica of

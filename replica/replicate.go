@@ -296,12 +296,26 @@ func (s *Service) Replicate(ctx context.Context, req Request) (*Result, error) {
 			}
 		}
 	}
+	// The new targets are journaled before they are made, so that a crash
+	// before record leaves none behind (Open deletes them).
+	intent, err := s.createIntent(opID, p.newPools, p.newNames)
+	if err != nil {
+		releaseLeases()
+		return nil, err
+	}
 	var created []volumes.ID
 	undo := func() {
 		releaseLeases()
+		kept := false
 		for _, id := range created {
 			if err := s.vols.Delete(context.WithoutCancel(ctx), id); err != nil {
 				s.logger.Error("remove target after a refused request", zap.String("volume", string(id)), zap.Error(err))
+				kept = true // the intent stays: Open retries
+			}
+		}
+		if intent != nil && !kept {
+			if err := s.db.Update(func(tx *store.Tx) error { return tx.Delete(bucketIntents, intent.ID) }); err != nil {
+				s.logger.Error("forget the journal of a refused request", zap.Error(err))
 			}
 		}
 	}
@@ -311,7 +325,7 @@ func (s *Service) Replicate(ctx context.Context, req Request) (*Result, error) {
 			continue
 		}
 		v, err := s.vols.CreateWithLabels(ctx, p.newPools[i], p.newNames[i], p.sources[i].SizeBytes,
-			map[string]string{LabelOp: opID, LabelTarget: string(p.sources[i].ID)})
+			map[string]string{LabelOp: opID})
 		if err != nil {
 			undo()
 			return nil, fmt.Errorf("create target %s: %w", p.newNames[i], err)
@@ -323,18 +337,13 @@ func (s *Service) Replicate(ctx context.Context, req Request) (*Result, error) {
 			return nil, err
 		}
 	}
-	res, job, err := s.record(p, opID, targets, created)
+	res, job, err := s.record(p, opID, targets, created, intent)
 	if err != nil {
 		undo()
 		return nil, err
 	}
 	s.leases[opID] = leases
 	s.jobs.Kick()
-	var touched []volumes.ID
-	for i := range targets {
-		touched = append(touched, p.sources[i].ID, targets[i].ID)
-	}
-	s.relabel(ctx, touched)
 	res.JobID = job.ID
 	s.logger.Info("replication started", zap.String("op", opID), zap.String("job", job.ID),
 		zap.Stringer("syncType", req.SyncType), zap.Int("pairs", len(targets)), zap.Int("created", len(created)))
@@ -549,8 +558,9 @@ func (s *Service) plan(ctx context.Context, req Request) (*plan, error) {
 }
 
 // record writes the groups, synchronizations, operation and job of a
-// planned request in one transaction.
-func (s *Service) record(p *plan, opID string, targets []*volumes.Volume, created []volumes.ID) (*Result, jobqueue.Job, error) {
+// planned request in one transaction, which also deletes the journal of
+// its new targets (intent, nil when it created none).
+func (s *Service) record(p *plan, opID string, targets []*volumes.Volume, created []volumes.ID, intent *intentRecord) (*Result, jobqueue.Job, error) {
 	now := s.now()
 	res := &Result{OpID: opID, Created: created}
 	op := &opRecord{Version: 1, ID: opID, Consistency: p.consistency, CreatedTargets: created, State: opActive}
@@ -634,6 +644,11 @@ func (s *Service) record(p *plan, opID string, targets []*volumes.Volume, create
 			}
 			res.GroupSync = gs
 		}
+		if intent != nil {
+			if err := tx.Delete(bucketIntents, intent.ID); err != nil {
+				return err
+			}
+		}
 		return tx.Put(bucketOps, op.ID, op)
 	})
 	if err != nil {
@@ -642,56 +657,13 @@ func (s *Service) record(p *plan, opID string, targets []*volumes.Volume, create
 	return res, job, nil
 }
 
-// Labels replica puts on volumes (volumes.Service.SetLabels) while they
-// take part in a synchronization; the storage classes read them (Usage, and
-// a volume in a relationship cannot be deleted). They are removed when the
-// last synchronization of the volume ends.
-const (
-	// LabelSource marks a synchronization source; its value is the number
-	// of synchronizations.
-	LabelSource = "replica.source"
-	// LabelTarget marks a synchronization target; its value is the source's ID.
-	LabelTarget = "replica.target"
-	// LabelOp is set on target volumes created by a request: its operation ID.
-	LabelOp = "replica.op"
-)
-
-// relabel brings the LabelSource and LabelTarget labels of ids in line
-// with the synchronizations. Failures are logged: labels are advisory.
-func (s *Service) relabel(ctx context.Context, ids []volumes.ID) {
-	var syncs []Synchronization
-	if err := s.db.View(func(tx *store.Tx) error {
-		var err error
-		syncs, err = listRecords[Synchronization](tx, bucketSyncs)
-		return err
-	}); err != nil {
-		s.logger.Warn("relabel volumes", zap.Error(err))
-		return
-	}
-	done := map[volumes.ID]bool{}
-	for _, id := range ids {
-		if done[id] {
-			continue
-		}
-		done[id] = true
-		sources, target := 0, ""
-		for _, x := range syncs {
-			if x.Source == id {
-				sources++
-			}
-			if x.Target == id {
-				target = string(x.Source)
-			}
-		}
-		labels := map[string]string{LabelSource: "", LabelTarget: target}
-		if sources > 0 {
-			labels[LabelSource] = strconv.Itoa(sources)
-		}
-		if _, err := s.vols.SetLabels(context.WithoutCancel(ctx), id, labels); err != nil && !errors.Is(err, volumes.ErrNotFound) {
-			s.logger.Warn("relabel volume", zap.String("volume", string(id)), zap.Error(err))
-		}
-	}
-}
+// LabelOp is the volumes label on a target volume created by a
+// replication request: its operation ID. It is written with the volume
+// (volumes.Service.CreateWithLabels), so that Open can tell the targets of
+// a request that a crash stopped before it was recorded from volumes of the
+// same name made by anyone else, and delete only those. Whether a volume
+// takes part in a relationship is never read from labels: ask RoleOf.
+const LabelOp = "replica.op"
 
 // copyPayload is the copy job's input.
 type copyPayload struct {

@@ -128,23 +128,25 @@ func TestReplicateElementClone(t *testing.T) {
 	if x.CopyState != replica.CopyStateSynchronized || x.Mode != replica.DefaultMode || x.Synchronized.IsZero() {
 		t.Errorf("sync %s mode %s synchronized %v, want Synchronized, %s, set", x.CopyState, x.Mode, x.Synchronized, replica.DefaultMode)
 	}
-	// Labels mark the pair while it is associated.
-	if v, _ := e.vols.Get(ctx, src.ID); v.Labels[replica.LabelSource] != "1" {
-		t.Errorf("source labels %v, want %s=1", v.Labels, replica.LabelSource)
+	// replica's records answer which volumes are paired, and deleting
+	// them is refused while they are.
+	if r, err := e.svc.RoleOf(ctx, src.ID); err != nil || r != (replica.Role{Sources: 1}) {
+		t.Errorf("source role %+v (%v), want 1 source", r, err)
 	}
-	if v, _ := e.vols.Get(ctx, tgt.ID); v.Labels[replica.LabelTarget] != string(src.ID) {
-		t.Errorf("target labels %v, want %s=%s", v.Labels, replica.LabelTarget, src.ID)
+	if r, err := e.svc.RoleOf(ctx, tgt.ID); err != nil || r != (replica.Role{Targets: 1}) {
+		t.Errorf("target role %+v (%v), want 1 target", r, err)
+	}
+	for _, id := range []volumes.ID{src.ID, tgt.ID} {
+		if err := e.svc.DeleteVolume(ctx, id); !errors.Is(err, replica.ErrInRelationship) {
+			t.Errorf("DeleteVolume of a paired volume: %v, want ErrInRelationship", err)
+		}
 	}
 	if err := e.svc.EndSynchronization(ctx, x.ID, replica.EndDetach); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []volumes.ID{src.ID, tgt.ID} {
-		v, _ := e.vols.Get(ctx, id)
-		if _, ok := v.Labels[replica.LabelSource]; ok {
-			t.Errorf("%s keeps %s after Detach", v.Name, replica.LabelSource)
-		}
-		if _, ok := v.Labels[replica.LabelTarget]; ok {
-			t.Errorf("%s keeps %s after Detach", v.Name, replica.LabelTarget)
+		if r, err := e.svc.RoleOf(ctx, id); err != nil || r.InRelationship() {
+			t.Errorf("role of %s after Detach: %+v (%v), want none", id, r, err)
 		}
 	}
 	// The source lease is released: the source can be replicated again.
@@ -465,8 +467,8 @@ func TestTerminateMidCopy(t *testing.T) {
 	if after := e.state(); after != before {
 		t.Errorf("terminated copy left state behind:\ngot  %s\nwant %s", after, before)
 	}
-	if v, _ := e.vols.Get(ctx, src.ID); v.Labels[replica.LabelSource] != "" {
-		t.Errorf("source keeps label %s=%q after the termination", replica.LabelSource, v.Labels[replica.LabelSource])
+	if r, err := e.svc.RoleOf(ctx, src.ID); err != nil || r.InRelationship() {
+		t.Errorf("source role after the termination: %+v (%v), want none", r, err)
 	}
 }
 

@@ -70,8 +70,11 @@ type Service struct {
 }
 
 // Open returns the replication service and registers its copy handler with
-// jobs (call it before jobs.Start). It finishes the clean-up of operations
-// that were being terminated when the daemon stopped.
+// jobs (call it before jobs.Start). It finishes what a stop interrupted:
+// the clean-up of operations that were being terminated, the journaled
+// endings of synchronizations (hidden files, targets returned to their
+// pool), and it removes hidden files (hash sidecars, partial copies) that
+// belong to no synchronization.
 func Open(ctx context.Context, db *store.DB, vols *volumes.Service, jobs *jobqueue.Queue, opts Options) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
@@ -84,6 +87,14 @@ func Open(ctx context.Context, db *store.DB, vols *volumes.Service, jobs *jobque
 	jobs.Handle(KindModify, s.runModify)
 	if err := s.reconcile(ctx); err != nil {
 		return nil, fmt.Errorf("replica: open: %w", err)
+	}
+	// What is left is logged, not fatal: the records are consistent, and
+	// the next start tries again.
+	if err := s.recoverIntents(ctx); err != nil {
+		s.logger.Error("an interrupted change could not be finished; it is retried at the next start", zap.Error(err))
+	}
+	if err := s.sweepHidden(ctx); err != nil {
+		s.logger.Error("remove files of no relationship", zap.Error(err))
 	}
 	loopCtx, stop := context.WithCancel(context.Background())
 	s.stopLoop, s.loopDone = stop, make(chan struct{})

@@ -1,0 +1,118 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/replicad/replicad/store"
+	"github.com/replicad/replicad/volumes"
+)
+
+// Role says how a volume takes part in synchronizations: as the source of
+// Sources of them and the target of Targets (at most one). It is read from
+// the synchronization records, so it is true after any crash.
+type Role struct {
+	Sources, Targets int
+}
+
+// InRelationship reports whether the volume is the source or the target of
+// a synchronization.
+func (r Role) InRelationship() bool { return r.Sources > 0 || r.Targets > 0 }
+
+// roleIn returns the role of volume id among syncs.
+func roleIn(syncs []Synchronization, id volumes.ID) Role {
+	var r Role
+	for _, x := range syncs {
+		if x.Source == id {
+			r.Sources++
+		}
+		if x.Target == id {
+			r.Targets++
+		}
+	}
+	return r
+}
+
+// Relationships returns the synchronizations volume id is the source or
+// the target of, read in one transaction.
+func (s *Service) Relationships(ctx context.Context, id volumes.ID) ([]Synchronization, error) {
+	all, err := s.Synchronizations(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("relationships of %s: %w", id, err)
+	}
+	var out []Synchronization
+	for _, x := range all {
+		if x.Source == id || x.Target == id {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// RoleOf returns the role of volume id (the zero Role for a volume in no
+// relationship, or one that does not exist).
+func (s *Service) RoleOf(ctx context.Context, id volumes.ID) (Role, error) {
+	all, err := s.Synchronizations(ctx)
+	if err != nil {
+		return Role{}, fmt.Errorf("role of %s: %w", id, err)
+	}
+	return roleIn(all, id), nil
+}
+
+// Roles returns the role of every volume in a relationship, from one
+// transaction; a volume not in the map is in none.
+func (s *Service) Roles(ctx context.Context) (map[volumes.ID]Role, error) {
+	all, err := s.Synchronizations(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("roles: %w", err)
+	}
+	out := map[volumes.ID]Role{}
+	for _, x := range all {
+		r := out[x.Source]
+		r.Sources++
+		out[x.Source] = r
+		r = out[x.Target]
+		r.Targets++
+		out[x.Target] = r
+	}
+	return out, nil
+}
+
+// DeleteVolume deletes volume id and its image file unless it is the
+// source or target of a synchronization (ErrInRelationship). The check and
+// the delete happen under the lock every change of synchronizations takes,
+// so no request can pair the volume in between. Errors also: the
+// volumes.Service.Delete errors (ErrNotFound, ErrInUse while leased).
+func (s *Service) DeleteVolume(ctx context.Context, id volumes.ID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.deleteUnpaired(ctx, id)
+}
+
+// deleteUnpaired deletes volume id unless a synchronization names it.
+// s.mu must be held.
+func (s *Service) deleteUnpaired(ctx context.Context, id volumes.ID) error {
+	var syncs []Synchronization
+	if err := s.db.View(func(tx *store.Tx) error {
+		var err error
+		syncs, err = listRecords[Synchronization](tx, bucketSyncs)
+		return err
+	}); err != nil {
+		return fmt.Errorf("delete volume %s: %w", id, err)
+	}
+	if r := roleIn(syncs, id); r.InRelationship() {
+		return fmt.Errorf("%w: volume %s is the source of %d and the target of %d synchronization(s); end them first",
+			ErrInRelationship, id, r.Sources, r.Targets)
+	}
+	if err := s.vols.Delete(ctx, id); err != nil {
+		return err
+	}
+	return nil
+}
+
+// errVolumeGone reports whether err says the volume no longer exists.
+func errVolumeGone(err error) bool { return errors.Is(err, volumes.ErrNotFound) }
