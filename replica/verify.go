@@ -243,13 +243,19 @@ func (s *Service) verifyPair(ctx context.Context, x *Synchronization, src, tgt *
 			zap.String("target", tgt.Name), zap.Stringer("copyState", x.CopyState), zap.Bool("sourceChanged", r.SourceChanged),
 			zap.Int64s("offsets", r.Report.Offsets))
 	}
+	s.recordLast(r)
+	return r, nil
+}
+
+// recordLast keeps r as the last report of its synchronization.
+func (s *Service) recordLast(r PairReport) {
+	in := s.integrity
 	in.mu.Lock()
+	defer in.mu.Unlock()
 	if in.last == nil {
 		in.last = map[string]PairReport{}
 	}
-	in.last[x.ID] = r
-	in.mu.Unlock()
-	return r, nil
+	in.last[r.Sync] = r
 }
 
 // breakPair makes Synchronized pair x Broken after a mismatch, removes its
@@ -260,6 +266,10 @@ func (s *Service) breakPair(x *Synchronization, tgt *volumes.Volume, r *PairRepo
 			return false
 		}
 		cur.CopyState = CopyStateBroken
+		// Recorded before the state shows, so a reader who sees Broken
+		// finds the report that made it so.
+		r.Broken, r.CopyState = true, CopyStateBroken
+		s.recordLast(*r)
 		return true
 	})
 	if err != nil {
@@ -271,8 +281,8 @@ func (s *Service) breakPair(x *Synchronization, tgt *volumes.Volume, r *PairRepo
 		s.logger.Warn("verify: remove hash sidecar", zap.String("target", tgt.Name), zap.Error(err))
 	}
 	s.integrity.mismatches.Add(1)
-	if ok {
-		r.Broken, r.CopyState = true, CopyStateBroken
+	if !ok {
+		r.Broken, r.CopyState = false, x.CopyState // changed meanwhile by another operation
 	}
 	s.logger.Error("ALERT: replica does not match its source; synchronization is now Broken (repair with Resync Replica)",
 		zap.String("sync", x.ID), zap.String("source", r.SourceName), zap.String("target", r.TargetName),

@@ -1,0 +1,106 @@
+package replica_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/replicad/replicad/jobqueue"
+	"github.com/replicad/replicad/replica"
+)
+
+// clone makes a completed clone of a new volume named name.
+func (e *env) clone(name string) *replica.Synchronization {
+	e.t.Helper()
+	src := e.volume(name, 2*MiB)
+	res, err := e.svc.Replicate(context.Background(), replica.Request{Shape: replica.ShapeElement,
+		SyncType: replica.SyncTypeClone, SourceElement: src.ID, ElementName: name + "-copy"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if job := e.wait(res.JobID); job.State != jobqueue.StateCompleted {
+		e.t.Fatalf("copy job %s: %s", job.State, job.Err)
+	}
+	return e.sync(res.Syncs[0].ID)
+}
+
+// waitState polls until synchronization id is in state (the deadline only
+// guards against a hang; the scrub's pace is configured, not asserted).
+func (e *env) waitState(id string, state replica.CopyState) {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for e.sync(id).CopyState != state {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("synchronization still %s, want %s", e.sync(id).CopyState, state)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestScrubFindsMismatch: with a scrub rate set, a target written behind
+// replicad's back is found on its own and its pair made Broken; the other
+// pair stays Synchronized.
+func TestScrubFindsMismatch(t *testing.T) {
+	e := newEnv(t, true, replica.Options{ScrubRate: 1 << 40, ScrubPause: time.Millisecond})
+	good, bad := e.clone("good"), e.clone("bad")
+	const at = 512<<10 + 3
+	e.writeAt(bad.Target, at, []byte("bit rot"))
+	e.waitState(bad.ID, replica.CopyStateBroken)
+	last, ok := e.svc.LastVerify(bad.ID)
+	if !ok || !last.Broken || last.Report.Offsets[0] != at {
+		t.Fatalf("scrub report of the corrupted pair: %+v (%v), want Broken at %d", last, ok, at)
+	}
+	// Let a whole pass finish after the mismatch: the good pair is verified too.
+	passes := e.svc.IntegrityStats().ScrubPasses
+	for e.svc.IntegrityStats().ScrubPasses < passes+2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := e.sync(good.ID).CopyState; got != replica.CopyStateSynchronized {
+		t.Fatalf("untouched pair: %s, want Synchronized", got)
+	}
+	if r, ok := e.svc.LastVerify(good.ID); !ok || !r.Identical() {
+		t.Fatalf("untouched pair not verified identical: %+v, %v", r, ok)
+	}
+	if st := e.svc.IntegrityStats(); st.Mismatches != 1 {
+		t.Fatalf("stats %+v, want exactly 1 mismatch (a Broken pair is not scrubbed again)", st)
+	}
+}
+
+// TestScrubSkipsBusyPairs: a leased pair is left for the next pass, and the
+// scrub finds its mismatch once the lease is gone.
+func TestScrubSkipsBusyPairs(t *testing.T) {
+	e := newEnv(t, true, replica.Options{ScrubRate: 1 << 40, ScrubPause: time.Millisecond})
+	x := e.clone("busy")
+	var rel func()
+	for { // the scrub itself may hold the lease for a moment
+		var err error
+		if rel, err = e.vols.Acquire(x.Source, "test"); err == nil {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	e.writeAt(x.Target, 0, []byte("x"))
+	passes := e.svc.IntegrityStats().ScrubPasses
+	for e.svc.IntegrityStats().ScrubPasses < passes+2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := e.sync(x.ID).CopyState; got != replica.CopyStateSynchronized {
+		t.Fatalf("leased pair: %s; the scrub must not verify it", got)
+	}
+	rel()
+	e.waitState(x.ID, replica.CopyStateBroken)
+}
+
+// TestScrubOff: without a rate no scrub runs.
+func TestScrubOff(t *testing.T) {
+	e := newEnv(t, true, replica.Options{ScrubPause: time.Millisecond})
+	x := e.clone("off")
+	e.writeAt(x.Target, 0, []byte("x"))
+	time.Sleep(50 * time.Millisecond) // fifty pauses: a scrub would have run
+	if st := e.svc.IntegrityStats(); st.ScrubPasses != 0 || st.Verifications != 0 {
+		t.Fatalf("scrub ran with rate 0: %+v", st)
+	}
+	if got := e.sync(x.ID).CopyState; got != replica.CopyStateSynchronized {
+		t.Fatalf("state %s", got)
+	}
+}
