@@ -23,6 +23,11 @@ type Options struct {
 	// replicad_jobs{state}. A returned error is reported as a scrape error
 	// for that metric only.
 	JobStates func() (map[string]int, error)
+	// Replicas, when set, is called on every scrape and feeds the
+	// replicad_replica_* metrics: Broken synchronizations and the
+	// verification counters. A returned error is reported as a scrape
+	// error for those metrics only.
+	Replicas func() (ReplicaStats, error)
 	// Health, when set, is called by /healthz; a non-nil error answers 503.
 	Health func(ctx context.Context) error
 	// Process adds the Go runtime and process collectors (default off in
@@ -76,6 +81,9 @@ func New(opts Options) *Metrics {
 	m.registry.MustRegister(m.requests, m.latency, m.inflight, m.bytesCopied, m.throughput)
 	if opts.JobStates != nil {
 		m.registry.MustRegister(&jobCollector{states: opts.JobStates})
+	}
+	if opts.Replicas != nil {
+		m.registry.MustRegister(&replicaCollector{stats: opts.Replicas})
 	}
 	if opts.Process {
 		m.registry.MustRegister(collectors.NewGoCollector(),
@@ -206,4 +214,58 @@ func (c *jobCollector) Collect(ch chan<- prometheus.Metric) {
 	for state, n := range states {
 		ch <- prometheus.MustNewConstMetric(jobsDesc, prometheus.GaugeValue, float64(n), state)
 	}
+}
+
+// ReplicaStats are the replication service's integrity numbers, read on
+// every scrape.
+type ReplicaStats struct {
+	// Broken is the number of synchronizations in CopyState Broken now.
+	Broken int
+	// Verifications counts pairs compared since the start (on request or by
+	// the scrub); VerifyMismatches those of them found different while they
+	// claimed Synchronized; BytesVerified the bytes compared.
+	Verifications, VerifyMismatches, BytesVerified uint64
+	// ScrubPasses counts the scrub's completed passes.
+	ScrubPasses uint64
+}
+
+// replicaCollector reads ReplicaStats on every scrape.
+type replicaCollector struct {
+	stats func() (ReplicaStats, error)
+}
+
+var (
+	replicaBrokenDesc = prometheus.NewDesc(Namespace+"_replica_broken",
+		"Synchronizations in CopyState Broken (a failed job or a verification mismatch; Resync Replica repairs them).", nil, nil)
+	replicaVerificationsDesc = prometheus.NewDesc(Namespace+"_replica_verifications_total",
+		"Replica pairs compared with their source (VerifyReplica or the scrub).", nil, nil)
+	replicaMismatchesDesc = prometheus.NewDesc(Namespace+"_replica_verify_mismatches_total",
+		"Synchronized replica pairs found different from their source (each became Broken).", nil, nil)
+	replicaVerifiedBytesDesc = prometheus.NewDesc(Namespace+"_replica_verified_bytes_total",
+		"Bytes of replica pairs compared.", nil, nil)
+	replicaScrubPassesDesc = prometheus.NewDesc(Namespace+"_replica_scrub_passes_total",
+		"Completed scrub passes over every Synchronized pair.", nil, nil)
+	replicaDescs = []*prometheus.Desc{replicaBrokenDesc, replicaVerificationsDesc, replicaMismatchesDesc,
+		replicaVerifiedBytesDesc, replicaScrubPassesDesc}
+)
+
+func (c *replicaCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range replicaDescs {
+		ch <- d
+	}
+}
+
+func (c *replicaCollector) Collect(ch chan<- prometheus.Metric) {
+	st, err := c.stats()
+	if err != nil {
+		for _, d := range replicaDescs {
+			ch <- prometheus.NewInvalidMetric(d, err)
+		}
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(replicaBrokenDesc, prometheus.GaugeValue, float64(st.Broken))
+	ch <- prometheus.MustNewConstMetric(replicaVerificationsDesc, prometheus.CounterValue, float64(st.Verifications))
+	ch <- prometheus.MustNewConstMetric(replicaMismatchesDesc, prometheus.CounterValue, float64(st.VerifyMismatches))
+	ch <- prometheus.MustNewConstMetric(replicaVerifiedBytesDesc, prometheus.CounterValue, float64(st.BytesVerified))
+	ch <- prometheus.MustNewConstMetric(replicaScrubPassesDesc, prometheus.CounterValue, float64(st.ScrubPasses))
 }

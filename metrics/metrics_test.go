@@ -179,3 +179,34 @@ func TestOnlyGETIsServed(t *testing.T) {
 		t.Errorf("POST /metrics = %d, want %d", got, want)
 	}
 }
+
+func TestReplicaStats(t *testing.T) {
+	m := metrics.New(metrics.Options{Replicas: func() (metrics.ReplicaStats, error) {
+		return metrics.ReplicaStats{Broken: 2, Verifications: 7, VerifyMismatches: 3, BytesVerified: 4096, ScrubPasses: 5}, nil
+	}})
+	text := scrape(t, m)
+	for _, want := range []string{
+		"replicad_replica_broken 2",
+		"replicad_replica_verifications_total 7",
+		"replicad_replica_verify_mismatches_total 3",
+		"replicad_replica_verified_bytes_total 4096",
+		"replicad_replica_scrub_passes_total 5",
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("metrics lack %q; got:\n%s", want, text)
+		}
+	}
+	failing := metrics.New(metrics.Options{Replicas: func() (metrics.ReplicaStats, error) {
+		return metrics.ReplicaStats{}, errors.New("store closed")
+	}})
+	srv := httptest.NewServer(failing.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("a failing Replicas answers %d, want 500", resp.StatusCode)
+	}
+}
