@@ -23,7 +23,7 @@ var allowedImports = map[string][]string{
 	"jobqueue":                  {"store"},
 	"replica/engine":            {"beneath"},
 	"replica/engine/enginetest": nil,
-	"replica":                   {"store", "volumes", "jobqueue", "replica/engine"},
+	"replica":                   {"store", "beneath", "volumes", "jobqueue", "replica/engine"},
 	"wsman":                     {"soap", "cimmodel", "users", "ntlm", "spnego"},
 	"provider":                  {"cimmodel", "store", "volumes", "jobqueue", "replica"},
 	"client":                    {"soap", "cimmodel", "ntlm", "spnego"},

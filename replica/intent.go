@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/replicad/replicad/beneath"
 	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/volumes"
 )
@@ -180,9 +181,15 @@ func (s *Service) finishIntent(ctx context.Context, in *intentRecord) error {
 }
 
 // removeHidden removes the sidecar and the partial copy of volume name in
-// pool, inside the pool's directory (a symlink there is removed, never
-// followed). A pool that is gone has nothing to remove.
+// pool, beneath the pool's directory handle (beneath.Remove: no symlink is
+// followed; one in their place is not ours and is left, with a warning).
+// A pool that is gone has nothing to remove.
 func (s *Service) removeHidden(ctx context.Context, pool, name string) error {
+	return s.removeHiddenFiles(ctx, pool, name, sidecarSuffix, partialSuffix)
+}
+
+// removeHiddenFiles removes the files "."+name+suffix of pool.
+func (s *Service) removeHiddenFiles(ctx context.Context, pool, name string, suffixes ...string) error {
 	if volumes.CheckName(name) != nil {
 		return nil // not a name replica made a file for
 	}
@@ -192,16 +199,22 @@ func (s *Service) removeHidden(ctx context.Context, pool, name string) error {
 	} else if err != nil {
 		return fmt.Errorf("pool %s: %w", pool, err)
 	}
-	root, err := os.OpenRoot(p.Path())
+	dir, err := beneath.OpenDir(p.Path())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("open pool %s: %w", pool, err)
 	}
-	defer root.Close()
+	defer dir.Close()
 	var errs []error
-	for _, suffix := range []string{sidecarSuffix, partialSuffix} {
-		if err := root.Remove("." + name + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	for _, suffix := range suffixes {
+		err := beneath.Remove(dir, "."+name+suffix)
+		switch {
+		case err == nil, errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, beneath.ErrSymlink):
+			s.logger.Warn("a symlink where a hidden file of a volume belongs; left alone",
+				zap.String("pool", pool), zap.String("file", "."+name+suffix))
+		default:
 			errs = append(errs, fmt.Errorf("remove %s of %s: %w", suffix, name, err))
 		}
 	}
@@ -253,7 +266,7 @@ func (s *Service) sweepHidden(ctx context.Context) error {
 		}
 		for _, e := range ents {
 			name, ok := hiddenOf(e.Name())
-			if !ok || keep[p.Name+"/"+name] {
+			if !ok || !e.Type().IsRegular() || keep[p.Name+"/"+name] {
 				continue
 			}
 			if err := s.removeHidden(ctx, p.Name, name); err != nil {

@@ -313,7 +313,7 @@ func (s *Service) cleanup(ctx context.Context, id string) error {
 	var errs []error
 	for _, x := range syncs {
 		if t, err := s.vols.Get(ctx, x.Target); err == nil {
-			if err := os.Remove(partialPath(t)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := s.removeHiddenFiles(ctx, t.Pool, t.Name, partialSuffix); err != nil {
 				errs = append(errs, err)
 			}
 		}
