@@ -33,6 +33,9 @@ type Config struct {
 	// MirrorLag bounds how long a write to a mirrored source goes unnoticed
 	// (0: replica.DefaultMirrorLag).
 	MirrorLag time.Duration
+	// ScrubRate turns on the background scrub of Synchronized replicas at
+	// this many bytes per second (0: off; replica.Options.ScrubRate).
+	ScrubRate int64
 }
 
 // Provider serves replicad's CIM classes. Create it with New, declare its

@@ -48,7 +48,8 @@ type replicationState struct {
 // openReplication opens the replication domain and registers its job
 // handlers with p.jobs (before the queue starts).
 func (p *Provider) openReplication(ctx context.Context) error {
-	opts := replica.Options{Logger: p.logger.Named("replica"), BandwidthLimit: p.cfg.CopyBandwidth, MirrorLag: p.cfg.MirrorLag}
+	opts := replica.Options{Logger: p.logger.Named("replica"), BandwidthLimit: p.cfg.CopyBandwidth, MirrorLag: p.cfg.MirrorLag,
+		ScrubRate: p.cfg.ScrubRate}
 	svc, err := replica.Open(ctx, p.cfg.DB, p.volumes, p.jobs, opts)
 	if err != nil {
 		return err
