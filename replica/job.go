@@ -128,7 +128,7 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 		opts.Checkpoint = func(c engine.Checkpoint) error {
 			return run.SaveCheckpoint(copyCheckpoint{Index: i, Engine: &c, Reports: cp.Reports})
 		}
-		st, err := engine.Copy(ctx, src.Path(), partial, opts)
+		st, err := s.copyMember(ctx, x, src.Path(), partial, opts)
 		if err != nil {
 			if ctx.Err() != nil && !s.terminating(op.ID) {
 				log.Info("copy interrupted; it resumes from its checkpoint", zap.Int("member", i))
@@ -142,14 +142,20 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 		if err := syncDir(filepath.Dir(tgt.Path())); err != nil {
 			return fail(err)
 		}
+		synced := true
 		if x.SyncType == SyncTypeMirror {
-			// The source is leased and unchanged since the copy began.
-			if err := s.setStamp(x.ID, src.Path()); err != nil {
-				return fail(err)
+			// A mirror's source may be written during its copy: converge.
+			if synced, err = s.converge(ctx, x, src, tgt, st.SourceChanged, log); err != nil {
+				if ctx.Err() != nil && !s.terminating(op.ID) {
+					return fmt.Errorf("converge %s to %s: %w", src.Name, tgt.Name, err)
+				}
+				return fail(fmt.Errorf("converge %s to %s: %w", src.Name, tgt.Name, err))
 			}
 		}
-		if err := s.setCopyState(x.ID, CopyStateSynchronized); err != nil {
-			return fail(err)
+		if synced {
+			if err := s.setCopyState(x.ID, CopyStateSynchronized); err != nil {
+				return fail(err)
+			}
 		}
 		run.Progress(base+scale, total)
 		cp.Reports = append(cp.Reports, CopyReport{

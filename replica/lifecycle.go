@@ -516,9 +516,12 @@ func (s *Service) settle(job string, state CopyState) error {
 }
 
 // runModify is the KindModify job handler: Resync Replica brings each
-// target up to date with its source, copying only the blocks whose hash
-// differs from the target's sidecar; Restore From Replica writes each
-// target's bytes back onto its source.
+// target up to date with its source, copying every block that differs
+// (found from the target's hash sidecar while it provably describes the
+// target, by reading the target otherwise); Restore From Replica writes
+// each target's differing blocks back onto its source. Either ends
+// Synchronized only when engine.Resync returned nil: every block compared
+// or copied, and the side read unchanged meanwhile.
 func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 	var pl modifyPayload
 	if err := json.Unmarshal(run.Payload, &pl); err != nil {
@@ -577,9 +580,17 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 		stamp, serr := stampOf(src.Path())
 		from, to := src.Path(), tgt.Path()
 		if pl.Op == OpRestore {
+			// The target's sidecar keeps describing the target, which a
+			// Restore only reads; every block of the source is compared
+			// with the target's, so writes to either side while the pair
+			// was fractured or split are undone.
 			from, to = to, from
 		} else {
-			ro.HashSidecar = sidecarPath(tgt)
+			// The sidecar stands for the target only while it provably
+			// describes it (engine.ResyncOptions.HashSidecar): after a
+			// Fracture or Split in which anyone wrote the target, or a
+			// crash, the target's data is compared.
+			ro.HashSidecar, ro.SidecarGeneration = sidecarPath(tgt), x.SidecarGen
 		}
 		st, err := engine.Resync(ctx, from, to, ro)
 		if err != nil && pl.Op == OpResync && x.SyncType == SyncTypeMirror && errors.Is(err, engine.ErrSourceChanged) {
@@ -591,6 +602,7 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 					return false
 				}
 				cur.Activity = ActivityFollowing
+				cur.SidecarGen, cur.TargetStamp = st.SidecarGeneration, targetStamp(st)
 				return true
 			}); err != nil {
 				return s.modifyFailed(run.ID, err)
@@ -617,6 +629,9 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 		if serr == nil {
 			_, serr = s.followState(x.ID, func(cur *Synchronization) bool {
 				cur.SourceStamp, cur.SourceSeen = stamp, seen
+				if pl.Op == OpResync {
+					cur.SidecarGen, cur.TargetStamp = st.SidecarGeneration, targetStamp(st)
+				}
 				return true
 			})
 		}

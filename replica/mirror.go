@@ -21,14 +21,38 @@ const DefaultMirrorLag = 2 * time.Second
 // catching up with writes to its source (CopyState Unsynchronized).
 const ActivityFollowing Activity = "following"
 
-// stampOf identifies the content of the file at path as far as a stat can
-// tell: size and modification time. A write by any process changes it.
+// DefaultMirrorScan is Options.MirrorScan when it is zero.
+const DefaultMirrorScan = 6 * time.Hour
+
+// identityOf returns the identity of the image at path (engine.Identity:
+// device, inode, size, mtime and ctime). A write by any process changes it,
+// also one that puts the mtime back (touch -r): user space cannot set the
+// ctime.
+func identityOf(path string) (engine.Identity, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return engine.Identity{}, err
+	}
+	defer f.Close()
+	return engine.IdentityOf(f)
+}
+
+// stampOf is the stamp of the image at path: its identity as a string.
 func stampOf(path string) (string, error) {
-	fi, err := os.Stat(path)
+	id, err := identityOf(path)
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%d:%d", fi.Size(), fi.ModTime().UnixNano()), nil
+	return id.String(), nil
+}
+
+// targetStamp is the stamp of the target a Resync left: the identity its
+// hash sidecar records, "" when none does (the next look catches up).
+func targetStamp(st engine.Stats) string {
+	if st.Target == (engine.Identity{}) {
+		return ""
+	}
+	return st.Target.String()
 }
 
 // following reports whether the mirror loop looks after x: an Asynchronous
@@ -37,6 +61,17 @@ func stampOf(path string) (string, error) {
 func following(x *Synchronization) bool {
 	return x.SyncType == SyncTypeMirror &&
 		(x.CopyState == CopyStateSynchronized || (x.CopyState == CopyStateUnsynchronized && x.Activity == ActivityFollowing))
+}
+
+// mirrorScan is the configured scan interval (0: never).
+func (s *Service) mirrorScan() time.Duration {
+	switch {
+	case s.opts.MirrorScan < 0:
+		return 0
+	case s.opts.MirrorScan == 0:
+		return DefaultMirrorScan
+	}
+	return s.opts.MirrorScan
 }
 
 // mirrorLag is the configured lag.
@@ -48,12 +83,17 @@ func (s *Service) mirrorLag() time.Duration {
 }
 
 // followLoop keeps every Asynchronous Mirror in step with its source until
-// ctx ends: every half lag it looks for sources changed since their
-// mirror's last sync (by size and modification time, so writes by any
-// process count) and brings the mirror up to date with engine.Resync,
-// which copies only the blocks whose hash differs from the target's hash
-// sidecar. A mirror is Unsynchronized from the moment a change is seen
-// until its catch-up is done, then Synchronized with a new WhenSynced.
+// ctx ends: every half lag it looks for mirrors whose source or target
+// changed since their last sync (by identity: inode, size, mtime and
+// ctime, so writes by any process count, also those that restore the
+// mtime) and brings them up to date with engine.Resync, which copies only
+// the blocks that differ (from the target's hash sidecar while that
+// provably describes the target, from the target's data otherwise). Every
+// Options.MirrorScan it compares each whole target with its source, for
+// changes no stamp shows. A mirror is Unsynchronized from the moment a
+// change is seen until its catch-up is done, then Synchronized with a new
+// WhenSynced. Every round also ends the Synchronized state of pairs whose
+// sizes differ (checkSizes).
 func (s *Service) followLoop(ctx context.Context) {
 	defer close(s.loopDone)
 	tick := time.NewTicker(s.mirrorLag() / 2)
@@ -74,6 +114,9 @@ func (s *Service) followLoop(ctx context.Context) {
 		for i := range syncs {
 			if ctx.Err() != nil {
 				return
+			}
+			if err := s.checkSizes(ctx, &syncs[i]); err != nil && ctx.Err() == nil {
+				s.logger.Warn("size check", zap.String("sync", syncs[i].ID), zap.Error(err))
 			}
 			if x := &syncs[i]; following(x) {
 				if err := s.follow(ctx, x); err != nil && ctx.Err() == nil {
@@ -96,18 +139,22 @@ func (s *Service) follow(ctx context.Context, x *Synchronization) error {
 	if err != nil {
 		return err
 	}
-	stamp, err := stampOf(src.Path())
+	seen := time.Now()
+	sid, err := identityOf(src.Path())
 	if err != nil {
 		return err
 	}
-	seen := time.Now()
-	if x.CopyState == CopyStateSynchronized && stamp == x.SourceStamp && !x.SourceSeen.IsZero() {
+	tstamp, err := stampOf(tgt.Path())
+	if err != nil {
+		return err
+	}
+	scan := s.mirrorScan() > 0 && seen.Sub(x.Scanned) >= s.mirrorScan()
+	if x.CopyState == CopyStateSynchronized && !scan && sid.String() == x.SourceStamp && tstamp == x.TargetStamp &&
+		x.SourceSeen.Sub(time.Unix(0, sid.CtimeNS)) > engine.TimestampGranularity {
 		// File times are coarse: a write in the same tick as the last
 		// look leaves them as they were. Only a look well after the last
 		// change proves that nothing changed since.
-		if mt, err := mtimeOf(src.Path()); err == nil && x.SourceSeen.Sub(mt) > mtimeGranularity {
-			return nil
-		}
+		return nil
 	}
 	var leases []func()
 	defer func() {
@@ -132,14 +179,26 @@ func (s *Service) follow(ctx context.Context, x *Synchronization) error {
 	}); err != nil || !ok {
 		return err
 	}
-	ro := engine.ResyncOptions{Options: engine.DefaultOptions(), HashSidecar: sidecarPath(tgt)}
+	ro := engine.ResyncOptions{Options: engine.DefaultOptions(), HashSidecar: sidecarPath(tgt),
+		SidecarGeneration: x.SidecarGen, CompareTarget: scan}
 	ro.Workers = s.opts.EngineWorkers
 	ro.BandwidthLimit = s.opts.BandwidthLimit
 	st, err := engine.Resync(ctx, src.Path(), tgt.Path(), ro)
 	if err != nil {
-		if ctx.Err() != nil || errors.Is(err, engine.ErrSourceChanged) {
-			// Stays Unsynchronized: the next round (or start) catches up.
-			return nil
+		if errors.Is(err, engine.ErrSourceChanged) {
+			// Stays Unsynchronized: the next round catches up, trusting the
+			// sidecar this pass wrote for the target.
+			_, serr := s.followState(x.ID, func(cur *Synchronization) bool {
+				if cur.Activity != ActivityFollowing {
+					return false
+				}
+				cur.SidecarGen, cur.TargetStamp = st.SidecarGeneration, targetStamp(st)
+				return true
+			})
+			return serr
+		}
+		if ctx.Err() != nil {
+			return nil // stays Unsynchronized: the next start catches up
 		}
 		_, serr := s.followState(x.ID, func(cur *Synchronization) bool {
 			if cur.Activity != ActivityFollowing {
@@ -157,11 +216,16 @@ func (s *Service) follow(ctx context.Context, x *Synchronization) error {
 		cur.CopyState, cur.Activity = CopyStateSynchronized, ActivityNone
 		cur.Synchronized = s.now()
 		// The stamp seen before the copy: a write during it shows next round.
-		cur.SourceStamp, cur.SourceSeen = stamp, seen
+		cur.SourceStamp, cur.SourceSeen = sid.String(), seen
+		cur.SidecarGen, cur.TargetStamp = st.SidecarGeneration, targetStamp(st)
+		if scan {
+			cur.Scanned = seen
+		}
 		return true
 	})
 	if err == nil {
-		s.logger.Debug("mirror caught up", zap.String("source", src.Name), zap.String("target", tgt.Name), zap.Int64("bytes", st.BytesCopied))
+		s.logger.Debug("mirror caught up", zap.String("source", src.Name), zap.String("target", tgt.Name),
+			zap.Int64("bytes", st.BytesCopied), zap.Bool("scan", scan), zap.Bool("sidecarTrusted", st.SidecarTrusted))
 	}
 	return err
 }
@@ -185,7 +249,7 @@ func (s *Service) followState(id string, change func(*Synchronization) bool) (bo
 
 // setStamp records the source stamp of synchronization id, seen now.
 func (s *Service) setStamp(id, path string) error {
-	seen := time.Now()
+	seen := time.Now() // before the stat: SourceSeen never postdates what it saw
 	stamp, err := stampOf(path)
 	if err != nil {
 		return err
@@ -198,7 +262,7 @@ func (s *Service) setStamp(id, path string) error {
 }
 
 // mtimeGranularity bounds how coarse file modification times are.
-const mtimeGranularity = 50 * time.Millisecond
+const mtimeGranularity = engine.TimestampGranularity
 
 func mtimeOf(path string) (time.Time, error) {
 	fi, err := os.Stat(path)

@@ -34,6 +34,10 @@ type Options struct {
 	// Mirror may go unnoticed: the mirror loop looks for changed sources
 	// every MirrorLag/2 (0: DefaultMirrorLag).
 	MirrorLag time.Duration
+	// MirrorScan is how often the mirror loop compares each mirror's whole
+	// target with its source, for changes no stamp shows (writes to the
+	// device under the filesystem); 0: DefaultMirrorScan, negative: never.
+	MirrorScan time.Duration
 	// ScrubRate turns on the background scrub (scrub.go): every
 	// Synchronized pair is verified in turn at this many bytes per second;
 	// 0 means off.

@@ -168,12 +168,23 @@ type Synchronization struct {
 	// Aborting reports that ModifyJob is being aborted: its handler leaves
 	// the synchronization Aborted.
 	Aborting bool `json:"aborting,omitempty"`
-	// SourceStamp identifies the source's content (size and modification
-	// time) at the mirror's last sync; the mirror loop catches up when it
-	// changes.
+	// SourceStamp identifies the source's content (device, inode, size,
+	// mtime and ctime: engine.Identity) at the mirror's last sync; the
+	// mirror loop catches up when it changes.
 	SourceStamp string `json:"sourceStamp,omitempty"`
 	// SourceSeen is when SourceStamp was read (local clock).
 	SourceSeen time.Time `json:"sourceSeen,omitzero"`
+	// TargetStamp identifies the target's content as the last sync left
+	// it (the identity recorded in its hash sidecar); the mirror loop
+	// catches up when the target is written by anyone.
+	TargetStamp string `json:"targetStamp,omitempty"`
+	// SidecarGen is the generation of the target's hash sidecar written by
+	// the last completed Resync or catch-up (engine.Stats.SidecarGeneration);
+	// a sidecar of any other generation is not trusted. 0: none.
+	SidecarGen uint64 `json:"sidecarGen,omitempty"`
+	// Scanned is when the mirror loop last compared the whole target
+	// with its source (Options.MirrorScan).
+	Scanned time.Time `json:"scanned,omitzero"`
 }
 
 // GroupSynchronization associates a source group with its replica group.

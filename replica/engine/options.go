@@ -208,6 +208,10 @@ type Stats struct {
 	// target after a Resync (0: there is none); pass it as
 	// ResyncOptions.SidecarGeneration next time.
 	SidecarGeneration uint64
+	// Target is the target's identity that the sidecar records (zero when
+	// no sidecar describes the target): a caller that finds the target
+	// with another identity later knows it was written since.
+	Target Identity
 	// Duration is the wall time of the call.
 	Duration time.Duration
 }

@@ -155,7 +155,7 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	if opts.HashSidecar != "" {
 		// Every block was compared or written: the hashes describe the
 		// target now, whether or not the source changed meanwhile.
-		if st.SidecarGeneration, err = r.saveSidecar(dst, sc, trusted); err != nil {
+		if st.SidecarGeneration, st.Target, err = r.saveSidecar(dst, sc, trusted, dstID); err != nil {
 			return st, err
 		}
 	}
@@ -192,16 +192,16 @@ func (r *resyncer) mutate() error {
 // generation. An unchanged target whose sidecar was trusted keeps it. When
 // someone else changed the target while its identity settled, no sidecar is
 // written (0): the next pass compares against the target's data.
-func (r *resyncer) saveSidecar(dst *os.File, sc *sidecar, trusted bool) (uint64, error) {
+func (r *resyncer) saveSidecar(dst *os.File, sc *sidecar, trusted bool, before Identity) (uint64, Identity, error) {
 	if trusted && !r.mutated.Load() {
-		return sc.gen, nil
+		return sc.gen, before, nil
 	}
 	if err := r.mutate(); err != nil {
-		return 0, err
+		return 0, Identity{}, err
 	}
 	id, settled, err := settledIdentity(dst)
 	if err != nil || !settled {
-		return 0, err
+		return 0, Identity{}, err
 	}
 	gen := r.opts.SidecarGeneration
 	if sc != nil {
@@ -209,9 +209,9 @@ func (r *resyncer) saveSidecar(dst *os.File, sc *sidecar, trusted bool) (uint64,
 	}
 	gen++
 	if err := writeSidecar(r.opts.HashSidecar, r.opts.BlockSize, gen, id, r.hashes); err != nil {
-		return 0, err
+		return 0, Identity{}, err
 	}
-	return gen, nil
+	return gen, id, nil
 }
 
 // blockRange is a run of blocks [first, first+n) handled as one unit of work.

@@ -1,0 +1,92 @@
+package replica
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/replicad/replicad/replica/engine"
+	"github.com/replicad/replicad/volumes"
+)
+
+// convergePasses bounds the Resync passes that follow a mirror's initial
+// copy of a source that is being written; after that many the mirror loop
+// takes over, Unsynchronized.
+const convergePasses = 8
+
+// copyMember makes the initial copy of x's source at partial. A mirror's
+// copy tolerates writes to the source (engine.Options.TolerateSourceChange:
+// converge then brings the target level); a resume whose source changed
+// since its checkpoint starts over.
+func (s *Service) copyMember(ctx context.Context, x *Synchronization, src, partial string, opts engine.Options) (engine.Stats, error) {
+	if x.SyncType != SyncTypeMirror {
+		return engine.Copy(ctx, src, partial, opts)
+	}
+	opts.TolerateSourceChange = true
+	var st engine.Stats
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		st, err = engine.Copy(ctx, src, partial, opts)
+		if err == nil || ctx.Err() != nil || !errors.Is(err, engine.ErrSourceChanged) {
+			return st, err
+		}
+		// Shrunk under the copy, or changed since the checkpoint.
+		if rerr := os.Remove(partial); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			return st, errors.Join(err, rerr)
+		}
+		opts.Resume = nil
+	}
+	return st, err
+}
+
+// converge brings mirror x's freshly installed target level with its
+// source. When the source did not change during the copy (changed false)
+// the copy is the source. Otherwise Resync passes run until one finds the
+// source unchanged from its start to its end (every block compared or
+// copied: the files are equal); it reports true then. After convergePasses
+// passes that each saw the source written, the mirror is left
+// Unsynchronized for the mirror loop to follow (false, nil) rather than
+// failed.
+func (s *Service) converge(ctx context.Context, x *Synchronization, src, tgt *volumes.Volume, changed bool, log *zap.Logger) (bool, error) {
+	if !changed {
+		// The copy checked that the source kept its identity throughout.
+		return true, s.setStamp(x.ID, src.Path())
+	}
+	var gen uint64
+	var st engine.Stats
+	for pass := 1; pass <= convergePasses; pass++ {
+		seen := time.Now()
+		stamp, err := stampOf(src.Path())
+		if err != nil {
+			return false, err
+		}
+		ro := engine.ResyncOptions{Options: engine.DefaultOptions(), HashSidecar: sidecarPath(tgt), SidecarGeneration: gen}
+		ro.Workers = s.opts.EngineWorkers
+		ro.BandwidthLimit = s.opts.BandwidthLimit
+		st, err = engine.Resync(ctx, src.Path(), tgt.Path(), ro)
+		gen = st.SidecarGeneration
+		if err == nil {
+			log.Info("mirror converged while its source was written", zap.String("source", src.Name), zap.Int("passes", pass))
+			_, err := s.followState(x.ID, func(cur *Synchronization) bool {
+				cur.SourceStamp, cur.SourceSeen = stamp, seen
+				cur.SidecarGen, cur.TargetStamp = gen, targetStamp(st)
+				return true
+			})
+			return err == nil, err
+		}
+		if !errors.Is(err, engine.ErrSourceChanged) {
+			return false, fmt.Errorf("resync pass %d: %w", pass, err)
+		}
+	}
+	log.Info("mirror source keeps changing; the mirror loop follows it", zap.String("source", src.Name), zap.Int("passes", convergePasses))
+	_, err := s.followState(x.ID, func(cur *Synchronization) bool {
+		cur.CopyState, cur.Activity = CopyStateUnsynchronized, ActivityFollowing
+		cur.SourceStamp, cur.SidecarGen, cur.TargetStamp = "", gen, targetStamp(st)
+		return true
+	})
+	return false, err
+}
