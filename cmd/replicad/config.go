@@ -27,6 +27,9 @@ type Config struct {
 	MetricsListen string
 	// CopyBandwidth caps each replica copy in bytes per second (0: unlimited).
 	CopyBandwidth int64
+	// ScrubRate verifies every Synchronized replica against its source in
+	// the background at this many bytes per second (0: off).
+	ScrubRate int64
 	// MirrorLag bounds how long a write to a mirrored source goes unnoticed.
 	MirrorLag time.Duration
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (0: none);
@@ -79,6 +82,7 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.DurationVar(&c.MirrorLag, "mirror-lag", c.MirrorLag, "how long a write to the source of an Asynchronous Mirror may go unnoticed (default 2s)")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "soft memory limit of the daemon in bytes (0: none), as GOMEMLIMIT")
 	fs.Int64Var(&c.CopyBandwidth, "copy-bandwidth", c.CopyBandwidth, "cap each replica copy at this many bytes per second (0: unlimited)")
+	fs.Int64Var(&c.ScrubRate, "scrub-rate", c.ScrubRate, "verify every Synchronized replica against its source in the background at this many bytes per second; a mismatch makes it Broken (0: off)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address for /metrics (Prometheus) and /healthz, plain HTTP without authentication; default off")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -108,6 +112,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CopyBandwidth < 0 {
 		return fmt.Errorf("--copy-bandwidth must not be negative")
+	}
+	if c.ScrubRate < 0 {
+		return fmt.Errorf("--scrub-rate must not be negative")
 	}
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		return fmt.Errorf("--log-format must be json or console, not %q", c.LogFormat)

@@ -77,6 +77,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:        logger.Named("provider"),
 		CopyBandwidth: cfg.CopyBandwidth,
 		MirrorLag:     cfg.MirrorLag,
+		ScrubRate:     cfg.ScrubRate,
 	})
 	if err != nil {
 		return err
@@ -98,6 +99,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Metrics = metrics.New(metrics.Options{
 		Process:   true,
 		JobStates: m.Provider.JobStates,
+		Replicas:  m.replicaStats,
 		Health: func(context.Context) error {
 			return m.DB.View(func(*store.Tx) error { return nil })
 		},
@@ -242,4 +244,11 @@ func newLogger(format string) (*zap.Logger, error) {
 	cfg.OutputPaths = []string{"stderr"}
 	cfg.DisableStacktrace = true
 	return cfg.Build()
+}
+
+// replicaStats feeds the replicad_replica_* metrics from the provider.
+func (m *Main) replicaStats() (metrics.ReplicaStats, error) {
+	st, broken, err := m.Provider.ReplicationIntegrity(context.Background())
+	return metrics.ReplicaStats{Broken: broken, Verifications: st.Verifications, VerifyMismatches: st.Mismatches,
+		BytesVerified: st.BytesVerified, ScrubPasses: st.ScrubPasses}, err
 }
