@@ -35,6 +35,14 @@ type Config struct {
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (0: none);
 	// past it the collector works harder rather than letting the heap grow.
 	MemoryLimit int64
+	// TLSCompat lets TLS 1.2 clients use the CBC-SHA1 cipher suites of Go's
+	// default list; without it TLS 1.2 offers AEAD suites only.
+	TLSCompat bool
+	// MaxConnections and MaxConnectionsPerSource cap the open connections
+	// of each listener, in total and from one address (IPv6: one /64);
+	// 0 means the default (wsman.ConnLimits).
+	MaxConnections          int
+	MaxConnectionsPerSource int
 	// AllowUnencrypted permits Basic over plain HTTP. Unset (nil) means:
 	// allowed only when every listener is on a loopback address.
 	AllowUnencrypted *bool
@@ -73,6 +81,9 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.StringVar(&c.ListenTLS, "listen-tls", c.ListenTLS, "HTTPS listen address (port 5986 by convention); needs --tls-cert and --tls-key")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate file for --listen-tls")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key file for --listen-tls")
+	fs.BoolVar(&c.TLSCompat, "tls-compat", c.TLSCompat, "also offer TLS 1.2 clients the CBC-SHA1 cipher suites (default: AEAD suites only)")
+	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "open connections per listener, in total (0: 4096)")
+	fs.IntVar(&c.MaxConnectionsPerSource, "max-connections-per-source", c.MaxConnectionsPerSource, "open connections per listener from one address or IPv6 /64 (0: 512)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data folder: state.db and pools/")
 	fs.StringVar(&c.UsersFile, "users", c.UsersFile, "htpasswd file with bcrypt hashes (htpasswd -B); default DATA/users, created with an admin user on first start")
 	fs.Var(optionalBool{&c.AllowUnencrypted}, "allow-unencrypted", "allow Basic authentication over plain HTTP (default: only when every listener is on loopback)")
@@ -109,6 +120,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MemoryLimit < 0 {
 		return fmt.Errorf("--memory-limit must not be negative")
+	}
+	if c.MaxConnections < 0 || c.MaxConnectionsPerSource < 0 {
+		return fmt.Errorf("--max-connections and --max-connections-per-source must not be negative")
 	}
 	if c.CopyBandwidth < 0 {
 		return fmt.Errorf("--copy-bandwidth must not be negative")

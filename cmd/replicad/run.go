@@ -118,21 +118,18 @@ func (m *Main) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", cfg.Listen, err)
 		}
-		m.serve(ln, handler, "http")
+		m.serve(m.limit(ln), handler, "http")
 	}
 	if cfg.ListenTLS != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
 			return fmt.Errorf("TLS certificate: %w", err)
 		}
-		ln, err := tls.Listen("tcp", cfg.ListenTLS, &tls.Config{
-			Certificates: []tls.Certificate{cert},
-			MinVersion:   tls.VersionTLS12,
-		})
+		ln, err := net.Listen("tcp", cfg.ListenTLS)
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", cfg.ListenTLS, err)
 		}
-		m.serve(ln, handler, "https")
+		m.serve(tls.NewListener(m.limit(ln), tlsConfig(cert, cfg.TLSCompat)), handler, "https")
 	}
 	if m.Server.AllowUnencrypted && cfg.Listen != "" {
 		logger.Info("Basic authentication over plain HTTP is allowed", zap.Bool("allowUnencrypted", true))
@@ -140,13 +137,46 @@ func (m *Main) Run(ctx context.Context) error {
 	return nil
 }
 
+// aeadSuites are the TLS 1.2 cipher suites offered without --tls-compat:
+// ECDHE key exchange with AES-GCM or ChaCha20-Poly1305, no CBC-SHA1.
+var aeadSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+// tlsConfig is the HTTPS listener's configuration: TLS 1.2 or later, and in
+// TLS 1.2 the AEAD suites only unless compat asks for Go's default list
+// (which adds the CBC-SHA1 suites). TLS 1.3 suites are not configurable.
+func tlsConfig(cert tls.Certificate, compat bool) *tls.Config {
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if !compat {
+		cfg.CipherSuites = aeadSuites
+	}
+	return cfg
+}
+
+// limit caps the connections of a WS-Management listener (wsman.LimitListener).
+func (m *Main) limit(ln net.Listener) net.Listener {
+	return wsman.LimitListener(ln, wsman.ConnLimits{
+		PerSource: m.Config.MaxConnectionsPerSource,
+		Total:     m.Config.MaxConnections,
+	}, m.Logger.Named("wsman"))
+}
+
 // serve starts one listener and logs the address it bound, which tests that
 // listen on port 0 read back.
 func (m *Main) serve(ln net.Listener, h http.Handler, scheme string) {
 	srv := &http.Server{
-		Handler:           h,
-		ConnContext:       m.Server.ConnContext, // Negotiate logons are bound to the connection (wsman/negotiate.go)
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:     h,
+		ConnContext: m.Server.ConnContext, // Negotiate logons are bound to the connection (wsman/negotiate.go)
+		// Short before a logon: headers within 5 s; the wsman handler gives a
+		// body 10 s until the logon succeeded, then ReadTimeout
+		// (wsman.Limits.PreAuthTimeout, ReadTimeout).
+		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
