@@ -76,6 +76,8 @@ Task commands:
   replica list | replica modify SYNC OPERATION [--force] [--wait]
                  (OPERATION: detach, dissolve, return-to-pool, fracture, split, resync,
                   restore, abort, activate, deactivate, suspend, resume, failover, failback or a number)
+  replica verify SYNC [--max N]             compare replica and source: prints "identical" or the
+                                            first differing offsets; exit 0 identical, 1 differs, 2 error
   job list | job show ID | job cancel ID | job wait ID
 
 Flags (anywhere on the line):
@@ -103,6 +105,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	err := a.dispatch(ctx, args)
 	if err == nil {
 		return 0
+	}
+	var es *exitStatus // replica verify's 0/1/2
+	if errors.As(err, &es) {
+		if es.msg != "" {
+			fmt.Fprintf(stderr, "replicactl: %s\n", es.msg)
+		}
+		return es.code
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {

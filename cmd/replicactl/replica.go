@@ -36,7 +36,7 @@ func named(m map[string]string, v string) string {
 }
 
 func (a *app) replica(ctx context.Context, args []string) error {
-	verb, rest, err := a.sub("replica", args, "create", "list", "modify")
+	verb, rest, err := a.sub("replica", args, "create", "list", "modify", "verify")
 	if err != nil {
 		return err
 	}
@@ -45,6 +45,8 @@ func (a *app) replica(ctx context.Context, args []string) error {
 		return a.replicaCreate(ctx, rest)
 	case "modify":
 		return a.replicaModify(ctx, rest)
+	case "verify":
+		return a.replicaVerify(ctx, rest) // verify.go
 	}
 	pos, err := parse(a.flags("replica list"), rest)
 	if err != nil {
