@@ -136,6 +136,11 @@ func (r *Registry) Query(ctx context.Context, namespace, wql string) ([]*Instanc
 	if err != nil {
 		return nil, err
 	}
+	return r.Select(ctx, namespace, q)
+}
+
+// Select runs the parsed query q in namespace, as [Registry.Query] does.
+func (r *Registry) Select(ctx context.Context, namespace string, q *Query) ([]*Instance, error) {
 	c, err := r.lookup(namespace, q.Class)
 	if err != nil {
 		return nil, err

@@ -27,67 +27,164 @@ const (
 	modeObjectAndEPR = "EnumerateObjectAndEPR"
 )
 
-// enumeration is one open enumeration context: the instances still to send.
+// Defaults of the enumeration limits that apply to all users together.
+const (
+	// defaultMaxEnumerations caps the open enumeration contexts of all users.
+	defaultMaxEnumerations = 256
+	// defaultEnumerationBytes is the memory budget, by estimate, of all open
+	// enumeration contexts together.
+	defaultEnumerationBytes = 64 << 20
+)
+
+// Estimates of what an open context holds, in bytes (64-bit Go): the
+// context with its ID and map entry, an ObjectPath in its slice (56 bytes)
+// and one key binding with its boxed value (48 + 16). A test measures the
+// heap to keep them honest.
+const (
+	enumerationOverhead = 512
+	pathOverhead        = 64
+	keyOverhead         = 80
+)
+
+// enumeration is one open enumeration context. It holds the object paths
+// of the items still to send, not the instances: Pull fetches those again
+// (what changed since the Enumerate shows, what was deleted is skipped).
 type enumeration struct {
 	id      string
 	owner   string
 	mode    string
 	uri     string
-	items   []*cimmodel.Instance
+	query   *cimmodel.Query       // the WQL filter, whose projection re-fetched instances get; nil: all properties
+	paths   []cimmodel.ObjectPath // every item not sent by the Enumerate itself, in order
+	next    int                   // the first of paths not yet sent
+	bytes   int64                 // the estimate counted against the budget
 	expires time.Time
+	busy    bool // a Pull is working on it
 }
 
-// enumerations holds the open contexts, at most max per user, each expiring
-// after idle. It is safe for concurrent use.
+// pathBytes estimates the memory an ObjectPath holds.
+func pathBytes(p cimmodel.ObjectPath) int64 {
+	n := int64(pathOverhead)
+	for _, k := range p.Keys {
+		n += keyOverhead
+		switch v := k.Value.V.(type) {
+		case string:
+			n += int64(len(v))
+		case cimmodel.ObjectPath:
+			n += pathBytes(v)
+		}
+	}
+	return n
+}
+
+// enumerations holds the open contexts: at most perUser per user and max in
+// all, together within a memory budget (bytes, by estimate), each expiring
+// after idle. Quotas are taken with reserve before any instance is
+// enumerated. It is safe for concurrent use.
 type enumerations struct {
-	mu    sync.Mutex
-	byID  map[string]*enumeration
-	max   int
-	idle  time.Duration
-	now   func() time.Time
-	count map[string]int
+	mu      sync.Mutex
+	byID    map[string]*enumeration
+	perUser int
+	max     int
+	budget  int64
+	used    int64 // bytes of the open contexts
+	pending int   // reservations neither opened nor cancelled
+	idle    time.Duration
+	now     func() time.Time
+	count   map[string]int // per owner: open contexts and reservations
 }
 
-func newEnumerations(max int, idle time.Duration, now func() time.Time) *enumerations {
-	return &enumerations{byID: map[string]*enumeration{}, count: map[string]int{}, max: max, idle: idle, now: now}
+func newEnumerations(perUser int, idle time.Duration, now func() time.Time) *enumerations {
+	return &enumerations{byID: map[string]*enumeration{}, count: map[string]int{},
+		perUser: perUser, max: defaultMaxEnumerations, budget: defaultEnumerationBytes, idle: idle, now: now}
 }
 
-// sweep drops expired contexts; callers hold mu.
+// enumTicket is a reservation of one context for owner, under the ID it will have.
+type enumTicket struct {
+	owner, id string
+	settled   bool
+}
+
+// sweep drops expired contexts that no Pull is working on; callers hold mu.
 func (e *enumerations) sweep() {
 	now := e.now()
 	for id, en := range e.byID {
-		if now.After(en.expires) {
+		if !en.busy && now.After(en.expires) {
 			e.drop(id, en)
 		}
 	}
 }
 
+// drop forgets a context; callers hold mu.
 func (e *enumerations) drop(id string, en *enumeration) {
 	delete(e.byID, id)
-	if e.count[en.owner]--; e.count[en.owner] <= 0 {
-		delete(e.count, en.owner)
+	e.used -= en.bytes
+	e.uncount(en.owner)
+}
+
+func (e *enumerations) uncount(owner string) {
+	if e.count[owner]--; e.count[owner] <= 0 {
+		delete(e.count, owner)
 	}
 }
 
-// open stores en under a new ID, or fails with QuotaLimit when its owner
-// already holds the maximum.
-func (e *enumerations) open(en *enumeration) error {
+// reserve takes a context from the quotas of owner and of the server, or
+// fails with QuotaLimit, before the caller does any work for it.
+func (e *enumerations) reserve(owner string) (*enumTicket, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.sweep()
-	if e.count[en.owner] >= e.max {
-		return protoErr(faultQuotaLimit, "The user %s holds %d open enumerations, the most allowed; release or finish one.", en.owner, e.max)
+	switch {
+	case e.count[owner] >= e.perUser:
+		return nil, protoErr(faultQuotaLimit, "The user %s holds %d open enumerations, the most allowed; release or finish one.", owner, e.perUser)
+	case len(e.byID)+e.pending >= e.max:
+		return nil, protoErr(faultQuotaLimit, "The service holds %d open enumerations, the most allowed; retry later.", e.max)
+	case e.used >= e.budget:
+		return nil, protoErr(faultQuotaLimit, "The open enumerations use the memory allowed for them; retry later.")
 	}
-	en.id = "uuid:" + strings.ToUpper(uuid.NewString())
+	e.count[owner]++
+	e.pending++
+	return &enumTicket{owner: owner, id: "uuid:" + strings.ToUpper(uuid.NewString())}, nil
+}
+
+// cancel gives back an unused reservation; it does nothing after open.
+func (e *enumerations) cancel(t *enumTicket) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t.settled {
+		return
+	}
+	t.settled = true
+	e.pending--
+	e.uncount(t.owner)
+}
+
+// open stores en under its enumTicket's ID, or fails with QuotaLimit (and gives
+// the reservation back) when its paths do not fit in the memory budget.
+func (e *enumerations) open(t *enumTicket, en *enumeration) error {
+	size := int64(enumerationOverhead)
+	for _, p := range en.paths {
+		size += pathBytes(p)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t.settled = true
+	e.pending--
+	if e.used+size > e.budget {
+		e.uncount(t.owner)
+		return protoErr(faultQuotaLimit, "The enumeration of %d items does not fit in the memory left for open enumerations; narrow it with a filter or retry later.", len(en.paths))
+	}
+	en.id, en.owner, en.bytes = t.id, t.owner, size
 	en.expires = e.now().Add(e.idle)
 	e.byID[en.id] = en
-	e.count[en.owner]++
+	e.used += size
 	return nil
 }
 
-// take removes and returns the context id of owner, or fails with
-// InvalidEnumerationContext (also for another user's context).
-func (e *enumerations) take(id, owner string) (*enumeration, error) {
+// acquire returns the context id of owner for a Pull, marked busy, or fails
+// with InvalidEnumerationContext (also for another user's context), or
+// with QuotaLimit while another Pull works on it.
+func (e *enumerations) acquire(id, owner string) (*enumeration, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.sweep()
@@ -95,12 +192,57 @@ func (e *enumerations) take(id, owner string) (*enumeration, error) {
 	if !ok || en.owner != owner {
 		return nil, protoErr(faultInvalidEnumerationContext, "The enumeration context %q is not valid or has expired.", id)
 	}
-	e.drop(id, en)
+	if en.busy {
+		return nil, protoErr(faultQuotaLimit, "Another Pull is working on the enumeration context %q; retry when it has answered.", id)
+	}
+	en.busy = true
 	return en, nil
+}
+
+// settle ends a Pull on en: next is the first item not sent. A context
+// with nothing left is dropped; otherwise it waits for the next Pull, also
+// after a Pull that failed, which leaves next where it was.
+func (e *enumerations) settle(en *enumeration, next int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	en.busy = false
+	if e.byID[en.id] != en { // released meanwhile
+		return
+	}
+	if en.next = next; next >= len(en.paths) {
+		e.drop(en.id, en)
+		return
+	}
+	en.expires = e.now().Add(e.idle)
+}
+
+// release drops the context id of owner, or fails with
+// InvalidEnumerationContext.
+func (e *enumerations) release(id, owner string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.sweep()
+	en, ok := e.byID[id]
+	if !ok || en.owner != owner {
+		return protoErr(faultInvalidEnumerationContext, "The enumeration context %q is not valid or has expired.", id)
+	}
+	e.drop(id, en)
+	return nil
+}
+
+// item is one enumerated item on its way into a reply: the instance
+// (nil in EnumerateEPR mode after the first reply) and its path; end is
+// the index in the context's paths just past it.
+type item struct {
+	inst *cimmodel.Instance
+	path cimmodel.ObjectPath
+	end  int
 }
 
 // enumerate answers wsen:Enumerate, with the WS-Management extensions
 // OptimizeEnumeration, MaxElements, EnumerationMode and Filter (DSP0226 §8).
+// The quotas of open contexts are checked before any instance is
+// enumerated; the context keeps the paths of the items not in this reply.
 func (s *Server) enumerate(req *request) (*soap.Message, error) {
 	h := req.header()
 	t, err := s.resolveClass(h)
@@ -118,48 +260,79 @@ func (s *Server) enumerate(req *request) (*soap.Message, error) {
 			return nil, protoErr(faultSchemaValidation, "The EnumerationMode %q is not supported.", mode)
 		}
 	}
-	items, err := s.filtered(req, t, body)
+	optimized := child(body, soap.NSWSMan, "OptimizeEnumeration") != nil
+	max := 0
+	if optimized {
+		if max, err = maxElements(child(body, soap.NSWSMan, "MaxElements"), s.Limits.MaxElements); err != nil {
+			return nil, err
+		}
+	}
+	tk, err := s.enums.reserve(req.user)
 	if err != nil {
 		return nil, err
 	}
-	en := &enumeration{owner: req.user, mode: mode, uri: t.uri, items: items}
+	defer s.enums.cancel(tk)
+	insts, query, err := s.filtered(req, t, body)
+	if err != nil {
+		return nil, err
+	}
+	en := &enumeration{mode: mode, uri: t.uri, query: query}
 	m := soap.NewResponse(h, soap.ActionEnumerateResponse)
 	resp := m.Body().CreateElement(m.NS(soap.NSEnumeration, "EnumerateResponse"))
 	ctxElem := resp.CreateElement(m.NS(soap.NSEnumeration, "EnumerationContext"))
-	if child(body, soap.NSWSMan, "OptimizeEnumeration") == nil {
-		// Plain WS-Enumeration: everything comes through Pull.
-		if err := s.enums.open(en); err != nil {
+	// The ID is in place while the items are measured against MaxEnvelopeSize.
+	ctxElem.SetText(tk.id)
+	sent := 0
+	if optimized {
+		page := make([]item, min(max, len(insts)))
+		for i := range page {
+			page[i] = item{inst: insts[i], path: insts[i].Path(), end: i + 1}
+		}
+		itemsElem := resp.CreateElement(m.NS(soap.NSWSMan, "Items"))
+		if sent, err = s.fill(req, m, itemsElem, page, mode); err != nil {
 			return nil, err
 		}
-		ctxElem.SetText(en.id)
-		return m, nil
+		if sent == len(insts) {
+			ctxElem.SetText("")
+			resp.CreateElement(m.NS(soap.NSWSMan, "EndOfSequence"))
+			return m, nil
+		}
 	}
-	max, err := maxElements(child(body, soap.NSWSMan, "MaxElements"), s.Limits.MaxElements)
-	if err != nil {
+	en.paths = make([]cimmodel.ObjectPath, 0, len(insts)-sent)
+	for _, inst := range insts[sent:] {
+		en.paths = append(en.paths, inst.Path())
+	}
+	if err := s.enums.open(tk, en); err != nil {
 		return nil, err
 	}
-	itemsElem := resp.CreateElement(m.NS(soap.NSWSMan, "Items"))
-	if err := s.fill(req, m, itemsElem, en, max); err != nil {
-		return nil, err
-	}
-	if len(en.items) == 0 {
-		resp.CreateElement(m.NS(soap.NSWSMan, "EndOfSequence"))
-		return m, nil
-	}
-	if err := s.enums.open(en); err != nil {
-		return nil, err
-	}
-	ctxElem.SetText(en.id)
 	return m, nil
 }
 
 // filtered returns the instances an Enumerate asks for: all of the class, or
-// those its filter selects.
-func (s *Server) filtered(req *request, t target, body *etree.Element) ([]*cimmodel.Instance, error) {
+// those its filter selects, and the parsed WQL filter when there is one.
+// Every loop stops when the request's context ends.
+func (s *Server) filtered(req *request, t target, body *etree.Element) ([]*cimmodel.Instance, *cimmodel.Query, error) {
+	if err := req.ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	filter := child(body, soap.NSWSMan, "Filter")
 	if filter == nil {
 		filter = child(body, soap.NSEnumeration, "Filter")
 	}
+	if filter != nil && filter.SelectAttrValue("Dialect", "") == DialectWQL {
+		q, err := cimmodel.ParseWQL(strings.TrimSpace(filter.Text()))
+		if err != nil {
+			return nil, nil, err
+		}
+		insts, err := s.registry.Select(req.ctx, t.namespace, q)
+		return insts, q, err
+	}
+	insts, err := s.unqueried(req, t, filter)
+	return insts, nil, err
+}
+
+// unqueried returns the instances of an Enumerate without a WQL filter.
+func (s *Server) unqueried(req *request, t target, filter *etree.Element) ([]*cimmodel.Instance, error) {
 	if filter == nil {
 		if t.class == nil {
 			return nil, &protocolError{kind: faultCannotProcessFilter,
@@ -168,8 +341,6 @@ func (s *Server) filtered(req *request, t target, body *etree.Element) ([]*cimmo
 		return s.registry.Enumerate(req.ctx, t.namespace, t.class.Name)
 	}
 	switch dialect := filter.SelectAttrValue("Dialect", ""); dialect {
-	case DialectWQL:
-		return s.registry.Query(req.ctx, t.namespace, strings.TrimSpace(filter.Text()))
 	case DialectAssociation:
 		f, err := cimmodel.ParseAssociationFilter(filter)
 		if err != nil {
@@ -213,6 +384,9 @@ func (s *Server) selectorFiltered(req *request, t target, filter *etree.Element)
 	}
 	var out []*cimmodel.Instance
 	for _, inst := range all {
+		if err := req.ctx.Err(); err != nil {
+			return nil, err
+		}
 		have := inst.Path()
 		match := true
 		for _, kb := range want.Keys {
@@ -230,7 +404,10 @@ func (s *Server) selectorFiltered(req *request, t target, filter *etree.Element)
 	return out, nil
 }
 
-// pull answers wsen:Pull with the next items of an open context.
+// pull answers wsen:Pull with the next items of an open context, fetched
+// again by path. A Pull that fails (EncodingLimit, a provider's error, the
+// OperationTimeout) leaves the context as it was: the client may retry,
+// with a smaller MaxElements or a larger MaxEnvelopeSize.
 func (s *Server) pull(req *request) (*soap.Message, error) {
 	body := req.env.Body
 	if body == nil || body.Tag != "Pull" || body.NamespaceURI() != soap.NSEnumeration {
@@ -241,27 +418,66 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	en, err := s.enums.take(id, req.user)
+	en, err := s.enums.acquire(id, req.user)
+	if err != nil {
+		return nil, err
+	}
+	next := en.next
+	defer func() { s.enums.settle(en, next) }()
+	page, err := s.page(req, en, max)
 	if err != nil {
 		return nil, err
 	}
 	m := soap.NewResponse(req.header(), soap.ActionPullResponse)
 	resp := m.Body().CreateElement(m.NS(soap.NSEnumeration, "PullResponse"))
 	ctxElem := resp.CreateElement(m.NS(soap.NSEnumeration, "EnumerationContext"))
+	ctxElem.SetText(en.id)
 	itemsElem := resp.CreateElement(m.NS(soap.NSEnumeration, "Items"))
-	if err := s.fill(req, m, itemsElem, en, max); err != nil {
+	sent, err := s.fill(req, m, itemsElem, page, en.mode)
+	if err != nil {
 		return nil, err
 	}
-	if len(en.items) == 0 {
+	end := len(en.paths) // every path left named a deleted instance
+	if sent > 0 {
+		end = page[sent-1].end
+	}
+	if end >= len(en.paths) {
 		resp.RemoveChild(ctxElem)
 		resp.CreateElement(m.NS(soap.NSEnumeration, "EndOfSequence"))
-		return m, nil
 	}
-	if err := s.enums.open(en); err != nil {
-		return nil, err
-	}
-	ctxElem.SetText(en.id)
+	next = end
 	return m, nil
+}
+
+// page returns the next at most max items of en. Instances are fetched
+// again (in EnumerateEPR mode the paths are enough); those deleted since
+// the Enumerate are skipped.
+func (s *Server) page(req *request, en *enumeration, max int) ([]item, error) {
+	var out []item
+	for i := en.next; len(out) == 0 && i < len(en.paths); {
+		j := min(i+max, len(en.paths))
+		var insts []*cimmodel.Instance
+		if en.mode != modeEPR {
+			var err error
+			if insts, err = s.registry.Instances(req.ctx, en.paths[i:j]); err != nil {
+				return nil, err
+			}
+		}
+		for k, p := range en.paths[i:j] {
+			it := item{path: p, end: i + k + 1}
+			if en.mode != modeEPR {
+				if it.inst = insts[k]; it.inst == nil {
+					continue
+				}
+				if en.query != nil {
+					it.inst = en.query.Project(it.inst)
+				}
+			}
+			out = append(out, it)
+		}
+		i = j
+	}
+	return out, nil
 }
 
 // release answers wsen:Release: the context is dropped.
@@ -271,51 +487,50 @@ func (s *Server) release(req *request) (*soap.Message, error) {
 		return nil, protoErr(faultSchemaValidation, "The body of a Release request must be wsen:Release.")
 	}
 	id := strings.TrimSpace(textOf(child(body, soap.NSEnumeration, "EnumerationContext")))
-	if _, err := s.enums.take(id, req.user); err != nil {
+	if err := s.enums.release(id, req.user); err != nil {
 		return nil, err
 	}
 	return soap.NewResponse(req.header(), soap.ActionReleaseResponse), nil
 }
 
-// fill moves up to max items of en into itemsElem, as many as fit in the
-// reply's MaxEnvelopeSize; what does not fit stays in en for the next Pull.
-func (s *Server) fill(req *request, m *soap.Message, itemsElem *etree.Element, en *enumeration, max int) error {
-	n := min(max, len(en.items))
+// fill writes as many of items into itemsElem as fit in the reply's
+// MaxEnvelopeSize and returns how many; EncodingLimit when not even one
+// fits.
+func (s *Server) fill(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string) (int, error) {
+	n := len(items)
 	for {
 		for _, c := range itemsElem.ChildElements() {
 			itemsElem.RemoveChild(c)
 		}
-		for _, inst := range en.items[:n] {
-			s.writeItem(m, itemsElem, inst, en.mode)
+		for _, it := range items[:n] {
+			s.writeItem(m, itemsElem, it, mode)
 		}
 		out, err := m.Bytes(req.env.Encoding)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if len(out) <= req.maxEnvelope {
-			break
+			return n, nil
 		}
 		if n <= 1 {
-			return protoErr(faultEncodingLimit, "One item does not fit in the MaxEnvelopeSize of %d bytes.", req.maxEnvelope)
+			return 0, protoErr(faultEncodingLimit, "One item does not fit in the MaxEnvelopeSize of %d bytes.", req.maxEnvelope)
 		}
 		n /= 2
 	}
-	en.items = en.items[n:]
-	return nil
 }
 
-// writeItem writes one enumerated instance as the mode asks: the instance,
-// its EPR, or both in a wsman:Item.
-func (s *Server) writeItem(m *soap.Message, parent *etree.Element, inst *cimmodel.Instance, mode string) {
+// writeItem writes one enumerated item as the mode asks: the instance, its
+// EPR, or both in a wsman:Item.
+func (s *Server) writeItem(m *soap.Message, parent *etree.Element, it item, mode string) {
 	switch mode {
 	case modeEPR:
-		inst.Path().WriteEPR(parent.CreateElement(m.NS(soap.NSAddressing, "EndpointReference")), soap.AddressAnonymous)
+		it.path.WriteEPR(parent.CreateElement(m.NS(soap.NSAddressing, "EndpointReference")), soap.AddressAnonymous)
 	case modeObjectAndEPR:
-		item := parent.CreateElement(m.NS(soap.NSWSMan, "Item"))
-		cimmodel.EncodeInstance(item, inst)
-		inst.Path().WriteEPR(item.CreateElement(m.NS(soap.NSAddressing, "EndpointReference")), soap.AddressAnonymous)
+		e := parent.CreateElement(m.NS(soap.NSWSMan, "Item"))
+		cimmodel.EncodeInstance(e, it.inst)
+		it.path.WriteEPR(e.CreateElement(m.NS(soap.NSAddressing, "EndpointReference")), soap.AddressAnonymous)
 	default:
-		cimmodel.EncodeInstance(parent, inst)
+		cimmodel.EncodeInstance(parent, it.inst)
 	}
 }
 
