@@ -2,7 +2,6 @@ package replica
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -235,7 +234,7 @@ func (s *Service) verifyPair(ctx context.Context, x *Synchronization, src, tgt *
 	in.verifications.Add(1)
 	in.bytes.Add(uint64(r.Report.BytesCompared))
 	if !r.Identical() && !r.SourceChanged && x.CopyState == CopyStateSynchronized {
-		if err := s.breakPair(x, tgt, &r); err != nil {
+		if err := s.breakPair(ctx, x, tgt, &r); err != nil {
 			return r, err
 		}
 	} else if !r.Identical() {
@@ -260,7 +259,7 @@ func (s *Service) recordLast(r PairReport) {
 
 // breakPair makes Synchronized pair x Broken after a mismatch, removes its
 // target's hash sidecar and raises the alert.
-func (s *Service) breakPair(x *Synchronization, tgt *volumes.Volume, r *PairReport) error {
+func (s *Service) breakPair(ctx context.Context, x *Synchronization, tgt *volumes.Volume, r *PairReport) error {
 	ok, err := s.followState(x.ID, func(cur *Synchronization) bool {
 		if cur.CopyState != CopyStateSynchronized || cur.Activity != ActivityNone {
 			return false
@@ -277,7 +276,7 @@ func (s *Service) breakPair(x *Synchronization, tgt *volumes.Volume, r *PairRepo
 	}
 	// The sidecar describes a target that is not there: the next Resync
 	// must read the target itself.
-	if err := os.Remove(sidecarPath(tgt)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := s.removeHiddenFiles(context.WithoutCancel(ctx), tgt.Pool, tgt.Name, sidecarSuffix); err != nil {
 		s.logger.Warn("verify: remove hash sidecar", zap.String("target", tgt.Name), zap.Error(err))
 	}
 	s.integrity.mismatches.Add(1)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sort"
 	"time"
+
+	"github.com/replicad/replicad/beneath"
 )
 
 // DefaultVerifyMaxDiffs is VerifyOptions.MaxDiffs when it is zero.
@@ -107,7 +109,7 @@ type verifySide struct {
 }
 
 func openVerifySide(path, role string) (*verifySide, error) {
-	f, err := os.Open(path)
+	f, err := beneath.Open(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open %s: %w", role, err)
 	}

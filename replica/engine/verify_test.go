@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/replicad/replicad/beneath"
 	"github.com/replicad/replicad/replica/engine"
 )
 
@@ -174,6 +175,14 @@ func TestVerifyErrors(t *testing.T) {
 	}
 	if _, err := engine.Verify(context.Background(), src, filepath.Join(dir, "missing"), engine.VerifyOptions{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing target: %v", err)
+	}
+	// A symlink in a volume's place is not followed (issue 14 item 5).
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(dst, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.Verify(context.Background(), src, link, engine.VerifyOptions{}); !errors.Is(err, beneath.ErrSymlink) {
+		t.Errorf("symlinked target: %v, want beneath.ErrSymlink", err)
 	}
 	if _, err := engine.Verify(context.Background(), dir, dst, engine.VerifyOptions{}); !errors.Is(err, engine.ErrNotRegular) {
 		t.Errorf("directory source: %v, want ErrNotRegular", err)
