@@ -37,7 +37,7 @@ type volumeSet struct {
 	notes map[string]string // a changed ElementName
 	// block makes EnumerateInstances wait until the request's context ends
 	// and then answer anyway, as a provider that ignores its context.
-	block        bool
+	block        atomic.Bool
 	enumerations atomic.Int32
 }
 
@@ -58,7 +58,7 @@ func (v *volumeSet) instance(id string) *cimmodel.Instance {
 
 func (v *volumeSet) EnumerateInstances(ctx context.Context) ([]*cimmodel.Instance, error) {
 	v.enumerations.Add(1)
-	if v.block {
+	if v.block.Load() {
 		<-ctx.Done()
 	}
 	v.mu.Lock()
@@ -303,13 +303,13 @@ func TestPullFetchesAgain(t *testing.T) {
 // CannotProcessFilter fault.
 func TestEnumerateStopsAtOperationTimeout(t *testing.T) {
 	srv, v, _ := newVolumeServer(t, 20, 3)
-	v.block = true
+	v.block.Store(true)
 	wql := `<w:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">SELECT * FROM Test_Volume WHERE DeviceID LIKE 'v%'</w:Filter>`
 	req := volumeRequest(enumerate(`<w:OptimizeEnumeration/><w:MaxElements>50</w:MaxElements>`+wql), `<w:OperationTimeout>PT0.2S</w:OperationTimeout>`)
 	if _, reply := post(t, srv, testUser, testPass, req); subcode(t, reply) != "w:TimedOut" {
 		t.Errorf("WQL filter past the OperationTimeout: got %q, want w:TimedOut", subcode(t, reply))
 	}
-	v.block = false
+	v.block.Store(false)
 	big := `<w:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">SELECT * FROM Test_Volume WHERE DeviceID LIKE '` + strings.Repeat("[", 16000) + `'</w:Filter>`
 	before := v.enumerations.Load()
 	if got := openContext(t, srv, testUser, testPass, big); got != "n:CannotProcessFilter" {
@@ -358,5 +358,54 @@ func TestEnumerationContextMemory(t *testing.T) {
 	}
 	if estimate < perContext*9/10 {
 		t.Errorf("the budget counts %d bytes a context, less than the %d it holds", estimate, perContext)
+	}
+}
+
+// TestConcurrentPulls pulls one context from several clients at once: a
+// Pull that finds another working on the context is told QuotaLimit, and
+// every item arrives exactly once.
+func TestConcurrentPulls(t *testing.T) {
+	const n = 60
+	srv, _, _ := newVolumeServer(t, n, 3)
+	id := openContext(t, srv, testUser, testPass, "")
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				status, reply := post(t, srv, testUser, testPass, volumeRequest(pull(id, 2), ""))
+				if status != 200 {
+					switch sub := subcode(t, reply); sub {
+					case "w:QuotaLimit":
+						continue
+					case "n:InvalidEnumerationContext": // finished by another
+						return
+					default:
+						t.Errorf("Pull: %d %s", status, sub)
+						return
+					}
+				}
+				mu.Lock()
+				for _, d := range deviceIDs(t, reply) {
+					seen[d]++
+				}
+				mu.Unlock()
+				if find(parse(t, reply), "EndOfSequence") != nil {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Errorf("pulled %d distinct volumes, want %d", len(seen), n)
+	}
+	for d, c := range seen {
+		if c != 1 {
+			t.Errorf("%s pulled %d times", d, c)
+		}
 	}
 }
