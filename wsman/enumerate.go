@@ -27,14 +27,18 @@ const (
 	modeObjectAndEPR = "EnumerateObjectAndEPR"
 )
 
-// Defaults of the enumeration limits that apply to all users together.
-const (
-	// defaultMaxEnumerations caps the open enumeration contexts of all users.
-	defaultMaxEnumerations = 256
-	// defaultEnumerationBytes is the memory budget, by estimate, of all open
-	// enumeration contexts together.
-	defaultEnumerationBytes = 64 << 20
-)
+// EnumerationLimits bound the open enumeration contexts of all users
+// together; the per-user cap and the expiry are Limits' own fields. The
+// zero value of a field means its default.
+type EnumerationLimits struct {
+	// MaxEnumerations caps the open enumeration contexts of all users
+	// (default 256); more are answered with a QuotaLimit fault.
+	MaxEnumerations int
+	// MaxEnumerationBytes is the memory budget of all open enumeration
+	// contexts together, by estimate (default 64 MiB): an Enumerate whose
+	// context would not fit is answered with a QuotaLimit fault.
+	MaxEnumerationBytes int64
+}
 
 // Estimates of what an open context holds, in bytes (64-bit Go): the
 // context with its ID and map entry, an ObjectPath in its slice (56 bytes)
@@ -94,9 +98,19 @@ type enumerations struct {
 	count   map[string]int // per owner: open contexts and reservations
 }
 
-func newEnumerations(perUser int, idle time.Duration, now func() time.Time) *enumerations {
-	return &enumerations{byID: map[string]*enumeration{}, count: map[string]int{},
-		perUser: perUser, max: defaultMaxEnumerations, budget: defaultEnumerationBytes, idle: idle, now: now}
+// newEnumerations applies l's per-user cap, expiry and EnumerationLimits
+// (the defaults of the latter when unset).
+func newEnumerations(l Limits, now func() time.Time) *enumerations {
+	e := &enumerations{byID: map[string]*enumeration{}, count: map[string]int{},
+		perUser: l.MaxEnumerationsPerUser, max: l.MaxEnumerations, budget: l.MaxEnumerationBytes,
+		idle: l.EnumerationExpiry, now: now}
+	if e.max <= 0 {
+		e.max = 256
+	}
+	if e.budget <= 0 {
+		e.budget = 64 << 20
+	}
+	return e
 }
 
 // enumTicket is a reservation of one context for owner, under the ID it will have.

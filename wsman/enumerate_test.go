@@ -90,8 +90,9 @@ func (v *volumeSet) set(f func()) {
 }
 
 // newVolumeServer serves n Test_Volume instances v0000, v0001, ... to the
-// users admin and other, each allowed perUser open enumerations.
-func newVolumeServer(t testing.TB, n, perUser int) (*httptest.Server, *volumeSet, *wsman.Server) {
+// users admin and other, each allowed perUser open enumerations; configure
+// may set more before the server starts.
+func newVolumeServer(t testing.TB, n, perUser int, configure ...func(*wsman.Server)) (*httptest.Server, *volumeSet, *wsman.Server) {
 	t.Helper()
 	v := &volumeSet{live: map[string]bool{}, notes: map[string]string{}}
 	props := []cimmodel.Property{
@@ -123,6 +124,9 @@ func newVolumeServer(t testing.TB, n, perUser int) (*httptest.Server, *volumeSet
 	s.Logger = zaptest.NewLogger(t)
 	s.AllowUnencrypted = true
 	s.Limits.MaxEnumerationsPerUser = perUser
+	for _, f := range configure {
+		f(s)
+	}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv, v, s
@@ -188,8 +192,7 @@ func TestEnumerationQuotaBeforeWork(t *testing.T) {
 // together: another user at its own first context is refused when the
 // server holds the most allowed.
 func TestEnumerationGlobalCap(t *testing.T) {
-	srv, _, s := newVolumeServer(t, 20, 3)
-	wsman.SetEnumerationLimits(s, 4, 64<<20)
+	srv, _, _ := newVolumeServer(t, 20, 3, func(s *wsman.Server) { s.Limits.MaxEnumerations = 4 })
 	for i := 0; i < 3; i++ {
 		if id := openContext(t, srv, testUser, testPass, ""); !strings.HasPrefix(id, "uuid:") {
 			t.Fatalf("context %d: got %q", i, id)

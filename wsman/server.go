@@ -34,6 +34,8 @@ type Limits struct {
 	MaxEnumerationsPerUser int
 	// EnumerationExpiry is how long an idle enumeration context lives (default 10 minutes).
 	EnumerationExpiry time.Duration
+	// EnumerationLimits cap the open enumeration contexts of all users together (enumerate.go).
+	EnumerationLimits
 	// MaxElements caps the items of one Enumerate or Pull reply (default 1000).
 	MaxElements int
 	// MaxConcurrentRequests caps authenticated requests served at once
@@ -137,7 +139,7 @@ func (s *Server) init() {
 		return
 	}
 	s.Limits.setDefaults()
-	s.enums = newEnumerations(s.Limits.MaxEnumerationsPerUser, s.Limits.EnumerationExpiry, func() time.Time { return s.Now() })
+	s.enums = newEnumerations(s.Limits, func() time.Time { return s.Now() })
 	s.slots = make(chan struct{}, s.Limits.MaxConcurrentRequests)
 }
 
