@@ -30,6 +30,10 @@
 // Request bodies are capped (Limits.MaxBodyBytes; much lower before
 // authentication), replies are held to the client's wsman:MaxEnvelopeSize and
 // our own maximum, and each user may hold at most
-// Limits.MaxEnumerationsPerUser open enumeration contexts, each expiring after
-// Limits.EnumerationExpiry.
+// Limits.MaxEnumerationsPerUser open enumeration contexts, all users together
+// Limits.MaxEnumerations within a memory budget of Limits.MaxEnumerationBytes,
+// each expiring after Limits.EnumerationExpiry. The quotas are taken before
+// any instance is enumerated; a context keeps object paths, and Pull fetches
+// the instances again. Every long loop stops with the request's context
+// (wsman:OperationTimeout, or the client gone).
 package wsman
