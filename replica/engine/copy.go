@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
+
+	"github.com/replicad/replicad/beneath"
 )
 
 // Copy copies the regular file srcPath to dstPath, reading only the source's
@@ -26,7 +28,7 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 	start := time.Now()
 	opts = opts.withDefaults()
 
-	src, err := os.Open(srcPath)
+	src, err := beneath.Open(srcPath, os.O_RDONLY, 0)
 	if err != nil {
 		return st, fmt.Errorf("engine: open source: %w", err)
 	}
@@ -51,7 +53,7 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 		}
 		dst.Close()
 		if !keep {
-			os.Remove(dstPath)
+			removeBeneath(dstPath)
 		}
 	}()
 
@@ -114,37 +116,51 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 // openTarget checks dst against the source and opens it for writing: created
 // exclusively for a fresh copy, opened as it is for a resume.
 func openTarget(srcPath, dstPath string, sfi fs.FileInfo, resume *Checkpoint) (*os.File, error) {
-	dfi, err := os.Stat(dstPath)
-	switch {
-	case err == nil:
-		if os.SameFile(sfi, dfi) {
-			return nil, fmt.Errorf("%w: %s and %s", ErrSameFile, srcPath, dstPath)
-		}
-		if resume == nil {
-			return nil, fmt.Errorf("%w: %s", ErrTargetExists, dstPath)
-		}
-		if !dfi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%w: target %s is %v", ErrNotRegular, dstPath, dfi.Mode().Type())
-		}
-	case errors.Is(err, fs.ErrNotExist):
-		if resume != nil {
-			return nil, fmt.Errorf("%w: resume target %s is missing", ErrBadCheckpoint, dstPath)
-		}
-	default:
-		return nil, fmt.Errorf("engine: stat target: %w", err)
-	}
 	flag := os.O_WRONLY
 	if resume == nil {
 		flag |= os.O_CREATE | os.O_EXCL
 	}
-	dst, err := os.OpenFile(dstPath, flag, sfi.Mode().Perm()|0o600)
-	if errors.Is(err, fs.ErrExist) {
+	dst, err := beneath.Open(dstPath, flag, sfi.Mode().Perm()|0o600)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		if f, perr := beneath.Open(dstPath, unix.O_PATH, 0); perr == nil {
+			dfi, serr := f.Stat()
+			f.Close()
+			if serr == nil && os.SameFile(sfi, dfi) {
+				return nil, fmt.Errorf("%w: %s and %s", ErrSameFile, srcPath, dstPath)
+			}
+		}
 		return nil, fmt.Errorf("%w: %s", ErrTargetExists, dstPath)
-	}
-	if err != nil {
+	case errors.Is(err, fs.ErrNotExist) && resume != nil:
+		return nil, fmt.Errorf("%w: resume target %s is missing", ErrBadCheckpoint, dstPath)
+	case err != nil:
 		return nil, fmt.Errorf("engine: open target: %w", err)
 	}
+	dfi, err := dst.Stat()
+	if err != nil {
+		dst.Close()
+		return nil, fmt.Errorf("engine: stat target: %w", err)
+	}
+	if os.SameFile(sfi, dfi) {
+		dst.Close()
+		return nil, fmt.Errorf("%w: %s and %s", ErrSameFile, srcPath, dstPath)
+	}
+	if !dfi.Mode().IsRegular() {
+		dst.Close()
+		return nil, fmt.Errorf("%w: target %s is %v", ErrNotRegular, dstPath, dfi.Mode().Type())
+	}
 	return dst, nil
+}
+
+// removeBeneath removes the file at path without following a symlink in its
+// place (beneath.Remove in its parent directory).
+func removeBeneath(path string) error {
+	dir, err := beneath.OpenDir(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return beneath.Remove(dir, filepath.Base(path))
 }
 
 // finish checks that the source did not change (or, when tolerate is set,

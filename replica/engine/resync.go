@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
+
+	"github.com/replicad/replicad/beneath"
 )
 
 // DefaultResyncBlockSize is the default granularity of dirty maps and hash sidecars
@@ -74,7 +76,7 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	if opts.BlockSize%BlockSize != 0 {
 		return st, fmt.Errorf("engine: resync block size %d is not a multiple of %d", opts.BlockSize, BlockSize)
 	}
-	src, err := os.Open(srcPath)
+	src, err := beneath.Open(srcPath, os.O_RDONLY, 0)
 	if err != nil {
 		return st, fmt.Errorf("engine: open source: %w", err)
 	}
@@ -86,7 +88,7 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	if !sfi.Mode().IsRegular() {
 		return st, fmt.Errorf("%w: source %s is %v", ErrNotRegular, srcPath, sfi.Mode().Type())
 	}
-	dst, err := os.OpenFile(dstPath, os.O_RDWR|unix.O_NOFOLLOW, 0)
+	dst, err := beneath.Open(dstPath, os.O_RDWR, 0)
 	if err != nil {
 		return st, fmt.Errorf("engine: open target: %w", err)
 	}

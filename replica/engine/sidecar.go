@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/replicad/replicad/beneath"
 )
 
 // TimestampGranularity bounds how coarse the kernel's file timestamps are
@@ -109,7 +111,7 @@ func readSidecar(path string, blockSize int64) (*sidecar, error) {
 	if path == "" {
 		return nil, nil
 	}
-	f, err := os.Open(path)
+	f, err := beneath.Open(path, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -170,30 +172,41 @@ func writeSidecar(path string, blockSize int64, gen uint64, target Identity, hs 
 	for _, h := range hs {
 		b = append(b, h[:]...)
 	}
-	tmp := path + ".tmp"
-	os.Remove(tmp)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+	dir, err := beneath.OpenDir(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("engine: write sidecar: %w", err)
+	}
+	defer dir.Close()
+	name := filepath.Base(path)
+	tmp := name + ".tmp"
+	if err := beneath.Remove(dir, tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("engine: write sidecar: %w", err)
+	}
+	f, err := beneath.OpenFile(dir, tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("engine: write sidecar: %w", err)
 	}
 	if _, err := f.Write(b); err != nil {
 		f.Close()
-		os.Remove(tmp)
+		beneath.Remove(dir, tmp)
 		return fmt.Errorf("engine: write sidecar: %w", err)
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()
-		os.Remove(tmp)
+		beneath.Remove(dir, tmp)
 		return fmt.Errorf("engine: fsync sidecar: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		os.Remove(tmp)
+		beneath.Remove(dir, tmp)
 		return fmt.Errorf("engine: close sidecar: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := beneath.Rename(dir, tmp, name); err != nil {
 		return fmt.Errorf("engine: rename sidecar: %w", err)
 	}
-	return syncDir(filepath.Dir(path))
+	if err := dir.Sync(); err != nil {
+		return fmt.Errorf("engine: fsync dir of sidecar: %w", err)
+	}
+	return nil
 }
 
 // dropSidecar removes the sidecar at path durably, before the first change
@@ -201,7 +214,7 @@ func writeSidecar(path string, blockSize int64, gen uint64, target Identity, hs 
 // sidecar remains to vouch for it (the kernel may lose the target's new
 // ctime with the crash, so the identity check alone would not do).
 func dropSidecar(path string) error {
-	err := os.Remove(path)
+	err := removeBeneath(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
