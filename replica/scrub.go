@@ -9,7 +9,7 @@ import (
 )
 
 // DefaultScrubPause is Options.ScrubPause when it is zero.
-const DefaultScrubPause = time.Minute
+const DefaultScrubPause = 10 * time.Second
 
 // startScrub sets up the integrity state and, when Options.ScrubRate is
 // set, starts the scrub loop (stopped by stopScrub).
