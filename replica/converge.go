@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/replicad/replicad/beneath"
 	"github.com/replicad/replicad/replica/engine"
 	"github.com/replicad/replicad/volumes"
 )
@@ -35,7 +37,7 @@ func (s *Service) copyMember(ctx context.Context, x *Synchronization, src, parti
 			return st, err
 		}
 		// Shrunk under the copy, or changed since the checkpoint.
-		if rerr := os.Remove(partial); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		if rerr := removeBeneath(partial); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 			return st, errors.Join(err, rerr)
 		}
 		opts.Resume = nil
@@ -89,4 +91,40 @@ func (s *Service) converge(ctx context.Context, x *Synchronization, src, tgt *vo
 		return true
 	})
 	return false, err
+}
+
+// statBeneath describes the pool file at path without following a symlink
+// in its place (beneath.Lstat refuses one).
+func statBeneath(path string) (os.FileInfo, error) {
+	dir, err := beneath.OpenDir(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	defer dir.Close()
+	return beneath.Lstat(dir, filepath.Base(path))
+}
+
+// removeBeneath removes the pool file at path; a symlink in its place is
+// refused, not followed or removed.
+func removeBeneath(path string) error {
+	dir, err := beneath.OpenDir(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return beneath.Remove(dir, filepath.Base(path))
+}
+
+// renameBeneath renames the pool file oldPath to newPath, both in the same
+// directory; a symlink as either is refused.
+func renameBeneath(oldPath, newPath string) error {
+	if filepath.Dir(oldPath) != filepath.Dir(newPath) {
+		return fmt.Errorf("rename %s to %s: not in one directory", oldPath, newPath)
+	}
+	dir, err := beneath.OpenDir(filepath.Dir(oldPath))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return beneath.Rename(dir, filepath.Base(oldPath), filepath.Base(newPath))
 }

@@ -108,12 +108,12 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 		partial := partialPath(tgt)
 		var resume *engine.Checkpoint
 		if i == cp.Index && cp.Engine != nil {
-			if _, err := os.Stat(partial); err == nil {
+			if _, err := statBeneath(partial); err == nil {
 				resume = cp.Engine
 			}
 		}
 		if resume == nil {
-			os.Remove(partial) // a stale partial from an attempt without checkpoint
+			removeBeneath(partial) // a stale partial from an attempt without checkpoint
 		}
 		opts := engine.DefaultOptions()
 		opts.Workers = s.opts.EngineWorkers
@@ -136,7 +136,7 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 			}
 			return fail(fmt.Errorf("copy %s to %s: %w", src.Name, tgt.Name, err))
 		}
-		if err := os.Rename(partial, tgt.Path()); err != nil {
+		if err := renameBeneath(partial, tgt.Path()); err != nil {
 			return fail(fmt.Errorf("install copy of %s as %s: %w", src.Name, tgt.Name, err))
 		}
 		if err := syncDir(filepath.Dir(tgt.Path())); err != nil {

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
+	"github.com/replicad/replicad/beneath"
 	"github.com/replicad/replicad/replica/engine"
 	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/volumes"
@@ -29,7 +30,7 @@ const DefaultMirrorScan = 6 * time.Hour
 // also one that puts the mtime back (touch -r): user space cannot set the
 // ctime.
 func identityOf(path string) (engine.Identity, error) {
-	f, err := os.Open(path)
+	f, err := beneath.Open(path, unix.O_PATH, 0)
 	if err != nil {
 		return engine.Identity{}, err
 	}
@@ -265,9 +266,9 @@ func (s *Service) setStamp(id, path string) error {
 const mtimeGranularity = engine.TimestampGranularity
 
 func mtimeOf(path string) (time.Time, error) {
-	fi, err := os.Stat(path)
+	id, err := identityOf(path)
 	if err != nil {
 		return time.Time{}, err
 	}
-	return fi.ModTime(), nil
+	return time.Unix(0, id.MtimeNS), nil
 }
