@@ -23,7 +23,8 @@
 // A copy is a point-in-time copy taken when the request's leases were
 // granted. replicad itself never writes a leased source (Grow and Delete
 // fail while it is leased), and the engine fails the copy with
-// engine.ErrSourceChanged if the file changes anyway. With Sequential
+// engine.ErrSourceChanged if the file changes anyway (its size, mtime or
+// ctime), except for a Mirror, which converges (see Mirrors). With Sequential
 // Consistency every source of a group stays leased until the last member is
 // copied, so all targets reflect the same instant; with No Consistency each
 // source is released as soon as its own copy is done.
@@ -52,21 +53,37 @@
 // table allows (AllowedFrom; ErrInvalidState otherwise, ErrCopyInProgress
 // while a job works on it). Fracture, Split, Suspend, Resume and Abort
 // change the state in one transaction; Resync Replica and Restore From
-// Replica run as KindModify jobs with engine.Resync (a Resync copies only
-// the blocks whose hash differs from the target's hash sidecar,
-// ".NAME.img.hashes"; a Restore writes the target's bytes back onto the
-// source); Detach, Dissolve and Return To ResourcePool end the association.
+// Replica run as KindModify jobs with engine.Resync: a Resync copies every
+// block that differs between source and target, found from the target's
+// hash sidecar (".NAME.img.hashes") only while it provably describes the
+// target (the generation recorded in the synchronization, SidecarGen, and
+// the target's inode, size, mtime and ctime recorded in the sidecar), by
+// reading the target otherwise, so writes to a fractured or split target
+// are undone; a Restore compares every block and writes the target's
+// differing ones back onto the source. Either ends Synchronized only when
+// every block was compared or copied while the side read did not change.
+// A Synchronized pair whose source and target sizes differ (a Grow of
+// either) is not a copy: CheckSizes, called by the provider before it
+// reports a synchronization and by the mirror loop every round, makes a
+// Snapshot or Clone Broken and a Mirror Unsynchronized. Detach, Dissolve and
+// Return To ResourcePool end the association.
 // States are persisted in the synchronization records, so they are the same
 // after a restart.
 //
 // # Mirrors
 //
-// An Asynchronous Mirror is copied like a Clone, then followed: a
-// goroutine owned by the Service (stopped by Close) looks every
-// Options.MirrorLag/2 for mirror sources whose size or modification time
-// changed since the mirror's last sync (so writes by any process count) and
-// catches the mirror up with engine.Resync, moving it Unsynchronized →
-// Synchronized with a new Synchronized time. Fractured, Split and Suspended
+// An Asynchronous Mirror is copied like a Clone, except that its source may
+// be written during the copy (engine.Options.TolerateSourceChange): Resync
+// passes follow until one sees the source unchanged from start to end
+// (then Synchronized), at most eight, after which the mirror is left
+// Unsynchronized for the mirror loop. The loop, a goroutine owned by the
+// Service (stopped by Close), looks every Options.MirrorLag/2 for mirrors
+// whose source or target identity (inode, size, mtime and ctime: a write
+// that puts the mtime back still changes the ctime) differs from the one
+// recorded at the last sync, and every Options.MirrorScan compares each
+// whole target with its source, and catches the mirror up with
+// engine.Resync, moving it Unsynchronized → Synchronized with a new
+// Synchronized time. Fractured, Split and Suspended
 // mirrors are left alone. A Synchronous Mirror would need every write to
 // pass through replicad, which serves no I/O: it is ErrNotSupported.
 //
