@@ -221,9 +221,10 @@ func (c *jobCollector) Collect(ch chan<- prometheus.Metric) {
 type ReplicaStats struct {
 	// Broken is the number of synchronizations in CopyState Broken now.
 	Broken int
-	// Verifications counts pairs compared since the start (on request or by
-	// the scrub); VerifyMismatches those of them found different while they
-	// claimed Synchronized; BytesVerified the bytes compared.
+	// Verifications counts comparisons since the start (a pair on request,
+	// a window of one by the scrub); VerifyMismatches the pairs found
+	// different while they claimed Synchronized; BytesVerified the bytes
+	// compared.
 	Verifications, VerifyMismatches, BytesVerified uint64
 	// ScrubPasses counts the scrub's completed passes.
 	ScrubPasses uint64
@@ -238,7 +239,7 @@ var (
 	replicaBrokenDesc = prometheus.NewDesc(Namespace+"_replica_broken",
 		"Synchronizations in CopyState Broken (a failed job or a verification mismatch; Resync Replica repairs them).", nil, nil)
 	replicaVerificationsDesc = prometheus.NewDesc(Namespace+"_replica_verifications_total",
-		"Replica pairs compared with their source (VerifyReplica or the scrub).", nil, nil)
+		"Comparisons of a replica with its source (a VerifyReplica, or a scrub window of up to 256 MiB).", nil, nil)
 	replicaMismatchesDesc = prometheus.NewDesc(Namespace+"_replica_verify_mismatches_total",
 		"Synchronized replica pairs found different from their source (each became Broken).", nil, nil)
 	replicaVerifiedBytesDesc = prometheus.NewDesc(Namespace+"_replica_verified_bytes_total",

@@ -2,6 +2,7 @@ package replica_test
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -102,5 +103,45 @@ func TestScrubOff(t *testing.T) {
 	}
 	if got := e.sync(x.ID).CopyState; got != replica.CopyStateSynchronized {
 		t.Fatalf("state %s", got)
+	}
+}
+
+// TestScrubWindows: a pair larger than the scrub's window is compared
+// window by window, and a mismatch in a later window is found.
+func TestScrubWindows(t *testing.T) {
+	e := newEnv(t, true, replica.Options{ScrubRate: 1 << 40, ScrubPause: time.Millisecond})
+	src := e.volume("big", 600*MiB) // sparse: data at 0, 300 MiB and the end
+	res, err := e.svc.Replicate(context.Background(), replica.Request{Shape: replica.ShapeElement,
+		SyncType: replica.SyncTypeClone, SourceElement: src.ID, ElementName: "big-copy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job := e.wait(res.JobID); job.State != jobqueue.StateCompleted {
+		t.Fatalf("copy job %s: %s", job.State, job.Err)
+	}
+	x := res.Syncs[0]
+	const at = 600*MiB - 1000 // in the third window
+	v, err := e.vols.Get(context.Background(), x.Target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(v.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	_, err = f.ReadAt(b, at)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.writeAt(x.Target, at, []byte{^b[0]}) // differs whatever was there
+	e.waitState(x.ID, replica.CopyStateBroken)
+	last, _ := e.svc.LastVerify(x.ID)
+	if last.Report.Offsets[0] != at || last.Report.BytesCompared > 256*MiB {
+		t.Fatalf("scrub report %+v, want first offset %d in a window of at most 256 MiB", last.Report, at)
+	}
+	if st := e.svc.IntegrityStats(); st.Verifications < 3 {
+		t.Fatalf("stats %+v: want at least 3 windows compared", st)
 	}
 }

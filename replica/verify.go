@@ -25,6 +25,10 @@ type VerifyOptions struct {
 	// Progress, when set, is called with the bytes compared so far and in
 	// total over all pairs.
 	Progress func(done, total int64)
+
+	// from and to limit the comparison to a window (engine.VerifyOptions);
+	// the scrub verifies a pair window by window.
+	from, to int64
 }
 
 // PairReport is what verifying one synchronization found.
@@ -72,7 +76,8 @@ func (r VerifyResult) Identical() bool {
 
 // IntegrityStats are counters of the verifications since Open, for metrics.
 type IntegrityStats struct {
-	// Verifications counts pairs compared (on request or by the scrub).
+	// Verifications counts comparisons: a pair on request, or a window of
+	// up to 256 MiB of one by the scrub.
 	Verifications uint64
 	// Mismatches counts pairs found different while they claimed
 	// Synchronized (each made Broken).
@@ -162,7 +167,7 @@ func (s *Service) verify(ctx context.Context, ids []string, opts VerifyOptions) 
 	}
 	var base int64
 	for i, x := range syncs {
-		eo := engine.VerifyOptions{MaxDiffs: opts.MaxDiffs, BandwidthLimit: opts.BandwidthLimit}
+		eo := engine.VerifyOptions{MaxDiffs: opts.MaxDiffs, BandwidthLimit: opts.BandwidthLimit, From: opts.from, To: opts.to}
 		if opts.Progress != nil {
 			b := base
 			eo.Progress = func(done, _ int64) { opts.Progress(b+done, total) }

@@ -29,6 +29,11 @@ type VerifyOptions struct {
 	// Progress, when set, is called after each chunk with the bytes of the
 	// compared range done and in total.
 	Progress func(done, total int64)
+	// From and To limit the comparison to the window [From, To) of the
+	// common range (To 0: up to its end), so that a long comparison can be
+	// done in pieces. The sizes are compared only by the window that
+	// reaches the end of the longer file.
+	From, To int64
 }
 
 // VerifyReport is what Verify found.
@@ -88,11 +93,15 @@ func Verify(ctx context.Context, srcPath, dstPath string, opts VerifyOptions) (V
 	v := &verifier{opts: opts, src: src, dst: dst, thr: newThrottle(opts.BandwidthLimit), rep: &rep}
 	rep.SourceSize, rep.TargetSize = src.size, dst.size
 	common := min(src.size, dst.size)
-	rep.BytesCompared = common
-	if err := v.run(ctx, common); err != nil {
+	from, to := max(opts.From, 0), common
+	if opts.To > 0 {
+		to = min(opts.To, common)
+	}
+	rep.BytesCompared = max(to-from, 0)
+	if err := v.run(ctx, from, to); err != nil {
 		return rep, err
 	}
-	if src.size != dst.size {
+	if reachesEnd := opts.To <= 0 || opts.To >= max(src.size, dst.size); src.size != dst.size && reachesEnd {
 		tail := max(src.size, dst.size) - common
 		rep.DiffBytes += tail
 		v.addRun(common, tail)
@@ -137,13 +146,14 @@ type verifier struct {
 	rep      *VerifyReport
 }
 
-// run compares [0, end) chunk by chunk, skipping chunks that are holes in
-// both files.
-func (v *verifier) run(ctx context.Context, end int64) error {
+// run compares [from, end) chunk by chunk, skipping chunks that are holes
+// in both files.
+func (v *verifier) run(ctx context.Context, from, end int64) error {
 	sbuf := make([]byte, v.opts.ChunkSize)
 	dbuf := make([]byte, v.opts.ChunkSize)
 	var done int64
-	for _, e := range mergeExtents(clipTo(v.src.exts, end), clipTo(v.dst.exts, end)) {
+	total := max(end-from, 0)
+	for _, e := range mergeExtents(clipExtents(clipTo(v.src.exts, end), from), clipExtents(clipTo(v.dst.exts, end), from)) {
 		for off := e.Offset; off < e.End(); off += v.opts.ChunkSize {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("engine: verify interrupted: %w", err)
@@ -159,14 +169,14 @@ func (v *verifier) run(ctx context.Context, end int64) error {
 			if !bytes.Equal(s, d) {
 				v.diff(s, d, off)
 			}
-			done += n
+			done = off + n - from // holes of both count as done
 			if v.opts.Progress != nil {
-				v.opts.Progress(done, end)
+				v.opts.Progress(done, total)
 			}
 		}
 	}
 	if v.opts.Progress != nil {
-		v.opts.Progress(end, end)
+		v.opts.Progress(total, total)
 	}
 	return ctx.Err()
 }

@@ -188,3 +188,33 @@ func TestVerifyErrors(t *testing.T) {
 		t.Errorf("directory source: %v, want ErrNotRegular", err)
 	}
 }
+
+// TestVerifyWindows compares a file in windows [From, To): each window sees
+// only its own differences, and only the last one the size difference.
+func TestVerifyWindows(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	makeImage(t, src, 8*mib, 6, seg{0, 8 * mib, false})
+	copyFile(t, src, dst)
+	invertAt(t, dst, 5*mib+1, 2)
+	if err := os.Truncate(dst, 9*mib); err != nil {
+		t.Fatal(err)
+	}
+	var offsets []int64
+	var compared, diff int64
+	for from := int64(0); from < 9*mib; from += 2 * mib {
+		rep := verify(t, src, dst, engine.VerifyOptions{From: from, To: from + 2*mib})
+		offsets = append(offsets, rep.Offsets...)
+		compared += rep.BytesCompared
+		diff += rep.DiffBytes
+		if from == 4*mib && (rep.Identical() || rep.Offsets[0] != 5*mib+1) {
+			t.Errorf("window [4M, 6M): %+v", rep)
+		}
+		if from == 0 && rep.DiffBytes != 0 {
+			t.Errorf("window [0, 2M) sees differences: %+v", rep)
+		}
+	}
+	if compared != 8*mib || diff != 2+mib || offsets[0] != 5*mib+1 || offsets[2] != 8*mib {
+		t.Fatalf("windows: compared %d, %d differing bytes, offsets %v…; want %d, %d, 5M+1, 5M+2, 8M", compared, diff, offsets[:3], 8*mib, 2+mib)
+	}
+}
