@@ -89,8 +89,11 @@ type authState struct {
 	once     sync.Once
 	limiter  *limiter
 	checking chan struct{} // slots for unauthenticated work (Limits.MaxUnauthenticatedRequests)
-	mu       sync.Mutex
-	inflight map[string]int
+	// handshakes maps a connection to its state while a handshake on it
+	// holds a limiter ticket (negotiate.go, ConnState).
+	handshakes sync.Map
+	mu         sync.Mutex
+	inflight   map[string]int
 }
 
 func (s *Server) authInit() {
@@ -154,6 +157,9 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 	defer cancel()
 	// The AUTHENTICATE leg settles the ticket its NEGOTIATE leg took.
 	t := cs.takeTicket()
+	if t != nil && cs.conn != nil {
+		s.authState.handshakes.Delete(cs.conn)
+	}
 	if t == nil {
 		var err error
 		if t, err = s.authState.limiter.take(ctx, sourceKey(remoteHost(r))); err != nil {
@@ -184,7 +190,7 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 	case err == nil:
 		t.settle(false)
 	case errors.As(err, &cont):
-		cs.keepTicket(t)
+		s.keepTicket(cs, t)
 	case errors.Is(err, errBasicUnencrypted), errors.Is(err, errNoConnState):
 		t.settle(false)
 	default:

@@ -36,6 +36,7 @@ type connState struct {
 	// ticket is the failed-logon limiter's ticket the NEGOTIATE leg took,
 	// which the next leg settles (limiter.go).
 	ticket *ticket
+	conn   net.Conn // the connection, whose close returns the ticket
 	// The established logon, if any.
 	user        string
 	scheme      string
@@ -51,7 +52,20 @@ type connState struct {
 // connection the state that Negotiate logons need. Without it only Basic
 // authentication works.
 func (s *Server) ConnContext(ctx context.Context, c net.Conn) context.Context {
-	return context.WithValue(ctx, connKey{}, &connState{})
+	return context.WithValue(ctx, connKey{}, &connState{conn: c})
+}
+
+// ConnState is http.Server.ConnState for this server: when a connection
+// closes with a handshake unfinished, its failed-logon limiter ticket is
+// given back at once rather than when it expires (limiter.go), so that
+// NEGOTIATE legs count while they are open and no longer.
+func (s *Server) ConnState(c net.Conn, state http.ConnState) {
+	if state != http.StateClosed && state != http.StateHijacked {
+		return
+	}
+	if v, ok := s.authState.handshakes.LoadAndDelete(c); ok {
+		v.(*connState).takeTicket().settle(false)
+	}
 }
 
 func connFrom(r *http.Request) *connState {
@@ -100,15 +114,19 @@ func (cs *connState) takeTicket() *ticket {
 	return t
 }
 
-// keepTicket holds t for the next leg of the handshake.
-func (cs *connState) keepTicket(t *ticket) {
+// keepTicket holds t on cs for the next leg of the handshake, until the
+// connection closes (ConnState).
+func (s *Server) keepTicket(cs *connState, t *ticket) {
 	if cs == nil {
 		t.settle(false)
 		return
 	}
 	cs.mu.Lock()
-	defer cs.mu.Unlock()
 	cs.ticket = t
+	cs.mu.Unlock()
+	if cs.conn != nil {
+		s.authState.handshakes.Store(cs.conn, cs)
+	}
 }
 
 // takeReply returns and clears the WWW-Authenticate value owed.

@@ -248,3 +248,30 @@ func TestChunkedRequestClosesConnection(t *testing.T) {
 		t.Errorf("connection after the reply: %v, want EOF", err)
 	}
 }
+
+// TestClosedHandshakeGivesTicketBack: NEGOTIATE legs hold limiter tickets
+// while their connection is open; when it closes without an AUTHENTICATE,
+// the ticket comes back (Server.ConnState), so a flood of abandoned
+// handshakes does not lock its address out.
+func TestClosedHandshakeGivesTicketBack(t *testing.T) {
+	var s *wsman.Server
+	newAuthServer(t, func(srv *wsman.Server) {
+		srv.Auth.MaxFailures = 2
+		srv.Limits.PreAuthTimeout = 10 * time.Second
+		s = srv
+	})
+	srv := httptest.NewUnstartedServer(s.Handler())
+	srv.Config.ConnContext = s.ConnContext
+	srv.Config.ConnState = s.ConnState
+	srv.Start()
+	t.Cleanup(srv.Close)
+	neg, _ := ntlmssp.NewNegotiateMessage("", "")
+	for i := 0; i < 3; i++ {
+		c := newConn(t, srv)
+		status, hdr, _ := c.post("NTLM "+b64(neg), nil)
+		if status != 401 || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "NTLM ") {
+			t.Fatalf("NEGOTIATE %d after %d abandoned handshakes: %d %q, want a challenge", i, i, status, hdr.Get("WWW-Authenticate"))
+		}
+		c.c.CloseIdleConnections()
+	}
+}

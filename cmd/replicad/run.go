@@ -173,6 +173,7 @@ func (m *Main) serve(ln net.Listener, h http.Handler, scheme string) {
 	srv := &http.Server{
 		Handler:     h,
 		ConnContext: m.Server.ConnContext, // Negotiate logons are bound to the connection (wsman/negotiate.go)
+		ConnState:   m.Server.ConnState,   // a closed connection's unfinished handshake stops counting
 		// Short before a logon: headers within 5 s; the wsman handler gives a
 		// body 10 s until the logon succeeded, then ReadTimeout
 		// (wsman.Limits.PreAuthTimeout, ReadTimeout).
