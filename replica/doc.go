@@ -93,6 +93,10 @@
 // activity and mirror source stamp), "replica.groupsyncs" and
 // "replica.ops" hold one JSON record per group, synchronization, group
 // synchronization and replication operation, keyed by their IDs.
+// "replica.intents" journals the file and volume work that must follow a
+// committed change (the targets of Detach, Dissolve and Return To
+// ResourcePool; the targets a request is about to create); Open finishes
+// every intent left by a crash before it serves anything.
 //
 // # Concurrency
 //

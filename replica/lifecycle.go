@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -672,16 +671,4 @@ func (s *Service) modifyFailed(job string, cause error) error {
 	}
 	s.logger.Warn("modify job failed; synchronization broken", zap.String("job", job), zap.Error(cause))
 	return &jobqueue.Error{Code: jobqueue.CodeFailed, Message: cause.Error(), Err: cause}
-}
-
-// removeSidecars removes the hash sidecars of syncs' targets (the
-// association ends).
-func (s *Service) removeSidecars(ctx context.Context, syncs []*Synchronization) {
-	for _, x := range syncs {
-		if t, err := s.vols.Get(ctx, x.Target); err == nil {
-			if err := os.Remove(sidecarPath(t)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				s.logger.Warn("remove hash sidecar", zap.String("target", t.Name), zap.Error(err))
-			}
-		}
-	}
 }
