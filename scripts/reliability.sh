@@ -22,6 +22,9 @@ status=0
 field() { grep -o "RELIABILITY.*" "$2" | tail -1 | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 # num KEY FILE: as field, 0 when absent.
 num() { local v; v=$(field "$1" "$2"); echo "${v:-0}"; }
+# pfield KIND KEY FILE: the value of KEY=... on the last "RELIABILITY KIND" line of FILE.
+pfield() { grep -o "RELIABILITY $1 .*" "$3" | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+pnum() { local v; v=$(pfield "$1" "$2" "$3"); echo "${v:-0}"; }
 # verdict FILE: PASS, FAIL or SKIP of a go test -v log.
 verdict() { if grep -q '^--- FAIL' "$1" || grep -q '^FAIL' "$1"; then echo FAIL; elif grep -q '^--- PASS' "$1"; then echo PASS; else echo SKIP; fi; }
 
@@ -36,6 +39,8 @@ echo "fault injection" >&2
 go test -race -count=1 -timeout 10m -run '^TestFault' -v ./integration/ >"$WORK/fault.log" 2>&1 || status=1
 echo "hostile envelopes" >&2
 go test -race -count=1 -timeout 10m -run '^TestHostileEnvelopes$' -v ./integration/ >"$WORK/hostile.log" 2>&1 || status=1
+echo "attacks without a password" >&2
+go test -race -count=1 -timeout 10m -run '^TestPreauth' -v ./integration/ >"$WORK/preauth.log" 2>&1 || status=1
 echo "load: $LOAD_CLIENTS clients for $LOAD_DURATION" >&2
 go run ./bench/load -replicad "$WORK/replicad" -clients "$LOAD_CLIENTS" -duration "$LOAD_DURATION" >"$WORK/load.log" 2>&1 || status=1
 
@@ -82,6 +87,19 @@ faults_total=$(grep -c '^    --- \|^--- ' "$WORK/fault.log" || true)
 	echo "|---|---|"
 	grep -o 'hostile_test.go:[0-9]*: .*: HTTP [0-9]* .*' "$WORK/hostile.log" | sed 's/^hostile_test.go:[0-9]*: //' |
 		sed -E 's/^(.*): (HTTP [0-9]+ .*)$/| \1 | \2 |/'
+	echo
+	echo "## Attacks without a password (\`TestPreauth*\`, $(verdict "$WORK/preauth.log"))"
+	echo
+	echo "| attack | result |"
+	echo "|---|---|"
+	echo "| 64 anonymous 4 MiB requests at once, each with an NTLM NEGOTIATE | daemon peak RSS $(( $(pnum preauth_memory peak_rss_kib "$WORK/preauth.log") / 1024 )) MiB (bound 100 MB; $(( $(pnum preauth_memory rss_before_kib "$WORK/preauth.log") / 1024 )) MiB before) |"
+	echo "| 64 connections announcing a 4 MiB body and sending none | administrator's NTLM logon: HTTP $(pfield preauth_slow admin_ntlm_status "$WORK/preauth.log"), Basic request: HTTP $(pfield preauth_slow admin_basic_status "$WORK/preauth.log") |"
+	echo "| 63 wrong passwords at once (Basic) | $(pfield preauth_guesses checked "$WORK/preauth.log") checked, $(pfield preauth_guesses refused_unchecked "$WORK/preauth.log") refused unchecked; NTLM session of the same address: HTTP $(pfield preauth_guesses established_session_status "$WORK/preauth.log") |"
+	echo "| a password typed into the user field (Basic, NTLM) | in the log: $(pfield preauth_redaction secret_in_log "$WORK/preauth.log") |"
+	echo "| TLS 1.2 offering only CBC-SHA1 suites | refused by default: $(pfield preauth_tls cbc_default_refused "$WORK/preauth.log"), accepted with --tls-compat: $(pfield preauth_tls cbc_compat_ok "$WORK/preauth.log") |"
+	echo "| request with Transfer-Encoding and Content-Length | HTTP $(pfield preauth_te_cl status "$WORK/preauth.log"), Connection: close $(pfield preauth_te_cl connection_close "$WORK/preauth.log"), closed after $(pfield preauth_te_cl closed_after "$WORK/preauth.log") |"
+	echo
+	echo "The daemon is the \`-race\` build (about 40 MiB resident at rest)."
 	echo
 	echo "## Load (\`bench/load\`, $load_verdict)"
 	echo
