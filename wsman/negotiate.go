@@ -58,7 +58,10 @@ func (s *Server) ConnContext(ctx context.Context, c net.Conn) context.Context {
 // ConnState is http.Server.ConnState for this server: when a connection
 // closes with a handshake unfinished, its failed-logon limiter ticket is
 // given back at once rather than when it expires (limiter.go), so that
-// NEGOTIATE legs count while they are open and no longer.
+// NEGOTIATE legs count while they are open and no longer. Wire it beside
+// ConnContext: without it a ticket lasts until Auth.HandshakeTimeout, and
+// the server keeps a small entry for every connection that closed with a
+// handshake unfinished.
 func (s *Server) ConnState(c net.Conn, state http.ConnState) {
 	if state != http.StateClosed && state != http.StateHijacked {
 		return
