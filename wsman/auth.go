@@ -202,6 +202,17 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 	return user, err
 }
 
+// maxLoggedDomain bounds the client-chosen NTLM domain name in a log line.
+const maxLoggedDomain = 64
+
+// clip returns s cut to at most n bytes, marked with "…" when cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
 // logName is how a user name the client sent appears in the log: the
 // users file's spelling when it names a user (NTLM names are
 // case-insensitive), "<unknown>" otherwise, since a password typed into
@@ -265,9 +276,15 @@ func (s *Server) challenge(w http.ResponseWriter, r *http.Request, why error, st
 		level = s.Logger.Warn
 	}
 	name, _, _ := r.BasicAuth()
+	domain := ""
+	var logon *ntlm.LogonError
+	if errors.As(why, &logon) {
+		name, domain = logon.User, clip(logon.Domain, maxLoggedDomain)
+	}
 	level("wsman authentication refused",
 		zap.String("remote", remoteHost(r)),
 		zap.String("user", s.logName(name)),
+		zap.String("domain", domain),
 		zap.Int("status", http.StatusUnauthorized),
 		zap.Duration("duration", s.Now().Sub(start)),
 		zap.String("reason", why.Error()))

@@ -275,3 +275,22 @@ func TestClosedHandshakeGivesTicketBack(t *testing.T) {
 		c.c.CloseIdleConnections()
 	}
 }
+
+// TestFailedNTLMLogonNamesDomain: a refused NTLM logon logs the domain the
+// client sent (go-ntlmssp sends the target name of our challenge, REPLICAD) and the user
+// only when it is one of ours.
+func TestFailedNTLMLogonNamesDomain(t *testing.T) {
+	logTo, logs := observed()
+	srv, _, _ := newAuthServer(t, logTo)
+	if status := newConn(t, srv).ntlmLogon("Negotiate", testUser, "wrong", enumerate("")); status != 401 {
+		t.Fatalf("logon with a wrong password: %d, want 401", status)
+	}
+	refused := logs.FilterMessage("wsman authentication refused").All()
+	if len(refused) != 1 {
+		t.Fatalf("%d refusals logged, want 1", len(refused))
+	}
+	fields := refused[0].ContextMap()
+	if fields["domain"] != "REPLICAD" || fields["user"] != testUser {
+		t.Errorf("refusal logged user %q domain %q, want %q and REPLICAD", fields["user"], fields["domain"], testUser)
+	}
+}
