@@ -61,4 +61,5 @@ func TestResyncAfterTargetWrittenCmp(t *testing.T) {
 		t.Fatalf("cmp data.img clone.img after Resync (CopyState %s, PercentSynced %s): %v: %s",
 			replProp(s, "CopyState"), replProp(s, "PercentSynced"), err, res)
 	}
+	t.Logf("RELIABILITY integrity_resync written_into_target=%d copystate=%s percent_synced=%s cmp=equal", len(garbage), replProp(s, "CopyState"), replProp(s, "PercentSynced"))
 }

@@ -136,4 +136,5 @@ func TestSymlinkSwap(t *testing.T) {
 		t.Errorf("the file outside the pool changed: hash %s, want %s", got, want)
 	}
 	requireAlive(t, c)
+	t.Logf("RELIABILITY symlink_swap swapped_after_accept_job_state=%s outside_bytes_in_pools=none", state)
 }

@@ -140,6 +140,9 @@ func TestVerifyReplicaCommand(t *testing.T) {
 	if code, _, errs := c.run("replica", "verify", "nope"); code != 2 {
 		t.Fatalf("verify of an unknown replica: status %d, want 2\n%s", code, errs)
 	}
+	if !t.Failed() {
+		t.Logf("RELIABILITY integrity_verify first_offset=%d differing_bytes=262144 state=Broken repaired_by_resync=true", first)
+	}
 }
 
 // TestScrubFindsMismatch: a daemon with a high --scrub-rate finds a target
@@ -171,4 +174,5 @@ func TestScrubFindsMismatch(t *testing.T) {
 	if !strings.Contains(list, `"state": "Broken"`) || !strings.Contains(list, `"state": "Synchronized"`) {
 		t.Fatalf("replica list after the scrub: want b-copy Broken and a-copy Synchronized:\n%s", list)
 	}
+	t.Logf("RELIABILITY integrity_scrub first_offset=%d untouched_pair=Synchronized corrupted_pair=Broken", first)
 }

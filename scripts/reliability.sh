@@ -25,6 +25,8 @@ num() { local v; v=$(field "$1" "$2"); echo "${v:-0}"; }
 # pfield KIND KEY FILE: the value of KEY=... on the last "RELIABILITY KIND" line of FILE.
 pfield() { grep -o "RELIABILITY $1 .*" "$3" | tail -1 | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 pnum() { local v; v=$(pfield "$1" "$2" "$3"); echo "${v:-0}"; }
+# tverdict TEST FILE: PASS, FAIL or SKIP of one test in a go test -v log.
+tverdict() { local v; v=$(grep -o "^--- [A-Z]*: $1 " "$2" | tail -1 | awk '{print $2}' | tr -d :); echo "${v:-MISSING}"; }
 # verdict FILE: PASS, FAIL or SKIP of a go test -v log.
 verdict() { if grep -q '^--- FAIL' "$1" || grep -q '^FAIL' "$1"; then echo FAIL; elif grep -q '^--- PASS' "$1"; then echo PASS; else echo SKIP; fi; }
 
@@ -41,6 +43,13 @@ echo "hostile envelopes" >&2
 go test -race -count=1 -timeout 10m -run '^TestHostileEnvelopes$' -v ./integration/ >"$WORK/hostile.log" 2>&1 || status=1
 echo "attacks without a password" >&2
 go test -race -count=1 -timeout 10m -run '^TestPreauth' -v ./integration/ >"$WORK/preauth.log" 2>&1 || status=1
+echo "integrity and attacks with a password" >&2
+go test -race -count=1 -timeout 15m -v \
+	-run '^(TestResyncAfterTargetWrittenCmp|TestVerifyReplicaCommand|TestScrubFindsMismatch|TestSymlinkSwap|TestCrashKill9Endings)$' \
+	./integration/ >"$WORK/integrity.log" 2>&1 || status=1
+go test -race -count=1 -timeout 10m -v \
+	-run '^(TestResyncAfterTargetWritten|TestSizeChangeEndsSynchronized|TestMirrorCatchesTouchR|TestMirrorOfBusySource|TestEnumerateStopsAtOperationTimeout|TestEnumerationContextMemory|TestNTLMWithout128BitRefused|TestNameStartingWithDash)$' \
+	./replica/ ./wsman/ ./volumes/ >"$WORK/units.log" 2>&1 || status=1
 echo "load: $LOAD_CLIENTS clients for $LOAD_DURATION" >&2
 go run ./bench/load -replicad "$WORK/replicad" -clients "$LOAD_CLIENTS" -duration "$LOAD_DURATION" >"$WORK/load.log" 2>&1 || status=1
 
@@ -100,6 +109,27 @@ faults_total=$(grep -c '^    --- \|^--- ' "$WORK/fault.log" || true)
 	echo "| request with Transfer-Encoding and Content-Length | HTTP $(pfield preauth_te_cl status "$WORK/preauth.log"), Connection: close $(pfield preauth_te_cl connection_close "$WORK/preauth.log"), closed after $(pfield preauth_te_cl closed_after "$WORK/preauth.log") |"
 	echo
 	echo "The daemon is the \`-race\` build (about 40 MiB resident at rest)."
+	echo
+	I=$WORK/integrity.log U=$WORK/units.log
+	echo "## Integrity and attacks with a password"
+	echo
+	echo "Each row is one attack of issue 14, the test that replays it and what it measured."
+	echo
+	echo "| attack | test | result |"
+	echo "|---|---|---|"
+	echo "| Clone, Resync, Fracture, 256 KiB written into the target, Resync | TestResyncAfterTargetWrittenCmp $(tverdict TestResyncAfterTargetWrittenCmp "$I") | CopyState $(pfield integrity_resync copystate "$I"), PercentSynced $(pfield integrity_resync percent_synced "$I"), \`cmp\` $(pfield integrity_resync cmp "$I") |"
+	echo "| the same written into the target while Fractured, then Resync or Restore | TestResyncAfterTargetWritten $(tverdict TestResyncAfterTargetWritten "$U") | bytes equal after each |"
+	echo "| 256 KiB written into a clone's target behind the daemon's back, \`replicactl replica verify\` | TestVerifyReplicaCommand $(tverdict TestVerifyReplicaCommand "$I") | first differing offset $(pfield integrity_verify first_offset "$I") (as \`cmp\`), $(pfield integrity_verify differing_bytes "$I") bytes differ, pair $(pfield integrity_verify state "$I"), repaired by Resync: $(pfield integrity_verify repaired_by_resync "$I") |"
+	echo "| the same found by the background scrub (\`--scrub-rate\`) | TestScrubFindsMismatch $(tverdict TestScrubFindsMismatch "$I") | first offset $(pfield integrity_scrub first_offset "$I"), corrupted pair $(pfield integrity_scrub corrupted_pair "$I"), untouched pair $(pfield integrity_scrub untouched_pair "$I") |"
+	echo "| a Synchronized clone's target grown from 8 to 16 MiB | TestSizeChangeEndsSynchronized $(tverdict TestSizeChangeEndsSynchronized "$U") | no longer Synchronized |"
+	echo "| mirror source and target written with the mtime put back (\`touch -r\`) | TestMirrorCatchesTouchR $(tverdict TestMirrorCatchesTouchR "$U") | caught up, bytes equal |"
+	echo "| a mirror created on a volume written every millisecond | TestMirrorOfBusySource $(tverdict TestMirrorOfBusySource "$U") | converges to Synchronized, bytes equal |"
+	echo "| kill -9 during Detach, Return To ResourcePool (64 targets), Restore and Resync | TestCrashKill9Endings $(tverdict TestCrashKill9Endings "$I") | $(pfield crash-endings rounds "$I") rounds; volumes refused as members without a relationship: $(pfield crash-endings refused-unpaired "$I"), orphan sidecars/partials: $(pfield crash-endings orphan-files "$I") |"
+	echo "| a volume image swapped for a symlink to a file outside the pool after the request | TestSymlinkSwap $(tverdict TestSymlinkSwap "$I") | job state $(pfield symlink_swap swapped_after_accept_job_state "$I") (10 = Failed), outside bytes in the pools: $(pfield symlink_swap outside_bytes_in_pools "$I") |"
+	echo "| WQL \`LIKE\` with 16,000 unclosed \`[\`, and a filter running past OperationTimeout | TestEnumerateStopsAtOperationTimeout $(tverdict TestEnumerateStopsAtOperationTimeout "$U") | $(pfield wql_like answer "$U") (provider ran: $(pfield wql_like provider_ran "$U")); past the timeout $(pfield wql_like past_timeout "$U") |"
+	echo "| $(pfield enum_contexts contexts "$U") open enumeration contexts over $(pfield enum_contexts instances "$U") instances | TestEnumerationContextMemory $(tverdict TestEnumerationContextMemory "$U") | $(pfield enum_contexts bytes_per_context "$U") bytes a context ($(pfield enum_contexts bytes_per_item "$U") an item); before the fix a context held a copy of every instance, 6.1 MB here |"
+	echo "| NTLM AUTHENTICATE without NTLMSSP_NEGOTIATE_128 (40-bit sealing) | TestNTLMWithout128BitRefused $(tverdict TestNTLMWithout128BitRefused "$U") | HTTP $(pfield ntlm_40bit status "$U"), session bound: $(pfield ntlm_40bit session_bound "$U") |"
+	echo "| a volume or pool named \`-rf\` | TestNameStartingWithDash $(tverdict TestNameStartingWithDash "$U") | refused |"
 	echo
 	echo "## Load (\`bench/load\`, $load_verdict)"
 	echo

@@ -321,6 +321,9 @@ func TestEnumerateStopsAtOperationTimeout(t *testing.T) {
 	if v.enumerations.Load() != before {
 		t.Errorf("the oversized pattern ran the provider")
 	}
+	if !t.Failed() {
+		t.Logf("RELIABILITY wql_like past_timeout=w:TimedOut unclosed_brackets=16000 answer=n:CannotProcessFilter provider_ran=false")
+	}
 }
 
 // TestEnumerationContextMemory is the measurement of issue 14 item 10: 64
@@ -354,7 +357,7 @@ func TestEnumerationContextMemory(t *testing.T) {
 	after := heap()
 	perContext := (int64(after) - int64(before)) / contexts
 	estimate := wsman.EnumerationBytes(s) / contexts
-	t.Logf("%d contexts over %d instances: heap +%d bytes, %d bytes a context (%d an item); the budget counts %d a context",
+	t.Logf("RELIABILITY enum_contexts contexts=%d instances=%d heap_growth_bytes=%d bytes_per_context=%d bytes_per_item=%d budget_estimate=%d",
 		contexts, n, int64(after)-int64(before), perContext, perContext/n, estimate)
 	if limit := int64(512 * n); perContext > limit {
 		t.Errorf("an open context holds %d bytes, more than %d (512 an item)", perContext, limit)
