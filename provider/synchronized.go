@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/replica"
 )
@@ -73,19 +71,9 @@ func (sp *syncProvider) EnumerateInstances(ctx context.Context) ([]*cimmodel.Ins
 	}
 	out := make([]*cimmodel.Instance, 0, len(all))
 	for i := range all {
-		sp.p.checkSizes(ctx, &all[i])
 		out = append(out, sp.p.syncInstance(sp.class, &all[i]))
 	}
 	return out, nil
-}
-
-// checkSizes makes x honest before it is reported: a Synchronized pair whose
-// volumes' sizes differ is not reported Synchronized (replica.CheckSizes).
-// A failed check is logged; the record is then reported as stored.
-func (p *Provider) checkSizes(ctx context.Context, x *replica.Synchronization) {
-	if err := p.repl.svc.CheckSizes(ctx, x); err != nil {
-		p.logger.Warn("size check of a synchronization", zap.String("sync", x.ID), zap.Error(err))
-	}
 }
 
 // GetInstance returns the synchronization of the pair path names.
@@ -113,12 +101,7 @@ func (p *Provider) syncOf(ctx context.Context, path cimmodel.ObjectPath) (*repli
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", replica.ErrSyncNotFound, err)
 	}
-	x, err := p.repl.svc.SynchronizationOf(ctx, s, t)
-	if err != nil {
-		return nil, err
-	}
-	p.checkSizes(ctx, x)
-	return x, nil
+	return p.repl.svc.SynchronizationOf(ctx, s, t)
 }
 
 // syncView is how one copy state and activity show in the CIM_Synchronized
@@ -275,11 +258,6 @@ func (p *Provider) groupSyncOf(ctx context.Context, path cimmodel.ObjectPath) (*
 }
 
 func (p *Provider) groupSyncInstance(ctx context.Context, c *cimmodel.Class, gs *replica.GroupSynchronization) (*cimmodel.Instance, error) {
-	for _, id := range gs.Members {
-		if m, err := p.repl.svc.Synchronization(ctx, id); err == nil {
-			p.checkSizes(ctx, m)
-		}
-	}
 	st, err := p.repl.svc.GroupCopyState(ctx, gs)
 	if err != nil {
 		return nil, replicationError(err)

@@ -63,9 +63,15 @@
 // differing ones back onto the source. Either ends Synchronized only when
 // every block was compared or copied while the side read did not change.
 // A Synchronized pair whose source and target sizes differ (a Grow of
-// either) is not a copy: CheckSizes, called by the provider before it
-// reports a synchronization and by the mirror loop every round, makes a
-// Snapshot or Clone Broken and a Mirror Unsynchronized. Detach, Dissolve and
+// either) is not a copy: every read of the records (Synchronization,
+// Synchronizations, Relationships, the group reads and the reads Modify,
+// Verify and the jobs make) first checks the sizes and makes such a
+// Snapshot or Clone Broken and such a Mirror Unsynchronized, so whatever
+// reports or acts on a state sees an honest one.
+// The end of every initial copy, Resync and Restore records the source's
+// identity stamp (SourceStamp: inode, size, mtime, ctime); Verify and the
+// scrub tell a source written since (a difference expected) from a
+// corrupted target (Broken) by it, never by the mtime. Detach, Dissolve and
 // Return To ResourcePool end the association.
 // States are persisted in the synchronization records, so they are the same
 // after a restart.
@@ -90,7 +96,7 @@
 // # Store
 //
 // Buckets "replica.groups", "replica.syncs" (with their CopyState,
-// activity and mirror source stamp), "replica.groupsyncs" and
+// activity and source stamp), "replica.groupsyncs" and
 // "replica.ops" hold one JSON record per group, synchronization, group
 // synchronization and replication operation, keyed by their IDs.
 // "replica.intents" journals the file and volume work that must follow a

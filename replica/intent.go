@@ -247,7 +247,7 @@ func (s *Service) sweepHidden(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}
-	syncs, err := s.Synchronizations(ctx)
+	syncs, err := listRecordsView[Synchronization](s.db, bucketSyncs) // targets only: no size check
 	if err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}

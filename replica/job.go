@@ -151,6 +151,11 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 				}
 				return fail(fmt.Errorf("converge %s to %s: %w", src.Name, tgt.Name, err))
 			}
+		} else if err := s.setStamp(x.ID, src.Path()); err != nil {
+			// The copy checked that the source kept its identity throughout;
+			// Verify tells later writes to the source from a corrupted
+			// target by this stamp.
+			return fail(fmt.Errorf("stamp source %s: %w", src.Name, err))
 		}
 		if synced {
 			if err := s.setCopyState(x.ID, CopyStateSynchronized); err != nil {

@@ -235,7 +235,7 @@ func (s *Service) modify(ctx context.Context, ids []string, groupSync string, op
 				return ModifyResult{}, err
 			}
 		}
-		syncs, err := s.loadSyncs(ids)
+		syncs, err := s.loadSyncs(ctx, ids)
 		if err != nil {
 			return ModifyResult{}, err
 		}
@@ -261,7 +261,7 @@ func (s *Service) modify(ctx context.Context, ids []string, groupSync string, op
 	if tr.async {
 		// Checked before the leases so that a busy synchronization answers
 		// ErrCopyInProgress rather than the lease's ErrInUse.
-		syncs, err := s.loadSyncs(ids)
+		syncs, err := s.loadSyncs(ctx, ids)
 		if err != nil {
 			return ModifyResult{}, err
 		}
@@ -380,7 +380,9 @@ func checkFrom(op Operation, tr transition, syncs []*Synchronization) error {
 	return nil
 }
 
-func (s *Service) loadSyncs(ids []string) ([]*Synchronization, error) {
+// loadSyncs reads synchronizations ids in one transaction (ErrSyncNotFound
+// when one is missing) and makes them honest about sizes (honest).
+func (s *Service) loadSyncs(ctx context.Context, ids []string) ([]*Synchronization, error) {
 	out := make([]*Synchronization, 0, len(ids))
 	err := s.db.View(func(tx *store.Tx) error {
 		for _, id := range ids {
@@ -395,7 +397,11 @@ func (s *Service) loadSyncs(ids []string) ([]*Synchronization, error) {
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	s.honest(ctx, out...)
+	return out, nil
 }
 
 // abort stops the Resync jobs of ids; their synchronizations become
@@ -403,7 +409,7 @@ func (s *Service) loadSyncs(ids []string) ([]*Synchronization, error) {
 // source would be left half restored) and an initial copy is stopped by
 // terminating its job.
 func (s *Service) abort(ctx context.Context, ids []string) error {
-	syncs, err := s.loadSyncs(ids)
+	syncs, err := s.loadSyncs(ctx, ids)
 	if err != nil {
 		return err
 	}
@@ -426,7 +432,7 @@ func (s *Service) abort(ctx context.Context, ids []string) error {
 
 // abortRunning aborts the Resync or Restore jobs working on ids (Force).
 func (s *Service) abortRunning(ctx context.Context, ids []string) error {
-	syncs, err := s.loadSyncs(ids)
+	syncs, err := s.loadSyncs(ctx, ids)
 	if err != nil {
 		return err
 	}
@@ -530,7 +536,7 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 	leases, ok := s.leases[run.ID]
 	delete(s.leases, run.ID)
 	s.mu.Unlock()
-	syncs, err := s.loadSyncs(pl.Syncs)
+	syncs, err := s.loadSyncs(ctx, pl.Syncs)
 	if err != nil {
 		releaseMap(leases)
 		return s.modifyFailed(run.ID, err)

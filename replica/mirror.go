@@ -93,8 +93,8 @@ func (s *Service) mirrorLag() time.Duration {
 // Options.MirrorScan it compares each whole target with its source, for
 // changes no stamp shows. A mirror is Unsynchronized from the moment a
 // change is seen until its catch-up is done, then Synchronized with a new
-// WhenSynced. Every round also ends the Synchronized state of pairs whose
-// sizes differ (checkSizes).
+// WhenSynced. Every round's read of the records also ends the Synchronized
+// state of pairs whose sizes differ (honest).
 func (s *Service) followLoop(ctx context.Context) {
 	defer close(s.loopDone)
 	tick := time.NewTicker(s.mirrorLag() / 2)
@@ -115,9 +115,6 @@ func (s *Service) followLoop(ctx context.Context) {
 		for i := range syncs {
 			if ctx.Err() != nil {
 				return
-			}
-			if err := s.checkSizes(ctx, &syncs[i]); err != nil && ctx.Err() == nil {
-				s.logger.Warn("size check", zap.String("sync", syncs[i].ID), zap.Error(err))
 			}
 			if x := &syncs[i]; following(x) {
 				if err := s.follow(ctx, x); err != nil && ctx.Err() == nil {
@@ -260,15 +257,4 @@ func (s *Service) setStamp(id, path string) error {
 		return true
 	})
 	return err
-}
-
-// mtimeGranularity bounds how coarse file modification times are.
-const mtimeGranularity = engine.TimestampGranularity
-
-func mtimeOf(path string) (time.Time, error) {
-	id, err := identityOf(path)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return time.Unix(0, id.MtimeNS), nil
 }

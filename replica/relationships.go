@@ -35,9 +35,10 @@ func roleIn(syncs []Synchronization, id volumes.ID) Role {
 }
 
 // Relationships returns the synchronizations volume id is the source or
-// the target of, read in one transaction.
+// the target of, read in one transaction and made honest about sizes
+// (honest).
 func (s *Service) Relationships(ctx context.Context, id volumes.ID) ([]Synchronization, error) {
-	all, err := s.Synchronizations(ctx)
+	all, err := listRecordsView[Synchronization](s.db, bucketSyncs)
 	if err != nil {
 		return nil, fmt.Errorf("relationships of %s: %w", id, err)
 	}
@@ -47,13 +48,14 @@ func (s *Service) Relationships(ctx context.Context, id volumes.ID) ([]Synchroni
 			out = append(out, x)
 		}
 	}
+	s.honestAll(ctx, out)
 	return out, nil
 }
 
 // RoleOf returns the role of volume id (the zero Role for a volume in no
 // relationship, or one that does not exist).
 func (s *Service) RoleOf(ctx context.Context, id volumes.ID) (Role, error) {
-	all, err := s.Synchronizations(ctx)
+	all, err := listRecordsView[Synchronization](s.db, bucketSyncs) // roles need no states: no size check
 	if err != nil {
 		return Role{}, fmt.Errorf("role of %s: %w", id, err)
 	}
@@ -63,7 +65,7 @@ func (s *Service) RoleOf(ctx context.Context, id volumes.ID) (Role, error) {
 // Roles returns the role of every volume in a relationship, from one
 // transaction; a volume not in the map is in none.
 func (s *Service) Roles(ctx context.Context) (map[volumes.ID]Role, error) {
-	all, err := s.Synchronizations(ctx)
+	all, err := listRecordsView[Synchronization](s.db, bucketSyncs) // roles need no states: no size check
 	if err != nil {
 		return nil, fmt.Errorf("roles: %w", err)
 	}

@@ -339,39 +339,75 @@ func (s *Service) DeleteGroup(ctx context.Context, id string, removeElements boo
 	return nil
 }
 
-// Synchronizations returns every synchronization.
+// Synchronizations returns every synchronization, honest about sizes (a
+// Synchronized pair whose sizes differ is not returned Synchronized).
 func (s *Service) Synchronizations(ctx context.Context) ([]Synchronization, error) {
-	return listRecordsView[Synchronization](s.db, bucketSyncs)
+	all, err := listRecordsView[Synchronization](s.db, bucketSyncs)
+	if err != nil {
+		return nil, err
+	}
+	s.honestAll(ctx, all)
+	return all, nil
 }
 
-// Synchronization returns synchronization id. Errors: ErrSyncNotFound.
+// Synchronization returns synchronization id, honest about sizes. Errors:
+// ErrSyncNotFound.
 func (s *Service) Synchronization(ctx context.Context, id string) (*Synchronization, error) {
-	return getRecordView[Synchronization](s.db, bucketSyncs, id, ErrSyncNotFound)
+	x, err := getRecordView[Synchronization](s.db, bucketSyncs, id, ErrSyncNotFound)
+	if err != nil {
+		return nil, err
+	}
+	s.honest(ctx, x)
+	return x, nil
 }
 
-// SynchronizationOf returns the synchronization of source and target.
-// Errors: ErrSyncNotFound.
+// SynchronizationOf returns the synchronization of source and target,
+// honest about sizes. Errors: ErrSyncNotFound.
 func (s *Service) SynchronizationOf(ctx context.Context, source, target volumes.ID) (*Synchronization, error) {
-	all, err := s.Synchronizations(ctx)
+	all, err := listRecordsView[Synchronization](s.db, bucketSyncs)
 	if err != nil {
 		return nil, err
 	}
 	for _, v := range all {
 		if v.Source == source && v.Target == target {
+			s.honest(ctx, &v)
 			return &v, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: %s → %s", ErrSyncNotFound, source, target)
 }
 
-// GroupSynchronizations returns every group synchronization.
+// GroupSynchronizations returns every group synchronization; their
+// members' records are made honest about sizes first (honest), so a
+// caller's next look at a member or at GroupCopyState sees its state.
 func (s *Service) GroupSynchronizations(ctx context.Context) ([]GroupSynchronization, error) {
-	return listRecordsView[GroupSynchronization](s.db, bucketGroupSyncs)
+	all, err := listRecordsView[GroupSynchronization](s.db, bucketGroupSyncs)
+	if err != nil {
+		return nil, err
+	}
+	members, err := listRecordsView[Synchronization](s.db, bucketSyncs)
+	if err != nil {
+		return nil, err
+	}
+	for i := range members {
+		if members[i].GroupSync != "" {
+			s.honest(ctx, &members[i])
+		}
+	}
+	return all, nil
 }
 
-// GroupSynchronization returns group synchronization id. Errors: ErrSyncNotFound.
+// GroupSynchronization returns group synchronization id; its members'
+// records are made honest about sizes first. Errors: ErrSyncNotFound.
 func (s *Service) GroupSynchronization(ctx context.Context, id string) (*GroupSynchronization, error) {
-	return getRecordView[GroupSynchronization](s.db, bucketGroupSyncs, id, ErrSyncNotFound)
+	gs, err := getRecordView[GroupSynchronization](s.db, bucketGroupSyncs, id, ErrSyncNotFound)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.loadSyncs(ctx, gs.Members); err != nil {
+		return nil, err
+	}
+	return gs, nil
 }
 
 // GroupSynchronizationOf returns the group synchronization of the two

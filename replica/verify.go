@@ -147,7 +147,7 @@ func (s *Service) VerifyGroup(ctx context.Context, id string, opts VerifyOptions
 }
 
 func (s *Service) verify(ctx context.Context, ids []string, opts VerifyOptions) (VerifyResult, error) {
-	syncs, release, err := s.leaseForVerify(ids)
+	syncs, release, err := s.leaseForVerify(ctx, ids)
 	if err != nil {
 		return VerifyResult{}, err
 	}
@@ -186,13 +186,13 @@ func (s *Service) verify(ctx context.Context, ids []string, opts VerifyOptions) 
 }
 
 // leaseForVerify checks that no job works on ids and leases their volumes.
-func (s *Service) leaseForVerify(ids []string) ([]*Synchronization, func(), error) {
+func (s *Service) leaseForVerify(ctx context.Context, ids []string) ([]*Synchronization, func(), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, nil, ErrClosed
 	}
-	syncs, err := s.loadSyncs(ids)
+	syncs, err := s.loadSyncs(ctx, ids)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -234,7 +234,7 @@ func (s *Service) verifyPair(ctx context.Context, x *Synchronization, src, tgt *
 		return r, fmt.Errorf("verify %s → %s: %w", src.Name, tgt.Name, err)
 	}
 	r.At = s.now()
-	r.SourceChanged = before != after || sourceWrittenSince(x, src.Path(), before)
+	r.SourceChanged = before != after || sourceWrittenSince(x, before)
 	in := s.integrity
 	in.verifications.Add(1)
 	in.bytes.Add(uint64(r.Report.BytesCompared))
@@ -295,19 +295,17 @@ func (s *Service) breakPair(ctx context.Context, x *Synchronization, tgt *volume
 	return nil
 }
 
-// sourceWrittenSince reports whether the source at path (stamp now) was
-// written since x's last sync: its stamp differs from the one recorded at
-// that sync, or, where none was recorded, it was modified after x became
-// Synchronized.
-func sourceWrittenSince(x *Synchronization, path, stamp string) bool {
-	if x.SourceStamp != "" {
-		return stamp != x.SourceStamp
-	}
-	if x.Synchronized.IsZero() {
-		return false
-	}
-	mt, err := mtimeOf(path)
-	return err == nil && mt.After(x.Synchronized.Add(mtimeGranularity))
+// sourceWrittenSince reports whether the source, whose stamp is now
+// stamp, was written since x's last sync: its identity (inode, size,
+// mtime, ctime; a write that puts the mtime back still changes the ctime)
+// differs from the stamp recorded when the last copy, Resync or Restore
+// ended. A record without a stamp (a Snapshot or Clone synchronized before
+// every SyncType recorded one) cannot prove that the source was written,
+// so it is taken as not written: a difference found then makes a
+// Synchronized pair Broken rather than leaving it reported as a copy it is
+// not. Resync Replica repairs it and records a stamp.
+func sourceWrittenSince(x *Synchronization, stamp string) bool {
+	return x.SourceStamp != "" && stamp != x.SourceStamp
 }
 
 // fileSize is the apparent size of path, 0 when it cannot be read.
