@@ -36,6 +36,10 @@ type Config struct {
 	// ScrubRate turns on the background scrub of Synchronized replicas at
 	// this many bytes per second (0: off; replica.Options.ScrubRate).
 	ScrubRate int64
+	// MirrorScan is how often the mirror loop compares each mirror's whole
+	// target with its source (0: replica.DefaultMirrorScan, negative:
+	// never; replica.Options.MirrorScan).
+	MirrorScan time.Duration
 }
 
 // Provider serves replicad's CIM classes. Create it with New, declare its

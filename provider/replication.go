@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/replica"
 	"github.com/replicad/replicad/volumes"
@@ -45,12 +47,16 @@ type replicationState struct {
 	classes map[string]*cimmodel.Class
 }
 
+// replicaOptions are the replication domain's options from cfg.
+func replicaOptions(cfg Config, logger *zap.Logger) replica.Options {
+	return replica.Options{Logger: logger, BandwidthLimit: cfg.CopyBandwidth, MirrorLag: cfg.MirrorLag,
+		MirrorScan: cfg.MirrorScan, ScrubRate: cfg.ScrubRate}
+}
+
 // openReplication opens the replication domain and registers its job
 // handlers with p.jobs (before the queue starts).
 func (p *Provider) openReplication(ctx context.Context) error {
-	opts := replica.Options{Logger: p.logger.Named("replica"), BandwidthLimit: p.cfg.CopyBandwidth, MirrorLag: p.cfg.MirrorLag,
-		ScrubRate: p.cfg.ScrubRate}
-	svc, err := replica.Open(ctx, p.cfg.DB, p.volumes, p.jobs, opts)
+	svc, err := replica.Open(ctx, p.cfg.DB, p.volumes, p.jobs, replicaOptions(p.cfg, p.logger.Named("replica")))
 	if err != nil {
 		return err
 	}
