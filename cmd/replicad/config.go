@@ -32,6 +32,9 @@ type Config struct {
 	ScrubRate int64
 	// MirrorLag bounds how long a write to a mirrored source goes unnoticed.
 	MirrorLag time.Duration
+	// MirrorScan is how often each mirror's whole target is compared with
+	// its source, for changes no file stamp shows (0: 6h, negative: never).
+	MirrorScan time.Duration
 	// MemoryLimit is the Go runtime's soft memory limit in bytes (0: none);
 	// past it the collector works harder rather than letting the heap grow.
 	MemoryLimit int64
@@ -91,6 +94,7 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.StringVar(&c.Keytab, "keytab", c.Keytab, "Kerberos keytab with the service keys (e.g. HTTP/host); enables Kerberos logons")
 	fs.StringVar(&c.KerberosPrincipal, "kerberos-principal", c.KerberosPrincipal, "accept only tickets for this keytab principal (e.g. HTTP/host.example.com); default any in the keytab")
 	fs.DurationVar(&c.MirrorLag, "mirror-lag", c.MirrorLag, "how long a write to the source of an Asynchronous Mirror may go unnoticed (default 2s)")
+	fs.DurationVar(&c.MirrorScan, "mirror-scan", c.MirrorScan, "how often each Asynchronous Mirror's whole target is compared with its source, for changes no file stamp shows (0: 6h; negative: never)")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "soft memory limit of the daemon in bytes (0: none), as GOMEMLIMIT")
 	fs.Int64Var(&c.CopyBandwidth, "copy-bandwidth", c.CopyBandwidth, "cap each replica copy at this many bytes per second (0: unlimited)")
 	fs.Int64Var(&c.ScrubRate, "scrub-rate", c.ScrubRate, "verify every Synchronized replica against its source in the background at this many bytes per second; a mismatch makes it Broken (0: off)")

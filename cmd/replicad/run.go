@@ -77,6 +77,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:        logger.Named("provider"),
 		CopyBandwidth: cfg.CopyBandwidth,
 		MirrorLag:     cfg.MirrorLag,
+		MirrorScan:    cfg.MirrorScan,
 		ScrubRate:     cfg.ScrubRate,
 	})
 	if err != nil {
