@@ -113,3 +113,44 @@ func (e *InvalidParameterError) Error() string {
 // when an input parameter violates its ValueMap, range or Required qualifier
 // (DMTF's common "Invalid Parameter" return code).
 const ReturnInvalidParameter uint32 = 5
+
+// ExtendedStatusParam is the out-parameter in which a method that refuses a
+// call (a ReturnValue other than 0 and 4096) says why: a CIM_Error embedded
+// instance, as Windows' Storage Management API methods return it in their
+// [out, EmbeddedInstance("MSFT_StorageExtendedStatus")] String
+// ExtendedStatus. The ReturnValue stays what the method's ValueMap says, so
+// clients that read only the return value are unaffected; the others read
+// ExtendedStatus.Message.
+const ExtendedStatusParam = "ExtendedStatus"
+
+// ExtendedStatusParameter declares the ExtendedStatus out-parameter with
+// embedded class errorClass (CIM_Error or a subclass).
+func ExtendedStatusParameter(errorClass string) Parameter {
+	return Parameter{Name: ExtendedStatusParam, Type: TypeInstance, Out: true, EmbeddedClass: errorClass}
+}
+
+// NewCIMError returns an instance of c (CIM_Error or a subclass, DSP1054's
+// Interop/CIM_Error.mof) carrying message for a client to read, with
+// status as its CIMStatusCode. errorType is CIM_Error.ErrorType (1 Other, 4
+// Software Error, 9 Unavailable Resource Error, 10 Unsupported Operation
+// Error ...) and messageID its MessageID, defined by [ErrorOwner]. message
+// must not carry server-internal details (file paths): the client sees it.
+func NewCIMError(c *Class, status Status, errorType uint16, messageID, message string) *Instance {
+	return NewInstance(c).
+		Set("ErrorType", Uint16(errorType)).
+		Set("OwningEntity", String(ErrorOwner)).
+		Set("MessageID", String(messageID)).
+		Set("Message", String(message)).
+		Set("PerceivedSeverity", Uint16(2)). // Low: the call was refused, nothing broke
+		Set("CIMStatusCode", Uint32(uint32(status))).
+		Set("CIMStatusCodeDescription", String(status.String()))
+}
+
+// ErrorOwner is the OwningEntity of the CIM_Error instances replicad
+// returns: the entity that defines their MessageIDs.
+const ErrorOwner = "replicad"
+
+// MessageIDInvalidParameter is the MessageID of the CIM_Error the method
+// router returns with ReturnValue 5 for a parameter that breaks its
+// declaration.
+const MessageIDInvalidParameter = "REPLICAD1005"

@@ -25,7 +25,9 @@ import (
 //     scalar sent twice: *Error with StatusInvalidParameter, Func not called;
 //   - a Required parameter missing or NULL, a value outside the ValueMap
 //     (DMTF and Method Reserved ranges excluded) or outside Min/Max:
-//     Result{ReturnValue: 5} with no out-parameters, the method, and an
+//     Result{ReturnValue: 5} (with a CIM_Error in the ExtendedStatus
+//     out-parameter when the method declares it; no other out-parameters),
+//     the method, and an
 //     *InvalidParameterError naming the parameter and why. Func is not
 //     called. Callers encode the Result as a normal answer and may log or
 //     report the reason: errors.As(err, &ipe) tells this case apart;
@@ -62,13 +64,13 @@ func (r *Registry) Invoke(ctx context.Context, target ObjectPath, method string,
 	}
 	args, err := r.DecodeArgs(ns, m, input)
 	if ipe := (*InvalidParameterError)(nil); errors.As(err, &ipe) {
-		return Result{ReturnValue: ReturnInvalidParameter}, m, ipe
+		return r.invalidParameter(ns, m, ipe), m, ipe
 	}
 	if err != nil {
 		return Result{}, m, err
 	}
 	if ipe := CheckArgs(m, args); ipe != nil {
-		return Result{ReturnValue: ReturnInvalidParameter}, m, ipe
+		return r.invalidParameter(ns, m, ipe), m, ipe
 	}
 	if m.Func == nil {
 		return Result{}, m, Errorf(StatusMethodNotAvailable, "method %s.%s is not implemented", c.Name, m.Name)
@@ -81,6 +83,26 @@ func (r *Registry) Invoke(ctx context.Context, target ObjectPath, method string,
 		return res, m, fmt.Errorf("invoke %s.%s: %w", c.Name, m.Name, err)
 	}
 	return res, m, nil
+}
+
+// invalidParameter is the router's own answer to a parameter that breaks
+// its declaration: ReturnValue 5 and, when m declares the
+// [ExtendedStatusParam] out-parameter, a CIM_Error saying which parameter
+// and why (CIMStatusCode 4, CIM_ERR_INVALID_PARAMETER).
+func (r *Registry) invalidParameter(ns string, m *Method, ipe *InvalidParameterError) Result {
+	res := Result{ReturnValue: ReturnInvalidParameter}
+	p, ok := m.Param(ExtendedStatusParam)
+	if !ok || !p.Out || p.EmbeddedClass == "" {
+		return res
+	}
+	c, ok := r.Class(ns, p.EmbeddedClass)
+	if !ok {
+		return res
+	}
+	msg := fmt.Sprintf("%s: parameter %s: %s", m.Name, ipe.Param, ipe.Reason)
+	res.Out = map[string]Value{ExtendedStatusParam: Embedded(
+		NewCIMError(c, StatusInvalidParameter, 4, MessageIDInvalidParameter, msg))}
+	return res
 }
 
 // DecodeArgs decodes a method's input element into typed arguments (the
