@@ -64,6 +64,8 @@ type enumeration struct {
 	bytes   int64                 // the estimate counted against the budget
 	expires time.Time
 	busy    bool // a Pull is working on it
+
+	classOpts *cimmodel.ClassXMLOptions // a class enumeration (class.go): paths name classes
 }
 
 // pathBytes estimates the memory an ObjectPath holds.
@@ -248,9 +250,10 @@ func (e *enumerations) release(id, owner string) error {
 // (nil in EnumerateEPR mode after the first reply) and its path; end is
 // the index in the context's paths just past it.
 type item struct {
-	inst *cimmodel.Instance
-	path cimmodel.ObjectPath
-	end  int
+	inst  *cimmodel.Instance
+	path  cimmodel.ObjectPath
+	end   int
+	class *classItem // a class declaration instead of an instance (class.go)
 }
 
 // enumerate answers wsen:Enumerate, with the WS-Management extensions
@@ -467,6 +470,9 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 // again (in EnumerateEPR mode the paths are enough); those deleted since
 // the Enumerate are skipped.
 func (s *Server) page(req *request, en *enumeration, max int) ([]item, error) {
+	if en.classOpts != nil {
+		return s.classPage(en, max), nil
+	}
 	var out []item
 	for i := en.next; len(out) == 0 && i < len(en.paths); {
 		j := min(i+max, len(en.paths))
@@ -536,6 +542,10 @@ func (s *Server) fill(req *request, m *soap.Message, itemsElem *etree.Element, i
 // writeItem writes one enumerated item as the mode asks: the instance, its
 // EPR, or both in a wsman:Item.
 func (s *Server) writeItem(m *soap.Message, parent *etree.Element, it item, mode string) {
+	if it.class != nil {
+		writeClassItem(parent, it.class)
+		return
+	}
 	switch mode {
 	case modeEPR:
 		it.path.WriteEPR(parent.CreateElement(m.NS(soap.NSAddressing, "EndpointReference")), soap.AddressAnonymous)

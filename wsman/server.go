@@ -322,12 +322,18 @@ func (s *Server) serve(req *request) (*soap.Message, error) {
 	}
 	switch h.Action {
 	case soap.ActionGet:
+		if isClassResource(h.ResourceURI) {
+			return s.getClass(req) // class.go
+		}
 		return s.get(req)
 	case soap.ActionPut:
 		return s.put(req)
 	case soap.ActionDelete:
 		return s.delete(req)
 	case soap.ActionEnumerate:
+		if isClassResource(h.ResourceURI) {
+			return s.enumerateClasses(req) // class.go
+		}
 		return s.enumerate(req)
 	case soap.ActionPull:
 		return s.pull(req)
