@@ -214,6 +214,8 @@ func writeCIMXMLParameterDecl(me *etree.Element, p Parameter, o ClassXMLOptions)
 	if !o.Qualifiers {
 		return
 	}
+	// EmbeddedInstance/EmbeddedObject before in and out, as OMI writes them.
+	writeEmbeddedQualifier(pe, p.Type, p.EmbeddedClass)
 	if p.In {
 		writeBoolQualifier(pe, "in")
 	}
@@ -223,7 +225,6 @@ func writeCIMXMLParameterDecl(me *etree.Element, p Parameter, o ClassXMLOptions)
 	if p.Required {
 		writeBoolQualifier(pe, "required")
 	}
-	writeEmbeddedQualifier(pe, p.Type, p.EmbeddedClass)
 	if p.Min != nil {
 		writeQualifier(pe, "MinValue", "sint64", false, strconv.FormatInt(*p.Min, 10))
 	}
