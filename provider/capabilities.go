@@ -69,12 +69,12 @@ func capabilityReturnValues(seven string) []string {
 
 // listMethod declares a capabilities method that answers a uint16 array
 // out-parameter for a supported ReplicationType (1 Not Supported otherwise).
-func listMethod(name, out string, list []uint16) *cimmodel.Method {
-	return listMethodOf(name, out, func(uint16) []uint16 { return list })
+func (p *Provider) listMethod(name, out string, list []uint16) *cimmodel.Method {
+	return p.listMethodOf(name, out, func(uint16) []uint16 { return list })
 }
 
 // listMethodOf is listMethod with a list per ReplicationType.
-func listMethodOf(name, out string, listOf func(replicationType uint16) []uint16) *cimmodel.Method {
+func (p *Provider) listMethodOf(name, out string, listOf func(replicationType uint16) []uint16) *cimmodel.Method {
 	return &cimmodel.Method{
 		Name: name, ReturnType: cimmodel.TypeUint32,
 		ReturnValueMap: capabilityReturnMap, ReturnValues: capabilityReturnValues("DMTF Reserved"),
@@ -83,11 +83,18 @@ func listMethodOf(name, out string, listOf func(replicationType uint16) []uint16
 		Func: func(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 			t, _ := rArgUint16(in, "ReplicationType")
 			if !slices.Contains(supportedReplicationTypes, t) {
-				return cimmodel.Result{ReturnValue: returnNotSupported}, nil
+				return p.unsupportedType(name, t), nil
 			}
 			return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{out: cimmodel.Uint16s(slices.Clone(listOf(t)))}}, nil
 		},
 	}
+}
+
+// unsupportedType is a capabilities method's answer to a ReplicationType
+// replicad does not offer: 1 Not Supported, naming the ones it does.
+func (p *Provider) unsupportedType(method string, t uint16) cimmodel.Result {
+	return p.refusal(returnNotSupported, cimmodel.StatusNotSupported,
+		fmt.Sprintf("%s: ReplicationType %d is not offered; replicad offers %v", method, t, supportedReplicationTypes))
 }
 
 // capabilitiesClass declares MSISCSITARGET_ReplicationServiceCapabilities,
@@ -111,11 +118,11 @@ func (p *Provider) capabilitiesClass() *cimmodel.Class {
 				{Name: "DefaultInstance", Type: cimmodel.TypeInstance, Out: true, EmbeddedClass: replicationSettingDataClass}},
 			Func: p.getDefaultReplicationSettingData,
 		},
-		listMethodOf("GetSupportedOperations", "SupportedOperations", operationCodes),
-		listMethodOf("GetSupportedGroupOperations", "SupportedOperations", operationCodes),
-		listMethod("GetSupportedFeatures", "Features", supportedFeatures),
-		listMethod("GetSupportedGroupFeatures", "GroupFeatures", supportedGroupFeatures),
-		listMethod("GetSupportedConsistency", "SupportedConsistency", []uint16{2}),
+		p.listMethodOf("GetSupportedOperations", "SupportedOperations", operationCodes),
+		p.listMethodOf("GetSupportedGroupOperations", "SupportedOperations", operationCodes),
+		p.listMethod("GetSupportedFeatures", "Features", supportedFeatures),
+		p.listMethod("GetSupportedGroupFeatures", "GroupFeatures", supportedGroupFeatures),
+		p.listMethod("GetSupportedConsistency", "SupportedConsistency", []uint16{2}),
 		{
 			Name: "GetSupportedWaitForCopyStates", ReturnType: cimmodel.TypeUint32,
 			ReturnValueMap: capabilityReturnMap, ReturnValues: capabilityReturnValues("DMTF Reserved"),
@@ -143,7 +150,11 @@ func (p *Provider) capabilitiesClass() *cimmodel.Class {
 					}
 				}
 				if states == nil {
-					return cimmodel.Result{ReturnValue: returnNotSupported}, nil
+					if !slices.Contains(supportedReplicationTypes, t) {
+						return p.unsupportedType("GetSupportedWaitForCopyStates", t), nil
+					}
+					return p.refusal(returnNotSupported, cimmodel.StatusNotSupported,
+						fmt.Sprintf("GetSupportedWaitForCopyStates: MethodName %d: replicad has no ModifySettingsDefineState", m)), nil
 				}
 				return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{"SupportedCopyStates": cimmodel.Uint16s(states)}}, nil
 			},
@@ -164,7 +175,8 @@ func (p *Provider) capabilitiesClass() *cimmodel.Class {
 				mode, _ := rArgUint16(in, "Mode")
 				where, _ := rArgUint16(in, "LocalOrRemote")
 				if st > 8 || mode > 3 || where > 3 {
-					return cimmodel.Result{ReturnValue: returnNotSupported}, nil
+					return p.refusal(returnNotSupported, cimmodel.StatusNotSupported,
+						"ConvertSyncTypeToReplicationType: vendor-specific SyncType, Mode or LocalOrRemote"), nil
 				}
 				t := 2 + 4*(st-6) + 2*(where-2) + (mode - 2)
 				return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{"SupportedReplicationTypes": cimmodel.Uint16(t)}}, nil
@@ -196,7 +208,7 @@ func (p *Provider) defaultSettings(t uint16) *cimmodel.Instance {
 func (p *Provider) getDefaultReplicationSettingData(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	t, _ := rArgUint16(in, "ReplicationType")
 	if !slices.Contains(supportedReplicationTypes, t) {
-		return cimmodel.Result{ReturnValue: returnNotSupported}, nil
+		return p.unsupportedType("GetDefaultReplicationSettingData", t), nil
 	}
 	return cimmodel.Result{ReturnValue: returnOK, Out: map[string]cimmodel.Value{"DefaultInstance": cimmodel.Embedded(p.defaultSettings(t))}}, nil
 }

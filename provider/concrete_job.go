@@ -231,7 +231,8 @@ func (p *Provider) requestJobStateChange(ctx context.Context, target cimmodel.Ob
 	}
 	if v, ok := in.Get("TimeoutPeriod"); ok && !v.IsNull() {
 		if d, _ := v.AsDatetime(); !d.IsInterval || d.Interval != 0 {
-			return cimmodel.Result{ReturnValue: returnTimeoutNotSupport}, nil
+			return p.refusal(returnTimeoutNotSupport, cimmodel.StatusNotSupported,
+				method+": TimeoutPeriod: only 0 (or none) is supported; the job is stopped within the call's OperationTimeout"), nil
 		}
 	}
 	state, _ := rArgUint16(in, "RequestedState")

@@ -88,6 +88,22 @@ func replicationReturnCode(method string, err error) uint32 {
 	return returnFailed
 }
 
+// replicationStatus is the CIM status the table gives err, and whether a
+// row names it.
+func replicationStatus(err error) (cimmodel.Status, bool) {
+	for _, r := range replicationErrors {
+		if errors.Is(err, r.err) {
+			return r.status, true
+		}
+	}
+	for _, r := range storageErrors() {
+		if errors.Is(err, r.err) {
+			return r.status, true
+		}
+	}
+	return cimmodel.StatusFailed, false
+}
+
 // replicationError turns a domain error into a *cimmodel.Error for an
 // intrinsic operation; a *cimmodel.Error passes through.
 func replicationError(err error) error {

@@ -103,6 +103,7 @@ func (p *Provider) Register(reg *cimmodel.Registry) error {
 	classes = append(classes, p.systemClasses()...)
 	classes = append(classes, p.storageClasses()...)
 	classes = append(classes, p.replicationClasses()...)
+	declareExtendedStatus(classes)
 	for _, c := range classes {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("provider: %w", err)

@@ -91,6 +91,7 @@ func (p *Provider) modifyAnswer(ctx context.Context, res replica.ModifyResult, w
 		return cimmodel.Result{ReturnValue: returnJobStarted, Out: out}
 	case job.State == jobqueue.StateFailed || job.State == jobqueue.StateTerminated:
 		p.logger.Info("modify job failed within the call", zap.String("job", job.ID), zap.String("error", job.Err))
+		out[cimmodel.ExtendedStatusParam] = cimmodel.Embedded(p.jobError(job))
 		return cimmodel.Result{ReturnValue: returnFailed, Out: out}
 	}
 	return cimmodel.Result{ReturnValue: returnOK, Out: out}

@@ -204,7 +204,8 @@ func invalidArg(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{replica.ErrInvalidRequest}, args...)...)
 }
 
-// methodFailure logs why method answers code and returns the Result.
+// methodFailure logs why method answers code and returns the Result, with
+// the reason in ExtendedStatus (refusal.go).
 func (p *Provider) methodFailure(method string, err error) cimmodel.Result {
 	code := replicationReturnCode(method, err)
 	log := p.logger.Info
@@ -212,7 +213,8 @@ func (p *Provider) methodFailure(method string, err error) cimmodel.Result {
 		log = p.logger.Warn
 	}
 	log("replication method refused", zap.String("method", method), zap.Uint32("returnValue", code), zap.String("reason", clientMessage(err)))
-	return cimmodel.Result{ReturnValue: code}
+	status, known := replicationStatus(err)
+	return p.refusalErr(method, code, status, err, known)
 }
 
 func rArgUint16(in cimmodel.Args, name string) (uint16, bool) {
@@ -387,6 +389,7 @@ func (p *Provider) replicate(ctx context.Context, method string, req replica.Req
 		return cimmodel.Result{ReturnValue: returnJobStarted, Out: out}, nil
 	case job.State == jobqueue.StateFailed || job.State == jobqueue.StateTerminated:
 		p.logger.Info("replication failed within the call", zap.String("job", job.ID), zap.String("error", job.Err))
+		out[cimmodel.ExtendedStatusParam] = cimmodel.Embedded(p.jobError(job))
 		return cimmodel.Result{ReturnValue: returnFailed, Out: out}, nil
 	}
 	return cimmodel.Result{ReturnValue: returnOK, Out: out}, nil

@@ -136,9 +136,7 @@ func TestCreateGroupReplicaRules(t *testing.T) {
 			if res.ReturnValue != tt.want {
 				t.Errorf("ReturnValue = %d, want %d", res.ReturnValue, tt.want)
 			}
-			if len(res.Out) != 0 {
-				t.Errorf("refused call has out-parameters %v, want none", res.Out)
-			}
+			checkRefusalReason(t, res, "CreateGroupReplica", e.dataDir)
 			if after := e.state(); after != before {
 				t.Errorf("refused call changed the state:\ngot\n%s\nwant\n%s", after, before)
 			}

@@ -77,9 +77,10 @@ func (p *Provider) verifyReplica(ctx context.Context, target cimmodel.ObjectPath
 	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
+			const why = "the OperationTimeout ended before the comparison; give a longer one"
 			p.logger.Info("replication method refused", zap.String("method", method), zap.Uint32("returnValue", returnTimeout),
-				zap.String("reason", "the OperationTimeout ended before the comparison; give a longer one"))
-			return cimmodel.Result{ReturnValue: returnTimeout}, nil
+				zap.String("reason", why))
+			return p.refusal(returnTimeout, cimmodel.StatusFailed, method+": "+why), nil
 		}
 		return p.methodFailure(method, err), nil
 	}

@@ -210,13 +210,14 @@ func (p *Provider) returnToStoragePool(ctx context.Context, _ cimmodel.ObjectPat
 	return answer(returnOK), nil
 }
 
-// refuse answers code and logs why.
+// refuse answers code, logs why and says it in ExtendedStatus.
 func (p *Provider) refuse(method string, code uint32, why string) (cimmodel.Result, error) {
 	p.logger.Info("storage method refused", zap.String("method", method), zap.Uint32("returnValue", code), zap.String("reason", why))
-	return answer(code), nil
+	return p.refusal(code, statusOfCode(code), method+": "+why), nil
 }
 
-// refuseErr answers the table's code for err and logs err. A context error
+// refuseErr answers the table's code for err, logs err and says the
+// domain's reason in ExtendedStatus. A context error
 // becomes a fault (the caller went away or timed out), not a return value.
 func (p *Provider) refuseErr(method string, err error) (cimmodel.Result, error) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -224,7 +225,8 @@ func (p *Provider) refuseErr(method string, err error) (cimmodel.Result, error) 
 	}
 	code := storageReturnCode(err)
 	p.logger.Info("storage method refused", zap.String("method", method), zap.Uint32("returnValue", code), zap.Error(err))
-	return answer(code), nil
+	status, known := replicationStatus(err)
+	return p.refusalErr(method, code, status, err, known), nil
 }
 
 // argString returns a non-NULL string argument.

@@ -145,9 +145,7 @@ func TestCreateVolumeBadInput(t *testing.T) {
 				if res.ReturnValue != tt.want {
 					t.Errorf("ReturnValue = %d, want %d", res.ReturnValue, tt.want)
 				}
-				if len(res.Out) != 0 {
-					t.Errorf("out-parameters %v, want none on a refusal", res.Out)
-				}
+				checkRefusalReason(t, res, "CreateOrModifyElementFromStoragePool", e.dataDir)
 			}
 			if after := e.state(); after != before {
 				t.Errorf("state changed:\n%s\nwant\n%s", after, before)
