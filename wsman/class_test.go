@@ -3,6 +3,7 @@ package wsman_test
 import (
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -170,5 +171,153 @@ func TestGetClassFaultsAsOMI(t *testing.T) {
 				t.Errorf("status %d subcode %q, want 500 DestinationUnreachable:\n%s", status, subcode(t, reply), reply)
 			}
 		})
+	}
+}
+
+// classItems returns the CLASS elements of an enumeration answer's Items
+// and whether it ended the sequence.
+func classItems(t *testing.T, reply []byte) (classes []*etree.Element, ctx string, end bool) {
+	t.Helper()
+	env := parse(t, reply)
+	if its := find(env, "Items"); its != nil {
+		for _, c := range its.ChildElements() {
+			if c.Tag != "CLASS" {
+				t.Fatalf("item %s, want CLASS:\n%s", c.Tag, reply)
+			}
+			classes = append(classes, c)
+		}
+	}
+	if c := find(env, "EnumerationContext"); c != nil {
+		ctx = strings.TrimSpace(c.Text())
+	}
+	return classes, ctx, find(env, "EndOfSequence") != nil
+}
+
+func classNames(cs []*etree.Element) string {
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.SelectAttrValue("NAME", "")+":"+c.SelectAttrValue("SUPERCLASS", ""))
+	}
+	return strings.Join(names, ",")
+}
+
+// TestEnumerateClasses: an Enumerate on the class resource URI with
+// __cimnamespace (the MI client's class retrieval headers,
+// testdata/exchanges/omi-getclass/enumerate-classes.request.xml) answers
+// every class of the namespace, superclasses first, each as a Get of it
+// answers (X_HugeNumber as OMI's answer); without OptimizeEnumeration the
+// classes come one per Pull; a ClassName selector narrows it to the
+// subclasses of that class.
+func TestEnumerateClasses(t *testing.T) {
+	srv := newClassServer(t, omiClasses(t))
+	raw, err := os.ReadFile("testdata/exchanges/omi-getclass/enumerate-classes.request.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, reply := post(t, srv, testUser, testPass, raw)
+	if status != 200 {
+		t.Fatalf("status %d:\n%s", status, reply)
+	}
+	classes, _, end := classItems(t, reply)
+	if got := classNames(classes); got != "X_ManagedElement:,X_Number:X_ManagedElement,X_HugeNumber:X_Number" || !end {
+		t.Fatalf("classes %s (end %v), want the three of test/cpp in one reply", got, end)
+	}
+	wantText, err := os.ReadFile("testdata/exchanges/omi-getclass/hugenumber.answer.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := etree.NewDocument()
+	if err := want.ReadFromBytes(wantText); err != nil {
+		t.Fatal(err)
+	}
+	if got, w := canonicalClass(t, classes[2], true), canonicalClass(t, want.Root(), false); got != w {
+		t.Errorf("enumerated X_HugeNumber differs from OMI's answer to its Get\n got: %s\nwant: %s", got, w)
+	}
+
+	t.Run("Pull", func(t *testing.T) {
+		req := strings.Replace(string(raw), "<w:OptimizeEnumeration/><w:MaxElements>32000</w:MaxElements>", "", 1)
+		status, reply := post(t, srv, testUser, testPass, []byte(req))
+		if status != 200 {
+			t.Fatalf("status %d:\n%s", status, reply)
+		}
+		classes, ctx, end := classItems(t, reply)
+		var all []*etree.Element
+		all = append(all, classes...)
+		for i := 0; !end && i < 5; i++ {
+			status, reply := post(t, srv, testUser, testPass, pull(ctx, 1))
+			if status != 200 {
+				t.Fatalf("Pull: status %d:\n%s", status, reply)
+			}
+			if classes, ctx, end = classItems(t, reply); len(classes) != 1 {
+				t.Fatalf("Pull with MaxElements 1 answered %d classes", len(classes))
+			}
+			all = append(all, classes...)
+		}
+		if got := classNames(all); got != "X_ManagedElement:,X_Number:X_ManagedElement,X_HugeNumber:X_Number" || !end {
+			t.Errorf("pulled %s (end %v), want the three classes", got, end)
+		}
+	})
+	t.Run("ClassName", func(t *testing.T) {
+		req := strings.Replace(string(raw), `<w:Selector Name="__cimnamespace">test/cpp</w:Selector>`,
+			`<w:Selector Name="__cimnamespace">test/cpp</w:Selector><w:Selector Name="ClassName">X_Number</w:Selector>`, 1)
+		_, reply := post(t, srv, testUser, testPass, []byte(req))
+		if classes, _, _ := classItems(t, reply); classNames(classes) != "X_HugeNumber:X_Number" {
+			t.Errorf("subclasses of X_Number: %s, want X_HugeNumber", classNames(classes))
+		}
+	})
+	t.Run("Filter", func(t *testing.T) {
+		req := strings.Replace(string(raw), "<w:OptimizeEnumeration/>",
+			`<w:Filter Dialect="http://schemas.microsoft.com/wbem/wsman/1/WQL">SELECT * FROM meta_class</w:Filter><w:OptimizeEnumeration/>`, 1)
+		status, reply := post(t, srv, testUser, testPass, []byte(req))
+		if status != 500 || subcode(t, reply) != "n:CannotProcessFilter" {
+			t.Errorf("a filtered class enumeration: status %d subcode %q, want CannotProcessFilter", status, subcode(t, reply))
+		}
+	})
+}
+
+// xmllintDSP0203 validates a CLASS element against DSP0201's DTD (DSP0203
+// 2.4.0, testdata/dtd) with xmllint, after removing DERIVATION, the
+// Microsoft extension the DTD does not declare.
+func xmllintDSP0203(t *testing.T, class *etree.Element) {
+	t.Helper()
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		if os.Getenv("REPLICAD_REQUIRE_CLIENTS") != "" {
+			t.Fatalf("xmllint (libxml2-utils) is missing: %v", err)
+		}
+		t.Skip("xmllint (libxml2-utils) is missing; scripts/test-deps.sh installs it")
+	}
+	c := class.Copy()
+	c.RemoveAttr("DERIVATION")
+	doc := etree.NewDocument()
+	doc.SetRoot(c)
+	f := filepath.Join(t.TempDir(), "class.xml")
+	if err := doc.WriteToFile(f); err != nil {
+		t.Fatal(err)
+	}
+	dtd, err := filepath.Abs("testdata/dtd/DSP0203_2.4.0.dtd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(xmllint, "--noout", "--dtdvalid", dtd, f).CombinedOutput(); err != nil {
+		t.Errorf("CLASS %s is not valid DSP0201: %v\n%s", class.SelectAttrValue("NAME", ""), err, out)
+	}
+}
+
+// TestClassDeclarationsValidDSP0203 checks the declarations of
+// TestEnumerateClasses against DSP0201's DTD.
+func TestClassDeclarationsValidDSP0203(t *testing.T) {
+	srv := newClassServer(t, omiClasses(t))
+	raw, err := os.ReadFile("testdata/exchanges/omi-getclass/enumerate-classes.request.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, reply := post(t, srv, testUser, testPass, raw)
+	classes, _, _ := classItems(t, reply)
+	if len(classes) == 0 {
+		t.Fatalf("no classes:\n%s", reply)
+	}
+	for _, c := range classes {
+		xmllintDSP0203(t, c)
 	}
 }
