@@ -43,6 +43,14 @@ var (
 type ParseError struct {
 	Reason string
 	Err    error
+	// Header names the header block whose value or repetition was refused
+	// (the zero Name when the fault is not in one header), and Value is its
+	// text as sent, so that a fault can say which header was wrong.
+	Header xml.Name
+	Value  string
+	// MessageID is the request's wsa:MessageID when it could be read before
+	// or beside the error, so that the fault can relate to it.
+	MessageID string
 }
 
 // Error implements error.
@@ -69,6 +77,11 @@ func parseErrWrap(sentinel, cause error, format string, args ...any) *ParseError
 // env:MustUnderstand fault.
 type MustUnderstandError struct {
 	Header xml.Name
+	// Prefix is the prefix the request wrote the header with, for the
+	// fault's s:NotUnderstood qname.
+	Prefix string
+	// MessageID is the request's wsa:MessageID, when it could be read.
+	MessageID string
 }
 
 // Error implements error.
@@ -81,9 +94,46 @@ func (e *MustUnderstandError) Error() string {
 // fault.
 type VersionMismatchError struct {
 	Namespace string
+	// MessageID is the request's wsa:MessageID, when it could be read.
+	MessageID string
 }
 
 // Error implements error.
 func (e *VersionMismatchError) Error() string {
 	return fmt.Sprintf("soap: envelope namespace %q is not SOAP 1.2", e.Namespace)
+}
+
+// RequestMessageID returns the wsa:MessageID of the request that err, an
+// error of [Parse], refused, or "" when it could not be read (the XML was
+// not well-formed, or the request had none). A fault answering err relates
+// to it (wsa:RelatesTo), as Windows' faults do.
+func RequestMessageID(err error) string {
+	var pe *ParseError
+	if errors.As(err, &pe) {
+		return pe.MessageID
+	}
+	var mu *MustUnderstandError
+	if errors.As(err, &mu) {
+		return mu.MessageID
+	}
+	var vm *VersionMismatchError
+	if errors.As(err, &vm) {
+		return vm.MessageID
+	}
+	return ""
+}
+
+// setMessageID records id on err when err is one of the package's errors.
+func setMessageID(err error, id string) {
+	var pe *ParseError
+	var mu *MustUnderstandError
+	var vm *VersionMismatchError
+	switch {
+	case errors.As(err, &pe):
+		pe.MessageID = id
+	case errors.As(err, &mu):
+		mu.MessageID = id
+	case errors.As(err, &vm):
+		vm.MessageID = id
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/beevik/etree"
 )
@@ -43,6 +44,11 @@ type Fault struct {
 	// not understood; it is reported in a s:NotUnderstood header block (SOAP
 	// 1.2 part 1 section 5.4.8).
 	NotUnderstood *xml.Name
+	// NotUnderstoodPrefix is the prefix the request wrote that header with;
+	// the qname uses it, as Windows does (e.g. qname="wsman:ResourceUri"),
+	// unless it is empty or one the fault's own elements need ("s", "xml",
+	// "xmlns"), when "nu" is used.
+	NotUnderstoodPrefix string
 }
 
 // WSManFault is the detail Windows adds to its faults.
@@ -92,8 +98,13 @@ func (f *Fault) Message(req *Header) *Message {
 		if f.NotUnderstood.Space == "" {
 			nu.CreateAttr("qname", f.NotUnderstood.Local)
 		} else {
-			nu.CreateAttr("qname", "nu:"+f.NotUnderstood.Local)
-			nu.CreateAttr("xmlns:nu", f.NotUnderstood.Space)
+			p := f.NotUnderstoodPrefix
+			switch strings.ToLower(p) {
+			case "", "s", "xml", "xmlns":
+				p = "nu"
+			}
+			nu.CreateAttr("qname", p+":"+f.NotUnderstood.Local)
+			nu.CreateAttr("xmlns:"+p, f.NotUnderstood.Space)
 		}
 	}
 	fault := m.body.CreateElement("s:Fault")

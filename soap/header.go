@@ -2,6 +2,7 @@ package soap
 
 import (
 	"encoding/xml"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -96,15 +97,21 @@ func decodeHeader(header *etree.Element, h *Header) error {
 		handler, known := handlerFor(name)
 		if !known {
 			if mustUnderstand {
-				return &MustUnderstandError{Header: name}
+				return &MustUnderstandError{Header: name, Prefix: c.Space}
 			}
 			continue
 		}
 		if seen[name] {
-			return parseErr(ErrDuplicateHeader, "header %s appears more than once", c.FullTag())
+			err := parseErr(ErrDuplicateHeader, "header %s appears more than once", c.FullTag())
+			err.Header = name
+			return err
 		}
 		seen[name] = true
 		if err := handler(c, h); err != nil {
+			var pe *ParseError
+			if errors.As(err, &pe) && pe.Header.Local == "" {
+				pe.Header, pe.Value = name, text(c)
+			}
 			return err
 		}
 	}

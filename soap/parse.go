@@ -61,6 +61,7 @@ func Parse(data []byte) (*Envelope, error) {
 	}
 	env, err := fromDocument(doc)
 	if err != nil {
+		setMessageID(err, scanMessageID(doc.Root()))
 		return nil, err
 	}
 	env.Encoding = enc
@@ -230,4 +231,24 @@ func fromDocument(doc *etree.Document) (*Envelope, error) {
 		env.Body = kids[0]
 	}
 	return env, nil
+}
+
+// scanMessageID returns the text of the first wsa:MessageID in a Header
+// child of root, whatever the envelope's namespace, or "". It reads the
+// MessageID of a request Parse refuses, for the fault's wsa:RelatesTo.
+func scanMessageID(root *etree.Element) string {
+	if root == nil {
+		return ""
+	}
+	for _, h := range root.ChildElements() {
+		if h.Tag != "Header" {
+			continue
+		}
+		for _, c := range h.ChildElements() {
+			if c.Tag == "MessageID" && c.NamespaceURI() == NSAddressing {
+				return text(c)
+			}
+		}
+	}
+	return ""
 }

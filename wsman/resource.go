@@ -91,13 +91,13 @@ func (s *Server) resolvePath(h *soap.Header) (target, cimmodel.ObjectPath, error
 	}
 	for _, kb := range path.Keys {
 		if !keys[strings.ToLower(kb.Name)] {
-			return t, path, &protocolError{kind: faultInvalidSelectors, detail: faultDetailUnexpectedSels,
+			return t, path, &protocolError{kind: faultUnexpectedSelectors,
 				message: "The selector " + kb.Name + " is not a key of " + t.class.Name + "."}
 		}
 		delete(keys, strings.ToLower(kb.Name))
 	}
 	if len(keys) > 0 {
-		return t, path, &protocolError{kind: faultInvalidSelectors, detail: faultDetailInsufficientSels,
+		return t, path, &protocolError{kind: faultInsufficientSelectors,
 			message: "The selectors do not name every key of " + t.class.Name + "."}
 	}
 	return t, path, nil

@@ -223,7 +223,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	env, parseErr := soap.Parse(body)
 	if parseErr != nil {
-		s.writeFault(w, nil, parseErr, start, user, r)
+		// Windows relates even a fault about the envelope to the request
+		// when its MessageID could be read.
+		var req *soap.Envelope
+		if id := soap.RequestMessageID(parseErr); id != "" {
+			req = &soap.Envelope{Header: soap.Header{MessageID: id}, Encoding: soap.UTF8}
+		}
+		s.writeFault(w, req, parseErr, start, user, r)
 		return
 	}
 	s.serveEnvelope(w, r, env, user, start)
