@@ -202,6 +202,35 @@ func TestInvokeMissingRequiredParameterReturns5(t *testing.T) {
 	if got, want := out.ReturnValue, uint32(5); got != want {
 		t.Errorf("ReturnValue = %d, want %d", got, want)
 	}
+	if r := out.Reason(); !strings.Contains(r, "TheElement") || !strings.Contains(r, "required") {
+		t.Errorf("Reason() = %q, want the router's reason naming TheElement", r)
+	}
+}
+
+// TestInvokeRefusalCarriesReason: a refusal by the provider comes back as
+// its ReturnValue with the domain's reason in ExtendedStatus, which Reason
+// reads off the wire.
+func TestInvokeRefusalCarriesReason(t *testing.T) {
+	_, c := newServer(t)
+	ctx := context.Background()
+	svcs, err := c.Enumerate(ctx, ns, "MSISCSITARGET_StorageConfigurationService", client.EnumerateOptions{})
+	if err != nil || len(svcs) != 1 {
+		t.Fatalf("storage configuration service: %v", err)
+	}
+	out, err := c.Invoke(ctx, *svcs[0].Path, "CreateOrModifyElementFromStoragePool", []client.Arg{
+		client.Text("ElementName", "../../etc/passwd"), client.Uint("ElementType", 5), client.Uint("Size", 1<<20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ReturnValue != 5 {
+		t.Errorf("ReturnValue = %d, want 5", out.ReturnValue)
+	}
+	if r := out.Reason(); !strings.Contains(r, "invalid name") || !strings.Contains(r, "../../etc/passwd") {
+		t.Errorf("Reason() = %q, want the invalid name", r)
+	}
+	if es, ok := out.Params.Prop("ExtendedStatus"); !ok || len(es.Instances) != 1 || es.Instances[0].Class != "CIM_Error" {
+		t.Errorf("ExtendedStatus = %+v, want one CIM_Error", es)
+	}
 }
 
 func TestErrors(t *testing.T) {

@@ -286,6 +286,21 @@ type Output struct {
 	Params *Instance
 }
 
+// Reason is why the server refused the call: the Message of the CIM_Error
+// in the ExtendedStatus out-parameter (replicad and Windows' Storage
+// Management API methods return one beside a refusing ReturnValue), "" when
+// there is none.
+func (o *Output) Reason() string {
+	if o == nil || o.Params == nil {
+		return ""
+	}
+	p, ok := o.Params.Prop("ExtendedStatus")
+	if !ok || len(p.Instances) == 0 {
+		return ""
+	}
+	return p.Instances[0].Get("Message")
+}
+
 // Invoke calls method on the instance at target (a static method when
 // target has no keys) with args in order, and returns its output.
 func (c *Client) Invoke(ctx context.Context, target cimmodel.ObjectPath, method string, args []Arg) (*Output, error) {

@@ -29,7 +29,9 @@ func (s *Server) invoke(req *request, method string) (*soap.Message, error) {
 	var invalid *cimmodel.InvalidParameterError
 	if errors.As(err, &invalid) && m != nil {
 		// Checked parameters that break the method's rules answer ReturnValue
-		// 5, as WMI providers do; the reason goes to the log.
+		// 5, as WMI providers do; the reason goes to the log, and to the
+		// client in the ExtendedStatus out-parameter (a CIM_Error) when the
+		// method declares it.
 		s.Logger.Info("invoke: invalid parameter",
 			zap.String("method", method), zap.String("path", path.String()),
 			zap.String("messageID", req.header().MessageID), zap.Error(err))

@@ -249,6 +249,10 @@ func (a *app) invoke(ctx context.Context, args []string) error {
 		t := &table{headers: []string{"PARAMETER", "VALUE"}}
 		t.add("ReturnValue", fmt.Sprintf("%d (%s)", out.ReturnValue, returnText(pos[1], out.ReturnValue)))
 		for _, p := range out.Params.Properties {
+			if strings.EqualFold(p.Name, "ExtendedStatus") && out.Reason() != "" {
+				t.add(p.Name, out.Reason())
+				continue
+			}
 			t.add(p.Name, p.Text())
 		}
 		err = a.print(t)
@@ -259,9 +263,20 @@ func (a *app) invoke(ctx context.Context, args []string) error {
 	// The output is printed either way; a failure code still fails the
 	// command, so that scripts notice.
 	if out.ReturnValue != 0 && out.ReturnValue != returnJobStarted {
-		return fmt.Errorf("%s returned %d (%s)", pos[1], out.ReturnValue, returnText(pos[1], out.ReturnValue))
+		return refused(pos[1], out)
 	}
 	return nil
+}
+
+// refused is the error of a call that answered a return value other than
+// 0 and 4096: the value, its name, and the server's reason (the
+// ExtendedStatus message) when it gave one.
+func refused(method string, out *client.Output) error {
+	err := fmt.Errorf("%s returned %d (%s)", method, out.ReturnValue, returnText(method, out.ReturnValue))
+	if r := out.Reason(); r != "" {
+		err = fmt.Errorf("%w: %s", err, r)
+	}
+	return err
 }
 
 // returnText names the common SMI-S method return values and the

@@ -136,7 +136,12 @@ func TestBadInputIsOneLineAndChangesNothing(t *testing.T) {
 		{"bad password", []string{"volume", "list", "--password", "wrong"}, 1, "authentication failed"},
 		{"unreachable", []string{"identify", "--url", "http://127.0.0.1:1/wsman"}, 1, "cannot reach"},
 		{"unknown class", []string{"enumerate", "MSISCSITARGET_Nothing"}, 1, "server refused the request"},
-		{"invoke invalid parameter", []string{"invoke", "MSISCSITARGET_StorageConfigurationService", "ReturnToStoragePool"}, 1, "returned 5 (Invalid Parameter)"},
+		{"invoke invalid parameter", []string{"invoke", "MSISCSITARGET_StorageConfigurationService", "ReturnToStoragePool"}, 1,
+			"returned 5 (Invalid Parameter): ReturnToStoragePool: parameter TheElement: required parameter missing or NULL"},
+		// The server's reason (ExtendedStatus) follows the return value.
+		{"name with ..", []string{"volume", "create", "../x", "--size", "1M"}, 1, `returned 5 (Invalid Parameter): CreateOrModifyElementFromStoragePool: `},
+		{"name with .. says why", []string{"volume", "create", "../x", "--size", "1M"}, 1, `invalid name: "../x"`},
+		{"no space", []string{"volume", "create", "huge", "--size", "1000000T"}, 1, "not enough free space"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,7 +261,7 @@ func TestJobCommands(t *testing.T) {
 	}
 	e.must(t, "job", "wait", id)
 	code, _, errs := e.run("job", "cancel", id)
-	if code != 1 || !strings.Contains(errs, "RequestStateChange returned 4097 (Invalid State Transition)") || strings.Count(errs, "\n") != 1 {
+	if code != 1 || !strings.Contains(errs, "RequestStateChange returned 4097 (Invalid State Transition): RequestStateChange: ") || strings.Count(errs, "\n") != 1 {
 		t.Errorf("cancel of a finished job: status %d, stderr %q; want 1 and one line naming the return value", code, errs)
 	}
 	if code, _, errs := e.run("job", "show", "no-such-job"); code != 1 || !strings.Contains(errs, `job "no-such-job" not found`) {

@@ -92,7 +92,7 @@ func (a *app) call(ctx context.Context, target cimmodel.ObjectPath, method strin
 		return nil, err
 	}
 	if out.ReturnValue != 0 && out.ReturnValue != returnJobStarted {
-		return nil, fmt.Errorf("%s returned %d (%s)", method, out.ReturnValue, returnText(method, out.ReturnValue))
+		return nil, refused(method, out)
 	}
 	return out, nil
 }
