@@ -342,7 +342,7 @@ func (s *Server) filtered(req *request, t target, body *etree.Element) ([]*cimmo
 			return nil, nil, err
 		}
 		insts, err := s.registry.Select(req.ctx, t.namespace, q)
-		return insts, q, err
+		return insts, q, wqlError(err)
 	}
 	insts, err := s.unqueried(req, t, filter)
 	return insts, nil, err
