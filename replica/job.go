@@ -119,6 +119,9 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 		opts.Workers = s.opts.EngineWorkers
 		opts.BandwidthLimit = s.opts.BandwidthLimit
 		opts.Resume = resume
+		if s.opts.Copies != nil {
+			opts.Written = s.opts.Copies.AddBytesCopied
+		}
 		base := int64(i) * scale
 		opts.Progress = func(done, all int64) {
 			if all > 0 {
@@ -135,6 +138,9 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 				return fmt.Errorf("copy %s to %s: %w", src.Name, tgt.Name, err)
 			}
 			return fail(fmt.Errorf("copy %s to %s: %w", src.Name, tgt.Name, err))
+		}
+		if s.opts.Copies != nil {
+			s.opts.Copies.ObserveCopy(st.BytesCopied, st.Duration)
 		}
 		if err := renameBeneath(partial, tgt.Path()); err != nil {
 			return fail(fmt.Errorf("install copy of %s as %s: %w", src.Name, tgt.Name, err))

@@ -44,6 +44,21 @@ type Options struct {
 	ScrubRate int64
 	// ScrubPause is the pause between two scrub passes (0: DefaultScrubPause).
 	ScrubPause time.Duration
+	// Copies, when set, is told of the bytes copy jobs write to targets as
+	// they go and of each member's finished copy (the daemon passes its
+	// metrics); nil counts nothing.
+	Copies CopyObserver
+}
+
+// CopyObserver is told of the data copy jobs write to replica targets.
+// The daemon's *metrics.Metrics is one; replica does not import metrics.
+type CopyObserver interface {
+	// AddBytesCopied counts n bytes written to a target. It is called as
+	// a copy goes, possibly concurrently, and must not block.
+	AddBytesCopied(n int64)
+	// ObserveCopy records one member's finished copy run: n bytes written
+	// in d.
+	ObserveCopy(n int64, d time.Duration)
 }
 
 // Service is the replication domain over one store, one volumes.Service

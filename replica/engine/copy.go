@@ -72,6 +72,7 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 		if cerr == nil {
 			st.Method = MethodReflink
 			st.BytesCopied = srcID.Size
+			opts.wrote(srcID.Size)
 			return finish(src, dst, dstPath, srcID, st, start, opts.TolerateSourceChange)
 		}
 		if opts.Method == MethodReflink {
@@ -484,6 +485,7 @@ func (c *copier) copyRange(ch chunk) error {
 			return fmt.Errorf("%w: source ends at %d, expected %d", ErrSourceChanged, roff, c.size)
 		}
 		c.written.Add(int64(n))
+		c.opts.wrote(int64(n))
 	}
 	return nil
 }
@@ -499,6 +501,7 @@ func (c *copier) write(p []byte, off int64) error {
 		return fmt.Errorf("engine: write target at %d: %w", off, err)
 	}
 	c.written.Add(int64(len(p)))
+	c.opts.wrote(int64(len(p)))
 	return nil
 }
 

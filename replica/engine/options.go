@@ -77,6 +77,12 @@ type Options struct {
 	// Progress, when set, is called after each chunk with the allocated bytes done and
 	// the allocated bytes to do in total. Calls are serialised but come from engine goroutines.
 	Progress func(done, total int64)
+	// Written, when set, is called with the number of bytes of each write to
+	// the target as it completes (a reflink's cloned bytes once, when it is
+	// made), so that a caller can count bytes as a long copy goes; the sum
+	// is Stats.BytesCopied. Calls may come concurrently from engine
+	// goroutines and must not block.
+	Written func(n int64)
 	// Checkpoint, when set, is called after the target has been fdatasync'ed, at least
 	// every CheckpointEvery bytes or CheckpointInterval, whichever comes first. An
 	// error from it aborts the copy. Calls are serialised.
@@ -121,6 +127,13 @@ func DefaultOptions() Options {
 		DetectZeros:        true,
 		CheckpointEvery:    DefaultCheckpointEvery,
 		CheckpointInterval: DefaultCheckpointInterval,
+	}
+}
+
+// wrote tells Options.Written of n bytes written to the target.
+func (o *Options) wrote(n int64) {
+	if o.Written != nil && n > 0 {
+		o.Written(n)
 	}
 }
 

@@ -422,5 +422,6 @@ func (r *resyncer) apply(blk []byte, off int64, zero bool) error {
 		return fmt.Errorf("engine: write target at %d: %w", off, err)
 	}
 	r.written.Add(int64(len(blk)))
+	r.opts.wrote(int64(len(blk)))
 	return nil
 }
