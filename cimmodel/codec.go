@@ -22,8 +22,15 @@ const maxEmbedDepth = 8
 // xsi:type="q1:Class_Type" in the embedded class's own namespace. It returns
 // the instance element. Strings are set as element text; a writer that
 // wants carriage returns to survive XML end-of-line normalisation must
-// serialise with etree's WriteSettings.CanonicalText.
+// serialise with etree's WriteSettings.CanonicalText. References are
+// written in the EPRNative form; see [EncodeInstanceAs].
 func EncodeInstance(parent *etree.Element, inst *Instance) *etree.Element {
+	return EncodeInstanceAs(parent, inst, EPRNative)
+}
+
+// EncodeInstanceAs is [EncodeInstance] with references (in properties and
+// embedded instances) written in the given form (see [ObjectPath.WriteEPRAs]).
+func EncodeInstanceAs(parent *etree.Element, inst *Instance, form EPRForm) *etree.Element {
 	var el *etree.Element
 	tag := "p:" + inst.className()
 	if parent == nil {
@@ -35,41 +42,42 @@ func EncodeInstance(parent *etree.Element, inst *Instance) *etree.Element {
 	el.CreateAttr("xmlns:xsi", nsXSI)
 	el.CreateAttr("xmlns:cim", nsCIMCommon)
 	el.CreateAttr("xsi:type", "p:"+inst.className()+"_Type")
-	encodeProperties(el, "p", inst, 0)
+	encodeProperties(el, "p", inst, 0, form)
 	return el
 }
 
 // encodeProperties writes inst's effective properties as children of el in
 // the namespace bound to prefix.
-func encodeProperties(el *etree.Element, prefix string, inst *Instance, depth int) {
+func encodeProperties(el *etree.Element, prefix string, inst *Instance, depth int, form EPRForm) {
 	if inst.Class == nil {
 		return
 	}
 	for _, p := range inst.Class.props() {
 		v := inst.Get(p.Name)
-		encodeValue(el, prefix+":"+p.Name, p.valueType(), v, depth)
+		encodeValue(el, prefix+":"+p.Name, p.valueType(), v, depth, form)
 	}
 }
 
-// encodeValue appends the element(s) tag for value v of type t to parent.
-func encodeValue(parent *etree.Element, tag string, t Type, v Value, depth int) {
+// encodeValue appends the element(s) tag for value v of type t to parent,
+// references in the given form.
+func encodeValue(parent *etree.Element, tag string, t Type, v Value, depth int, form EPRForm) {
 	if v.IsNull() {
 		ensureNS(parent, "xsi", nsXSI)
 		parent.CreateElement(tag).CreateAttr("xsi:nil", "true")
 		return
 	}
 	for _, e := range v.Elems() {
-		encodeScalar(parent.CreateElement(tag), t, e.V, depth)
+		encodeScalar(parent.CreateElement(tag), t, e.V, depth, form)
 	}
 }
 
 // encodeScalar writes one non-NULL scalar into el.
-func encodeScalar(el *etree.Element, t Type, x any, depth int) {
+func encodeScalar(el *etree.Element, t Type, x any, depth int, form EPRForm) {
 	switch x := x.(type) {
 	case ObjectPath:
 		el.CreateAttr("xmlns:a", nsAddressing)
 		el.CreateAttr("xmlns:w", nsWSMan)
-		x.WriteEPR(el, "")
+		x.WriteEPRAs(el, "", form)
 	case *Instance:
 		if x == nil {
 			ensureNS(el, "xsi", nsXSI)
@@ -80,7 +88,7 @@ func encodeScalar(el *etree.Element, t Type, x any, depth int) {
 		el.CreateAttr("xmlns:"+prefix, ResourceURI(x.namespace(), x.className()))
 		ensureNS(el, "xsi", nsXSI)
 		el.CreateAttr("xsi:type", prefix+":"+x.className()+"_Type")
-		encodeProperties(el, prefix, x, depth+1)
+		encodeProperties(el, prefix, x, depth+1, form)
 	case Datetime:
 		ensureNS(el, "cim", nsCIMCommon)
 		tag := "cim:Datetime"
@@ -102,7 +110,8 @@ func encodeScalar(el *etree.Element, t Type, x any, depth int) {
 // xmlns:xsi and xmlns:cim declared, as Windows does) holding the
 // out-parameters of res in declared order (NULL or absent ones omitted,
 // arrays repeated, references as endpoint references, embedded instances as
-// child elements with xsi:type), then <p:ReturnValue>.
+// child elements with xsi:type), then <p:ReturnValue>. References are
+// written in the form a request on resourceURI gets ([EPRFormOf]).
 func EncodeOutput(parent *etree.Element, m *Method, resourceURI string, res Result) *etree.Element {
 	var el *etree.Element
 	tag := "p:" + m.Name + "_OUTPUT"
@@ -114,6 +123,7 @@ func EncodeOutput(parent *etree.Element, m *Method, resourceURI string, res Resu
 	el.CreateAttr("xmlns:p", resourceURI)
 	el.CreateAttr("xmlns:xsi", nsXSI)
 	el.CreateAttr("xmlns:cim", nsCIMCommon)
+	form := EPRFormOf(resourceURI)
 	for _, p := range m.Params {
 		if !p.Out {
 			continue
@@ -122,7 +132,7 @@ func EncodeOutput(parent *etree.Element, m *Method, resourceURI string, res Resu
 		if !ok || v.IsNull() {
 			continue
 		}
-		encodeValue(el, "p:"+p.Name, p.valueType(), v, 0)
+		encodeValue(el, "p:"+p.Name, p.valueType(), v, 0, form)
 	}
 	rt := m.ReturnType
 	if rt == 0 {

@@ -207,13 +207,46 @@ func validClassName(s string) bool {
 	return true
 }
 
-// WriteEPR appends p as an endpoint reference to parent: a:Address (the
-// anonymous address when address is "") and a:ReferenceParameters holding
-// w:ResourceURI and w:SelectorSet with one w:Selector per key (plus the
-// __cimnamespace selector for the DMTF form). A reference-valued key nests
-// an a:EndpointReference in its selector. Namespace declarations for the
-// a and w prefixes are added to parent when they are not in scope.
+// EPRForm chooses how [ObjectPath.WriteEPRAs] writes the resource URI of an
+// endpoint reference.
+type EPRForm int
+
+const (
+	// EPRNative writes the URI [ResourceURI] gives: the DMTF form with a
+	// __cimnamespace selector for CIM_ classes, the WMI form (which holds the
+	// namespace) for the others.
+	EPRNative EPRForm = iota
+	// EPRDMTF writes the DMTF form for every class, with a __cimnamespace
+	// selector, as Windows 7 and later answer a request addressed with a
+	// DMTF resource URI and __cimnamespace (MS-WSMV 3.1.4.1.1): a client
+	// that reuses the selectors on the URI it used stays in the namespace.
+	EPRDMTF
+)
+
+// EPRFormOf returns the form of endpoint references that answer a request
+// addressed with resourceURI: EPRDMTF for a DMTF-form URI, else EPRNative.
+func EPRFormOf(resourceURI string) EPRForm {
+	if _, _, dmtf, err := ParseResourceURI(resourceURI); err == nil && dmtf {
+		return EPRDMTF
+	}
+	return EPRNative
+}
+
+// WriteEPR appends p as an endpoint reference to parent in the EPRNative
+// form (see [ObjectPath.WriteEPRAs]).
 func (p ObjectPath) WriteEPR(parent *etree.Element, address string) {
+	p.WriteEPRAs(parent, address, EPRNative)
+}
+
+// WriteEPRAs appends p as an endpoint reference to parent: a:Address (the
+// anonymous address when address is "") and a:ReferenceParameters holding
+// w:ResourceURI and w:SelectorSet with one w:Selector per key, then the
+// __cimnamespace selector when the URI is in the DMTF form (CIM_ classes,
+// or every class in the EPRDMTF form). A reference-valued key nests an
+// a:EndpointReference, in the same form, in its selector. Namespace
+// declarations for the a and w prefixes are added to parent when they are
+// not in scope.
+func (p ObjectPath) WriteEPRAs(parent *etree.Element, address string, form EPRForm) {
 	ensureNS(parent, "a", nsAddressing)
 	ensureNS(parent, "w", nsWSMan)
 	if address == "" {
@@ -221,18 +254,22 @@ func (p ObjectPath) WriteEPR(parent *etree.Element, address string) {
 	}
 	parent.CreateElement("a:Address").SetText(address)
 	rp := parent.CreateElement("a:ReferenceParameters")
-	rp.CreateElement("w:ResourceURI").SetText(ResourceURI(p.Namespace, p.Class))
+	uri := ResourceURI(p.Namespace, p.Class)
+	if form == EPRDMTF {
+		uri = DMTFPrefix + p.Class
+	}
+	rp.CreateElement("w:ResourceURI").SetText(uri)
 	ss := rp.CreateElement("w:SelectorSet")
 	for _, k := range p.Keys {
 		sel := ss.CreateElement("w:Selector")
 		sel.CreateAttr("Name", k.Name)
 		if r, ok := k.Value.V.(ObjectPath); ok {
-			r.WriteEPR(sel.CreateElement("a:EndpointReference"), address)
+			r.WriteEPRAs(sel.CreateElement("a:EndpointReference"), address, form)
 			continue
 		}
 		sel.SetText(keyText(k.Value))
 	}
-	if isDMTFClass(p.Class) && p.Namespace != "" {
+	if (form == EPRDMTF || isDMTFClass(p.Class)) && p.Namespace != "" {
 		sel := ss.CreateElement("w:Selector")
 		sel.CreateAttr("Name", CIMNamespaceSelector)
 		sel.SetText(p.Namespace)

@@ -306,7 +306,7 @@ func (s *Server) enumerate(req *request) (*soap.Message, error) {
 			page[i] = item{inst: insts[i], path: insts[i].Path(), end: i + 1}
 		}
 		itemsElem := resp.CreateElement(m.NS(soap.NSWSMan, "Items"))
-		if sent, err = s.fill(req, m, itemsElem, page, mode); err != nil {
+		if sent, err = s.fillAs(req, m, itemsElem, page, mode, cimmodel.EPRFormOf(t.uri)); err != nil {
 			return nil, err
 		}
 		if sent == len(insts) {
@@ -377,23 +377,20 @@ func (s *Server) unqueried(req *request, t target, filter *etree.Element) ([]*ci
 	}
 }
 
-// selectorFiltered keeps the instances whose keys equal the filter's
-// selectors (DSP0226 §8.6 selector filter).
+// selectorFiltered keeps the instances whose properties equal the filter's
+// selectors (DSP0226 §8.6 / ANNEX: the SelectorFilter dialect; MS-WSMV
+// 3.1.4.1.13 wsman:Filter). A selector may name any property of the class,
+// key or not; every selector must match (an array property matches when one
+// of its elements does, a NULL one never). A name that is no property of
+// the class is CannotProcessFilter.
 func (s *Server) selectorFiltered(req *request, t target, filter *etree.Element) ([]*cimmodel.Instance, error) {
 	set := child(filter, soap.NSWSMan, "SelectorSet")
 	if set == nil {
 		return nil, protoErr(faultCannotProcessFilter, "The selector filter has no SelectorSet.")
 	}
-	var sels []soap.Selector
-	for _, e := range set.ChildElements() {
-		sels = append(sels, soap.Selector{Name: e.SelectAttrValue("Name", ""), Value: strings.TrimSpace(e.Text())})
-	}
-	want, err := pathFromSelectors(t.namespace, t.class.Name, sels)
+	want, err := s.filterSelectors(t, set)
 	if err != nil {
 		return nil, err
-	}
-	if want, err = s.registry.NormalizePath(t.class, want); err != nil {
-		return nil, &protocolError{kind: faultCannotProcessFilter, message: "The selector filter does not fit the class: " + err.Error(), err: err}
 	}
 	all, err := s.registry.Enumerate(req.ctx, t.namespace, t.class.Name)
 	if err != nil {
@@ -404,21 +401,83 @@ func (s *Server) selectorFiltered(req *request, t target, filter *etree.Element)
 		if err := req.ctx.Err(); err != nil {
 			return nil, err
 		}
-		have := inst.Path()
-		match := true
-		for _, kb := range want.Keys {
-			v, ok := have.Key(kb.Name)
-			if !ok || !(cimmodel.ObjectPath{Keys: []cimmodel.KeyBinding{{Name: kb.Name, Value: v}}}).Equal(
-				cimmodel.ObjectPath{Keys: []cimmodel.KeyBinding{kb}}) {
-				match = false
-				break
-			}
-		}
-		if match {
+		if matchesSelectors(inst, want) {
 			out = append(out, inst)
 		}
 	}
 	return out, nil
+}
+
+// filterSelectors reads the selectors of a selector filter as bindings of
+// t.class's properties (declared names); __cimnamespace is skipped.
+func (s *Server) filterSelectors(t target, set *etree.Element) ([]cimmodel.KeyBinding, error) {
+	props := s.registry.Properties(t.class)
+	var want []cimmodel.KeyBinding
+	for _, e := range set.ChildElements() {
+		if e.Tag != "Selector" {
+			continue
+		}
+		name := e.SelectAttrValue("Name", "")
+		if strings.EqualFold(name, cimNamespaceSelector) {
+			continue
+		}
+		p, ok := propertyNamed(props, name)
+		if !ok {
+			return nil, protoErr(faultCannotProcessFilter, "The selector filter names %q, which is not a property of %s.", name, t.class.Name)
+		}
+		v := cimmodel.String(strings.TrimSpace(e.Text()))
+		if epr := childNamed(e, "EndpointReference"); epr != nil {
+			r, err := cimmodel.ParseEPR(epr)
+			if err != nil {
+				return nil, &protocolError{kind: faultCannotProcessFilter, message: "The selector filter's reference for " + p.Name + " is not valid: " + err.Error(), err: err}
+			}
+			v = cimmodel.Ref(r)
+		}
+		want = append(want, cimmodel.KeyBinding{Name: p.Name, Value: v})
+	}
+	return want, nil
+}
+
+// propertyNamed returns the property of props named name (case-insensitive).
+func propertyNamed(props []cimmodel.Property, name string) (cimmodel.Property, bool) {
+	for _, p := range props {
+		if strings.EqualFold(p.Name, name) {
+			return p, true
+		}
+	}
+	return cimmodel.Property{}, false
+}
+
+// childNamed returns the first child element of e with local name local,
+// whatever its namespace.
+func childNamed(e *etree.Element, local string) *etree.Element {
+	for _, c := range e.ChildElements() {
+		if c.Tag == local {
+			return c
+		}
+	}
+	return nil
+}
+
+// matchesSelectors reports whether every binding of want equals inst's
+// property of that name (an element of it, for arrays). Values compare as
+// keys do (cimmodel.ObjectPath.Equal): by their text, references by their
+// canonical path.
+func matchesSelectors(inst *cimmodel.Instance, want []cimmodel.KeyBinding) bool {
+	for _, kb := range want {
+		found := false
+		for _, e := range inst.Get(kb.Name).Elems() {
+			have := cimmodel.ObjectPath{Keys: []cimmodel.KeyBinding{{Name: kb.Name, Value: e}}}
+			if have.Equal(cimmodel.ObjectPath{Keys: []cimmodel.KeyBinding{kb}}) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // pull answers wsen:Pull with the next items of an open context, fetched
@@ -450,7 +509,7 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 	ctxElem := resp.CreateElement(m.NS(soap.NSEnumeration, "EnumerationContext"))
 	ctxElem.SetText(en.id)
 	itemsElem := resp.CreateElement(m.NS(soap.NSEnumeration, "Items"))
-	sent, err := s.fill(req, m, itemsElem, page, en.mode)
+	sent, err := s.fillAs(req, m, itemsElem, page, en.mode, cimmodel.EPRFormOf(en.uri))
 	if err != nil {
 		return nil, err
 	}
@@ -515,15 +574,20 @@ func (s *Server) release(req *request) (*soap.Message, error) {
 
 // fill writes as many of items into itemsElem as fit in the reply's
 // MaxEnvelopeSize and returns how many; EncodingLimit when not even one
-// fits.
+// fits. References take the form the request's resource URI asks for.
 func (s *Server) fill(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string) (int, error) {
+	return s.fillAs(req, m, itemsElem, items, mode, cimmodel.EPRFormOf(req.header().ResourceURI))
+}
+
+// fillAs is fill with references written in form.
+func (s *Server) fillAs(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string, form cimmodel.EPRForm) (int, error) {
 	n := len(items)
 	for {
 		for _, c := range itemsElem.ChildElements() {
 			itemsElem.RemoveChild(c)
 		}
 		for _, it := range items[:n] {
-			s.writeItem(m, itemsElem, it, mode)
+			s.writeItem(m, itemsElem, it, mode, form)
 		}
 		out, err := m.Bytes(req.env.Encoding)
 		if err != nil {
@@ -540,21 +604,23 @@ func (s *Server) fill(req *request, m *soap.Message, itemsElem *etree.Element, i
 }
 
 // writeItem writes one enumerated item as the mode asks: the instance, its
-// EPR, or both in a wsman:Item.
-func (s *Server) writeItem(m *soap.Message, parent *etree.Element, it item, mode string) {
+// EPR, or both in a wsman:Item. References (the EPR and reference-valued
+// properties) are written in form: a request addressed with a DMTF resource
+// URI gets them with __cimnamespace (cimmodel.EPRDMTF).
+func (s *Server) writeItem(m *soap.Message, parent *etree.Element, it item, mode string, form cimmodel.EPRForm) {
 	if it.class != nil {
 		writeClassItem(parent, it.class)
 		return
 	}
 	switch mode {
 	case modeEPR:
-		it.path.WriteEPR(parent.CreateElement(m.NS(soap.NSAddressing, "EndpointReference")), soap.AddressAnonymous)
+		it.path.WriteEPRAs(parent.CreateElement(m.NS(soap.NSAddressing, "EndpointReference")), soap.AddressAnonymous, form)
 	case modeObjectAndEPR:
 		e := parent.CreateElement(m.NS(soap.NSWSMan, "Item"))
-		cimmodel.EncodeInstance(e, it.inst)
-		it.path.WriteEPR(e.CreateElement(m.NS(soap.NSAddressing, "EndpointReference")), soap.AddressAnonymous)
+		cimmodel.EncodeInstanceAs(e, it.inst, form)
+		it.path.WriteEPRAs(e.CreateElement(m.NS(soap.NSAddressing, "EndpointReference")), soap.AddressAnonymous, form)
 	default:
-		cimmodel.EncodeInstance(parent, it.inst)
+		cimmodel.EncodeInstanceAs(parent, it.inst, form)
 	}
 }
 
