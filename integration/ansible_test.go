@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"testing"
@@ -95,6 +96,29 @@ func TestAnsibleCollection(t *testing.T) {
 		}
 		if got := images(t, d); !equalStrings(got, s.wantImages) {
 			t.Fatalf("%s: images %v, want %v", s.name, got, s.wantImages)
+		}
+	}
+}
+
+// TestAnsibleRefusalsSayWhy runs testdata/ansible/refusals.yml: a name with
+// "..", a size beyond the pool, a group in a relationship and a
+// RelationshipName whose target exists each fail their task with a msg
+// holding the return value and the server's reason (asserted in the
+// playbook, which then fails), and a mirror is created (Mode 3).
+func TestAnsibleRefusalsSayWhy(t *testing.T) {
+	requireClient(t, "ansible-playbook", lookPath("ansible-playbook"))
+	requirePywinrm(t)
+	d := startDaemon(t, "")
+	playbook(t, d, "refusals.yml")
+	got := images(t, d)
+	for _, want := range []string{"busyclone_1.img", "dup_1.img", "src.img", "srcmirror.img"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("images %v lack %s", got, want)
+		}
+	}
+	for _, bad := range []string{"huge.img", "escape.img"} {
+		if slices.Contains(got, bad) {
+			t.Errorf("a refused call left %s", bad)
 		}
 	}
 }

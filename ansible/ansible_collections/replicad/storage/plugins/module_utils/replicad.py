@@ -53,7 +53,8 @@ CONNECTION_ARGS = dict(
 
 
 class ReplicadError(Exception):
-    """A failed call: a fault, a return value other than 0/4096, or a failed job."""
+    """A failed call: a fault, a return value other than 0/4096 (with the server's
+    reason), or a failed job."""
 
 
 def connection_spec():
@@ -180,7 +181,8 @@ class Client(object):
         out = root.find("s:Body/*", NS)
         rv = out.find("{*}ReturnValue").text
         if rv not in ("0", "4096"):
-            raise ReplicadError("%s returned %s" % (method, rv))
+            why = reason(out)
+            raise ReplicadError("%s returned %s%s" % (method, rv, ": " + why if why else ""))
         job = out.find("{*}Job")
         if job is not None:
             self.wait_job(Ref(job))
@@ -199,6 +201,16 @@ class Client(object):
             if time.time() > deadline:
                 raise ReplicadError("job %s did not finish within %d s" % (job.key(), timeout))
             time.sleep(0.25)
+
+
+def reason(out):
+    """Why a call was refused: the Message of the CIM_Error replicad returns in the
+    ExtendedStatus out-parameter beside a refusing ReturnValue ("" when there is none)."""
+    status = out.find("{*}ExtendedStatus")
+    if status is None:
+        return ""
+    msg = status.find(".//{*}Message")
+    return (msg.text or "") if msg is not None else ""
 
 
 def _escape(s):

@@ -115,6 +115,10 @@ def main():
             else:
                 method = "CreateElementReplica"
                 params = [("ElementName", p["name"]), ("SyncType", SYNC_TYPES[p["type"]]), ("SourceElement", v.epr)]
+        if p["type"] == "mirror":
+            # replicad keeps Asynchronous mirrors only (Mode 3); without a
+            # Mode it answers 1 Not Supported.
+            params.append(("Mode", 3))
         if module.check_mode:
             module.exit_json(changed=True)
         svc = client.service("MSISCSITARGET_ReplicationService")
