@@ -1,10 +1,12 @@
 package wsman
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
 	"github.com/beevik/etree"
+	"go.uber.org/zap"
 
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/soap"
@@ -232,4 +234,57 @@ func (s *Server) classPage(en *enumeration, max int) []item {
 // writeClassItem writes one enumerated class declaration.
 func writeClassItem(parent *etree.Element, ci *classItem) {
 	cimmodel.EncodeCIMXMLClass(parent, ci.class, ci.opts)
+}
+
+// classInvocation reports whether an Invoke names a class rather than an
+// instance: no selector but __cimnamespace. This is what
+// Invoke-CimMethod -ClassName sends (CimSession.InvokeMethod(namespace,
+// className, …) in PowerShell's CimCmdlets), a static call in DSP0227's
+// terms.
+func classInvocation(h *soap.Header) bool {
+	for _, sel := range h.Selectors {
+		if !strings.EqualFold(sel.Name, cimNamespaceSelector) {
+			return false
+		}
+	}
+	return true
+}
+
+// invokeOnClass answers an Invoke addressed to a class: the method runs
+// with the class's path, without keys, as the registry's method router
+// runs static methods; parameters are checked against the declaration the
+// client fetched with Get-CimClass first. The services of our namespace
+// are single instances whose methods do not depend on the keys, so
+// Invoke-CimMethod -ClassName MSISCSITARGET_ReplicationService works; a
+// method that needs its instance answers as its provider does for an
+// instance it cannot find.
+func (s *Server) invokeOnClass(req *request, method string) (*soap.Message, error) {
+	h := req.header()
+	t, err := s.resolveClass(h)
+	if err != nil {
+		return nil, err
+	}
+	if t.class == nil {
+		return nil, protoErr(faultDestinationUnreachable, "The resource URI %s names no class; a method needs one.", h.ResourceURI)
+	}
+	input := req.env.Body
+	if input == nil {
+		input = etree.NewElement(method + "_INPUT")
+	} else if input.Tag != method+"_INPUT" {
+		return nil, protoErr(faultSchemaValidation, "The body of a %s invocation must be %s_INPUT, not %s.", method, method, input.Tag)
+	}
+	path := cimmodel.ObjectPath{Namespace: t.namespace, Class: t.class.Name}
+	res, m, err := s.registry.Invoke(req.ctx, path, method, input)
+	var invalid *cimmodel.InvalidParameterError
+	if errors.As(err, &invalid) && m != nil {
+		s.Logger.Info("invoke: invalid parameter", zap.String("method", method), zap.String("path", path.String()),
+			zap.String("messageID", h.MessageID), zap.Error(err))
+		err = nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	reply := soap.NewResponse(h, h.Action+"Response")
+	cimmodel.EncodeOutput(reply.Body(), m, t.uri, res)
+	return reply, nil
 }

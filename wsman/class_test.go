@@ -321,3 +321,37 @@ func TestClassDeclarationsValidDSP0203(t *testing.T) {
 		xmllintDSP0203(t, c)
 	}
 }
+
+// TestInvokeOnClass: an Invoke whose selectors name no key (what
+// Invoke-CimMethod -ClassName sends) runs the method on the class, its
+// parameters checked against the declaration; a bad parameter still
+// answers ReturnValue 5 without running it.
+func TestInvokeOnClass(t *testing.T) {
+	srv, w := newTestServer(t, 3)
+	raw, err := os.ReadFile("testdata/exchanges/invoke-frob/request.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := string(raw)
+	i, j := strings.Index(req, "<w:SelectorSet>"), strings.Index(req, "</w:SelectorSet>")
+	if i < 0 || j < i {
+		t.Fatal("invoke-frob has no SelectorSet")
+	}
+	req = req[:i] + req[j+len("</w:SelectorSet>"):]
+	status, reply := post(t, srv, testUser, testPass, []byte(req))
+	if status != 200 {
+		t.Fatalf("status %d:\n%s", status, reply)
+	}
+	out := find(parse(t, reply), "Frob_OUTPUT")
+	if out == nil || find(out, "ReturnValue").Text() != "0" || w.calls.Load() != 1 {
+		t.Fatalf("want Frob_OUTPUT with ReturnValue 0 and one call (%d):\n%s", w.calls.Load(), reply)
+	}
+	bad := strings.Replace(req, ">3</p:Count>", ">200</p:Count>", 1)
+	if bad == req {
+		t.Fatal("invoke-frob has no Count 3 to replace")
+	}
+	_, reply = post(t, srv, testUser, testPass, []byte(bad))
+	if rv := find(parse(t, reply), "ReturnValue"); rv == nil || rv.Text() != "5" || w.calls.Load() != 1 {
+		t.Errorf("Count outside its ValueMap: want ReturnValue 5 and no call:\n%s", reply)
+	}
+}

@@ -349,6 +349,9 @@ func (s *Server) serve(req *request) (*soap.Message, error) {
 		return nil, protoErr(faultActionNotSupported, "The request has no wsa:Action header.")
 	}
 	if method, ok := invokedMethod(h); ok {
+		if classInvocation(h) {
+			return s.invokeOnClass(req, method) // class.go: Invoke-CimMethod -ClassName
+		}
 		return s.invoke(req, method)
 	}
 	return nil, protoErr(faultActionNotSupported, "The action %q is not supported by the service.", h.Action)
