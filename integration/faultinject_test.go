@@ -49,7 +49,7 @@ func (c *replCIM) jobError(job replEPR) string {
 func requireAlive(t *testing.T, c *replCIM) {
 	t.Helper()
 	c.service()
-	if code, body := c.d.post("", "", []byte(identifyEnvelope), ""); code != 200 || !strings.Contains(body, "IdentifyResponse") {
+	if code, body := c.d.identifyUnauthenticated(); code != 200 || !strings.Contains(body, "IdentifyResponse") {
 		t.Fatalf("Identify: status %d, want 200 and an IdentifyResponse\n%s", code, body)
 	}
 }

@@ -136,7 +136,7 @@ func TestHostileEnvelopes(t *testing.T) {
 // Enumerate still succeed.
 func requireDaemonAnswers(t *testing.T, d *daemon) {
 	t.Helper()
-	if code, body := d.post("", "", []byte(identifyEnvelope), ""); code != http.StatusOK || !strings.Contains(body, "IdentifyResponse") {
+	if code, body := d.identifyUnauthenticated(); code != http.StatusOK || !strings.Contains(body, "IdentifyResponse") {
 		t.Fatalf("Identify after the hostile request: status %d, want 200 with IdentifyResponse\n%s", code, body)
 	}
 	if code, body := d.post(d.user, d.password, []byte(enumerateEnvelope(d.url(), uriReplService, "")), ""); code != http.StatusOK {

@@ -252,7 +252,7 @@ func TestPreauthTLSCBCSuites(t *testing.T) {
 func TestPreauthTransferEncodingAndLength(t *testing.T) {
 	d := startDaemon(t, "")
 	c := dialFrom(t, "127.0.0.1", d.addr)
-	fmt.Fprintf(c, "POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(identifyEnvelope), identifyEnvelope)
+	fmt.Fprintf(c, "POST /wsman HTTP/1.1\r\nHost: x\r\nWSMANIDENTIFY: unauthenticated\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(identifyEnvelope), identifyEnvelope)
 	c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a kept-alive connection would wait for the next request
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, nil)

@@ -124,35 +124,6 @@ func findAll(e *etree.Element, local string) []*etree.Element {
 	return out
 }
 
-func TestIdentifyWithoutAuthentication(t *testing.T) {
-	d := startDaemon(t, "")
-	// The Identify envelope wsl and pywinrm-style clients send: no header.
-	status, body := d.post("", "", []byte(`<?xml version="1.0" encoding="UTF-8"?>
-<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:wsmid="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd">
-<s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>`), "")
-	if status != 200 {
-		t.Fatalf("Identify status = %d, want 200\n%s", status, body)
-	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromString(body); err != nil {
-		t.Fatal(err)
-	}
-	resp := find(doc.Root(), nsIdentity, "IdentifyResponse")
-	if resp == nil {
-		t.Fatalf("no wsmid:IdentifyResponse in\n%s", body)
-	}
-	if got := find(resp, nsIdentity, "ProtocolVersion").Text(); got != nsWSMan {
-		t.Errorf("ProtocolVersion = %q, want %q", got, nsWSMan)
-	}
-	if find(resp, nsIdentity, "ProductVendor") == nil || find(resp, nsIdentity, "ProductVersion") == nil {
-		t.Errorf("IdentifyResponse lacks ProductVendor or ProductVersion:\n%s", body)
-	}
-	profiles := findAll(find(resp, nsIdentity, "SecurityProfiles"), "SecurityProfileName")
-	if len(profiles) == 0 {
-		t.Errorf("no SecurityProfileName in\n%s", body)
-	}
-}
-
 func TestAuthenticationFailure(t *testing.T) {
 	d := startDaemon(t, "")
 	m := newMasterzen(t, d, "admin", "not-the-password")

@@ -15,7 +15,9 @@ const (
 )
 
 // identify answers wsmid:Identify the way Windows does: an empty SOAP header
-// and a wsmid:IdentifyResponse body.
+// and a wsmid:IdentifyResponse body. SecurityProfiles are listed only for
+// an authenticated request: [MS-WSMV] 3.1.4.1.23 forbids them in the
+// answer to an unauthenticated one (req.user is "").
 func (s *Server) identify(req *request) (*soap.Message, error) {
 	m := soap.NewResponse(req.header(), "")
 	hdr := m.Header()
@@ -26,6 +28,9 @@ func (s *Server) identify(req *request) (*soap.Message, error) {
 	resp.CreateElement(m.NS(soap.NSIdentity, "ProtocolVersion")).SetText(wsmanProtocolVersion)
 	resp.CreateElement(m.NS(soap.NSIdentity, "ProductVendor")).SetText(productVendor)
 	resp.CreateElement(m.NS(soap.NSIdentity, "ProductVersion")).SetText(s.ProductVersion)
+	if req.user == "" {
+		return m, nil
+	}
 	profiles := resp.CreateElement(m.NS(soap.NSIdentity, "SecurityProfiles"))
 	if s.AllowUnencrypted {
 		profiles.CreateElement(m.NS(soap.NSIdentity, "SecurityProfileName")).SetText(profileHTTPBasic)

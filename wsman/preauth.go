@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/replicad/replicad/soap"
@@ -41,9 +42,10 @@ func discardBody(w http.ResponseWriter, r *http.Request) {
 }
 
 // unauthenticated answers a request whose logon did not succeed (yet): a
-// handshake leg with its token, an anonymous Identify with the answer, and
-// everything else with a 401 challenge. Only an Identify body is read, up
-// to Limits.MaxAnonymousBodyBytes.
+// handshake leg with its token, an Identify sent without credentials and
+// with the WSMANIDENTIFY: unauthenticated header with the answer, and
+// everything else with a 401 challenge. Only such an Identify's body is
+// read, up to Limits.MaxAnonymousBodyBytes.
 func (s *Server) unauthenticated(w http.ResponseWriter, r *http.Request, authErr error, start time.Time) {
 	var cont *continueAuth
 	switch {
@@ -55,6 +57,15 @@ func (s *Server) unauthenticated(w http.ResponseWriter, r *http.Request, authErr
 		discardBody(w, r)
 		s.writeFault(w, nil, &protocolError{kind: faultQuotaLimit,
 			message: "The service is checking too many logons; retry later.", err: authErr}, start, "", r)
+		return
+	}
+	// Windows answers an Identify without credentials only when the client
+	// asks for it with "WSMANIDENTIFY: unauthenticated" ([MS-WSMV]
+	// 3.1.4.1.23); any other request without a logon gets the 401 challenge,
+	// its body unread.
+	if !errors.Is(authErr, errNoCredentials) || !unauthenticatedIdentify(r) {
+		discardBody(w, r)
+		s.challenge(w, r, authErr, start)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.Limits.MaxAnonymousBodyBytes))
@@ -80,4 +91,14 @@ func (s *Server) unauthenticated(w http.ResponseWriter, r *http.Request, authErr
 		return
 	}
 	s.serveEnvelope(w, r, env, "", start)
+}
+
+// identifyHeader is the HTTP header with which a client asks for an
+// Identify without authentication ([MS-WSMV] 3.1.4.1.23).
+const identifyHeader = "WSMANIDENTIFY"
+
+// unauthenticatedIdentify reports whether r carries "WSMANIDENTIFY:
+// unauthenticated" (compared case-insensitively, as HTTP tokens are).
+func unauthenticatedIdentify(r *http.Request) bool {
+	return strings.EqualFold(strings.TrimSpace(r.Header.Get(identifyHeader)), "unauthenticated")
 }

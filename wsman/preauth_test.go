@@ -230,7 +230,7 @@ func TestChunkedRequestClosesConnection(t *testing.T) {
 	}
 	defer c.Close()
 	body := `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Header/><s:Body><wsmid:Identify xmlns:wsmid="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd"/></s:Body></s:Envelope>`
-	fmt.Fprintf(c, "POST /wsman HTTP/1.1\r\nHost: x\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+	fmt.Fprintf(c, "POST /wsman HTTP/1.1\r\nHost: x\r\nWSMANIDENTIFY: unauthenticated\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(body), body)
 	c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a kept-alive connection would wait for the next request
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, nil)

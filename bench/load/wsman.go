@@ -115,6 +115,9 @@ func (c *client) postBody(ctx context.Context, body io.Reader, size int64, auth 
 	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
 	if auth {
 		req.SetBasicAuth(c.user, c.password)
+	} else {
+		// An Identify without credentials must ask for it ([MS-WSMV] 3.1.4.1.23).
+		req.Header.Set("WSMANIDENTIFY", "unauthenticated")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
