@@ -39,11 +39,13 @@ func newDataFile(f *os.File, flag int, pageCache bool) *dataFile {
 		return d
 	}
 	// /proc/self/fd/N names the open file itself, not its path, so a rename or a
-	// swapped path cannot put another inode behind the twin.
-	twin, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), flag|unix.O_DIRECT, 0)
+	// swapped path cannot put another inode behind the twin. The twin keeps f's
+	// name, so that its errors name the volume's file.
+	fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), flag|unix.O_DIRECT|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return d
 	}
+	twin := os.NewFile(uintptr(fd), f.Name())
 	if !sameInode(f, twin) {
 		twin.Close()
 		return d
