@@ -51,6 +51,8 @@ go test -race -count=1 -timeout 10m -v \
 	-run '^(TestResyncAfterTargetWritten|TestSizeChangeEndsSynchronized|TestMirrorCatchesTouchR|TestMirrorOfBusySource|TestEnumerateStopsAtOperationTimeout|TestEnumerationContextMemory|TestNTLMWithout128BitRefused|TestNameStartingWithDash)$' \
 	./replica/ ./wsman/ ./volumes/ >"$WORK/units.log" 2>&1 || status=1
 echo "load: $LOAD_CLIENTS clients for $LOAD_DURATION" >&2
+# The machine's own load when the phase starts: other work on the machine lowers the figures below.
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
 go run ./bench/load -replicad "$WORK/replicad" -clients "$LOAD_CLIENTS" -duration "$LOAD_DURATION" >"$WORK/load.log" 2>&1 || status=1
 
 load_verdict=FAIL
@@ -137,6 +139,8 @@ faults_total=$(grep -c '^    --- \|^--- ' "$WORK/fault.log" || true)
 	echo "|---|---|---|---|---|---|---|---|"
 	echo "| steady mix (Identify, Get, Enumerate/Pull, Invoke) | $(field clients "$WORK/load.log") | $(field requests "$WORK/load.log") | $(field failed "$WORK/load.log") | $(field rps "$WORK/load.log") | $(field p50_ms "$WORK/load.log") ms | $(field p99_ms "$WORK/load.log") ms | 0 |"
 	echo "| burst of slow clients | $(field burst_clients "$WORK/load.log") | $(( $(num burst_ok "$WORK/load.log") + $(num burst_shed "$WORK/load.log") + $(num burst_failed "$WORK/load.log") )) | $(field burst_failed "$WORK/load.log") | | | | $(field burst_shed "$WORK/load.log") |"
+	echo
+	echo "Load average of the machine as the phase started: $LOADAVG ($(nproc) cores); the figures are only comparable between runs on an idle machine."
 	echo
 	echo "Daemon peak resident memory (VmHWM): $(( $(num peak_rss_kib "$WORK/load.log") / 1024 )) MiB (bound $(field max_rss_mib "$WORK/load.log") MiB)."
 	echo "The burst exceeds the daemon's 64 request slots (wsman MaxConcurrentRequests); the excess is answered"
