@@ -3,7 +3,9 @@ package integration
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +184,177 @@ func TestPowerShellCmdlets(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(d.dataDir, "pools", "default", f)); err != nil {
 				t.Errorf("replica image: %v", err)
 			}
+		}
+	})
+}
+
+// classURI is the resource URI of class declarations the MI client uses
+// for Get-CimClass (wsman/class.go).
+const classURI = "http://schemas.dmtf.org/wbem/cim-xml/2/cim-schema/2/*"
+
+// validCIMXML validates a <CLASS> against DSP0201's DTD (DSP0203 2.4.0, in
+// wsman/testdata/dtd) with xmllint, DERIVATION (Microsoft's extension,
+// not in the DTD) removed.
+func validCIMXML(t *testing.T, class *etree.Element) {
+	t.Helper()
+	c := class.Copy()
+	c.RemoveAttr("DERIVATION")
+	doc := etree.NewDocument()
+	doc.SetRoot(c)
+	f := filepath.Join(t.TempDir(), "class.xml")
+	if err := doc.WriteToFile(f); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("xmllint", "--noout", "--dtdvalid", "../wsman/testdata/dtd/DSP0203_2.4.0.dtd", f).CombinedOutput(); err != nil {
+		t.Errorf("CLASS %s is not valid DSP0201: %v\n%s", class.SelectAttrValue("NAME", ""), err, out)
+	}
+}
+
+// qualifier returns the QUALIFIER named name (case-insensitive) of e.
+func qualifier(e *etree.Element, name string) *etree.Element {
+	for _, q := range e.SelectElements("QUALIFIER") {
+		if strings.EqualFold(q.SelectAttrValue("NAME", ""), name) {
+			return q
+		}
+	}
+	return nil
+}
+
+// declared returns the child of e of one of tags whose NAME is name.
+func declared(e *etree.Element, name string, tags ...string) *etree.Element {
+	for _, c := range e.ChildElements() {
+		if c.SelectAttrValue("NAME", "") == name && slices.Contains(tags, c.Tag) {
+			return c
+		}
+	}
+	return nil
+}
+
+// TestPowerShellGetCimClass replays what Get-CimClass sends (the MI
+// client's class retrieval, testdata/powershell/get-cimclass*.xml, see
+// SOURCES.md) and the Invoke-CimMethod -ClassName sequence (the class
+// fetched, then the method invoked on the class) against the real daemon:
+// the declarations come from the class registry with inheritance,
+// methods, parameters and the qualifiers the MI client reads, each valid
+// DSP0201, and the invocation on the class creates the replica.
+func TestPowerShellGetCimClass(t *testing.T) {
+	requireClient(t, "xmllint", lookPath("xmllint"))
+	d := startDaemon(t, "")
+	vars := map[string]string{"TO": d.url(), "CLASS": "MSISCSITARGET_ReplicationService"}
+
+	t.Run("Get-CimClass", func(t *testing.T) {
+		c := replay(t, d, "get-cimclass.xml", vars)
+		if c.Tag != "CLASS" || c.SelectAttrValue("NAME", "") != "MSISCSITARGET_ReplicationService" ||
+			c.SelectAttrValue("SUPERCLASS", "") != "CIM_ReplicationService" {
+			t.Fatalf("answer %s NAME=%q SUPERCLASS=%q, want CLASS MSISCSITARGET_ReplicationService : CIM_ReplicationService",
+				c.Tag, c.SelectAttrValue("NAME", ""), c.SelectAttrValue("SUPERCLASS", ""))
+		}
+		if der := c.SelectAttrValue("DERIVATION", ""); !strings.HasPrefix(der, "CIM_ReplicationService,") {
+			t.Errorf("DERIVATION %q, want the superclasses nearest first", der)
+		}
+		for _, k := range []string{"SystemCreationClassName", "SystemName", "CreationClassName", "Name"} {
+			p := declared(c, k, "PROPERTY")
+			if p == nil || qualifier(p, "key") == nil || p.SelectAttrValue("PROPAGATED", "") != "true" || p.SelectAttrValue("CLASSORIGIN", "") == "" {
+				t.Errorf("key %s: want an inherited PROPERTY (PROPAGATED, CLASSORIGIN) with the key qualifier", k)
+			}
+		}
+		m := declared(c, "CreateGroupReplica", "METHOD")
+		if m == nil || m.SelectAttrValue("TYPE", "") != "uint32" || qualifier(m, "ValueMap") == nil {
+			t.Fatal("no METHOD CreateGroupReplica TYPE=uint32 with its return ValueMap")
+		}
+		if p := declared(m, "RelationshipName", "PARAMETER"); p == nil || p.SelectAttrValue("TYPE", "") != "string" || qualifier(p, "in") == nil {
+			t.Error("RelationshipName: want PARAMETER TYPE=string with the in qualifier")
+		}
+		if p := declared(m, "SyncType", "PARAMETER"); p == nil || p.SelectAttrValue("TYPE", "") != "uint16" ||
+			qualifier(p, "ValueMap") == nil || qualifier(p, "Values") == nil {
+			t.Error("SyncType: want PARAMETER TYPE=uint16 with ValueMap and Values")
+		}
+		if p := declared(m, "SourceGroup", "PARAMETER.REFERENCE"); p == nil || p.SelectAttrValue("REFERENCECLASS", "") != "CIM_ReplicationGroup" {
+			t.Error("SourceGroup: want PARAMETER.REFERENCE REFERENCECLASS=CIM_ReplicationGroup")
+		}
+		if p := declared(m, "Job", "PARAMETER.REFERENCE"); p == nil || qualifier(p, "out") == nil || qualifier(p, "in") != nil {
+			t.Error("Job: want an out-only PARAMETER.REFERENCE")
+		}
+		validCIMXML(t, c)
+	})
+
+	t.Run("Get-CimClass -ClassName MSISCSITARGET_*", func(t *testing.T) {
+		resp := replay(t, d, "get-cimclass-enumerate.xml", vars)
+		var classes []*etree.Element
+		for {
+			end := false
+			for _, c := range resp.ChildElements() {
+				switch c.Tag {
+				case "Items":
+					classes = append(classes, c.ChildElements()...)
+				case "EndOfSequence":
+					end = true
+				}
+			}
+			ctx := strings.TrimSpace(childText(resp, "EnumerationContext"))
+			if end || ctx == "" || len(classes) > 1000 {
+				break
+			}
+			pull := envelopeHead + header(d.url(), actionPull, classURI, "") +
+				`<s:Body><n:Pull><n:EnumerationContext>` + ctx + `</n:EnumerationContext><n:MaxElements>100</n:MaxElements></n:Pull></s:Body></s:Envelope>`
+			code, body := d.post(d.user, d.password, []byte(pull), "")
+			doc := etree.NewDocument()
+			if code != 200 || doc.ReadFromString(body) != nil {
+				t.Fatalf("Pull: HTTP %d\n%s", code, body)
+			}
+			resp = doc.FindElement("/Envelope/Body").ChildElements()[0]
+		}
+		seen := map[string]bool{}
+		var ours []string
+		for _, c := range classes {
+			name, super := c.SelectAttrValue("NAME", ""), c.SelectAttrValue("SUPERCLASS", "")
+			if c.Tag != "CLASS" || name == "" {
+				t.Fatalf("item %s NAME=%q, want CLASS", c.Tag, name)
+			}
+			if super != "" && !seen[super] {
+				t.Errorf("%s comes before its superclass %s", name, super)
+			}
+			seen[name] = true
+			if strings.HasPrefix(name, "MSISCSITARGET_") {
+				ours = append(ours, name)
+			}
+			validCIMXML(t, c)
+		}
+		for _, want := range []string{"MSISCSITARGET_ReplicationService", "MSISCSITARGET_StorageVolume", "MSISCSITARGET_ReplicationGroup", "MSISCSITARGET_ConcreteJob"} {
+			if !seen[want] {
+				t.Errorf("class %s missing from the enumeration (%d classes: %v)", want, len(classes), ours)
+			}
+		}
+	})
+
+	t.Run("Invoke-CimMethod -ClassName", func(t *testing.T) {
+		c := ctl{t: t, bin: buildReplicactl(t), d: d}
+		c.must("volume", "create", "cn1", "--size", "1M")
+		c.must("group", "create", "cng", "cn1")
+		var groups []map[string]string
+		if err := json.Unmarshal([]byte(c.must("group", "list", "--output", "json")), &groups); err != nil || len(groups) != 1 {
+			t.Fatalf("group list: %v (%d groups), want 1", err, len(groups))
+		}
+		vars["GROUP"], vars["REL"] = groups[0]["instanceid"], "cnrel"
+		// The MI client fetches the class to type the arguments, then invokes on the class.
+		if cls := replay(t, d, "get-cimclass.xml", vars); declared(cls, "CreateGroupReplica", "METHOD") == nil {
+			t.Fatal("the class fetched first has no CreateGroupReplica")
+		}
+		out := replay(t, d, "invoke-cimmethod-classname-creategroupreplica.xml", vars)
+		if out.Tag != "CreateGroupReplica_OUTPUT" {
+			t.Fatalf("answer %s, want CreateGroupReplica_OUTPUT", out.Tag)
+		}
+		if rv := childText(out, "ReturnValue"); rv != "4096" && rv != "0" {
+			t.Fatalf("ReturnValue %s, want 0 or 4096", rv)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if _, err := os.Stat(filepath.Join(d.dataDir, "pools", "default", "cnrel_1.img")); err == nil {
+				break
+			} else if time.Now().After(deadline) {
+				t.Fatalf("replica image: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	})
 }
