@@ -554,9 +554,13 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 		t.Skip("writes a large image")
 	}
 	dir := t.TempDir()
-	replWriteImage(t, dir, "big", 1<<30, 4<<20, 8<<20)
-	// 64 MiB/s: the copy takes about 8 s and checkpoints every 5 s.
-	d := startDaemon(t, dir, "--copy-bandwidth", strconv.Itoa(64<<20))
+	replWriteImage(t, dir, "big", 512<<20, 4<<20, 8<<20) // 256 MiB of data
+	// 4 MiB/s: the bandwidth limit paces every 4 MiB chunk after the first,
+	// so the 256 MiB of data cannot be copied in less than 63 s, and 10%
+	// (25.6 MiB, the 7th chunk) is reported no earlier than 6 s in, after
+	// the chunk that completed past the 5 s checkpoint interval recorded a
+	// checkpoint: a stop sent at 10% lands mid-copy, with a checkpoint.
+	d := startDaemon(t, dir, "--copy-bandwidth", strconv.Itoa(4<<20))
 	c := newReplCIM(t, d)
 	out, rv := c.invoke(c.service(), "CreateElementReplica", replScalar("ElementName", "copy"), replScalar("SyncType", "8"),
 		c.volumes()["big"].param("SourceElement"))
@@ -564,17 +568,20 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 		t.Fatalf("CreateElementReplica: %d, want 4096", rv)
 	}
 	job := c.out(out, "Job")
-	// Let it make progress, then stop the daemon in the middle.
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(2 * time.Minute) // guards a hang only
 	for {
 		j := c.mustGet(job)
-		if replProp(j, "JobState") == "7" {
-			t.Skip("the copy finished before the stop")
+		if st := replProp(j, "JobState"); st != "2" && st != "3" && st != "4" {
+			t.Fatalf("job JobState %s at %s%%, want 4 (Running): 256 MiB at 4 MiB/s take 63 s\n%s",
+				replProp(j, "JobState"), replProp(j, "PercentComplete"), d.logText())
 		}
-		if pc, _ := strconv.Atoi(replProp(j, "PercentComplete")); pc >= 70 || time.Now().After(deadline) {
+		if pc, _ := strconv.Atoi(replProp(j, "PercentComplete")); pc >= 10 {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("job at %s%% after 2 minutes, want 10%%\n%s", replProp(j, "PercentComplete"), d.logText())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	d.stop()
 	d = startDaemon(t, dir)
@@ -589,6 +596,12 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 	}
 	if !resumed {
 		t.Errorf("no job resumed (attempt ≥ 2) after the restart")
+	}
+	// The resumed attempt wrote only what lay past its checkpoint.
+	if done := d.logsWith("replica synchronized"); len(done) != 1 {
+		t.Errorf("%d \"replica synchronized\" entries after the restart, want 1", len(done))
+	} else if n, _ := done[0]["bytes"].(float64); n <= 0 || n >= 256<<20 {
+		t.Errorf("the resumed copy wrote %.0f bytes, want fewer than the 256 MiB of data (it starts from its checkpoint)", n)
 	}
 	for _, f := range replPoolFiles(t, dir) {
 		if strings.HasSuffix(f, ".replica") {
