@@ -358,3 +358,112 @@ func TestPowerShellGetCimClass(t *testing.T) {
 		}
 	})
 }
+
+// psInstance writes inst (an instance element of a Get answer) the way the
+// MI client serialises a CimInstance in a Put body (OMI's
+// Unix/wsman/samples/Put2.xml): <p0:Class xsi:type="p0:Class_Type"> in the
+// DMTF resource URI's namespace, one element per property. set replaces
+// property values; nils become xsi:nil="true".
+func psInstance(inst *etree.Element, class string, set map[string]string, nils ...string) string {
+	out := etree.NewElement("p0:" + class)
+	out.CreateAttr("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")
+	out.CreateAttr("xmlns:p0", dmtfClassURI+class)
+	out.CreateAttr("xmlns:cim", "http://schemas.dmtf.org/wbem/wscim/1/common")
+	out.CreateAttr("xsi:type", "p0:"+class+"_Type")
+	for _, c := range inst.ChildElements() {
+		e := c.Copy()
+		e.Space = "p0"
+		v, replace := set[c.Tag]
+		null := slices.Contains(nils, c.Tag)
+		if replace || null {
+			for _, k := range e.ChildElements() {
+				e.RemoveChild(k)
+			}
+			e.RemoveAttr("xsi:nil")
+			e.SetText(v)
+		}
+		if null {
+			e.CreateAttr("xsi:nil", "true")
+		}
+		out.AddChild(e)
+	}
+	doc := etree.NewDocument()
+	doc.SetRoot(out)
+	s, _ := doc.WriteToString()
+	return s
+}
+
+// TestPowerShellSetCimInstance replays Set-CimInstance on a job
+// (testdata/powershell/set-ciminstance-job.xml: OMI's recorded MI-client
+// Put with replicad's class and keys) against the real daemon. The body is
+// the whole instance as Get gave it, as PowerShell sends it, with a
+// read-only property nil; only the property named in
+// __MIInstanceModifiedPropertiesList (DeleteOnCompletion) changes. Naming a
+// read-only property (JobState) with a new value is refused with
+// w:InvalidParameter, and nothing changes.
+func TestPowerShellSetCimInstance(t *testing.T) {
+	d := startDaemon(t, "")
+	c := ctl{t: t, bin: buildReplicactl(t), d: d}
+	c.must("volume", "create", "ps1", "--size", "1M")
+	c.must("volume", "create", "ps2", "--size", "1M")
+	c.must("group", "create", "psg", "ps1", "ps2")
+	var groups []map[string]string
+	if err := json.Unmarshal([]byte(c.must("group", "list", "--output", "json")), &groups); err != nil || len(groups) != 1 {
+		t.Fatalf("group list: %v (%d groups), want 1", err, len(groups))
+	}
+	var svcs []struct{ Properties map[string]any }
+	if err := json.Unmarshal([]byte(c.must("enumerate", "MSISCSITARGET_ReplicationService", "--output", "json")), &svcs); err != nil || len(svcs) != 1 {
+		t.Fatalf("replication service: %v", err)
+	}
+	system, _ := svcs[0].Properties["SystemName"].(string)
+	vars := map[string]string{"TO": d.url(), "GROUP": groups[0]["instanceid"], "SYSTEM": system}
+	out := replay(t, d, "invoke-cimmethod-creategroupreplica.xml", vars)
+	for _, sel := range out.FindElements("Job/ReferenceParameters/SelectorSet/Selector") {
+		if sel.SelectAttrValue("Name", "") == "InstanceID" {
+			vars["JOB"] = strings.TrimSpace(sel.Text())
+		}
+	}
+	if vars["JOB"] == "" {
+		t.Fatalf("no job from CreateGroupReplica")
+	}
+	var job *etree.Element
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		job = replay(t, d, "get-ciminstance-job.xml", vars)
+		if state := childText(job, "JobState"); state == "7" {
+			break
+		} else if state == "8" || state == "9" || state == "10" || time.Now().After(deadline) {
+			t.Fatalf("JobState %s, want 7 Completed", state)
+		}
+	}
+	flipped := map[string]string{"true": "false", "false": "true"}[childText(job, "DeleteOnCompletion")]
+	if flipped == "" || childText(job, "ErrorDescription") == "" && childText(job, "JobStatus") == "" {
+		t.Fatalf("job without DeleteOnCompletion or JobStatus: %v", job)
+	}
+
+	vars["MODIFIED"] = "DeleteOnCompletion"
+	vars["INSTANCE"] = psInstance(job, "MSISCSITARGET_ConcreteJob", map[string]string{"DeleteOnCompletion": flipped}, "JobStatus")
+	put := replay(t, d, "set-ciminstance-job.xml", vars)
+	if put.Tag != "MSISCSITARGET_ConcreteJob" || childText(put, "DeleteOnCompletion") != flipped {
+		t.Fatalf("Put answered %s with DeleteOnCompletion %q, want the job with %s", put.Tag, childText(put, "DeleteOnCompletion"), flipped)
+	}
+	after := replay(t, d, "get-ciminstance-job.xml", vars)
+	if childText(after, "DeleteOnCompletion") != flipped || childText(after, "JobStatus") != childText(job, "JobStatus") {
+		t.Errorf("after Set-CimInstance: DeleteOnCompletion %q JobStatus %q, want %s and %q unchanged",
+			childText(after, "DeleteOnCompletion"), childText(after, "JobStatus"), flipped, childText(job, "JobStatus"))
+	}
+
+	vars["MODIFIED"] = "JobState"
+	vars["INSTANCE"] = psInstance(after, "MSISCSITARGET_ConcreteJob", map[string]string{"JobState": "2"})
+	raw, _ := os.ReadFile(filepath.Join("testdata", "powershell", "set-ciminstance-job.xml"))
+	msg := string(raw)
+	for k, v := range vars {
+		msg = strings.ReplaceAll(msg, "{{"+k+"}}", v)
+	}
+	code, body := d.post(d.user, d.password, []byte(msg), "")
+	if code != 500 || !strings.Contains(body, "<s:Value>w:InvalidParameter</s:Value>") || !strings.Contains(body, "JobState") {
+		t.Errorf("changing the read-only JobState: HTTP %d, want 500 w:InvalidParameter naming JobState:\n%s", code, body)
+	}
+	if st := childText(replay(t, d, "get-ciminstance-job.xml", vars), "JobState"); st != "7" {
+		t.Errorf("JobState %s after a refused Put, want 7", st)
+	}
+}
