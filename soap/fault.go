@@ -46,8 +46,8 @@ type Fault struct {
 	NotUnderstood *xml.Name
 	// NotUnderstoodPrefix is the prefix the request wrote that header with;
 	// the qname uses it, as Windows does (e.g. qname="wsman:ResourceUri"),
-	// unless it is empty or one the fault's own elements need ("s", "xml",
-	// "xmlns"), when "nu" is used.
+	// unless it is empty, the fault's own "s" or reserved ("xml..."), when
+	// "nu" is used.
 	NotUnderstoodPrefix string
 }
 
@@ -99,8 +99,7 @@ func (f *Fault) Message(req *Header) *Message {
 			nu.CreateAttr("qname", f.NotUnderstood.Local)
 		} else {
 			p := f.NotUnderstoodPrefix
-			switch strings.ToLower(p) {
-			case "", "s", "xml", "xmlns":
+			if lp := strings.ToLower(p); lp == "" || lp == "s" || strings.HasPrefix(lp, "xml") {
 				p = "nu"
 			}
 			nu.CreateAttr("qname", p+":"+f.NotUnderstood.Local)
