@@ -265,6 +265,17 @@ func TestPutKeysAndChangedProperty(t *testing.T) {
 	if got := str(person.get(t, "1", "ExpensiveProperty")); got != "42" {
 		t.Errorf("ExpensiveProperty = %s, want 42", got)
 	}
+
+	// A body whose key differs from the selectors would change the
+	// instance's identity (wsmerror.h ERROR_WSMAN_CANNOT_CHANGE_KEYS).
+	rekeyed := strings.Replace(string(putRequest(t, "keys-writable.request.xml")), "<p0:Key>1</p0:Key>", "<p0:Key>2</p0:Key>", 1)
+	status, reply = post(t, srv, testUser, testPass, []byte(rekeyed))
+	if status != 500 || subcode(t, reply) != "w:InvalidParameter" || !strings.Contains(string(reply), "changing the keys") {
+		t.Fatalf("changed key: status %d subcode %q, want 500 w:InvalidParameter about the keys:\n%s", status, subcode(t, reply), reply)
+	}
+	if got := str(person.get(t, "1", "First")); got != "Jane" {
+		t.Errorf("First = %s after a refused Put, want Jane", got)
+	}
 }
 
 // TestPutMSWSMVExample replays MS-WSMV 4.1.3's Put (Data1 and the key id,

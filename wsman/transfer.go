@@ -136,20 +136,26 @@ func checkReadOnly(props []cimmodel.Property, cur, changes *cimmodel.Instance) e
 			continue // undeclared properties are the registry's to refuse
 		}
 		if !cur.Get(p.Name).Equal(v) {
-			return readOnlyError(p.Name, cur.Class.Name)
+			return readOnlyError(p, cur.Class.Name)
 		}
 	}
 	return nil
 }
 
 // readOnlyError is the fault for a Put that changes a read-only property:
-// s:Sender, w:InvalidParameter (DSP0227's mapping of CIM_ERR_INVALID_PARAMETER,
-// which DSP0200 ModifyInstance returns for it), with the faultDetail
-// ReadOnly of DSP0226 and a message naming the property. Windows' own fault
-// for it could not be established from a public capture (docs/powershell.md).
-func readOnlyError(property, class string) error {
-	return &protocolError{kind: faultInvalidParameter, detail: faultDetailReadOnly,
-		message: "The property " + property + " of " + class + " is read-only; it cannot be changed by Put."}
+// s:Sender, w:InvalidParameter (DSP0227's mapping of CIM_ERR_INVALID_PARAMETER;
+// wsmerror.h's ERROR_WSMAN_WMI_PROVIDER_INVALID_PARAMETER is what WinRM
+// reports when a WMI provider refuses a value), with the faultDetail
+// ReadOnly of DSP0226 and a message naming the property; for a key, the
+// message of wsmerror.h's ERROR_WSMAN_CANNOT_CHANGE_KEYS. Windows' own
+// fault for it is not in any public capture (docs/powershell.md).
+func readOnlyError(p cimmodel.Property, class string) error {
+	msg := "The property " + p.Name + " of " + class + " is read-only; it cannot be changed by Put."
+	if p.Key {
+		msg = "The input XML modifies the key " + p.Name + " of " + class +
+			". You cannot create a new instance or change the identity of an instance by changing the keys."
+	}
+	return &protocolError{kind: faultInvalidParameter, detail: faultDetailReadOnly, message: msg}
 }
 
 // withoutCIMCommon removes from the instance element e its children in the
