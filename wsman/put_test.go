@@ -217,6 +217,22 @@ func TestPutPowerShellAppliesOnlyModifiedProperties(t *testing.T) {
 	}
 }
 
+// TestPutIgnoresWhatIsNotListed: a property the option does not list is
+// not applied, so a value that would not even parse (a stale or foreign
+// copy) does not fail the Put.
+func TestPutIgnoresWhatIsNotListed(t *testing.T) {
+	srv, person, _ := putServer(t)
+	req := strings.Replace(string(putRequest(t, "omi-put2.request.xml")),
+		`<p0:ExpensiveProperty xsi:nil="true" />`, `<p0:ExpensiveProperty>not a number</p0:ExpensiveProperty><p0:Colour>red</p0:Colour>`, 1)
+	status, reply := post(t, srv, testUser, testPass, []byte(req))
+	if status != 200 {
+		t.Fatalf("status %d, want 200:\n%s", status, reply)
+	}
+	if got, exp := str(person.get(t, "1", "Last")), str(person.get(t, "1", "ExpensiveProperty")); got != "Osama" || exp != "42" {
+		t.Errorf("Last, ExpensiveProperty = %s, %s, want Osama, 42", got, exp)
+	}
+}
+
 // TestPutReadOnlyProperty: naming a read-only property as modified with a
 // new value is refused with w:InvalidParameter naming it (not
 // w:InvalidSelectors), before the provider runs; naming it with its

@@ -54,7 +54,12 @@ func (s *Server) put(req *request) (*soap.Message, error) {
 	if req.env.Body == nil {
 		return nil, protoErr(faultSchemaValidation, "Put needs the instance in the body.")
 	}
-	changes, err := cimmodel.DecodeInstance(s.registry, t.namespace, withoutCIMCommon(req.env.Body))
+	body := withoutCIMCommon(req.env.Body)
+	names, listed := modifiedProperties(h)
+	if listed {
+		onlyListed(body, names) // what is not applied need not even parse
+	}
+	changes, err := cimmodel.DecodeInstance(s.registry, t.namespace, body)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +68,7 @@ func (s *Server) put(req *request) (*soap.Message, error) {
 		return nil, selectorError(err)
 	}
 	props := s.registry.Properties(cur.Class)
-	if names, ok := modifiedProperties(h); ok {
+	if listed {
 		if changes, err = onlyModified(props, changes, names); err != nil {
 			return nil, err
 		}
@@ -101,6 +106,23 @@ func modifiedProperties(h *soap.Header) ([]string, bool) {
 		}
 	}
 	return names, found
+}
+
+// onlyListed removes from the instance element e the property elements
+// that names does not list (case-insensitive).
+func onlyListed(e *etree.Element, names []string) {
+	for _, k := range e.ChildElements() {
+		keep := false
+		for _, n := range names {
+			if strings.EqualFold(k.Tag, n) {
+				keep = true
+				break
+			}
+		}
+		if !keep {
+			e.RemoveChild(k)
+		}
+	}
 }
 
 // onlyModified returns the properties of changes that names lists
