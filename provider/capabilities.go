@@ -29,12 +29,25 @@ var (
 	// targets allocated from the source's pool by default, 51 the client can
 	// supply the target ElementName.
 	supportedFeatures = []uint16{8, 44, 51}
-	// supportedGroupFeatures: 2 one-to-many, 5 empty groups allowed, 11/12
-	// source/target elements can be removed from groups, 14 groups are
-	// nameable, 15 TargetElementCount, 38 provider creates local target
-	// groups, 56 client can supply RelationshipName.
-	supportedGroupFeatures = []uint16{2, 5, 11, 12, 14, 15, 38, 56}
+	// supportedGroupFeatures: 2 one-to-many, 5 empty groups allowed, 14
+	// groups are nameable, 15 TargetElementCount, 38 provider creates local
+	// target groups, 56 client can supply RelationshipName. Not 11/12
+	// (source/target element can be removed from a group while it is in a
+	// relationship): RemoveMembers answers 6 In Use then.
+	supportedGroupFeatures = []uint16{2, 5, 14, 15, 38, 56}
 )
+
+// consistencyFor is GetSupportedConsistency for replication type t: 2 No
+// Consistency, and for Snapshot and Clone groups 3 Sequential Consistency
+// (every source stays leased until the last member is copied, so all
+// targets show one instant). A Mirror group's members each follow their
+// source on their own: No Consistency only.
+func consistencyFor(t uint16) []uint16 {
+	if t <= 5 {
+		return []uint16{2}
+	}
+	return []uint16{2, 3}
+}
 
 // operationCodes are the ModifyReplicaSynchronization operations replica
 // performs on replication type t: 2 Abort (of a Resync), 8 Detach, 9
@@ -122,7 +135,7 @@ func (p *Provider) capabilitiesClass() *cimmodel.Class {
 		p.listMethodOf("GetSupportedGroupOperations", "SupportedOperations", operationCodes),
 		p.listMethod("GetSupportedFeatures", "Features", supportedFeatures),
 		p.listMethod("GetSupportedGroupFeatures", "GroupFeatures", supportedGroupFeatures),
-		p.listMethod("GetSupportedConsistency", "SupportedConsistency", []uint16{2}),
+		p.listMethodOf("GetSupportedConsistency", "SupportedConsistency", consistencyFor),
 		{
 			Name: "GetSupportedWaitForCopyStates", ReturnType: cimmodel.TypeUint32,
 			ReturnValueMap: capabilityReturnMap, ReturnValues: capabilityReturnValues("DMTF Reserved"),

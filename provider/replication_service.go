@@ -329,6 +329,12 @@ func (p *Provider) createGroupReplica(ctx context.Context, target cimmodel.Objec
 	}
 	c, _ := rArgUint16(in, "Consistency")
 	req.Consistency = replica.Consistency(c)
+	if req.SyncType == replica.SyncTypeMirror && req.Consistency == replica.ConsistencySequential {
+		// Each member of a mirror group follows its source on its own, so
+		// the group is never consistent as a whole (GetSupportedConsistency).
+		return p.methodFailure(method, fmt.Errorf("%w: Consistency 3 (Sequential) for a Mirror group: each member follows its source within its own lag; ask for 2 (No Consistency)",
+			replica.ErrNotSupported)), nil
+	}
 	var err error
 	if g, ok := rArgRef(in, "SourceGroup"); ok {
 		if req.SourceGroup, err = groupIDOf(g, "SourceGroup"); err != nil {
