@@ -400,7 +400,8 @@ func psInstance(inst *etree.Element, class string, set map[string]string, nils .
 // read-only property nil; only the property named in
 // __MIInstanceModifiedPropertiesList (DeleteOnCompletion) changes. Naming a
 // read-only property (JobState) with a new value is refused with
-// w:InvalidParameter, and nothing changes.
+// w:InvalidParameter, and nothing changes. On the way, the EPRs of the
+// associated instances and of the method's Job keep __cimnamespace.
 func TestPowerShellSetCimInstance(t *testing.T) {
 	d := startDaemon(t, "")
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
@@ -417,7 +418,38 @@ func TestPowerShellSetCimInstance(t *testing.T) {
 	}
 	system, _ := svcs[0].Properties["SystemName"].(string)
 	vars := map[string]string{"TO": d.url(), "GROUP": groups[0]["instanceid"], "SYSTEM": system}
+	// EPRs answering the cmdlets' DMTF-addressed requests keep the
+	// namespace (__cimnamespace, DMTF URI): the method's Job reference and
+	// the associated instances' EPRs.
+	keepsNamespace := func(what string, epr *etree.Element, class string) {
+		t.Helper()
+		if u := strings.TrimSpace(epr.FindElement("ReferenceParameters/ResourceURI").Text()); u != dmtfClassURI+class {
+			t.Errorf("%s: EPR resource URI %s, want %s", what, u, dmtfClassURI+class)
+		}
+		ns := ""
+		for _, sel := range epr.FindElements("ReferenceParameters/SelectorSet/Selector") {
+			if sel.SelectAttrValue("Name", "") == "__cimnamespace" {
+				ns = strings.TrimSpace(sel.Text())
+			}
+		}
+		if ns != "root/cimv2/storage/iscsitarget" {
+			t.Errorf("%s: EPR __cimnamespace %q, want root/cimv2/storage/iscsitarget", what, ns)
+		}
+	}
+	members := replay(t, d, "get-cimassociatedinstance-members.xml", vars)
+	eprs := members.FindElements("Items/Item/EndpointReference")
+	if len(eprs) != 2 {
+		t.Fatalf("Get-CimAssociatedInstance: %d EPRs, want 2", len(eprs))
+	}
+	for _, epr := range eprs {
+		keepsNamespace("Get-CimAssociatedInstance", epr, "MSISCSITARGET_StorageVolume")
+	}
 	out := replay(t, d, "invoke-cimmethod-creategroupreplica.xml", vars)
+	jobEPR := out.FindElement("Job")
+	if jobEPR == nil {
+		t.Fatalf("no Job in %s", out.Tag)
+	}
+	keepsNamespace("CreateGroupReplica Job", jobEPR, "MSISCSITARGET_ConcreteJob")
 	for _, sel := range out.FindElements("Job/ReferenceParameters/SelectorSet/Selector") {
 		if sel.SelectAttrValue("Name", "") == "InstanceID" {
 			vars["JOB"] = strings.TrimSpace(sel.Text())
