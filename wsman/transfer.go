@@ -54,8 +54,25 @@ func (s *Server) put(req *request) (*soap.Message, error) {
 	if req.env.Body == nil {
 		return nil, protoErr(faultSchemaValidation, "Put needs the instance in the body.")
 	}
+	changes, err := s.putChanges(req, t, path)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := s.registry.Modify(req.ctx, path, changes)
+	if err != nil {
+		return nil, err // the keys were found by Get: no longer a selector problem
+	}
+	m := soap.NewResponse(h, soap.ActionPutResponse)
+	cimmodel.EncodeInstanceAs(m.Body(), inst, cimmodel.EPRFormOf(t.uri))
+	return m, nil
+}
+
+// putChanges reads the properties a Put applies to the instance at path:
+// those __MIInstanceModifiedPropertiesList names when the option is there,
+// else all in the body; a change to a read-only one is refused.
+func (s *Server) putChanges(req *request, t target, path cimmodel.ObjectPath) (*cimmodel.Instance, error) {
 	body := withoutCIMCommon(req.env.Body)
-	names, listed := modifiedProperties(h)
+	names, listed := modifiedProperties(req.header())
 	if listed {
 		onlyListed(body, names) // what is not applied need not even parse
 	}
@@ -76,13 +93,7 @@ func (s *Server) put(req *request) (*soap.Message, error) {
 	if err := checkReadOnly(props, cur, changes); err != nil {
 		return nil, err
 	}
-	inst, err := s.registry.Modify(req.ctx, path, changes)
-	if err != nil {
-		return nil, err // the keys were found by Get: no longer a selector problem
-	}
-	m := soap.NewResponse(h, soap.ActionPutResponse)
-	cimmodel.EncodeInstanceAs(m.Body(), inst, cimmodel.EPRFormOf(t.uri))
-	return m, nil
+	return changes, nil
 }
 
 // modifiedProperties returns the property names of the
