@@ -92,10 +92,6 @@ func New(opts Options) *Metrics {
 	return m
 }
 
-// Registry returns the registry the metrics live in, for callers that add
-// their own collectors.
-func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
-
 // AddBytesCopied counts n bytes written to a replica target; copy handlers
 // call it as they go (n <= 0 is ignored).
 func (m *Metrics) AddBytesCopied(n int64) {

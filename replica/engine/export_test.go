@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"testing"
 )
@@ -16,6 +17,16 @@ func DirectIOSupported(t testing.TB, path string) bool {
 	defer f.Close()
 	_, ok := directAlignment(f)
 	return ok
+}
+
+// Extents returns the data extents of f (extentsOf), for tests that check
+// what a copy allocated.
+func Extents(f *os.File) ([]Extent, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("engine: extents: %w", err)
+	}
+	return extentsOf(int(f.Fd()), fi.Size())
 }
 
 // SetWriteHook replaces target writes of o with fn, for fault injection.

@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,19 +16,12 @@ type Extent struct {
 // End returns Offset+Length.
 func (e Extent) End() int64 { return e.Offset + e.Length }
 
-// Extents returns the data extents of f in ascending order, found with
-// lseek(SEEK_DATA/SEEK_HOLE). Where the filesystem does not support them, it
-// returns one extent covering the whole file, which callers then scan for zeros.
-// The result is a superset of the data: reading a listed range is always safe.
-// It moves f's file offset.
-func Extents(f *os.File) ([]Extent, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("engine: extents: %w", err)
-	}
-	return extentsOf(int(f.Fd()), fi.Size())
-}
-
+// extentsOf returns the data extents of the file open as fd, of size bytes,
+// in ascending order, found with lseek(SEEK_DATA/SEEK_HOLE). Where the
+// filesystem does not support them, it returns one extent covering the
+// whole file, which callers then scan for zeros. The result is a superset
+// of the data: reading a listed range is always safe. It moves the file
+// offset.
 func extentsOf(fd int, size int64) ([]Extent, error) {
 	var out []Extent
 	var off int64
