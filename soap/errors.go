@@ -35,7 +35,18 @@ var (
 	// ErrHeaderValue means a header value cannot be decoded (MaxEnvelopeSize,
 	// OperationTimeout, mustUnderstand, a selector without Name, ...).
 	ErrHeaderValue = errors.New("soap: invalid header value")
+	// ErrMinEnvelopeSize means wsman:MaxEnvelopeSize asks for less than
+	// MinEnvelopeSize octets ([MS-WSMV] 3.1.4.1.7: an EncodingLimit fault).
+	ErrMinEnvelopeSize = errors.New("soap: MaxEnvelopeSize below the minimum")
+	// ErrUnsupportedFeature means a header asks for what WS-Management
+	// services need not do; ParseError.Header names it ([MS-WSMV] 3.1.4.1.8
+	// and 3.1.4.1.9: wsman:Locale or wsmv:DataLocale marked mustUnderstand).
+	ErrUnsupportedFeature = errors.New("soap: header asks for an unsupported feature")
 )
+
+// MinEnvelopeSize is the smallest wsman:MaxEnvelopeSize a request may ask
+// for (DSP0226 6.2, which [MS-WSMV] 3.1.4.1.7 makes a MUST).
+const MinEnvelopeSize = 8192
 
 // ParseError reports input that [Parse] cannot accept. Err is one of the
 // package's sentinel errors, possibly wrapping the underlying decoder error;

@@ -94,6 +94,11 @@ func decodeHeader(header *etree.Element, h *Header) error {
 		if role, _ := envAttr(c, "role"); strings.TrimSpace(role) == roleNone {
 			continue
 		}
+		if mustUnderstand && mustNotBeMandatory(name) {
+			err := parseErr(ErrUnsupportedFeature, "%s is marked mustUnderstand", c.FullTag())
+			err.Header = name
+			return err
+		}
 		handler, known := handlerFor(name)
 		if !known {
 			if mustUnderstand {
@@ -147,6 +152,13 @@ func mustUnderstandOf(e *etree.Element) (bool, error) {
 	default:
 		return false, parseErr(ErrHeaderValue, "mustUnderstand=%q on %s is not a boolean", v, e.FullTag())
 	}
+}
+
+// mustNotBeMandatory reports the headers a client may not mark
+// mustUnderstand, since a service cannot promise to honour them:
+// wsman:Locale and wsmv:DataLocale ([MS-WSMV] 3.1.4.1.8, 3.1.4.1.9).
+func mustNotBeMandatory(name xml.Name) bool {
+	return name == xml.Name{Space: NSWSMan, Local: "Locale"} || name == xml.Name{Space: NSMicrosoft, Local: "DataLocale"}
 }
 
 type headerHandler func(e *etree.Element, h *Header) error
@@ -274,6 +286,9 @@ func decodeMaxEnvelopeSize(e *etree.Element, h *Header) error {
 	n, err := strconv.ParseInt(v, 10, 32)
 	if err != nil || n <= 0 {
 		return parseErr(ErrHeaderValue, "MaxEnvelopeSize %q is not a positive integer", v)
+	}
+	if n < MinEnvelopeSize {
+		return parseErr(ErrMinEnvelopeSize, "MaxEnvelopeSize %d is below %d", n, MinEnvelopeSize)
 	}
 	h.MaxEnvelopeSize = int(n)
 	return nil

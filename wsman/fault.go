@@ -35,6 +35,7 @@ const (
 	codeUnsupportedFeature      = 2150858818 // 0x80338042 ERROR_WSMAN_UNSUPPORTED_FEATURE
 	codeInvalidXML              = 2150858819 // 0x80338043 ERROR_WSMAN_INVALID_XML
 	codeInsufficientSelectors   = 2150858842 // 0x8033805A ERROR_WSMAN_INSUFFCIENT_SELECTORS (sic)
+	codeMinEnvelopeSize         = 2150858878 // 0x8033807E ERROR_WSMAN_MIN_ENVELOPE_SIZE
 	codeUnexpectedSelectors     = 2150858843 // 0x8033805B ERROR_WSMAN_UNEXPECTED_SELECTORS
 	codeInvalidURIWMIEnumWQL    = 2150859003 // 0x803380FB ERROR_WSMAN_INVALID_URI_WMI_ENUM_WQL
 	codeAccessDenied            = 5          // ERROR_ACCESS_DENIED
@@ -47,6 +48,7 @@ const (
 	faultDetailUnexpectedSels   = faultDetailPrefix + "UnexpectedSelectors"
 	faultDetailFilterDialect    = faultDetailPrefix + "FilterDialectRequestedUnavailable"
 	faultDetailReadOnly         = faultDetailPrefix + "ReadOnly"
+	faultDetailMinEnvelope      = faultDetailPrefix + "MinimumEnvelopeLimit"
 )
 
 // faultKind names each row of the fault table. Operation code returns a
@@ -67,6 +69,7 @@ const (
 	faultUnexpectedSelectors    // a selector the class does not have
 	faultInsufficientSelectors  // a key without its selector
 	faultEncodingLimit
+	faultMinEnvelopeSize // MaxEnvelopeSize below 8192
 	faultInvalidEnumerationContext
 	faultCannotProcessFilter
 	faultFilterDialectUnavailable
@@ -153,6 +156,9 @@ var faultTable = map[faultKind]faultRow{
 	faultEncodingLimit: {soap.CodeSender, wsmanName("EncodingLimit"), soap.ActionFaultWSMan,
 		"The WS-Management service cannot process the request because the encoding of the request exceeds an internal encoding limit. Reconfigure the client to send messages which fit the encoding limits of the service.", codeEncodingLimit, faultDetailMaxEnvelopeSize, false,
 		srcWsmerror + " (ERROR_WSMAN_ENCODING_LIMIT, \"wsman, code=Sender, subcode=EncodingLimit\")"},
+	faultMinEnvelopeSize: {soap.CodeSender, wsmanName("EncodingLimit"), soap.ActionFaultWSMan,
+		"The WS-Management service cannot process the request because the envelope size in the request is too small.", codeMinEnvelopeSize, faultDetailMinEnvelope, false,
+		"[MS-WSMV] 3.1.4.1.7 (EncodingLimit below 8192 octets, MUST); DSP0226 6.2 detail MinimumEnvelopeLimit; " + srcWsmerror + " (ERROR_WSMAN_MIN_ENVELOPE_SIZE); a captured Windows answer: not established"},
 	faultInvalidEnumerationContext: {soap.CodeReceiver, wsenName("InvalidEnumerationContext"), soap.ActionFaultEnumeration,
 		"The WS-Enumeration context in the enumeration is not valid. Enumeration may have been completed or canceled. You cannot use this enumeration context anymore. Start a new enumeration.", codeInvalidEnumContext, "", false,
 		srcWsmerror + " (\"wsen, code=Receiver, subcode=InvalidEnumerationContext\")"},
@@ -241,13 +247,20 @@ var operationTimeoutHeader = xml.Name{Space: soap.NSWSMan, Local: "OperationTime
 
 // parseFault classifies an envelope soap.Parse refused: a repeated header
 // or an OperationTimeout that is no positive duration is an invalid message
-// information header (as Windows answers PT-1S), anything else malformed.
+// information header (as Windows answers PT-1S), a MaxEnvelopeSize below
+// 8192 an EncodingLimit, a mandatory Locale or DataLocale an
+// UnsupportedFeature ([MS-WSMV] 3.1.4.1.7-9), anything else malformed.
 func parseFault(pe *soap.ParseError) (faultKind, string, string) {
 	switch {
 	case errors.Is(pe, soap.ErrDuplicateHeader):
 		return faultInvalidHeader, fmt.Sprintf("The WS-Management service cannot process the request. The header %s appears more than once.", pe.Header.Local), ""
 	case errors.Is(pe, soap.ErrHeaderValue) && pe.Header == operationTimeoutHeader:
 		return faultInvalidHeader, "The WS-Management service cannot process the request. The XML contains an invalid timeout field in the SOAP header: " + pe.Value + ".", ""
+	case errors.Is(pe, soap.ErrMinEnvelopeSize):
+		return faultMinEnvelopeSize, "", ""
+	case errors.Is(pe, soap.ErrUnsupportedFeature):
+		// [MS-WSMV] 3.1.4.1.8/9: UnsupportedFeature with the header's detail (Locale, DataLocale).
+		return faultNotSupported, "The " + pe.Header.Local + " header cannot be marked mustUnderstand.", faultDetailPrefix + pe.Header.Local
 	}
 	return faultMalformed, "The request is not a valid SOAP 1.2 envelope: " + pe.Reason, ""
 }

@@ -232,6 +232,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeFault(w, req, parseErr, start, user, r)
 		return
 	}
+	if env.Header.MessageID == "" && !isIdentify(env) {
+		// [MS-WSMV] 3.1.4.1.5; Identify alone goes without addressing headers.
+		s.writeFault(w, env, protoErr(faultInvalidHeader,
+			"The WS-Management service cannot process the request. The request has no wsa:MessageID."), start, user, r)
+		return
+	}
 	s.serveEnvelope(w, r, env, user, start)
 }
 

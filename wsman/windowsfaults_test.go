@@ -314,3 +314,46 @@ func TestEnvelopeFaultsRelateToTheRequest(t *testing.T) {
 		t.Errorf("RequestMessageID = %q (err %v), want %q", got, err, id)
 	}
 }
+
+// TestHeaderFaultsOfWSMV: the faults [MS-WSMV] 3.1.4.1.5-9 require for
+// request headers, on the Get request the CIM cmdlets send.
+func TestHeaderFaultsOfWSMV(t *testing.T) {
+	srv, _ := newTestServer(t, 1)
+	get := string(readFixture(t, "testdata/exchanges/get/request.xml"))
+	const id = "uuid:7C9A1B3E-2F4D-4A5B-9C6D-1E2F3A4B5C6D"
+	for _, tt := range []struct {
+		name, body, subcode, detail, code, relates string
+	}{
+		{"MaxEnvelopeSize below 8192", strings.Replace(get, ">512000<", ">8191<", 1),
+			"w:EncodingLimit", "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/MinimumEnvelopeLimit", "2150858878", id},
+		{"mandatory Locale", strings.Replace(get, `<w:Locale xml:lang="en-US" s:mustUnderstand="false" />`, `<w:Locale xml:lang="en-US" s:mustUnderstand="true" />`, 1),
+			"w:UnsupportedFeature", "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/Locale", "2150858818", id},
+		{"mandatory DataLocale", strings.Replace(get, `<p:DataLocale xml:lang="en-US" s:mustUnderstand="false" />`, `<p:DataLocale xml:lang="en-US" s:mustUnderstand="true" />`, 1),
+			"w:UnsupportedFeature", "http://schemas.dmtf.org/wbem/wsman/1/wsman/faultDetail/DataLocale", "2150858818", id},
+		{"no MessageID", strings.Replace(get, "<a:MessageID>"+id+"</a:MessageID>", "", 1),
+			"a:InvalidMessageInformationHeader", "", "2150858767", ""},
+		{"empty MessageID", strings.Replace(get, "<a:MessageID>"+id+"</a:MessageID>", "<a:MessageID> </a:MessageID>", 1),
+			"a:InvalidMessageInformationHeader", "", "2150858767", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.body == get {
+				t.Fatal("the request was not changed")
+			}
+			status, reply := post(t, srv, testUser, testPass, []byte(tt.body))
+			if status != 500 {
+				t.Fatalf("status %d, want 500\n%s", status, reply)
+			}
+			got := shapeOf(t, reply)
+			if sub := subcode(t, reply); sub != tt.subcode || got.faultDetail != tt.detail || got.wsCode != tt.code {
+				t.Errorf("fault %s, detail %q, code %s; want %s, %q, %s\n%s", sub, got.faultDetail, got.wsCode, tt.subcode, tt.detail, tt.code, reply)
+			}
+			if r := relatesTo(t, reply); r != tt.relates {
+				t.Errorf("RelatesTo = %q, want %q", r, tt.relates)
+			}
+		})
+	}
+	// Identify needs no MessageID: Windows' own clients send none.
+	if status, reply := post(t, srv, testUser, testPass, readFixture(t, "../soap/testdata/envelopes/identify.xml")); status != 200 {
+		t.Errorf("Identify without MessageID: status %d\n%s", status, reply)
+	}
+}
