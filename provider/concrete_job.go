@@ -277,7 +277,7 @@ func (p *Provider) getJobError(ctx context.Context, target cimmodel.ObjectPath, 
 
 // jobError is the CIM_Error of a failed or terminated job (§3.7).
 func (p *Provider) jobError(j jobqueue.Job) *cimmodel.Instance {
-	msg := clientMessage(errors.New(j.Err))
+	msg := scrubPaths(clientMessage(errors.New(j.Err)))
 	id, cause := "REPLICAD0001", uint16(0)
 	severity := uint16(5) // Major
 	if j.State == jobqueue.StateTerminated {

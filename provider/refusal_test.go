@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/replica"
 	"github.com/replicad/replicad/volumes"
 )
@@ -161,5 +162,18 @@ func TestRefusalOfAnUnknownErrorIsGeneric(t *testing.T) {
 	known := errors.Join(volumes.ErrInUse, errors.New("lease held on /srv/data/other/x.img"))
 	if msg := refusalMessage(t, e.p.methodFailure("DeleteGroup", known)); strings.Contains(msg, "/srv") || !strings.Contains(msg, "(path)") {
 		t.Errorf("Message %q shows a server folder", msg)
+	}
+}
+
+// TestJobErrorShowsNoServerFolder: the CIM_Error of a failed job (GetError,
+// and ExtendedStatus of a call whose job failed within it) keeps the pool
+// path relative and hides any other absolute path.
+func TestJobErrorShowsNoServerFolder(t *testing.T) {
+	e := newReplEnv(t)
+	j := jobqueue.Job{ID: "j1", State: jobqueue.StateFailed,
+		Err: "replica: engine: write " + e.dataDir + "/pools/default/.x.img.replica: open /etc/replicad/lock: permission denied"}
+	msg, _ := e.p.jobError(j).Get("Message").AsString()
+	if strings.Contains(msg, e.dataDir) || strings.Contains(msg, "/etc/") || !strings.Contains(msg, "pools/default/.x.img.replica") {
+		t.Errorf("Message %q: want pools/… kept and no server folder", msg)
 	}
 }
