@@ -233,33 +233,35 @@ func TestCapabilitiesTellTheTruth(t *testing.T) {
 		}
 		t.Run("type "+rt+"/modify waits", func(t *testing.T) {
 			ops := w.list("GetSupportedOperations", "SupportedOperations", param("ReplicationType", rt))
-			waits := w.list("GetSupportedWaitForCopyStates", "SupportedCopyStates", param("ReplicationType", rt), param("MethodName", "4"))
-			for _, wait := range waits {
-				if wait == uint16(replica.CopyStateAborted) {
-					continue // TestCapabilitiesAbort
-				}
-				var op uint16
-				for _, o := range ops {
-					if leadsTo[o] == wait {
-						op = o
-						break
+			for mn, method := range map[string]string{"4": "ModifyReplicaSynchronization", "5": "ModifyListSynchronization"} {
+				waits := w.list("GetSupportedWaitForCopyStates", "SupportedCopyStates", param("ReplicationType", rt), param("MethodName", mn))
+				for _, wait := range waits {
+					if wait == uint16(replica.CopyStateAborted) {
+						continue // TestCapabilitiesAbort
 					}
+					var op uint16
+					for _, o := range ops {
+						if leadsTo[o] == wait {
+							op = o
+							break
+						}
+					}
+					if op == 0 {
+						t.Errorf("%s: WaitForCopyState %d advertised for type %d, but no advertised Operation leads there", method, wait, t16)
+						continue
+					}
+					sync := w.create(t16, false)
+					if op == uint16(replica.OpResume) {
+						e.call("ModifyReplicaSynchronization", param("Operation", "22"), refParam("Synchronization", sync))
+					}
+					res := e.call(method, param("Operation", strconv.Itoa(int(op))),
+						param("WaitForCopyState", strconv.Itoa(int(wait))), refParam("Synchronization", sync))
+					if !accepted(res) {
+						t.Errorf("%s Operation %d WaitForCopyState %d (advertised) on type %d: %d %v", method, op, wait, t16, res.ReturnValue, res.Out)
+						continue
+					}
+					w.settle(method, res)
 				}
-				if op == 0 {
-					t.Errorf("WaitForCopyState %d advertised for type %d, but no advertised Operation leads there", wait, t16)
-					continue
-				}
-				sync := w.create(t16, false)
-				if op == uint16(replica.OpResume) {
-					e.call("ModifyReplicaSynchronization", param("Operation", "22"), refParam("Synchronization", sync))
-				}
-				res := e.call("ModifyReplicaSynchronization", param("Operation", strconv.Itoa(int(op))),
-					param("WaitForCopyState", strconv.Itoa(int(wait))), refParam("Synchronization", sync))
-				if !accepted(res) {
-					t.Errorf("Operation %d WaitForCopyState %d (advertised) on type %d: %d %v", op, wait, t16, res.ReturnValue, res.Out)
-					continue
-				}
-				w.settle("modify", res)
 			}
 		})
 		t.Run("type "+rt+"/features", func(t *testing.T) {
