@@ -74,6 +74,9 @@ type request struct {
 	doc  *etree.Document
 	head *etree.Element
 	body *etree.Element
+	// identify marks an Identify, which a client without credentials sends
+	// with the header WSMANIDENTIFY: unauthenticated ([MS-WSMV] 3.1.4.1.23).
+	identify bool
 }
 
 // newRequest starts an envelope with the addressing and WS-Management
@@ -140,8 +143,11 @@ func (c *Client) roundTrip(ctx context.Context, r *request) (*soap.Envelope, err
 	}
 	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
 	req.Header.Set("User-Agent", "replicactl")
-	if c.user != "" {
+	switch {
+	case c.user != "":
 		req.SetBasicAuth(c.user, c.password)
+	case r.identify:
+		req.Header.Set("WSMANIDENTIFY", "unauthenticated")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

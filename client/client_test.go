@@ -76,6 +76,20 @@ func TestIdentify(t *testing.T) {
 	}
 }
 
+// TestIdentifyWithoutCredentials: a client without a user sends the
+// unauthenticated Identify of [MS-WSMV] 3.1.4.1.23, which the server answers
+// without logon (and without security profiles).
+func TestIdentifyWithoutCredentials(t *testing.T) {
+	srv, _ := newServer(t)
+	id, err := client.New(srv.URL+"/wsman", "", "", client.Options{}).Identify(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id.ProtocolVersion == "" || len(id.SecurityProfiles) != 0 {
+		t.Errorf("unauthenticated Identify = %+v, want a protocol version and no security profiles", id)
+	}
+}
+
 func TestEnumerateGetAndFilters(t *testing.T) {
 	_, c := newServer(t)
 	ctx := context.Background()

@@ -29,6 +29,7 @@ func (c *Client) Identify(ctx context.Context) (Identity, error) {
 	}
 	r.body.CreateAttr("xmlns:wsmid", soap.NSIdentity)
 	r.body.CreateElement("wsmid:Identify")
+	r.identify = true
 	env, err := c.roundTrip(ctx, r)
 	if err != nil {
 		return Identity{}, err
