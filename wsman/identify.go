@@ -8,10 +8,14 @@ import (
 // SecurityProfiles element Windows adds (MS-WSMV 2.2.4.x), listing what this
 // server accepts.
 const (
-	productVendor        = "The replicad authors"
-	profileHTTPBasic     = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/basic"
-	profileHTTPSBasic    = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/basic"
-	wsmanProtocolVersion = soap.NSWSMan
+	productVendor     = "The replicad authors"
+	profileHTTPBasic  = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/basic"
+	profileHTTPSBasic = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/basic"
+	// Negotiate (NTLM or Kerberos, sealed over HTTP) is always on; Windows
+	// names it http/spnego-kerberos (DSP0226 annex C) in its own answer.
+	profileHTTPNegotiate  = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/spnego-kerberos"
+	profileHTTPSNegotiate = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/spnego-kerberos"
+	wsmanProtocolVersion  = soap.NSWSMan
 )
 
 // identify answers wsmid:Identify the way Windows does: an empty SOAP header
@@ -32,9 +36,12 @@ func (s *Server) identify(req *request) (*soap.Message, error) {
 		return m, nil
 	}
 	profiles := resp.CreateElement(m.NS(soap.NSIdentity, "SecurityProfiles"))
+	names := []string{profileHTTPNegotiate, profileHTTPSBasic, profileHTTPSNegotiate}
 	if s.AllowUnencrypted {
-		profiles.CreateElement(m.NS(soap.NSIdentity, "SecurityProfileName")).SetText(profileHTTPBasic)
+		names = append([]string{profileHTTPBasic}, names...)
 	}
-	profiles.CreateElement(m.NS(soap.NSIdentity, "SecurityProfileName")).SetText(profileHTTPSBasic)
+	for _, name := range names {
+		profiles.CreateElement(m.NS(soap.NSIdentity, "SecurityProfileName")).SetText(name)
+	}
 	return m, nil
 }

@@ -76,6 +76,11 @@ func TestIdentifyAuthentication(t *testing.T) {
 			if got := find(resp, "SecurityProfiles") != nil; got != tt.profiles {
 				t.Errorf("SecurityProfiles present = %v, want %v\n%s", got, tt.profiles, reply)
 			}
+			// Negotiate is always on: listed as Windows lists it (windows.xml).
+			const negotiate = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/spnego-kerberos"
+			if tt.profiles && !strings.Contains(string(reply), ">"+negotiate+"<") {
+				t.Errorf("SecurityProfiles lack %s\n%s", negotiate, reply)
+			}
 		})
 	}
 	// Only a small body is read without a logon, header or not.
