@@ -19,6 +19,7 @@ type testClient struct {
 	badMIC                 bool
 	timestamp              time.Time // zero: take the server's
 	sessionKey             []byte    // the random session key sent under key exchange
+	channelBindings        []byte    // MsvAvChannelBindings to send, nil for none
 	negotiate              []byte
 }
 
@@ -66,6 +67,9 @@ func (c *testClient) authenticate(t *testing.T, challenge []byte) ([]byte, []byt
 	}
 	if !c.noMIC {
 		avs.add(avFlags, []byte{2, 0, 0, 0})
+	}
+	if c.channelBindings != nil {
+		avs.add(avChannelBindings, c.channelBindings)
 	}
 	avs.add(avEOL, nil)
 

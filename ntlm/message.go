@@ -46,6 +46,7 @@ const (
 	avDNSDomainName   uint16 = 4
 	avFlags           uint16 = 6
 	avTimestamp       uint16 = 7
+	avChannelBindings uint16 = 10
 )
 
 // MaxMessageSize caps any NTLM message this package parses.

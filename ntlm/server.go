@@ -226,7 +226,18 @@ func (s *Server) verify(m *AuthenticateMessage, msg []byte, lookup LookupFunc) (
 			return nil, ErrBadMIC
 		}
 	}
-	return newSession(m.User, m.Domain, m.Workstation, m.Flags, exported), nil
+	sess := newSession(m.User, m.Domain, m.Workstation, m.Flags, exported)
+	cb, err := lookupAV(avs, avChannelBindings)
+	if err != nil {
+		return nil, err
+	}
+	if cb != nil {
+		if len(cb) != 16 {
+			return nil, fmt.Errorf("%w: MsvAvChannelBindings of %d bytes", ErrMalformed, len(cb))
+		}
+		sess.ChannelBindings = bytes.Clone(cb)
+	}
+	return sess, nil
 }
 
 func hmacMD5(key []byte, data ...[]byte) []byte {

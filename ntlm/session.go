@@ -22,6 +22,11 @@ type Session struct {
 	User, Domain, Workstation string
 	// Flags are the negotiated flags of the AUTHENTICATE message.
 	Flags uint32
+	// ChannelBindings is the client's MsvAvChannelBindings (MS-NLMP
+	// 2.2.2.1): the MD5 of the gss_channel_bindings_struct of the TLS
+	// channel it sent the AUTHENTICATE on, nil when it sent none. The
+	// NTLMv2 response covers it, so it is what the client computed.
+	ChannelBindings []byte
 
 	mu                     sync.Mutex
 	key                    []byte
