@@ -79,6 +79,23 @@ func metricsAddr(t *testing.T, d *daemon) string {
 	return ""
 }
 
+// metricValue returns the value of the sample named name (with its labels,
+// if any) in the /metrics text m; the test fails when there is none.
+func metricValue(t *testing.T, m, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(m, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("/metrics sample %q: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics has no sample %s:\n%s", name, m)
+	return 0
+}
+
 func scrapeMetrics(t *testing.T, addr string) string {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
@@ -103,6 +120,14 @@ func TestVerifyReplicaCommand(t *testing.T) {
 	src, dst := filepath.Join(pool, "src.img"), filepath.Join(pool, "c.img")
 	fillImage(t, src, 0, 4<<20, 1)
 	c.must("replica", "create", "--source", "src", "--type", "clone", "--name", "c", "--wait")
+	// The copy job fed the copy metrics: its 4 MiB of data, one finished run.
+	m := scrapeMetrics(t, metricsAddr(t, d))
+	if got := metricValue(t, m, "replicad_copy_bytes_total"); got < 4<<20 {
+		t.Errorf("replicad_copy_bytes_total %.0f after a clone of 4 MiB of data, want at least %d", got, 4<<20)
+	}
+	if got := metricValue(t, m, "replicad_copy_throughput_bytes_per_second_count"); got != 1 {
+		t.Errorf("replicad_copy_throughput_bytes_per_second_count %.0f after one copy, want 1", got)
+	}
 	if out := c.must("replica", "verify", "c"); !strings.HasPrefix(out, "identical (8388608 bytes compared)") {
 		t.Fatalf("verify of a fresh clone: %q", out)
 	}
@@ -126,7 +151,7 @@ func TestVerifyReplicaCommand(t *testing.T) {
 	if offs, _ := alerts[0]["offsets"].([]any); len(offs) == 0 || offs[0] != float64(first) {
 		t.Fatalf("alert offsets %v, want first %d", alerts[0]["offsets"], first)
 	}
-	m := scrapeMetrics(t, metricsAddr(t, d))
+	m = scrapeMetrics(t, metricsAddr(t, d))
 	for _, line := range []string{"replicad_replica_verify_mismatches_total 1\n", "replicad_replica_broken 1\n"} {
 		if !strings.Contains(m, line) {
 			t.Errorf("/metrics lacks %q", line)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/jobqueue"
+	"github.com/replicad/replicad/replica"
 	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/volumes"
 )
@@ -40,6 +41,9 @@ type Config struct {
 	// target with its source (0: replica.DefaultMirrorScan, negative:
 	// never; replica.Options.MirrorScan).
 	MirrorScan time.Duration
+	// Copies is told of the bytes copy jobs write (replica.Options.Copies;
+	// the daemon passes its metrics); nil counts nothing.
+	Copies replica.CopyObserver
 }
 
 // Provider serves replicad's CIM classes. Create it with New, declare its

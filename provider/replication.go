@@ -50,7 +50,7 @@ type replicationState struct {
 // replicaOptions are the replication domain's options from cfg.
 func replicaOptions(cfg Config, logger *zap.Logger) replica.Options {
 	return replica.Options{Logger: logger, BandwidthLimit: cfg.CopyBandwidth, MirrorLag: cfg.MirrorLag,
-		MirrorScan: cfg.MirrorScan, ScrubRate: cfg.ScrubRate}
+		MirrorScan: cfg.MirrorScan, ScrubRate: cfg.ScrubRate, Copies: cfg.Copies}
 }
 
 // openReplication opens the replication domain and registers its job

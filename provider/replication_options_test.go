@@ -19,4 +19,14 @@ func TestReplicaOptions(t *testing.T) {
 	if o := replicaOptions(Config{MirrorScan: -1}, zap.NewNop()); o.MirrorScan != -1 {
 		t.Fatalf("a negative MirrorScan (off) became %v", o.MirrorScan)
 	}
+	copies := &nopCopies{}
+	if o := replicaOptions(Config{Copies: copies}, zap.NewNop()); o.Copies != copies {
+		t.Fatalf("Config.Copies did not reach replica.Options: %v", o.Copies)
+	}
 }
+
+// nopCopies is a replica.CopyObserver that counts nothing.
+type nopCopies struct{ _ int }
+
+func (*nopCopies) AddBytesCopied(int64)             {}
+func (*nopCopies) ObserveCopy(int64, time.Duration) {}

@@ -70,6 +70,16 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Metrics first: copy jobs feed them from the start. Job states and
+	// replica stats are read at scrape time, from the provider wired below.
+	m.Metrics = metrics.New(metrics.Options{
+		Process:   true,
+		JobStates: func() (map[string]int, error) { return m.Provider.JobStates() },
+		Replicas:  m.replicaStats,
+		Health: func(context.Context) error {
+			return m.DB.View(func(*store.Tx) error { return nil })
+		},
+	})
 	registry := cimmodel.NewRegistry()
 	m.Provider, err = provider.New(ctx, provider.Config{
 		DB:            m.DB,
@@ -79,6 +89,7 @@ func (m *Main) Run(ctx context.Context) error {
 		MirrorLag:     cfg.MirrorLag,
 		MirrorScan:    cfg.MirrorScan,
 		ScrubRate:     cfg.ScrubRate,
+		Copies:        m.Metrics,
 	})
 	if err != nil {
 		return err
@@ -97,14 +108,6 @@ func (m *Main) Run(ctx context.Context) error {
 
 	// Count every /wsman request by HTTP method and status; serve /metrics
 	// and /healthz on their own listener when --metrics-listen is set.
-	m.Metrics = metrics.New(metrics.Options{
-		Process:   true,
-		JobStates: m.Provider.JobStates,
-		Replicas:  m.replicaStats,
-		Health: func(context.Context) error {
-			return m.DB.View(func(*store.Tx) error { return nil })
-		},
-	})
 	handler = m.Metrics.Middleware(handler)
 	if cfg.MetricsListen != "" {
 		ln, err := net.Listen("tcp", cfg.MetricsListen)
