@@ -62,7 +62,8 @@ func ParseRole(s string) (Role, error) {
 // attrs are what the companion file holds for a user.
 type attrs struct {
 	role   Role
-	ntHash []byte // nil when unknown
+	ntHash []byte        // nil when unknown
+	certs  []certMapping // client certificate mappings (certs.go)
 }
 
 // File is a users file held in memory. It is safe for concurrent use.
@@ -103,7 +104,8 @@ func Load(path string) (*File, error) {
 
 // MetaPath returns the companion file of the users file at path: PATH.meta,
 // one line `name:role:nthash` per user, where nthash is the hexadecimal MD4
-// of the UTF-16LE password, or empty.
+// of the UTF-16LE password, or empty, and a line per client certificate
+// mapping (certs.go).
 func MetaPath(path string) string { return path + ".meta" }
 
 // parseMeta reads the companion file; lines for names absent from the
@@ -119,6 +121,18 @@ func (f *File) parseMeta(raw []byte) error {
 			continue
 		}
 		parts := strings.Split(line, ":")
+		if len(parts) >= 2 && strings.HasPrefix(parts[1], "cert-") {
+			m, err := parseCertMapping(parts[1:])
+			if err != nil {
+				return fmt.Errorf("line %d: %w", n, err)
+			}
+			if _, ok := f.hashes[parts[0]]; ok {
+				a := f.attrs[parts[0]]
+				a.certs = append(a.certs, m)
+				f.attrs[parts[0]] = a
+			}
+			continue
+		}
 		if len(parts) != 3 {
 			return fmt.Errorf("line %d: want name:role:nthash", n)
 		}
@@ -126,7 +140,7 @@ func (f *File) parseMeta(raw []byte) error {
 		if err != nil {
 			return fmt.Errorf("line %d: %w", n, err)
 		}
-		a := attrs{role: role}
+		a := attrs{role: role, certs: f.attrs[parts[0]].certs}
 		if parts[2] != "" {
 			h, err := hex.DecodeString(parts[2])
 			if err != nil || len(h) != 16 {
@@ -367,7 +381,7 @@ func (f *File) Delete(name string) error {
 // its role.
 func (f *File) Save(path string) error {
 	var buf, meta bytes.Buffer
-	meta.WriteString("# replicad users: name:role:nthash. The NT hash is password-equivalent for NTLM: keep this file secret.\n")
+	meta.WriteString("# replicad users: name:role:nthash, name:cert-sha256:HEX, name:cert-issuer:BASE64:UPN. The NT hash is password-equivalent for NTLM: keep this file secret.\n")
 	f.mu.RLock()
 	for _, n := range f.namesLocked() {
 		fmt.Fprintf(&buf, "%s:%s\n", n, f.hashes[n])
@@ -376,6 +390,9 @@ func (f *File) Save(path string) error {
 			a.role = RoleAdmin
 		}
 		fmt.Fprintf(&meta, "%s:%s:%x\n", n, a.role, a.ntHash)
+		for _, m := range a.certs {
+			fmt.Fprintf(&meta, "%s:%s\n", n, m.metaLine())
+		}
 	}
 	f.mu.RUnlock()
 	if err := writeAtomic(MetaPath(path), meta.Bytes()); err != nil {
