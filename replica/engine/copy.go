@@ -40,7 +40,7 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 	if !sfi.Mode().IsRegular() {
 		return st, fmt.Errorf("%w: source %s is %v", ErrNotRegular, srcPath, sfi.Mode().Type())
 	}
-	srcID := fileIDOf(sfi)
+	srcID := identityOfInfo(sfi)
 
 	dst, err := openTarget(srcPath, dstPath, sfi, opts.Resume)
 	if err != nil {
@@ -59,8 +59,8 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 
 	if opts.Resume != nil {
 		if !opts.Resume.Source.matches(srcID) || opts.Resume.Size != srcID.Size {
-			return st, fmt.Errorf("%w: resume of %s: source is %+v, checkpoint has %+v",
-				ErrSourceChanged, srcPath, srcID, opts.Resume.Source)
+			return st, fmt.Errorf("%w: resume of %s: since the checkpoint %s",
+				ErrSourceChanged, srcPath, opts.Resume.Source.change(srcID))
 		}
 		if opts.Resume.Offset < 0 || opts.Resume.Offset > srcID.Size {
 			return st, fmt.Errorf("%w: offset %d outside size %d", ErrBadCheckpoint, opts.Resume.Offset, srcID.Size)
@@ -166,7 +166,7 @@ func removeBeneath(path string) error {
 
 // finish checks that the source did not change (or, when tolerate is set,
 // reports it), makes dst durable and fills in the target's allocation.
-func finish(src, dst *os.File, dstPath string, id FileID, st Stats, start time.Time, tolerate bool) (Stats, error) {
+func finish(src, dst *os.File, dstPath string, id Identity, st Stats, start time.Time, tolerate bool) (Stats, error) {
 	if err := checkUnchanged(src, id); err != nil {
 		if !tolerate || !errors.Is(err, ErrSourceChanged) {
 			return Stats{}, err
@@ -191,13 +191,13 @@ func finish(src, dst *os.File, dstPath string, id FileID, st Stats, start time.T
 	return st, nil
 }
 
-func checkUnchanged(src *os.File, id FileID) error {
+func checkUnchanged(src *os.File, id Identity) error {
 	fi, err := src.Stat()
 	if err != nil {
 		return fmt.Errorf("engine: stat source: %w", err)
 	}
-	if now := fileIDOf(fi); !now.matches(id) {
-		return fmt.Errorf("%w: was %+v, now %+v", ErrSourceChanged, id, now)
+	if now := identityOfInfo(fi); !now.matches(id) {
+		return fmt.Errorf("%w: %s", ErrSourceChanged, id.change(now))
 	}
 	return nil
 }
@@ -214,8 +214,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-func fileIDOf(fi fs.FileInfo) FileID {
-	id := FileID{Size: fi.Size(), ModTimeNS: fi.ModTime().UnixNano()}
+// identityOfInfo is the Identity of the file fi describes.
+func identityOfInfo(fi fs.FileInfo) Identity {
+	id := Identity{Size: fi.Size(), MtimeNS: fi.ModTime().UnixNano()}
 	if s, ok := fi.Sys().(*syscall.Stat_t); ok {
 		id.Dev, id.Ino = uint64(s.Dev), s.Ino
 		id.CtimeNS = s.Ctim.Nano()
@@ -234,7 +235,7 @@ type copier struct {
 	src    *dataFile
 	dst    *dataFile
 	size   int64
-	id     FileID
+	id     Identity
 	thr    *throttle
 	method Method
 

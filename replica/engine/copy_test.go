@@ -272,7 +272,7 @@ func TestCopyResumeRejectsChangedSource(t *testing.T) {
 	}
 	st := fi.Sys().(*syscall.Stat_t)
 	cp := engine.Checkpoint{Offset: 4 * mib, Size: 8 * mib, Done: 4 * mib,
-		Source: engine.FileID{Dev: uint64(st.Dev), Ino: st.Ino, Size: 8 * mib, ModTimeNS: fi.ModTime().UnixNano() - 1}}
+		Source: engine.Identity{Dev: uint64(st.Dev), Ino: st.Ino, Size: 8 * mib, MtimeNS: fi.ModTime().UnixNano() - 1}}
 	if err := os.WriteFile(dst, []byte("partial"), 0o600); err != nil {
 		t.Fatal(err)
 	}

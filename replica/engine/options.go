@@ -165,29 +165,8 @@ type Checkpoint struct {
 	// Done is the number of allocated source bytes below Offset (for progress).
 	Done int64 `json:"done"`
 	// Source identifies the source file the checkpoint belongs to.
-	Source FileID `json:"source"`
-}
-
-// FileID identifies a version of a file: device, inode, size, modification
-// time and status-change time. The ctime cannot be set back by user space
-// (touch -r and utimensat set only atime and mtime), so a write that restores
-// the old mtime still shows.
-type FileID struct {
-	Dev       uint64 `json:"dev"`
-	Ino       uint64 `json:"ino"`
-	Size      int64  `json:"size"`
-	ModTimeNS int64  `json:"mtimeNs"`
-	// CtimeNS is 0 in checkpoints written before it was recorded.
-	CtimeNS int64 `json:"ctimeNs,omitempty"`
-}
-
-// matches reports whether a and b are the same version of a file. A ctime of 0
-// (a checkpoint older than the field) is not compared.
-func (a FileID) matches(b FileID) bool {
-	if a.CtimeNS == 0 || b.CtimeNS == 0 {
-		a.CtimeNS, b.CtimeNS = 0, 0
-	}
-	return a == b
+	// Its CtimeNS is 0 in checkpoints written before it was recorded.
+	Source Identity `json:"source"`
 }
 
 // Stats describes a finished Copy or Resync.

@@ -108,7 +108,7 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 		return st, err
 	}
 
-	id := fileIDOf(sfi)
+	id := identityOfInfo(sfi)
 	r := &resyncer{
 		opts: opts,
 		src:  newDataFile(src, os.O_RDONLY, opts.PageCache),

@@ -42,6 +42,29 @@ func (id Identity) String() string {
 	return fmt.Sprintf("%d:%d:%d:%d:%d", id.Dev, id.Ino, id.Size, id.MtimeNS, id.CtimeNS)
 }
 
+// matches reports whether a and b are the same version of a file. A ctime of 0
+// (a checkpoint older than the field) is not compared.
+func (a Identity) matches(b Identity) bool {
+	if a.CtimeNS == 0 || b.CtimeNS == 0 {
+		a.CtimeNS, b.CtimeNS = 0, 0
+	}
+	return a == b
+}
+
+// change says in words how b differs from a, for error messages.
+func (a Identity) change(b Identity) string {
+	switch {
+	case a.Dev != b.Dev || a.Ino != b.Ino:
+		return "the file was replaced"
+	case a.Size != b.Size:
+		return fmt.Sprintf("its size went from %d to %d bytes", a.Size, b.Size)
+	case a.MtimeNS != b.MtimeNS:
+		return "it was written"
+	default:
+		return "it was written or its links changed (ctime moved, mtime kept)"
+	}
+}
+
 // IdentityOf returns the identity of the open file f.
 func IdentityOf(f *os.File) (Identity, error) {
 	var st unix.Stat_t
