@@ -1,7 +1,9 @@
 package wsman
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/replicad/replicad/ntlm"
 	"github.com/replicad/replicad/soap"
+	"github.com/replicad/replicad/spnego"
 	"github.com/replicad/replicad/users"
 )
 
@@ -30,17 +33,21 @@ type AuthConfig struct {
 	KerberosPrincipal string
 	// KerberosClockSkew is the allowed skew of Kerberos authenticators (default 5 minutes).
 	KerberosClockSkew time.Duration
-	// MaxFailures failed logons from one source (an IPv4 address or an
-	// IPv6 /64) within FailureWindow make further attempts from it refused
-	// unchecked until the window ends (defaults 10 and 1 minute). Attempts
-	// are counted before they are tried (limiter.go).
+	// MaxFailures failed logons of one user name from one source (an IPv4
+	// address or an IPv6 /64) put that pair in backoff: its next attempt is
+	// refused unchecked for 5 s, doubling with every further failure up to
+	// MaxBackoff, and its failures are forgotten after FailureWindow of
+	// quiet after the backoff (defaults 10, 5 minutes and 1 minute).
+	// Attempts are counted before they are tried; Kerberos and certificate
+	// logons are never throttled (limiter.go).
 	MaxFailures   int
+	MaxBackoff    time.Duration
 	FailureWindow time.Duration
 	// MaxTotalFailures failed logons from all sources within FailureWindow
-	// make further attempts refused from every source that has failed in
-	// the window, and from IPv4 loopback addresses other than 127.0.0.1
-	// (default 10 × MaxFailures). Sources without failures and connections
-	// already logged on are never refused for others' failures.
+	// make further attempts refused for every (source, user) pair that has
+	// failed in the window, and from IPv4 loopback addresses other than
+	// 127.0.0.1 (default 10 × MaxFailures). Pairs without failures and
+	// connections already logged on are never refused for others' failures.
 	MaxTotalFailures int
 	// SessionIdle and SessionLifetime end a connection's logon after that
 	// long without a request, or that long after it began (defaults 15
@@ -64,6 +71,9 @@ func (c *AuthConfig) setDefaults() {
 	}
 	if c.FailureWindow <= 0 {
 		c.FailureWindow = time.Minute
+	}
+	if c.MaxBackoff <= 0 {
+		c.MaxBackoff = 5 * time.Minute
 	}
 	if c.MaxTotalFailures <= 0 {
 		c.MaxTotalFailures = 10 * c.MaxFailures
@@ -103,7 +113,8 @@ func (s *Server) authInit() {
 			s.Auth.NTLM.Now = s.Now
 		}
 		s.authState.limiter = newLimiter(s.Auth.MaxFailures, s.Auth.MaxTotalFailures, s.Auth.FailureWindow,
-			s.Auth.HandshakeTimeout, func() time.Time { return s.Now() })
+			s.Auth.MaxBackoff, s.Auth.HandshakeTimeout, func() time.Time { return s.Now() })
+		s.authState.limiter.onLockout = s.logLockout
 		s.authState.checking = make(chan struct{}, s.Limits.MaxUnauthenticatedRequests)
 		s.authState.inflight = map[string]int{}
 	})
@@ -155,16 +166,9 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Limits.PreAuthTimeout)
 	defer cancel()
-	// The AUTHENTICATE leg settles the ticket its NEGOTIATE leg took.
-	t := cs.takeTicket()
-	if t != nil && cs.conn != nil {
-		s.authState.handshakes.Delete(cs.conn)
-	}
-	if t == nil {
-		var err error
-		if t, err = s.authState.limiter.take(ctx, sourceKey(remoteHost(r))); err != nil {
-			return "", err
-		}
+	t, err := s.limiterTicket(ctx, r, cs, scheme, strings.TrimSpace(token))
+	if err != nil {
+		return "", err
 	}
 	select {
 	case s.authState.checking <- struct{}{}:
@@ -174,7 +178,6 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 		return "", errCheckingBusy
 	}
 	var user string
-	var err error
 	switch scheme {
 	case "basic":
 		user, err = s.basic(r)
@@ -200,6 +203,99 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 		}
 	}
 	return user, err
+}
+
+// limiterTicket counts a logon attempt before it is tried (limiter.go):
+// an NTLM NEGOTIATE leg takes a handshake ticket of its source, which the
+// AUTHENTICATE leg gives back for a ticket of its (source, user) pair;
+// Basic takes its pair's ticket at once. A logon proved by a Kerberos
+// ticket or a client certificate takes none (nil) and is never refused.
+func (s *Server) limiterTicket(ctx context.Context, r *http.Request, cs *connState, scheme, token string) (*ticket, error) {
+	source := sourceKey(remoteHost(r))
+	user, handshake, proved := claimedUser(r, scheme, token)
+	if proved {
+		return nil, nil
+	}
+	// The NEGOTIATE leg's ticket ends with the next leg.
+	if t := cs.takeTicket(); t != nil {
+		if cs.conn != nil {
+			s.authState.handshakes.Delete(cs.conn)
+		}
+		t.settle(false)
+	}
+	if handshake {
+		return s.authState.limiter.takeHandshake(ctx, source)
+	}
+	return s.authState.limiter.take(ctx, source, userKey(s.logName(user)))
+}
+
+// claimedUser returns the user name a password logon claims (Basic, or
+// the NTLM AUTHENTICATE message), or handshake when the leg names no user
+// yet (an NTLM NEGOTIATE), or proved when the logon proves itself without
+// a password (Kerberos, a client certificate). A token it cannot read
+// claims no user: the handshake code refuses it.
+func claimedUser(r *http.Request, scheme, token string) (user string, handshake, proved bool) {
+	switch scheme {
+	case "basic":
+		name, _, _ := r.BasicAuth()
+		return name, false, false
+	case "kerberos":
+		return "", false, true
+	case strings.ToLower(certificateScheme):
+		return "", false, true
+	}
+	raw, err := base64.StdEncoding.DecodeString(token)
+	if err != nil {
+		return "", false, false
+	}
+	msg := raw
+	switch {
+	case spnego.IsInit(raw):
+		init, err := spnego.ParseInit(raw)
+		if err != nil || !bytes.HasPrefix(init.MechToken, []byte("NTLMSSP\x00")) {
+			// Kerberos, raw or inside SPNEGO: no password to guess.
+			return "", false, err == nil || raw[0] == 0x60
+		}
+		msg = init.MechToken
+	case spnego.IsResp(raw):
+		resp, err := spnego.ParseResp(raw)
+		if err != nil {
+			return "", false, false
+		}
+		msg = resp.ResponseToken
+	}
+	if typ, err := ntlm.MessageType(msg); err == nil && typ == ntlm.TypeNegotiate {
+		return "", true, false
+	}
+	if m, err := ntlm.ParseAuthenticate(msg); err == nil {
+		return m.User, false, false
+	}
+	return "", false, false
+}
+
+// certificateScheme is the Authorization value of a client certificate
+// logon over HTTPS ([MS-WSMV] 2.2.9.1; pywinrm's certificate transport).
+const certificateScheme = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
+
+// logLockout logs a (source, user) pair entering backoff, or the total
+// budget of failed logons running out. The user is named only when it is
+// one of ours.
+func (s *Server) logLockout(e lockout) {
+	if e.total {
+		s.Logger.Warn("wsman logons throttled: total failed-logon budget spent",
+			zap.Int("failures", e.failures), zap.Time("until", e.until))
+		return
+	}
+	user := e.user
+	if user == unknownUser {
+		user = "<unknown>"
+	}
+	s.Logger.Warn("wsman logons throttled",
+		zap.String("remote", e.source),
+		zap.String("user", user),
+		zap.Int("failures", e.failures),
+		zap.Time("until", e.until),
+		zap.Duration("backoff", e.until.Sub(s.Now())))
 }
 
 // maxLoggedDomain bounds the client-chosen NTLM domain name in a log line.

@@ -5,46 +5,83 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 )
 
-// The failed-logon limiter counts before it lets a logon be tried: an
-// attempt first takes a ticket for its source, and a source holds at most
-// MaxFailures minus its failures in the window tickets at once, so a
+// The failed-logon limiter throttles password guesses per (source, user
+// name) pair, so that guesses against one user from one address slow down
+// that pair only: another user on the same address, and the same user
+// from another address, are not locked out by them. It counts before it
+// lets a logon be tried: an attempt first takes a ticket for its pair, and
+// a pair holds at most MaxFailures minus its failures tickets at once, so a
 // burst of guesses sent together cannot all be checked. A ticket that ends
 // in a good logon is simply returned; one that fails becomes a failure.
-// An NTLM NEGOTIATE leg takes the ticket its AUTHENTICATE leg settles, so
-// the CHALLENGE legs count too; a handshake left unfinished gives its
-// ticket back after ticketTTL. Attempts over budget wait (bounded by the
-// request's context) for a ticket of their own source rather than being
-// refused outright, so a client with many legitimate requests in flight
-// is slowed, not refused, while one whose attempts fail is refused.
+//
+// After MaxFailures failures a pair is in backoff: the next attempt is
+// refused unchecked until backoffBase × 2^(failures−MaxFailures) after the
+// last failure (capped at maxBackoff), then one attempt at a time is
+// checked; attempts that waited for a ticket while the pair reached its
+// budget are refused. A pair's failures are forgotten once it has been
+// quiet for the window after its backoff ended; a good logon does not
+// forget them (Basic logs on with every request, so forgetting would give
+// a guesser sharing the address and the name a fresh budget each time).
+// Every entry into backoff is reported (lockout), for the log.
+//
+// User names are keyed by the users file's spelling (NTLM names are
+// case-insensitive), and every name that matches no user shares one key
+// per source: a guesser cannot grow the limiter's memory by inventing
+// names, and names that are no user have nothing to lock out.
+//
+// An NTLM NEGOTIATE leg, whose user name comes only with the AUTHENTICATE
+// leg, takes a handshake ticket of its source (at most MaxFailures open per
+// source; a handshake left unfinished gives its ticket back after
+// ticketTTL); the AUTHENTICATE leg then takes its pair's ticket before the
+// password is checked. Logons that prove themselves without a password (a
+// Kerberos ticket, a client certificate) take no ticket and are never
+// refused by the limiter.
 //
 // Sources are IPv4 addresses and IPv6 /64 prefixes (a host owns a whole
 // /64, so per-address counting would give it 2^64 budgets). Beyond the
-// per-source budget, a total budget (MaxTotalFailures per window) limits
-// guesses spread over many addresses: once it is used up, every source
-// that has failed in the window is refused, and so is every IPv4 loopback
+// per-pair budget, a total budget (MaxTotalFailures per window) limits
+// guesses spread over many addresses: once it is used up, every pair that
+// has failed in the window is refused, and so is every IPv4 loopback
 // address other than 127.0.0.1 (a local attacker can pick any of 2^24 of
-// them). A source that has not failed, and any connection that has logged
-// on already, is never refused by someone else's failures: the limiter is
-// no lockout of others.
+// them). A pair that has not failed, and any connection that has logged on
+// already, is never refused by someone else's failures: the limiter is no
+// lockout of others.
 
 // errLimiterWait is returned when no ticket came free in time.
 var errLimiterWait = errors.New("wsman: too many logons in progress from this address")
+
+// backoffBase is the first backoff of a pair that used up its failures.
+const backoffBase = 5 * time.Second
+
+// lockout describes a pair entering backoff, or the total budget running
+// out (user and source empty).
+type lockout struct {
+	source, user string
+	failures     int
+	until        time.Time
+	total        bool
+}
 
 // limiter is the failed-logon limiter. Its zero value is not usable: see
 // newLimiter.
 type limiter struct {
 	max, maxTotal int
 	window        time.Duration
+	maxBackoff    time.Duration
 	ticketTTL     time.Duration
 	now           func() time.Time
+	// onLockout, when set, is called (without the lock) for every lockout.
+	onLockout func(lockout)
 
-	mu      sync.Mutex
-	sources map[string]*sourceRecord
-	total   windowCount
+	mu         sync.Mutex
+	pairs      map[pairKey]*pairRecord
+	handshakes map[string]map[*ticket]time.Time
+	total      windowCount
 	// changed is closed and replaced whenever a ticket is settled, to wake
 	// waiters.
 	changed chan struct{}
@@ -70,22 +107,34 @@ func (w *windowCount) add(now time.Time, window time.Duration) {
 	w.n++
 }
 
-// sourceRecord is one source's failures and open tickets.
-type sourceRecord struct {
-	failures windowCount
-	tickets  map[*ticket]time.Time
+// pairKey is a source and a user key (userKey).
+type pairKey struct{ source, user string }
+
+// pairRecord is one pair's failures and open tickets.
+type pairRecord struct {
+	failures    int
+	lastFailure time.Time
+	until       time.Time // end of the backoff; lastFailure below the budget
+	tickets     map[*ticket]time.Time
 }
 
-// ticket is one logon attempt counted before it is tried.
+// ticket is one logon attempt counted before it is tried, or an NTLM
+// handshake in progress (pair.user == handshakeUser).
 type ticket struct {
-	l      *limiter
-	source string
-	done   bool
+	l    *limiter
+	pair pairKey
+	done bool
 }
 
-func newLimiter(max, maxTotal int, window, ticketTTL time.Duration, now func() time.Time) *limiter {
-	return &limiter{max: max, maxTotal: maxTotal, window: window, ticketTTL: ticketTTL, now: now,
-		sources: map[string]*sourceRecord{}, changed: make(chan struct{})}
+// handshakeUser marks a handshake ticket, whose user is not known yet.
+const handshakeUser = "\x00handshake"
+
+// unknownUser is the key of every user name that matches no user.
+const unknownUser = "<unknown>"
+
+func newLimiter(max, maxTotal int, window, maxBackoff, ticketTTL time.Duration, now func() time.Time) *limiter {
+	return &limiter{max: max, maxTotal: maxTotal, window: window, maxBackoff: maxBackoff, ticketTTL: ticketTTL, now: now,
+		pairs: map[pairKey]*pairRecord{}, handshakes: map[string]map[*ticket]time.Time{}, changed: make(chan struct{})}
 }
 
 // sourceKey maps a remote address (host, no port) to its limiter source:
@@ -111,104 +160,203 @@ func suspect(source string) bool {
 	return ip != nil && ip.To4() != nil && ip.IsLoopback() && !ip.Equal(net.IPv4(127, 0, 0, 1))
 }
 
-// take returns a ticket for source, waiting while the source's open
-// tickets fill its remaining budget. It returns errRateLimited when the
-// source (or the total) has used up its failures, and errLimiterWait when
-// ctx ends first.
-func (l *limiter) take(ctx context.Context, source string) (*ticket, error) {
+// backoff is how long a pair with failures (at least l.max) waits after
+// its last failure.
+func (l *limiter) backoff(failures int) time.Duration {
+	d := backoffBase
+	for i := l.max; i < failures && d < l.maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, l.maxBackoff)
+}
+
+// take returns a ticket for the pair (source, user), where user is a user
+// key (the users file's spelling, or unknownUser). It waits while the
+// pair's open tickets fill its remaining budget, and returns
+// errRateLimited when the pair is in backoff (or the total is spent and
+// the pair has failed), errLimiterWait when ctx ends first.
+func (l *limiter) take(ctx context.Context, source, user string) (*ticket, error) {
+	key := pairKey{source: source, user: user}
+	waited := false
 	for {
 		l.mu.Lock()
 		now := l.now()
-		rec := l.record(source, now)
-		failures := rec.failures.current(now, l.window)
+		rec := l.pair(key, now)
 		total := l.total.current(now, l.window)
 		switch {
-		case failures >= l.max:
+		case total >= l.maxTotal && (rec.failures > 0 || suspect(source)):
 			l.mu.Unlock()
 			return nil, errRateLimited
-		case total >= l.maxTotal && (failures > 0 || suspect(source)):
+		case rec.failures >= l.max && (waited || now.Before(rec.until)):
 			l.mu.Unlock()
 			return nil, errRateLimited
-		case failures+len(rec.tickets) < l.max:
-			t := &ticket{l: l, source: source}
+		case rec.failures+len(rec.tickets) < l.max,
+			rec.failures >= l.max && len(rec.tickets) == 0:
+			t := &ticket{l: l, pair: key}
 			rec.tickets[t] = now
 			l.mu.Unlock()
 			return t, nil
 		}
-		wake := l.changed
-		l.mu.Unlock()
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return nil, errLimiterWait
-		case <-time.After(time.Second): // tickets also end by expiry
+		waited = true
+		if err := l.wait(ctx); err != nil {
+			return nil, err
 		}
 	}
 }
 
-// record returns source's record, creating it, after dropping its expired
-// tickets. Called with l.mu held.
-func (l *limiter) record(source string, now time.Time) *sourceRecord {
-	if len(l.sources) > 10000 {
+// takeHandshake returns a ticket for an NTLM handshake from source whose
+// user is not known yet, waiting while source has l.max open.
+func (l *limiter) takeHandshake(ctx context.Context, source string) (*ticket, error) {
+	for {
+		l.mu.Lock()
+		now := l.now()
+		open := l.openHandshakes(source, now)
+		if len(open) < l.max {
+			t := &ticket{l: l, pair: pairKey{source: source, user: handshakeUser}}
+			open[t] = now
+			l.mu.Unlock()
+			return t, nil
+		}
+		if err := l.wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// wait releases l.mu and waits for a ticket to be settled, for a second
+// (tickets also end by expiry), or for ctx to end.
+func (l *limiter) wait(ctx context.Context) error {
+	wake := l.changed
+	l.mu.Unlock()
+	select {
+	case <-wake:
+		return nil
+	case <-time.After(time.Second):
+		return nil
+	case <-ctx.Done():
+		return errLimiterWait
+	}
+}
+
+// pair returns key's record, creating it, after dropping its expired
+// tickets and forgetting failures that are old enough. Called with l.mu
+// held.
+func (l *limiter) pair(key pairKey, now time.Time) *pairRecord {
+	if len(l.pairs) > 10000 {
 		l.pruneLocked(now)
 	}
-	rec := l.sources[source]
+	rec := l.pairs[key]
 	if rec == nil {
-		rec = &sourceRecord{tickets: map[*ticket]time.Time{}}
-		l.sources[source] = rec
+		rec = &pairRecord{tickets: map[*ticket]time.Time{}}
+		l.pairs[key] = rec
 	}
-	for t, at := range rec.tickets {
-		if now.Sub(at) > l.ticketTTL {
-			delete(rec.tickets, t)
-			t.done = true
-		}
+	expire(rec.tickets, now, l.ticketTTL)
+	if rec.failures > 0 && now.Sub(rec.until) > l.window {
+		rec.failures = 0
 	}
 	return rec
 }
 
-func (l *limiter) pruneLocked(now time.Time) {
-	for k, rec := range l.sources {
-		if len(rec.tickets) == 0 && rec.failures.current(now, l.window) == 0 {
-			delete(l.sources, k)
+// openHandshakes returns source's open handshake tickets, expired ones
+// dropped. Called with l.mu held.
+func (l *limiter) openHandshakes(source string, now time.Time) map[*ticket]time.Time {
+	open := l.handshakes[source]
+	if open == nil {
+		open = map[*ticket]time.Time{}
+		l.handshakes[source] = open
+	}
+	expire(open, now, l.ticketTTL)
+	return open
+}
+
+func expire(tickets map[*ticket]time.Time, now time.Time, ttl time.Duration) {
+	for t, at := range tickets {
+		if now.Sub(at) > ttl {
+			delete(tickets, t)
+			t.done = true
 		}
 	}
 }
 
-// settle ends the attempt: a failure counts against its source and the
-// total, a success costs nothing. Settling twice does nothing.
+func (l *limiter) pruneLocked(now time.Time) {
+	for k, rec := range l.pairs {
+		expire(rec.tickets, now, l.ticketTTL)
+		if len(rec.tickets) == 0 && (rec.failures == 0 || now.Sub(rec.until) > l.window) {
+			delete(l.pairs, k)
+		}
+	}
+	for src, open := range l.handshakes {
+		expire(open, now, l.ticketTTL)
+		if len(open) == 0 {
+			delete(l.handshakes, src)
+		}
+	}
+}
+
+// settle ends the attempt: a failure counts against its pair and the
+// total, a success costs nothing. Settling twice does nothing. A pair
+// entering backoff, and the total running out, are reported to onLockout.
 func (t *ticket) settle(failed bool) {
 	if t == nil {
 		return
 	}
 	l := t.l
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if t.done {
+		l.mu.Unlock()
 		return
 	}
 	t.done = true
 	now := l.now()
-	if rec := l.sources[t.source]; rec != nil {
+	var events []lockout
+	if t.pair.user == handshakeUser {
+		delete(l.handshakes[t.pair.source], t)
+	} else if rec := l.pairs[t.pair]; rec != nil {
 		delete(rec.tickets, t)
 		if failed {
-			rec.failures.add(now, l.window)
+			rec.failures++
+			rec.lastFailure, rec.until = now, now
+			if rec.failures >= l.max {
+				rec.until = now.Add(l.backoff(rec.failures))
+				events = append(events, lockout{source: t.pair.source, user: t.pair.user, failures: rec.failures, until: rec.until})
+			}
 		}
 	}
-	if failed {
+	if failed && t.pair.user != handshakeUser {
 		l.total.add(now, l.window)
+		if l.total.n == l.maxTotal {
+			events = append(events, lockout{failures: l.total.n, until: l.total.since.Add(l.window), total: true})
+		}
 	}
 	close(l.changed)
 	l.changed = make(chan struct{})
+	report := l.onLockout
+	l.mu.Unlock()
+	if report != nil {
+		for _, e := range events {
+			report(e)
+		}
+	}
 }
 
-// failures returns source's failures in the current window (for tests and
-// logs).
-func (l *limiter) failures(source string) int {
+// failures returns the failures of the pair (source, user) that still
+// count (for tests and logs).
+func (l *limiter) failures(source, user string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	rec := l.sources[source]
-	if rec == nil {
+	key := pairKey{source: source, user: user}
+	if l.pairs[key] == nil {
 		return 0
 	}
-	return rec.failures.current(l.now(), l.window)
+	return l.pair(key, l.now()).failures
+}
+
+// userKey returns the limiter's key for a user name a client sent: the
+// users file's spelling when canonical (from logName) names a user,
+// unknownUser otherwise.
+func userKey(canonical string) string {
+	if canonical == "" || canonical == unknownUser || strings.ContainsRune(canonical, 0) {
+		return unknownUser
+	}
+	return canonical
 }

@@ -26,58 +26,137 @@ func TestSourceKey(t *testing.T) {
 	}
 }
 
-// TestLimiterTotalSparesCleanSources: once the total budget is spent,
-// sources that failed and loopback addresses other than 127.0.0.1 are
-// refused; a source without failures, and 127.0.0.1, still get a ticket.
-func TestLimiterTotalSparesCleanSources(t *testing.T) {
+// TestLimiterTotalSparesCleanPairs: once the total budget is spent,
+// pairs that failed and loopback addresses other than 127.0.0.1 are
+// refused; a pair without failures (another user on a failed address, or
+// another address), and 127.0.0.1, still get a ticket.
+func TestLimiterTotalSparesCleanPairs(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newLimiter(3, 4, time.Minute, time.Minute, clk.now)
+	l := newLimiter(3, 4, time.Minute, time.Minute, time.Minute, clk.now)
 	ctx := context.Background()
-	fail := func(source string) {
-		tk, err := l.take(ctx, source)
+	fail := func(source, user string) {
+		tk, err := l.take(ctx, source, user)
 		if err != nil {
-			t.Fatalf("take %s: %v", source, err)
+			t.Fatalf("take %s %s: %v", source, user, err)
 		}
 		tk.settle(true)
 	}
-	fail("192.0.2.1")
-	fail("192.0.2.1")
-	fail("192.0.2.2")
-	fail("192.0.2.2") // total 4: spent
+	fail("192.0.2.1", "admin")
+	fail("192.0.2.1", "admin")
+	fail("192.0.2.2", "admin")
+	fail("192.0.2.2", "admin") // total 4: spent
 	for _, src := range []string{"192.0.2.1", "192.0.2.2", "127.0.0.2", "127.1.2.3"} {
-		if _, err := l.take(ctx, src); !errors.Is(err, errRateLimited) {
-			t.Errorf("take %s with the total spent: %v, want errRateLimited", src, err)
+		if _, err := l.take(ctx, src, "admin"); !errors.Is(err, errRateLimited) {
+			t.Errorf("take %s admin with the total spent: %v, want errRateLimited", src, err)
 		}
 	}
-	for _, src := range []string{"192.0.2.3", "127.0.0.1"} {
-		tk, err := l.take(ctx, src)
+	for _, p := range []pairKey{{"192.0.2.3", "admin"}, {"127.0.0.1", "admin"}, {"192.0.2.1", "bob"}} {
+		tk, err := l.take(ctx, p.source, p.user)
 		if err != nil {
-			t.Errorf("take %s (no failures) with the total spent: %v, want a ticket", src, err)
+			t.Errorf("take %s %s (no failures) with the total spent: %v, want a ticket", p.source, p.user, err)
 		}
 		tk.settle(false)
 	}
 	clk.t = clk.t.Add(61 * time.Second)
-	if _, err := l.take(ctx, "192.0.2.1"); err != nil {
+	if _, err := l.take(ctx, "192.0.2.1", "admin"); err != nil {
 		t.Errorf("after the window: %v, want a ticket", err)
 	}
 }
 
-// TestLimiterTicketsWaitAndExpire: a source's open tickets fill its budget;
+// TestLimiterPairBackoff: MaxFailures failures of one pair put it in
+// backoff (5 s, doubling per failure, capped) and are reported; the same
+// user from another address and another user from the same address are
+// not held back; after the backoff one attempt is checked; a quiet window
+// after the backoff forgets the failures.
+func TestLimiterPairBackoff(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1e9, 0)}
+	l := newLimiter(3, 1000, time.Minute, 12*time.Second, time.Minute, clk.now)
+	var locks []lockout
+	l.onLockout = func(e lockout) { locks = append(locks, e) }
+	ctx := context.Background()
+	try := func(source, user string, failed bool) error {
+		tk, err := l.take(ctx, source, user)
+		if err == nil {
+			tk.settle(failed)
+		}
+		return err
+	}
+	for i := 0; i < 3; i++ {
+		if err := try("192.0.2.1", "admin", true); err != nil {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+	}
+	if len(locks) != 1 || locks[0].user != "admin" || locks[0].source != "192.0.2.1" || locks[0].until != clk.t.Add(5*time.Second) {
+		t.Fatalf("lockouts after 3 failures: %+v, want one of admin from 192.0.2.1 until +5s", locks)
+	}
+	if err := try("192.0.2.1", "admin", false); !errors.Is(err, errRateLimited) {
+		t.Errorf("the guessed pair in backoff: %v, want errRateLimited", err)
+	}
+	if err := try("192.0.2.1", "bob", false); err != nil {
+		t.Errorf("another user from the guessing address: %v, want a ticket", err)
+	}
+	if err := try("192.0.2.9", "admin", false); err != nil {
+		t.Errorf("admin from another address: %v, want a ticket", err)
+	}
+	want := []time.Duration{10 * time.Second, 12 * time.Second, 12 * time.Second} // doubling, capped
+	for i, d := range want {
+		clk.t = locks[len(locks)-1].until
+		if err := try("192.0.2.1", "admin", true); err != nil {
+			t.Fatalf("attempt %d after the backoff: %v, want a ticket", i, err)
+		}
+		if got := locks[len(locks)-1].until.Sub(clk.t); len(locks) != i+2 || got != d {
+			t.Errorf("backoff after failure %d: %v (%d lockouts), want %v", 4+i, got, len(locks), d)
+		}
+	}
+	if n := l.failures("192.0.2.1", "admin"); n != 6 {
+		t.Errorf("failures = %d, want 6", n)
+	}
+	clk.t = locks[len(locks)-1].until.Add(61 * time.Second)
+	if n := l.failures("192.0.2.1", "admin"); n != 0 {
+		t.Errorf("failures after a quiet window = %d, want 0", n)
+	}
+}
+
+// TestLimiterWaitersRefusedAtBudget: attempts that waited for the pair's
+// tickets are refused once the open ones fail the budget away, even when
+// the backoff would be over by the time they wake.
+func TestLimiterWaitersRefusedAtBudget(t *testing.T) {
+	// A backoff of 1 ns on the real clock is over when the waiter wakes.
+	l := newLimiter(2, 1000, time.Minute, time.Nanosecond, time.Minute, time.Now)
+	a, _ := l.take(context.Background(), "192.0.2.1", "admin")
+	b, _ := l.take(context.Background(), "192.0.2.1", "admin")
+	got := make(chan error, 1)
+	started := make(chan struct{})
+	go func() {
+		close(started)
+		_, err := l.take(context.Background(), "192.0.2.1", "admin")
+		got <- err
+	}()
+	<-started
+	time.Sleep(50 * time.Millisecond) // let it reach the wait
+	a.settle(true)
+	b.settle(true)
+	if err := <-got; !errors.Is(err, errRateLimited) {
+		t.Errorf("waiting attempt after the open ones failed: %v, want errRateLimited", err)
+	}
+}
+
+// TestLimiterTicketsWaitAndExpire: a pair's open tickets fill its budget;
 // the next attempt waits, gets a ticket when one succeeds, and an
 // abandoned handshake's ticket expires.
 func TestLimiterTicketsWaitAndExpire(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1e9, 0)}
-	l := newLimiter(2, 100, time.Minute, time.Minute, clk.now)
-	a, _ := l.take(context.Background(), "192.0.2.1")
-	b, _ := l.take(context.Background(), "192.0.2.1")
+	l := newLimiter(2, 100, time.Minute, time.Minute, time.Minute, clk.now)
+	a, _ := l.take(context.Background(), "192.0.2.1", "admin")
+	b, _ := l.take(context.Background(), "192.0.2.1", "admin")
 	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := l.take(short, "192.0.2.1"); !errors.Is(err, errLimiterWait) {
+	if _, err := l.take(short, "192.0.2.1", "admin"); !errors.Is(err, errLimiterWait) {
 		t.Fatalf("third attempt with two open: %v, want errLimiterWait", err)
 	}
 	got := make(chan error, 1)
 	go func() {
-		tk, err := l.take(context.Background(), "192.0.2.1")
+		tk, err := l.take(context.Background(), "192.0.2.1", "admin")
 		tk.settle(false)
 		got <- err
 	}()
@@ -86,16 +165,28 @@ func TestLimiterTicketsWaitAndExpire(t *testing.T) {
 		t.Errorf("attempt after a success: %v, want a ticket", err)
 	}
 	clk.t = clk.t.Add(2 * time.Minute) // b is abandoned
-	c, err := l.take(context.Background(), "192.0.2.1")
-	d, err2 := l.take(context.Background(), "192.0.2.1")
+	c, err := l.take(context.Background(), "192.0.2.1", "admin")
+	d, err2 := l.take(context.Background(), "192.0.2.1", "admin")
 	if err != nil || err2 != nil {
 		t.Errorf("after the abandoned ticket expired: %v, %v, want two tickets", err, err2)
 	}
 	b.settle(true) // too late: expired tickets count nothing
 	c.settle(false)
 	d.settle(false)
-	if n := l.failures("192.0.2.1"); n != 0 {
+	if n := l.failures("192.0.2.1", "admin"); n != 0 {
 		t.Errorf("failures = %d, want 0", n)
+	}
+	h1, _ := l.takeHandshake(context.Background(), "192.0.2.1")
+	l.takeHandshake(context.Background(), "192.0.2.1")
+	if _, err := l.takeHandshake(short, "192.0.2.1"); !errors.Is(err, errLimiterWait) {
+		t.Errorf("third handshake with two open: %v, want errLimiterWait", err)
+	}
+	h1.settle(true)
+	if _, err := l.takeHandshake(context.Background(), "192.0.2.1"); err != nil {
+		t.Errorf("handshake after one ended: %v, want a ticket", err)
+	}
+	if n := l.failures("192.0.2.1", "admin"); n != 0 {
+		t.Errorf("a handshake ticket's failure counted against admin: %d", n)
 	}
 }
 
