@@ -99,14 +99,15 @@ func pywinrm(t *testing.T, in pyInput, env ...string) pyOutput {
 
 // prepareUsers writes DATA/users with admin (password known to the test,
 // also in DATA/admin-password as startDaemon expects) and the extra users
-// given as name → role, each with password name+"-pw", through the real
+// given as name → role, each with password name+"-pw" (--force: shorter than
+// 12 characters), through the real
 // `replicad user add`.
 func prepareUsers(t *testing.T, extra map[string]string) (dataDir, adminPassword string) {
 	t.Helper()
 	dataDir = t.TempDir()
 	adminPassword = "Adm1n-" + strings.Repeat("x", 8)
 	add := func(name, role, pw string) {
-		cmd := exec.Command(binary, "user", "add", name, "--role", role, "--password-stdin", "--data-dir", dataDir)
+		cmd := exec.Command(binary, "user", "add", name, "--role", role, "--password-stdin", "--force", "--data-dir", dataDir)
 		cmd.Stdin = strings.NewReader(pw + "\n")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("replicad user add %s: %v\n%s", name, err, out)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -24,7 +25,8 @@ const userUsage = `usage: replicad user add|passwd|del|role|list [flags] [NAME [
   list          list users and roles
 
 The password is read from the terminal (twice), or from the first line of
-standard input with --password-stdin. The users file is --users, or
+standard input with --password-stdin; one shorter than 12 characters is
+refused unless --force is given. The users file is --users, or
 DATA/users under --data-dir. A running daemon reads the file at start: restart
 it for changes to apply.
 `
@@ -43,6 +45,7 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data-dir", def.DataDir, "data folder holding the users file")
 	roleFlag := fs.String("role", string(users.RoleAdmin), "role of a new user: admin or reader")
 	passwordStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	force := fs.Bool("force", false, fmt.Sprintf("add, passwd: accept a password shorter than %d characters", minPasswordLength))
 	// Flags may come before or after the name.
 	var positional []string
 	rest := args[1:]
@@ -60,7 +63,7 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if path == "" {
 		path = filepath.Join(*dataDir, "users")
 	}
-	err := userCommand(verb, positional, path, users.Role(*roleFlag), *passwordStdin, stdin, stdout)
+	err := userCommand(verb, positional, path, users.Role(*roleFlag), *passwordStdin, *force, stdin, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "replicad user:", err)
 		if errors.Is(err, errUsage) {
@@ -74,7 +77,15 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 var errUsage = errors.New("bad usage")
 
-func userCommand(verb string, args []string, path string, role users.Role, passwordStdin bool, stdin io.Reader, stdout io.Writer) error {
+// minPasswordLength is the shortest password, in characters, that add and
+// passwd accept without --force: NTLM and Basic passwords can be guessed
+// online, and the failed-logon limiter only slows the guessing down.
+const minPasswordLength = 12
+
+// errShortPassword is returned for a password below minPasswordLength.
+var errShortPassword = fmt.Errorf("password shorter than %d characters (use --force to set it anyway)", minPasswordLength)
+
+func userCommand(verb string, args []string, path string, role users.Role, passwordStdin, force bool, stdin io.Reader, stdout io.Writer) error {
 	want := map[string]int{"add": 1, "passwd": 1, "del": 1, "role": 2, "list": 0}
 	n, ok := want[verb]
 	if !ok || len(args) != n {
@@ -128,6 +139,9 @@ func userCommand(verb string, args []string, path string, role users.Role, passw
 		password, err := readPassword(stdin, passwordStdin)
 		if err != nil {
 			return err
+		}
+		if n := utf8.RuneCountInString(password); n < minPasswordLength && !force {
+			return fmt.Errorf("%s: %w", name, errShortPassword)
 		}
 		if err := f.Set(name, password); err != nil {
 			return err

@@ -30,12 +30,16 @@ func TestUserCommands(t *testing.T) {
 		args     []string
 		wantCode int
 	}{
-		{"add admin", "pw-one\n", []string{"add", "alice", "--password-stdin"}, 0},
-		{"add reader", "pw-two", []string{"add", "--role", "reader", "bob", "--password-stdin"}, 0},
+		{"add admin", "pw-one-long-enough\n", []string{"add", "alice", "--password-stdin"}, 0},
+		{"add reader", "pw-two-long-enough", []string{"add", "--role", "reader", "bob", "--password-stdin"}, 0},
 		{"add existing", "x\n", []string{"add", "alice", "--password-stdin"}, 1},
 		{"bad role", "x\n", []string{"add", "carol", "--role", "root", "--password-stdin"}, 1},
 		{"empty password", "\n", []string{"add", "carol", "--password-stdin"}, 1},
-		{"passwd", "pw-three\n", []string{"passwd", "alice", "--password-stdin"}, 0},
+		{"short password", "elevenchars\n", []string{"add", "carol", "--password-stdin"}, 1},
+		{"short password forced", "short\n", []string{"add", "dave", "--password-stdin", "--force"}, 0},
+		{"passwd short", "elevenchars\n", []string{"passwd", "alice", "--password-stdin"}, 1},
+		{"passwd twelve", "twelve-chars\n", []string{"passwd", "dave", "--password-stdin"}, 0},
+		{"passwd", "pw-three-long-enough\n", []string{"passwd", "alice", "--password-stdin"}, 0},
 		{"passwd unknown", "x\n", []string{"passwd", "nobody", "--password-stdin"}, 1},
 		{"role", "", []string{"role", "bob", "admin"}, 0},
 		{"role back", "", []string{"role", "bob", "reader"}, 0},
@@ -55,8 +59,8 @@ func TestUserCommands(t *testing.T) {
 		user, password string
 		role           users.Role
 	}{
-		{"alice", "pw-three", users.RoleAdmin},
-		{"bob", "pw-two", users.RoleReader},
+		{"alice", "pw-three-long-enough", users.RoleAdmin},
+		{"bob", "pw-two-long-enough", users.RoleReader},
 	}
 	for _, c := range checks {
 		if err := f.Verify(c.user, c.password); err != nil {
@@ -68,6 +72,12 @@ func TestUserCommands(t *testing.T) {
 		if _, err := f.NTHash(c.user); err != nil {
 			t.Errorf("NTHash(%s) = %v, want a hash", c.user, err)
 		}
+	}
+	if f.Has("carol") {
+		t.Errorf("carol added with an 11-character password")
+	}
+	if err := f.Verify("dave", "twelve-chars"); err != nil {
+		t.Errorf("Verify(dave) after passwd with 12 characters = %v, want nil", err)
 	}
 	if code, out := run("", "del", "bob"); code != 0 {
 		t.Fatalf("del: exit %d\n%s", code, out)
