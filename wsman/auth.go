@@ -3,6 +3,7 @@ package wsman
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -60,6 +61,11 @@ type AuthConfig struct {
 	// MaxRequestsPerUser caps one user's requests in flight (default 16);
 	// more are answered with a QuotaLimit fault.
 	MaxRequestsPerUser int
+	// ChannelBinding is how strictly NTLM and Kerberos logons over HTTPS
+	// must be bound to the TLS channel (channelbinding.go); TLSCertificate
+	// is the HTTPS listener's certificate, the channel they are bound to.
+	ChannelBinding ChannelBindingLevel
+	TLSCertificate *x509.Certificate
 }
 
 func (c *AuthConfig) setDefaults() {
@@ -104,6 +110,9 @@ type authState struct {
 	handshakes sync.Map
 	mu         sync.Mutex
 	inflight   map[string]int
+	// cb is the channel binding of Auth.TLSCertificate, computed once.
+	cbOnce sync.Once
+	cb     []byte
 }
 
 func (s *Server) authInit() {
@@ -160,7 +169,7 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 	scheme, token, _ := strings.Cut(strings.TrimSpace(h), " ")
 	scheme = strings.ToLower(scheme)
 	switch scheme {
-	case "basic", "negotiate", "ntlm", "kerberos":
+	case "basic", "negotiate", "ntlm", "kerberos", certificateScheme:
 	default:
 		return "", errUnsupportedAuth
 	}
@@ -187,6 +196,8 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 		user, err = s.negotiate(r, cs, "NTLM", strings.TrimSpace(token))
 	case "kerberos":
 		user, err = s.negotiate(r, cs, "Kerberos", strings.TrimSpace(token))
+	case certificateScheme:
+		user, err = s.certificateLogon(r)
 	}
 	var cont *continueAuth
 	switch {

@@ -171,7 +171,7 @@ func (s *Server) negotiate(r *http.Request, cs *connState, scheme, encoded strin
 	}
 	switch {
 	case bytes.HasPrefix(token, []byte("NTLMSSP\x00")):
-		return s.ntlmLeg(cs, scheme, token, nil)
+		return s.ntlmLeg(r, cs, scheme, token, nil)
 	case spnego.IsInit(token):
 		if s.kerberosToken(token) {
 			return s.kerberos(r, cs, scheme, token, false)
@@ -187,7 +187,7 @@ func (s *Server) negotiate(r *http.Request, cs *connState, scheme, encoded strin
 		if !init.HasMech(spnego.OIDNTLM) || !bytes.HasPrefix(init.MechToken, []byte("NTLMSSP\x00")) {
 			return "", errMechanism
 		}
-		return s.ntlmLeg(cs, scheme, init.MechToken, init)
+		return s.ntlmLeg(r, cs, scheme, init.MechToken, init)
 	case spnego.IsResp(token):
 		resp, err := spnego.ParseResp(token)
 		if err != nil {
@@ -196,20 +196,20 @@ func (s *Server) negotiate(r *http.Request, cs *connState, scheme, encoded strin
 		if !bytes.HasPrefix(resp.ResponseToken, []byte("NTLMSSP\x00")) {
 			return "", errMechanism
 		}
-		return s.ntlmFinish(cs, scheme, resp.ResponseToken, resp.MechListMIC)
+		return s.ntlmFinish(r, cs, scheme, resp.ResponseToken, resp.MechListMIC)
 	}
 	return "", errBadToken
 }
 
 // ntlmLeg answers an NTLM NEGOTIATE (raw, or inside the SPNEGO init) or
 // finishes with an AUTHENTICATE.
-func (s *Server) ntlmLeg(cs *connState, scheme string, msg []byte, init *spnego.Init) (string, error) {
+func (s *Server) ntlmLeg(r *http.Request, cs *connState, scheme string, msg []byte, init *spnego.Init) (string, error) {
 	typ, err := ntlm.MessageType(msg)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", errBadToken, err)
 	}
 	if typ == ntlm.TypeAuthenticate && init == nil {
-		return s.ntlmFinish(cs, scheme, msg, nil)
+		return s.ntlmFinish(r, cs, scheme, msg, nil)
 	}
 	if typ != ntlm.TypeNegotiate {
 		return "", fmt.Errorf("%w: NTLM message type %d", errBadToken, typ)
@@ -233,9 +233,9 @@ func (s *Server) ntlmLeg(cs *connState, scheme string, msg []byte, init *spnego.
 	return "", &continueAuth{header: scheme + " " + base64.StdEncoding.EncodeToString(out)}
 }
 
-// ntlmFinish verifies the AUTHENTICATE message and binds the session to
-// the connection.
-func (s *Server) ntlmFinish(cs *connState, scheme string, msg, mechListMIC []byte) (string, error) {
+// ntlmFinish verifies the AUTHENTICATE message, and over HTTPS its channel
+// binding (channelbinding.go), and binds the session to the connection.
+func (s *Server) ntlmFinish(r *http.Request, cs *connState, scheme string, msg, mechListMIC []byte) (string, error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	srv, since, wrapped, mechTypes := cs.pending, cs.pendingSince, cs.wrapped, cs.mechTypes
@@ -269,6 +269,9 @@ func (s *Server) ntlmFinish(cs *connState, scheme string, msg, mechListMIC []byt
 		return s.users.NTHash(canonical)
 	})
 	if err != nil {
+		return user, fmt.Errorf("%w: %w", errBadCredentials, err)
+	}
+	if err := s.checkNTLMBinding(r, sess.ChannelBindings); err != nil {
 		return user, fmt.Errorf("%w: %w", errBadCredentials, err)
 	}
 	reply := ""

@@ -7,6 +7,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/replicad/replicad/wsman"
 )
 
 // Config is the daemon's configuration, from flags.
@@ -46,6 +48,9 @@ type Config struct {
 	// 0 means the default (wsman.ConnLimits).
 	MaxConnections          int
 	MaxConnectionsPerSource int
+	// ChannelBinding is how strictly NTLM and Kerberos logons over HTTPS
+	// must carry the TLS channel's binding (Windows' CbtHardeningLevel).
+	ChannelBinding wsman.ChannelBindingLevel
 	// AllowUnencrypted permits Basic over plain HTTP. Unset (nil) means:
 	// allowed only when every listener is on a loopback address.
 	AllowUnencrypted *bool
@@ -85,6 +90,7 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "PEM certificate file for --listen-tls")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "PEM private key file for --listen-tls")
 	fs.BoolVar(&c.TLSCompat, "tls-compat", c.TLSCompat, "also offer TLS 1.2 clients the CBC-SHA1 cipher suites (default: AEAD suites only)")
+	fs.TextVar(&c.ChannelBinding, "channel-binding", c.ChannelBinding, "channel binding (Extended Protection) of NTLM and Kerberos logons over HTTPS: none, relaxed (check a binding the client sends) or strict (refuse a logon without a correct one)")
 	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "open connections per listener, in total (0: 4096)")
 	fs.IntVar(&c.MaxConnectionsPerSource, "max-connections-per-source", c.MaxConnectionsPerSource, "open connections per listener from one address or IPv6 /64 (0: 512)")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "data folder: state.db and pools/")

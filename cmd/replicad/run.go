@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -101,6 +102,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Server = wsman.NewServer(registry, userFile)
 	m.Server.Logger = logger.Named("wsman")
 	m.Server.AllowUnencrypted = cfg.allowUnencrypted()
+	m.Server.Auth.ChannelBinding = cfg.ChannelBinding
 	if err := m.configureAuth(); err != nil { // NTLM names, Kerberos keytab (auth.go)
 		return err
 	}
@@ -129,6 +131,14 @@ func (m *Main) Run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("TLS certificate: %w", err)
 		}
+		// NTLM and Kerberos logons over HTTPS are bound to this certificate
+		// (wsman/channelbinding.go).
+		if cert.Leaf == nil && len(cert.Certificate) > 0 {
+			if cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0]); err != nil {
+				return fmt.Errorf("TLS certificate: %w", err)
+			}
+		}
+		m.Server.Auth.TLSCertificate = cert.Leaf
 		ln, err := net.Listen("tcp", cfg.ListenTLS)
 		if err != nil {
 			return fmt.Errorf("listen %s: %w", cfg.ListenTLS, err)
@@ -155,8 +165,19 @@ var aeadSuites = []uint16{
 // tlsConfig is the HTTPS listener's configuration: TLS 1.2 or later, and in
 // TLS 1.2 the AEAD suites only unless compat asks for Go's default list
 // (which adds the CBC-SHA1 suites). TLS 1.3 suites are not configurable.
+//
+// It requests a client certificate without requiring or verifying one
+// (tls.RequestClientCert): TLS only proves the client holds the key of the
+// certificate it sends. Whether that certificate logs on is decided per
+// request against the users file's mappings (wsman/certauth.go: validity,
+// client-auth usage, fingerprint or issuer signature plus UPN), so a client
+// with an unmapped or expired certificate can still log on with a password,
+// and a mapping changed with `replicad user cert` needs no new TLS
+// configuration. Verifying in TLS (VerifyClientCertIfGiven) would fail the
+// handshake of every client that sends a certificate the mapped issuers did
+// not sign, including self-signed ones mapped by fingerprint.
 func tlsConfig(cert tls.Certificate, compat bool) *tls.Config {
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, ClientAuth: tls.RequestClientCert}
 	if !compat {
 		cfg.CipherSuites = aeadSuites
 	}

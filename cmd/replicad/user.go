@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,13 +18,20 @@ import (
 	"github.com/replicad/replicad/users"
 )
 
-const userUsage = `usage: replicad user add|passwd|del|role|list [flags] [NAME [ROLE]]
+const userUsage = `usage: replicad user add|passwd|del|role|list|cert [flags] [NAME [ROLE|FILE]]
 
   add NAME      add a user (--role admin|reader, default admin)
   passwd NAME   set a user's password (keeps the role)
   del NAME      remove a user
   role NAME R   set a user's role to admin or reader
   list          list users and roles
+  cert NAME FILE
+                map the client certificate in FILE (PEM) to NAME for
+                certificate logons over HTTPS; with --upn UPN, FILE is
+                instead an issuing CA's certificate, and every certificate
+                it issued whose subjectAltName holds UPN maps to NAME
+  cert NAME --remove
+                remove NAME's certificate mappings
 
 The password is read from the terminal (twice), or from the first line of
 standard input with --password-stdin; one shorter than 12 characters is
@@ -46,6 +55,8 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	roleFlag := fs.String("role", string(users.RoleAdmin), "role of a new user: admin or reader")
 	passwordStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	force := fs.Bool("force", false, fmt.Sprintf("add, passwd: accept a password shorter than %d characters", minPasswordLength))
+	upn := fs.String("upn", "", "cert: map certificates issued by FILE (a CA certificate) with this user principal name in their subjectAltName")
+	remove := fs.Bool("remove", false, "cert: remove the user's certificate mappings")
 	// Flags may come before or after the name.
 	var positional []string
 	rest := args[1:]
@@ -63,7 +74,12 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if path == "" {
 		path = filepath.Join(*dataDir, "users")
 	}
-	err := userCommand(verb, positional, path, users.Role(*roleFlag), *passwordStdin, *force, stdin, stdout)
+	var err error
+	if verb == "cert" {
+		err = certCommand(positional, path, *upn, *remove, stdout)
+	} else {
+		err = userCommand(verb, positional, path, users.Role(*roleFlag), *passwordStdin, *force, stdin, stdout)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "replicad user:", err)
 		if errors.Is(err, errUsage) {
@@ -107,6 +123,9 @@ func userCommand(verb string, args []string, path string, role users.Role, passw
 				nt = "basic-only"
 			}
 			fmt.Fprintf(stdout, "%s\t%s\t%s\n", name, r, nt)
+			for _, c := range f.Certificates(name) {
+				fmt.Fprintf(stdout, "\tcertificate %s\n", c)
+			}
 		}
 		return nil
 	case "del":
@@ -215,4 +234,64 @@ func promptNoEcho(tty *os.File, prompt string) (string, error) {
 		return "", fmt.Errorf("read password: %w", err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// certCommand is `replicad user cert NAME FILE [--upn UPN]` and
+// `replicad user cert NAME --remove`.
+func certCommand(args []string, path, upn string, remove bool, stdout io.Writer) error {
+	if (remove && len(args) != 1) || (!remove && len(args) != 2) {
+		return fmt.Errorf("%w: cert NAME FILE, or cert NAME --remove", errUsage)
+	}
+	f, err := users.Load(path)
+	if err != nil {
+		return err
+	}
+	name := args[0]
+	if remove {
+		n, err := f.RemoveCertificates(name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		fmt.Fprintf(stdout, "%s: removed %d certificate mappings\n", name, n)
+	} else {
+		cert, err := readCertificate(args[1])
+		if err != nil {
+			return err
+		}
+		if upn != "" {
+			err = f.MapIssuer(name, cert, upn)
+		} else {
+			err = f.MapCertificate(name, cert)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", name, args[1], err)
+		}
+	}
+	if err := f.Save(path); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: saved (restart replicad for the change to apply)\n", path)
+	return nil
+}
+
+// readCertificate reads the first certificate of a PEM file.
+func readCertificate(file string) (*x509.Certificate, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("certificate: %w", err)
+	}
+	for {
+		var block *pem.Block
+		block, raw = pem.Decode(raw)
+		if block == nil {
+			return nil, fmt.Errorf("certificate: %s: no PEM CERTIFICATE block", file)
+		}
+		if block.Type == "CERTIFICATE" {
+			cert, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("certificate: %s: %w", file, err)
+			}
+			return cert, nil
+		}
+	}
 }
