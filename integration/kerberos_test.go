@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -166,7 +167,92 @@ func TestKerberosWithKDC(t *testing.T) {
 			t.Errorf("Kerberos logon with a wrong password succeeded")
 		}
 	})
-	if !d.waitText("Kerberos AP-REQ") {
-		t.Errorf("no log line for the refused ticket\n%s", d.logText())
+	if !d.waitText("Kerberos ticket is for another service: ticket for HTTP/elsewhere@" + testRealm) {
+		t.Errorf("no log line naming the refused ticket's service\n%s", d.logText())
+	}
+}
+
+// kinit gets user's TGT into a ccache of its own and returns the
+// environment that uses it.
+func (k *kdc) kinit(t *testing.T, user, password string) []string {
+	t.Helper()
+	env := append(append([]string{}, k.env...), "KRB5CCNAME=FILE:"+filepath.Join(k.dir, "ccache-"+user))
+	cmd := exec.Command("kinit", user+"@"+testRealm)
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(password + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kinit %s: %v\n%s", user, err, out)
+	}
+	return env
+}
+
+// TestKerberosPywinrmSealed runs testdata/pywinrm/sealed_kerberos.py: pywinrm's
+// kerberos transport, whose requests-kerberos requires mutual
+// authentication, over plain HTTP with message encryption 'always' (MIT
+// gss_wrap_iov through Debian's pykerberos), against a daemon that refuses
+// unsealed messages over HTTP (--allow-unencrypted=false).
+func TestKerberosPywinrmSealed(t *testing.T) {
+	requirePywinrm(t)
+	requireClient(t, "python3-requests-kerberos and kinit (krb5-user)", func() error {
+		if _, err := exec.LookPath("kinit"); err != nil {
+			return err
+		}
+		return exec.Command("/usr/bin/python3", "-c", "import requests_kerberos, kerberos").Run()
+	})
+	k := startKDC(t)
+	dataDir, _ := prepareUsers(t, map[string]string{"alice": "admin"})
+	d := startDaemon(t, dataDir, "--keytab", filepath.Join(k.dir, "http.keytab"), "--kerberos-principal", "HTTP/localhost",
+		"--allow-unencrypted=false")
+	_, port, _ := net.SplitHostPort(d.addr)
+	cmd := exec.Command("/usr/bin/python3", "testdata/pywinrm/sealed_kerberos.py", "http://localhost:"+port+"/wsman")
+	cmd.Env = k.kinit(t, "alice", "alice-krb")
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("sealed_kerberos.py: %v\n%s\n%s\n%s", err, out, stderr, d.logText())
+	}
+	var got struct {
+		Reply      string
+		Encryption bool
+		Exchanges  []struct {
+			Status                         int
+			Request, RequestBody           string
+			Reply, ReplyBody, Authenticate string
+		}
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("sealed_kerberos.py output: %v\n%s", err, out)
+	}
+	if !got.Encryption || !strings.Contains(got.Reply, "EnumerationContext") {
+		t.Errorf("encryption %v, reply %q; want a sealed session and an EnumerateResponse", got.Encryption, got.Reply)
+	}
+	// The logon's answer carries the AP-REP (requests-kerberos checked it,
+	// or the script would have failed with a MutualAuthenticationError).
+	sealed := 0
+	for i, x := range got.Exchanges {
+		if x.Status != 200 {
+			continue
+		}
+		if i == 0 && !strings.HasPrefix(x.Authenticate, "Negotiate ") {
+			t.Errorf("first 200: WWW-Authenticate %q, want the final Negotiate token", x.Authenticate)
+		}
+		if x.RequestBody == "" {
+			continue // the empty POST that sets the session up
+		}
+		sealed++
+		for _, ct := range []string{x.Request, x.Reply} {
+			if !strings.HasPrefix(ct, "multipart/encrypted") || !strings.Contains(ct, "HTTP-SPNEGO-session-encrypted") {
+				t.Errorf("Content-Type %q, want multipart/encrypted HTTP-SPNEGO-session-encrypted", ct)
+			}
+		}
+		if strings.Contains(x.RequestBody+x.ReplyBody, "Envelope") {
+			t.Errorf("a SOAP envelope in clear on the wire: %q / %q", x.RequestBody, x.ReplyBody)
+		}
+	}
+	if sealed == 0 {
+		t.Errorf("no sealed exchange among %+v", got.Exchanges)
 	}
 }

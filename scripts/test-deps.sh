@@ -10,6 +10,7 @@ need=()
 /usr/bin/python3 -c 'import winrm' 2>/dev/null || need+=(python3-winrm)
 command -v wsl >/dev/null 2>&1 || need+=(wsl)
 [[ -x /usr/sbin/krb5kdc && -x /usr/sbin/kadmin.local ]] || need+=(krb5-kdc krb5-admin-server) # integration/kerberos_test.go
+{ /usr/bin/python3 -c 'import requests_kerberos' 2>/dev/null && command -v kinit >/dev/null 2>&1; } || need+=(python3-requests-kerberos krb5-user) # pywinrm's kerberos transport, kinit
 # wsl's helpers: uuidgen for message IDs, xmllint and curl.
 command -v uuidgen >/dev/null 2>&1 || need+=(uuid-runtime)
 command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)

@@ -11,10 +11,10 @@ import (
 	"strings"
 )
 
-// HTTP-SPNEGO session encryption (MS-WSMV 2.2.9.1.1): after a Negotiate or
-// Kerberos logon over plain HTTP, Windows clients and pywinrm send every
-// message sealed in a two-part MIME body, and expect the reply sealed the
-// same way:
+// HTTP-SPNEGO and HTTP-Kerberos session encryption (MS-WSMV 2.2.9.1.1):
+// after a Negotiate or Kerberos logon over plain HTTP, Windows clients and
+// pywinrm send every message sealed in a two-part MIME body, and expect the
+// reply sealed the same way:
 //
 //	--Encrypted Boundary\r\n
 //	\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n
@@ -23,13 +23,23 @@ import (
 //	\tContent-Type: application/octet-stream\r\n
 //	<signature length, 4 bytes little-endian><signature><sealed message>
 //	--Encrypted Boundary--\r\n
+//
+// The protocol is HTTP-SPNEGO-session-encrypted for the Negotiate scheme
+// (NTLM, or Kerberos inside SPNEGO or raw, as pywinrm sends it) and
+// HTTP-Kerberos-session-encrypted for the Kerberos scheme; either is
+// accepted, and a Kerberos logon answers with the one of its scheme. For
+// NTLM the signature is the 16-byte NTLMSSP_MESSAGE_SIGNATURE; for Kerberos
+// it is the RFC 4121 Wrap token header with the ciphertext's rotated head
+// (kerberos_wrap.go), the sealed message being exactly as long as the
+// original.
 
 const (
-	encryptedProtocol  = "application/HTTP-SPNEGO-session-encrypted"
-	encryptedType      = `multipart/encrypted;protocol="` + encryptedProtocol + `";boundary="Encrypted Boundary"`
-	encryptedBoundary  = "--Encrypted Boundary"
-	octetStreamHeader  = "\tContent-Type: application/octet-stream\r\n"
-	maxSignatureLength = 1024
+	encryptedProtocol         = "application/HTTP-SPNEGO-session-encrypted"
+	kerberosEncryptedProtocol = "application/HTTP-Kerberos-session-encrypted"
+	encryptedType             = `multipart/encrypted;protocol="` + encryptedProtocol + `";boundary="Encrypted Boundary"`
+	encryptedBoundary         = "--Encrypted Boundary"
+	octetStreamHeader         = "\tContent-Type: application/octet-stream\r\n"
+	maxSignatureLength        = 1024
 )
 
 // errEncryption is wrapped by every failure to decode or unseal a message.
@@ -42,15 +52,41 @@ type sealer interface {
 	Unwrap(sealed, signature []byte) ([]byte, error)
 }
 
-// isEncrypted reports whether a Content-Type announces an HTTP-SPNEGO
-// session-encrypted body.
+// protocolSealer is a sealer that names the protocol its replies go out
+// with; sealers that do not are answered with HTTP-SPNEGO-session-encrypted.
+type protocolSealer interface {
+	sealProtocol() string
+}
+
+// knownProtocol reports whether p names a session encryption we unseal.
+func knownProtocol(p string) bool {
+	return strings.EqualFold(p, encryptedProtocol) || strings.EqualFold(p, kerberosEncryptedProtocol)
+}
+
+// sealerProtocol reports whether p is a protocol s unseals: HTTP-SPNEGO
+// for every sealer, HTTP-Kerberos for Kerberos sessions only.
+func sealerProtocol(s sealer, p string) bool {
+	if strings.EqualFold(p, encryptedProtocol) {
+		return true
+	}
+	_, kerberos := s.(*kerberosSession)
+	return kerberos && strings.EqualFold(p, kerberosEncryptedProtocol)
+}
+
+// encryptedTypeFor is the Content-Type of a body sealed under protocol.
+func encryptedTypeFor(protocol string) string {
+	return `multipart/encrypted;protocol="` + protocol + `";boundary="Encrypted Boundary"`
+}
+
+// isEncrypted reports whether a Content-Type announces an HTTP-SPNEGO or
+// HTTP-Kerberos session-encrypted body.
 func isEncrypted(contentType string) bool {
 	media, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return strings.HasPrefix(strings.ToLower(contentType), "multipart/")
 	}
 	return (media == "multipart/encrypted" || media == "multipart/x-multi-encrypted") &&
-		strings.EqualFold(params["protocol"], encryptedProtocol)
+		knownProtocol(params["protocol"])
 }
 
 // decodeEncrypted unseals body with s. It returns the message and its
@@ -59,7 +95,7 @@ func isEncrypted(contentType string) bool {
 func decodeEncrypted(contentType string, body []byte, s sealer) ([]byte, string, error) {
 	media, params, err := mime.ParseMediaType(contentType)
 	if err != nil || (media != "multipart/encrypted" && media != "multipart/x-multi-encrypted") ||
-		!strings.EqualFold(params["protocol"], encryptedProtocol) {
+		!sealerProtocol(s, params["protocol"]) {
 		return nil, "", fmt.Errorf("%w: Content-Type %q", errEncryption, contentType)
 	}
 	if b := params["boundary"]; b != "Encrypted Boundary" {
@@ -112,7 +148,7 @@ func decodePart(b []byte, s sealer) (msg []byte, origType string, rest []byte, e
 		value = strings.TrimSpace(value)
 		switch strings.ToLower(strings.TrimSpace(name)) {
 		case "content-type":
-			protocolSeen = strings.EqualFold(value, encryptedProtocol)
+			protocolSeen = sealerProtocol(s, value)
 		case "originalcontent":
 			// type=application/soap+xml;charset=UTF-8;Length=N
 			for _, p := range strings.Split(value, ";") {
@@ -175,14 +211,18 @@ func encodeEncrypted(msg []byte, origType string, s sealer) ([]byte, string, err
 		origType = "application/soap+xml;charset=UTF-8"
 	}
 	origType = strings.ReplaceAll(origType, " ", "")
+	protocol := encryptedProtocol
+	if ps, ok := s.(protocolSealer); ok {
+		protocol = ps.sealProtocol()
+	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s\r\n\tContent-Type: %s\r\n\tOriginalContent: type=%s;Length=%d\r\n%s\r\n%s",
-		encryptedBoundary, encryptedProtocol, origType, len(msg), encryptedBoundary, octetStreamHeader)
+		encryptedBoundary, protocol, origType, len(msg), encryptedBoundary, octetStreamHeader)
 	binary.Write(&b, binary.LittleEndian, uint32(len(sig)))
 	b.Write(sig)
 	b.Write(sealed)
 	b.WriteString(encryptedBoundary + "--\r\n")
-	return b.Bytes(), encryptedType, nil
+	return b.Bytes(), encryptedTypeFor(protocol), nil
 }
 
 // sealingWriter holds a reply until flush, then sends it sealed.
