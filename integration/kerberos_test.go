@@ -1,9 +1,14 @@
 package integration
 
 import (
+	"bytes"
+	"encoding/base64"
+	bin "encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +16,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jcmturner/gofork/encoding/asn1"
+	"github.com/jcmturner/gokrb5/v8/asn1tools"
+	krbclient "github.com/jcmturner/gokrb5/v8/client"
+	"github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/crypto"
+	"github.com/jcmturner/gokrb5/v8/gssapi"
+	"github.com/jcmturner/gokrb5/v8/iana/chksumtype"
+	"github.com/jcmturner/gokrb5/v8/iana/flags"
+	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
+	"github.com/jcmturner/gokrb5/v8/messages"
+	gspnego "github.com/jcmturner/gokrb5/v8/spnego"
+	"github.com/jcmturner/gokrb5/v8/types"
 	"github.com/masterzen/winrm"
 	wsoap "github.com/masterzen/winrm/soap"
 )
@@ -25,8 +42,8 @@ type kdc struct {
 }
 
 // startKDC creates the realm, the principals alice (password alice-krb) and
-// HTTP/localhost and HTTP/elsewhere (random keys), writes the keytab of
-// HTTP/localhost to DIR/http.keytab, and runs krb5kdc on a free port of
+// HTTP/localhost, WSMAN/localhost and HTTP/elsewhere (random keys), writes
+// the keytab of HTTP/localhost and WSMAN/localhost to DIR/http.keytab, and runs krb5kdc on a free port of
 // 127.0.0.1 until the test ends.
 func startKDC(t *testing.T) *kdc {
 	t.Helper()
@@ -95,7 +112,8 @@ func startKDC(t *testing.T) *kdc {
 	run("kadmin.local", "-r", testRealm, "-q", "addprinc -pw alice-krb alice")
 	run("kadmin.local", "-r", testRealm, "-q", "addprinc -randkey HTTP/localhost")
 	run("kadmin.local", "-r", testRealm, "-q", "addprinc -randkey HTTP/elsewhere")
-	run("kadmin.local", "-r", testRealm, "-q", "ktadd -k "+filepath.Join(dir, "http.keytab")+" HTTP/localhost")
+	run("kadmin.local", "-r", testRealm, "-q", "addprinc -randkey WSMAN/localhost")
+	run("kadmin.local", "-r", testRealm, "-q", "ktadd -k "+filepath.Join(dir, "http.keytab")+" HTTP/localhost WSMAN/localhost")
 
 	cmd := exec.Command("krb5kdc", "-n", "-r", testRealm, "-P", filepath.Join(dir, "kdc.pid"))
 	cmd.Env = k.env
@@ -254,5 +272,253 @@ func TestKerberosPywinrmSealed(t *testing.T) {
 	}
 	if sealed == 0 {
 		t.Errorf("no sealed exchange among %+v", got.Exchanges)
+	}
+}
+
+// krbGoClient is a WinRM client built on gokrb5 that logs on with mutual
+// authentication and seals with RFC 4121 Wrap tokens of its own making
+// (the IOV layout of [MS-KILE] 3.4.5.4.1), on one kept-alive connection.
+type krbGoClient struct {
+	t          *testing.T
+	url        string
+	http       *http.Client
+	scheme     string // "Kerberos" (raw token) or "Negotiate" (SPNEGO)
+	sessionKey types.EncryptionKey
+	auth       types.Authenticator
+	subkey     types.EncryptionKey // the acceptor's, from the AP-REP
+	sendSeq    uint64
+	recvSeq    uint64
+}
+
+// newKrbGoClient gets alice's ticket for spn from the KDC.
+func newKrbGoClient(t *testing.T, k *kdc, url, scheme, spn string) (*krbGoClient, messages.Ticket) {
+	t.Helper()
+	cfg, err := config.Load(k.krb5conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := krbclient.NewWithPassword("alice", testRealm, "alice-krb", cfg, krbclient.DisablePAFXFAST(true))
+	if err := cl.Login(); err != nil {
+		t.Fatalf("gokrb5 login: %v", err)
+	}
+	tkt, key, err := cl.GetServiceTicket(spn)
+	if err != nil {
+		t.Fatalf("ticket for %s: %v", spn, err)
+	}
+	c := &krbGoClient{t: t, url: url, scheme: scheme, sessionKey: key,
+		http: &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}}
+	c.auth, err = types.NewAuthenticator(testRealm, cl.Credentials.CName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	et, _ := crypto.GetEtype(key.KeyType)
+	if err := c.auth.GenerateSeqNumberAndSubKey(key.KeyType, et.GetKeyByteSize()); err != nil {
+		t.Fatal(err)
+	}
+	// RFC 4121 4.1.1 checksum: Lgth 16, no channel binding, mutual |
+	// sequence | confidentiality | integrity.
+	ck := make([]byte, 24)
+	bin.LittleEndian.PutUint32(ck, 16)
+	bin.LittleEndian.PutUint32(ck[20:], gssapi.ContextFlagMutual|gssapi.ContextFlagSequence|gssapi.ContextFlagConf|gssapi.ContextFlagInteg)
+	c.auth.Cksum = types.Checksum{CksumType: chksumtype.GSSAPI, Checksum: ck}
+	c.sendSeq = uint64(c.auth.SeqNumber)
+	return c, tkt
+}
+
+func (c *krbGoClient) post(header map[string]string, body []byte) *http.Response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.url, bytes.NewReader(body))
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return resp
+}
+
+// logon sends the AP-REQ and checks the AP-REP of the answer: encrypted
+// with the session key, ctime and cusec of our authenticator, an acceptor
+// subkey. It returns the final WWW-Authenticate value.
+func (c *krbGoClient) logon(tkt messages.Ticket) string {
+	c.t.Helper()
+	apReq, err := messages.NewAPReq(tkt, c.sessionKey, c.auth)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	types.SetFlag(&apReq.APOptions, flags.APOptionMutualRequired)
+	reqBytes, err := apReq.Marshal()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	oid, _ := asn1.Marshal(gssapi.OIDKRB5.OID())
+	token := asn1tools.AddASNAppTag(append(append(oid, 0x01, 0x00), reqBytes...), 0)
+	if c.scheme == "Negotiate" {
+		init := gspnego.SPNEGOToken{Init: true, NegTokenInit: gspnego.NegTokenInit{
+			MechTypes: []asn1.ObjectIdentifier{gssapi.OIDKRB5.OID()}, MechTokenBytes: token}}
+		if token, err = init.Marshal(); err != nil {
+			c.t.Fatal(err)
+		}
+	}
+	resp := c.post(map[string]string{"Authorization": c.scheme + " " + base64.StdEncoding.EncodeToString(token)}, nil)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	final := resp.Header.Get("WWW-Authenticate")
+	if resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("logon: %d %q", resp.StatusCode, final)
+	}
+	scheme, enc, _ := strings.Cut(final, " ")
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if scheme != c.scheme || err != nil {
+		c.t.Fatalf("final WWW-Authenticate %q, want %s with a token", final, c.scheme)
+	}
+	if c.scheme == "Negotiate" {
+		var resp gspnego.SPNEGOToken
+		if err := resp.Unmarshal(raw); err != nil || !resp.Resp {
+			c.t.Fatalf("final token is no NegTokenResp: %v", err)
+		}
+		r := resp.NegTokenResp
+		if r.NegState != 0 || !r.SupportedMech.Equal(gssapi.OIDKRB5.OID()) {
+			c.t.Errorf("NegTokenResp negState %v supportedMech %v, want accept-completed and Kerberos", r.NegState, r.SupportedMech)
+		}
+		raw = r.ResponseToken
+	}
+	var kt gspnego.KRB5Token
+	if err := kt.Unmarshal(raw); err != nil || !kt.IsAPRep() {
+		c.t.Fatalf("final token is no AP-REP: %v", err)
+	}
+	plain, err := crypto.DecryptEncPart(kt.APRep.EncPart, c.sessionKey, keyusage.AP_REP_ENCPART)
+	if err != nil {
+		c.t.Fatalf("AP-REP does not decrypt with the session key: %v", err)
+	}
+	var part messages.EncAPRepPart
+	if err := part.Unmarshal(plain); err != nil {
+		c.t.Fatal(err)
+	}
+	if !part.CTime.Equal(c.auth.CTime.Truncate(time.Second)) || part.Cusec != c.auth.Cusec || len(part.Subkey.KeyValue) == 0 {
+		c.t.Fatalf("EncAPRepPart ctime %v cusec %d subkey %d bytes; want %v, %d and an acceptor subkey",
+			part.CTime, part.Cusec, len(part.Subkey.KeyValue), c.auth.CTime, c.auth.Cusec)
+	}
+	c.subkey, c.recvSeq = part.Subkey, uint64(part.SequenceNumber)
+	return final
+}
+
+// wrap seals msg as the initiator with the acceptor subkey: the header
+// part (token header + the rotated ciphertext's head) and the data part.
+func (c *krbGoClient) wrap(msg []byte, seq uint64) (header, data []byte) {
+	c.t.Helper()
+	hdr := []byte{0x05, 0x04, 0x06, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} // Sealed | AcceptorSubkey
+	bin.BigEndian.PutUint64(hdr[8:], seq)
+	et, _ := crypto.GetEtype(c.subkey.KeyType)
+	_, ct, err := et.EncryptMessage(c.subkey.KeyValue, append(append([]byte{}, msg...), hdr...), 24) // KG-USAGE-INITIATOR-SEAL
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	rrc := 16 + et.GetHMACBitLength()/8
+	rotated := append(append([]byte{}, ct[len(ct)-rrc:]...), ct[:len(ct)-rrc]...)
+	hdr[7] = byte(rrc)
+	split := len(rotated) - len(msg)
+	return append(hdr, rotated[:split]...), rotated[split:]
+}
+
+// unwrap checks and opens the acceptor's token.
+func (c *krbGoClient) unwrap(header, data []byte) []byte {
+	c.t.Helper()
+	tok := append(append([]byte{}, header...), data...)
+	if len(tok) < 16 || tok[0] != 0x05 || tok[1] != 0x04 || tok[2] != 0x07 {
+		c.t.Fatalf("reply token header %x, want 05 04 with SentByAcceptor | Sealed | AcceptorSubkey", tok[:min(16, len(tok))])
+	}
+	if seq := bin.BigEndian.Uint64(tok[8:16]); seq != c.recvSeq {
+		c.t.Errorf("reply SND_SEQ %d, want %d (the AP-REP's, counting on)", seq, c.recvSeq)
+	}
+	c.recvSeq++
+	rrc := int(bin.BigEndian.Uint16(tok[6:8]))
+	ct := tok[16:]
+	ct = append(append([]byte{}, ct[rrc:]...), ct[:rrc]...)
+	plain, err := crypto.DecryptMessage(ct, c.subkey, 22) // KG-USAGE-ACCEPTOR-SEAL
+	if err != nil {
+		c.t.Fatalf("reply does not unseal with the acceptor subkey: %v", err)
+	}
+	return plain[:len(plain)-16]
+}
+
+// sealedPost sends msg sealed under protocol and returns the status and
+// the unsealed reply ("" when the answer is not sealed).
+func (c *krbGoClient) sealedPost(protocol string, msg []byte, seq uint64) (int, string) {
+	c.t.Helper()
+	header, data := c.wrap(msg, seq)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "--Encrypted Boundary\r\n\tContent-Type: %s\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=%d\r\n--Encrypted Boundary\r\n\tContent-Type: application/octet-stream\r\n", protocol, len(msg))
+	bin.Write(&b, bin.LittleEndian, uint32(len(header)))
+	b.Write(header)
+	b.Write(data)
+	b.WriteString("--Encrypted Boundary--\r\n")
+	resp := c.post(map[string]string{"Content-Type": `multipart/encrypted;protocol="` + protocol + `";boundary="Encrypted Boundary"`}, b.Bytes())
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		return resp.StatusCode, ""
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, `protocol="`+protocol+`"`) {
+		c.t.Fatalf("reply Content-Type %q, want multipart/encrypted under %s", ct, protocol)
+	}
+	// --Encrypted Boundary\r\n<headers>--Encrypted Boundary\r\n\tContent-Type: application/octet-stream\r\n<len><header><data>--Encrypted Boundary--\r\n
+	parts := bytes.SplitN(body, []byte("--Encrypted Boundary\r\n"), 3)
+	if len(parts) != 3 {
+		c.t.Fatalf("reply body %q is not two MIME parts", body)
+	}
+	payload := bytes.TrimPrefix(parts[2], []byte("\tContent-Type: application/octet-stream\r\n"))
+	payload = bytes.TrimSuffix(payload, []byte("--Encrypted Boundary--\r\n"))
+	n := bin.LittleEndian.Uint32(payload)
+	return resp.StatusCode, string(c.unwrap(payload[4:4+n], payload[4+n:]))
+}
+
+// TestKerberosGoClientSealed logs on with a gokrb5 client of the test's,
+// raw under the Kerberos scheme (HTTP-Kerberos-session-encrypted) and in
+// SPNEGO under Negotiate (HTTP-SPNEGO-session-encrypted), with tickets for
+// HTTP/localhost and WSMAN/localhost, and seals requests and unseals
+// replies both ways against a daemon that refuses unsealed messages over
+// HTTP.
+func TestKerberosGoClientSealed(t *testing.T) {
+	k := startKDC(t)
+	dataDir, _ := prepareUsers(t, map[string]string{"alice": "admin"})
+	d := startDaemon(t, dataDir, "--keytab", filepath.Join(k.dir, "http.keytab"), "--kerberos-principal", "HTTP/localhost",
+		"--allow-unencrypted=false")
+	_, port, _ := net.SplitHostPort(d.addr)
+	url := "http://localhost:" + port + "/wsman"
+	enum := []byte(enumerateEnvelope(url, uriReplService, ""))
+	for _, c := range []struct{ scheme, spn, protocol string }{
+		{"Kerberos", "HTTP/localhost", "application/HTTP-Kerberos-session-encrypted"},
+		{"Negotiate", "HTTP/localhost", "application/HTTP-SPNEGO-session-encrypted"},
+		{"Kerberos", "WSMAN/localhost", "application/HTTP-Kerberos-session-encrypted"},
+	} {
+		t.Run(c.scheme+" "+c.spn, func(t *testing.T) {
+			cl, tkt := newKrbGoClient(t, k, url, c.scheme, c.spn)
+			cl.logon(tkt)
+			seq := cl.sendSeq
+			for i := uint64(0); i < 2; i++ {
+				status, reply := cl.sealedPost(c.protocol, enum, seq+i)
+				if status != http.StatusOK || !strings.Contains(reply, "EnumerateResponse") {
+					t.Fatalf("sealed Enumerate %d: %d %q", i, status, reply)
+				}
+			}
+			// A replayed token (an old sequence number) ends the logon.
+			if status, _ := cl.sealedPost(c.protocol, enum, seq); status != http.StatusUnauthorized {
+				t.Errorf("replayed sequence number: %d, want 401", status)
+			}
+		})
+	}
+	t.Run("unsealed over HTTP", func(t *testing.T) {
+		cl, tkt := newKrbGoClient(t, k, url, "Kerberos", "HTTP/localhost")
+		cl.logon(tkt)
+		resp := cl.post(map[string]string{"Content-Type": "application/soap+xml;charset=UTF-8"}, enum)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("unsealed Enumerate after a Kerberos logon over HTTP: %d, want 401", resp.StatusCode)
+		}
+	})
+	if !d.waitText("sequence number") {
+		t.Errorf("no log line for the replayed token\n%s", d.logText())
 	}
 }
