@@ -3,52 +3,93 @@ package client
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/beevik/etree"
 	"github.com/google/uuid"
+	krbclient "github.com/jcmturner/gokrb5/v8/client"
 
 	"github.com/replicad/replicad/soap"
 )
 
 // Options tune a Client; the zero value works.
 type Options struct {
+	// Auth is how the client logs on (default AuthBasic when a user is
+	// given).
+	Auth Auth
 	// Insecure skips the verification of the server's TLS certificate
 	// (self-signed certificates).
 	Insecure bool
+	// CAFile is a PEM file of the certificates that may sign the server's
+	// (default: the system's).
+	CAFile string
+	// CertFile and KeyFile are the PEM client certificate and its key, for
+	// AuthCertificate.
+	CertFile, KeyFile string
+	// Krb5Config, CCache and SPN tune AuthKerberos: the Kerberos
+	// configuration (default KRB5_CONFIG, else /etc/krb5.conf), the
+	// credential cache (default KRB5CCNAME, else /tmp/krb5cc_UID) and the
+	// service principal (default HTTP/host of the URL).
+	Krb5Config, CCache, SPN string
 	// Timeout bounds one HTTP exchange and is sent as the
 	// wsman:OperationTimeout (default 60 s).
 	Timeout time.Duration
 	// MaxEnvelopeSize is sent as wsman:MaxEnvelopeSize (default 512000).
 	MaxEnvelopeSize int
-	// HTTPClient replaces the HTTP client New builds (Insecure and Timeout
-	// are then ignored).
+	// HTTPClient replaces the HTTP client New builds (the TLS settings and
+	// Timeout are then ignored).
 	HTTPClient *http.Client
 }
 
-// Client talks WS-Management to one endpoint. It is safe for concurrent use.
+// Client talks WS-Management to one endpoint. It is safe for concurrent use;
+// Negotiate and Kerberos logons send one request at a time, on one
+// connection.
 type Client struct {
 	url, user, password string
 	timeout             time.Duration
 	maxEnvelope         int
 	http                *http.Client
+	auth                Auth
+	opts                Options
+	// err is Open's error, returned by every call of a client New made.
+	err error
+
+	// mu serializes the exchanges of a connection-bound logon.
+	mu       sync.Mutex
+	loggedOn bool
+	sess     sealer // the NTLM session over plain HTTP, nil otherwise
+	krb      *krbclient.Client
 }
 
 // DefaultTimeout is the operation timeout when Options.Timeout is zero.
 const DefaultTimeout = 60 * time.Second
 
 // New returns a client of the endpoint url (e.g.
-// "http://127.0.0.1:5985/wsman") that authenticates with Basic when user is
-// not empty.
+// "http://127.0.0.1:5985/wsman") that logs on as opts.Auth says (Basic
+// when user is not empty, by default). An error in the options (a CA or
+// certificate file that cannot be read) is returned by every call; Open
+// returns it at once.
 func New(url, user, password string, opts Options) *Client {
-	c := &Client{url: url, user: user, password: password, timeout: opts.Timeout, maxEnvelope: opts.MaxEnvelopeSize}
+	c, err := Open(url, user, password, opts)
+	c.err = err
+	return c
+}
+
+// Open is New returning the options' error at once, with a client.
+func Open(url, user, password string, opts Options) (*Client, error) {
+	c := &Client{url: url, user: user, password: password, timeout: opts.Timeout, maxEnvelope: opts.MaxEnvelopeSize,
+		auth: opts.Auth, opts: opts}
+	if c.auth == "" {
+		c.auth = AuthBasic
+	}
+	c.opts.Auth = c.auth
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}
@@ -56,14 +97,23 @@ func New(url, user, password string, opts Options) *Client {
 		c.maxEnvelope = 512000
 	}
 	c.http = opts.HTTPClient
+	var err error
 	if c.http == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		if opts.Insecure {
-			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // asked for by --insecure
+		tr.TLSClientConfig, err = tlsConfig(c.opts)
+		if c.auth == AuthNegotiate || c.auth == AuthKerberos {
+			// The logon belongs to the connection.
+			tr.MaxConnsPerHost, tr.MaxIdleConnsPerHost = 1, 1
 		}
 		c.http = &http.Client{Transport: tr, Timeout: c.timeout + 10*time.Second}
 	}
-	return c
+	if err == nil && c.auth == AuthCertificate && !strings.HasPrefix(url, "https://") {
+		err = errors.New("client: certificate authentication needs an https:// URL")
+	}
+	if err == nil && c.auth == AuthNegotiate && user == "" {
+		err = errors.New("client: Negotiate authentication needs a user name")
+	}
+	return c, err
 }
 
 // URL returns the endpoint address.
@@ -133,50 +183,108 @@ func (r *request) selectors(sels []selector) {
 // roundTrip posts r and returns the parsed answer. A SOAP fault comes back
 // as a *Fault error.
 func (c *Client) roundTrip(ctx context.Context, r *request) (*soap.Envelope, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
 	data, err := r.doc.WriteToBytes()
 	if err != nil {
 		return nil, fmt.Errorf("client: encode request: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
-	req.Header.Set("User-Agent", "replicactl")
-	switch {
-	case c.user != "":
-		req.SetBasicAuth(c.user, c.password)
-	case r.identify:
-		req.Header.Set("WSMANIDENTIFY", "unauthenticated")
-	}
-	resp, err := c.http.Do(req)
+	status, out, err := c.exchange(ctx, data, r.identify)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("client: %s: %w", c.url, ctx.Err())
 		}
+		return nil, err
+	}
+	if status == http.StatusUnauthorized {
+		return nil, ErrUnauthorized
+	}
+	return c.parseAnswer(status, out)
+}
+
+// exchange posts data as the client's logon requires and returns the
+// status and the (unsealed) answer.
+func (c *Client) exchange(ctx context.Context, data []byte, identify bool) (int, []byte, error) {
+	if c.auth == AuthKerberos || (c.auth == AuthNegotiate && !(identify && c.user == "")) {
+		return c.sessionExchange(ctx, data)
+	}
+	req, err := c.newHTTPRequest(ctx, data, "application/soap+xml;charset=UTF-8")
+	if err != nil {
+		return 0, nil, err
+	}
+	switch {
+	case c.auth == AuthCertificate:
+		req.Header.Set("Authorization", certificateAuthorization)
+	case c.user != "":
+		req.SetBasicAuth(c.user, c.password)
+	case identify:
+		req.Header.Set("WSMANIDENTIFY", "unauthenticated")
+	}
+	return c.do(req, nil)
+}
+
+// newHTTPRequest is a POST of body to the endpoint.
+func (c *Client) newHTTPRequest(ctx context.Context, body []byte, contentType string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("User-Agent", "replicactl")
+	return req, nil
+}
+
+// send sends req; a failure is ErrUnreachable, or ErrCertificate when the
+// server's certificate is not trusted.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if terr := tlsError(c.url, err); terr != nil {
+			return nil, terr
+		}
 		return nil, fmt.Errorf("%w: %s: %w", ErrUnreachable, c.url, unwrapURLError(err))
+	}
+	return resp, nil
+}
+
+// do sends req and reads the answer, unsealing it with sess when sealed.
+func (c *Client) do(req *http.Request, sess sealer) (int, []byte, error) {
+	resp, err := c.send(req)
+	if err != nil {
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, fmt.Errorf("%w: read answer: %w", ErrUnreachable, err)
+		return 0, nil, fmt.Errorf("%w: read answer: %w", ErrUnreachable, err)
 	}
-	if resp.StatusCode == http.StatusUnauthorized {
-		return nil, ErrUnauthorized
+	if isSealed(resp.Header.Get("Content-Type")) {
+		if sess == nil {
+			return 0, nil, fmt.Errorf("%w: a sealed answer without a session", ErrProtocol)
+		}
+		if out, err = unsealBody(out, sess); err != nil {
+			return 0, nil, err
+		}
 	}
+	return resp.StatusCode, out, nil
+}
+
+// parseAnswer reads an answer other than 401.
+func (c *Client) parseAnswer(status int, out []byte) (*soap.Envelope, error) {
 	if len(bytes.TrimSpace(out)) == 0 {
-		return nil, fmt.Errorf("%w: HTTP %d with an empty body", ErrProtocol, resp.StatusCode)
+		return nil, fmt.Errorf("%w: HTTP %d with an empty body", ErrProtocol, status)
 	}
 	env, err := soap.Parse(out)
 	if err != nil {
-		return nil, fmt.Errorf("%w: HTTP %d: %w", ErrProtocol, resp.StatusCode, err)
+		return nil, fmt.Errorf("%w: HTTP %d: %w", ErrProtocol, status, err)
 	}
 	if f := parseFault(env.Body); f != nil {
-		f.HTTPStatus = resp.StatusCode
+		f.HTTPStatus = status
 		return nil, f
 	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: HTTP %d", ErrProtocol, resp.StatusCode)
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("%w: HTTP %d", ErrProtocol, status)
 	}
 	return env, nil
 }

@@ -31,12 +31,7 @@ const (
 func newServer(t *testing.T) (*httptest.Server, *client.Client) {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	p, err := provider.New(context.Background(), provider.Config{DB: db, DataDir: dir, SystemName: "testhost"})
+	p, err := provider.New(context.Background(), provider.Config{DB: openStore(t, dir), DataDir: dir, SystemName: "testhost"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +55,17 @@ func newServer(t *testing.T) (*httptest.Server, *client.Client) {
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv, client.New(srv.URL+"/wsman", user, password, client.Options{Timeout: 20 * time.Second})
+}
+
+// openStore opens the state file in dir until the test ends.
+func openStore(t *testing.T, dir string) *store.DB {
+	t.Helper()
+	db, err := store.Open(filepath.Join(dir, "state.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func TestIdentify(t *testing.T) {

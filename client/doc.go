@@ -9,6 +9,11 @@
 // as text (or as an object path, for references, or as a nested instance,
 // for embedded instances), in document order.
 //
-// NTLM and Kerberos are not implemented; use Basic over HTTPS, or over plain
-// HTTP on loopback where the server allows it.
+// Logons (Options.Auth, auth.go): Basic; Negotiate with NTLM, whose
+// connection-bound logon seals every message over plain HTTP as pywinrm
+// does ([MS-WSMV] 2.2.9.1.1; ntlm.go, sealing.go); Kerberos with a service
+// ticket from the user's credential cache (gokrb5), unsealed, so over
+// HTTPS; and a TLS client certificate with the https/mutual Authorization
+// header. The server's certificate is verified against the system's roots
+// or Options.CAFile unless Options.Insecure.
 package client

@@ -1,0 +1,264 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	krbclient "github.com/jcmturner/gokrb5/v8/client"
+	krbconfig "github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/credentials"
+	krbspnego "github.com/jcmturner/gokrb5/v8/spnego"
+)
+
+// Auth names how a Client logs on.
+type Auth string
+
+// The logons a Client can make, as the other WinRM clients name them.
+const (
+	// AuthBasic sends the user name and password with every request
+	// (over HTTPS, or plain HTTP where the server allows it).
+	AuthBasic Auth = "basic"
+	// AuthNegotiate logs the connection on with NTLM (user name and
+	// password) and, over plain HTTP, seals every message with the
+	// logon's session keys ([MS-WSMV] 2.2.9.1.1), as pywinrm does.
+	AuthNegotiate Auth = "negotiate"
+	// AuthKerberos logs the connection on with a Kerberos service ticket
+	// got with the ticket-granting ticket of the user's credential cache
+	// (KRB5CCNAME, as kinit leaves it). Messages are not sealed: use
+	// HTTPS.
+	AuthKerberos Auth = "kerberos"
+	// AuthCertificate logs on with a TLS client certificate
+	// (Options.CertFile and KeyFile) over HTTPS.
+	AuthCertificate Auth = "certificate"
+)
+
+// ParseAuth returns the Auth named s ("" is AuthBasic).
+func ParseAuth(s string) (Auth, error) {
+	switch a := Auth(strings.ToLower(s)); a {
+	case "":
+		return AuthBasic, nil
+	case AuthBasic, AuthNegotiate, AuthKerberos, AuthCertificate:
+		return a, nil
+	}
+	return "", fmt.Errorf("client: unknown authentication %q (want basic, negotiate, kerberos or certificate)", s)
+}
+
+// certificateAuthorization is the Authorization header of a certificate
+// logon ([MS-WSMV] 2.2.9.1; WinRM and pywinrm send it).
+const certificateAuthorization = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
+
+// ErrCertificate means the server's TLS certificate could not be verified.
+var ErrCertificate = errors.New("client: the server's TLS certificate is not trusted")
+
+// tlsConfig builds the TLS settings of opts: the CA file, verification
+// off with Insecure, the client certificate.
+func tlsConfig(opts Options) (*tls.Config, error) {
+	cfg := &tls.Config{InsecureSkipVerify: opts.Insecure} //nolint:gosec // asked for by --insecure
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("client: CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client: CA file %s holds no PEM certificate", opts.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if opts.Auth == AuthCertificate {
+		if opts.CertFile == "" || opts.KeyFile == "" {
+			return nil, errors.New("client: certificate authentication needs a certificate file and a key file")
+		}
+		pair, err := tls.LoadX509KeyPair(opts.CertFile, opts.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client: client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
+}
+
+// tlsError returns err marked with ErrCertificate when it is a failure to
+// verify the server's certificate, nil otherwise.
+func tlsError(url string, err error) error {
+	var verify *tls.CertificateVerificationError
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	if errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid) {
+		return fmt.Errorf("%w: %s: %w", ErrCertificate, url, unwrapURLError(err))
+	}
+	return nil
+}
+
+// kerberosClient returns a gokrb5 client with the user's credential cache:
+// Options.CCache, else KRB5CCNAME, else /tmp/krb5cc_UID; and the Kerberos
+// configuration Options.Krb5Config, else KRB5_CONFIG, else /etc/krb5.conf.
+func kerberosClient(opts Options) (*krbclient.Client, error) {
+	confPath := opts.Krb5Config
+	if confPath == "" {
+		confPath, _, _ = strings.Cut(os.Getenv("KRB5_CONFIG"), ":")
+	}
+	if confPath == "" {
+		confPath = "/etc/krb5.conf"
+	}
+	cfg, err := krbconfig.Load(confPath)
+	if err != nil {
+		return nil, fmt.Errorf("client: Kerberos configuration %s: %w", confPath, err)
+	}
+	cc := opts.CCache
+	if cc == "" {
+		cc = os.Getenv("KRB5CCNAME")
+	}
+	if cc == "" {
+		cc = fmt.Sprintf("/tmp/krb5cc_%d", os.Getuid())
+	}
+	if kind, path, ok := strings.Cut(cc, ":"); ok {
+		if kind != "FILE" {
+			return nil, fmt.Errorf("client: credential cache %s: only FILE: caches are read", cc)
+		}
+		cc = path
+	}
+	cache, err := credentials.LoadCCache(cc)
+	if err != nil {
+		return nil, fmt.Errorf("client: credential cache %s (run kinit): %w", cc, err)
+	}
+	cl, err := krbclient.NewFromCCache(cache, cfg, krbclient.DisablePAFXFAST(true))
+	if err != nil {
+		return nil, fmt.Errorf("client: credential cache %s: %w", cc, err)
+	}
+	return cl, nil
+}
+
+// sessionExchange posts data on the connection's logon (Negotiate or
+// Kerberos), logging on first, and once more when the server no longer
+// knows the logon (a new connection). Exchanges are serialized: the logon
+// belongs to one connection and sealed messages travel in order.
+func (c *Client) sessionExchange(ctx context.Context, data []byte) (int, []byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		if !c.loggedOn {
+			if err := c.logon(ctx); err != nil {
+				return 0, nil, err
+			}
+		}
+		body, ct := data, "application/soap+xml;charset=UTF-8"
+		if c.sess != nil {
+			var err error
+			if body, ct, err = sealBody(data, c.sess); err != nil {
+				return 0, nil, err
+			}
+		}
+		req, err := c.newHTTPRequest(ctx, body, ct)
+		if err != nil {
+			return 0, nil, err
+		}
+		status, out, err := c.do(req, c.sess)
+		if err != nil {
+			c.loggedOn, c.sess = false, nil
+			return 0, nil, err
+		}
+		if status == http.StatusUnauthorized && attempt == 0 {
+			c.loggedOn, c.sess = false, nil
+			continue
+		}
+		return status, out, nil
+	}
+}
+
+// logon logs the connection on: NTLM for AuthNegotiate (with a session
+// that seals over plain HTTP), a Kerberos AP-REQ for AuthKerberos. Like
+// pywinrm, it sends the handshake with empty bodies.
+func (c *Client) logon(ctx context.Context) error {
+	if c.auth == AuthKerberos {
+		if c.krb == nil {
+			cl, err := kerberosClient(c.opts)
+			if err != nil {
+				return err
+			}
+			c.krb = cl
+		}
+		req, err := c.newHTTPRequest(ctx, nil, "application/soap+xml;charset=UTF-8")
+		if err != nil {
+			return err
+		}
+		if err := krbspnego.SetSPNEGOHeader(c.krb, req, c.spn()); err != nil {
+			return fmt.Errorf("client: Kerberos ticket for %s: %w", c.spn(), err)
+		}
+		return c.logonLeg(req, nil)
+	}
+	neg := ntlmNegotiate()
+	req, err := c.newHTTPRequest(ctx, nil, "application/soap+xml;charset=UTF-8")
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(neg))
+	resp, err := c.send(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	value, ok := strings.CutPrefix(resp.Header.Get("WWW-Authenticate"), "Negotiate ")
+	if resp.StatusCode != http.StatusUnauthorized || !ok {
+		return fmt.Errorf("%w: HTTP %d without an NTLM challenge to Negotiate", ErrProtocol, resp.StatusCode)
+	}
+	challenge, err := base64.StdEncoding.DecodeString(strings.TrimSpace(value))
+	if err != nil {
+		return fmt.Errorf("%w: NTLM challenge: %w", ErrProtocol, err)
+	}
+	auth, ntlmSess, err := ntlmAuthenticate(neg, challenge, c.user, c.password)
+	if err != nil {
+		return err
+	}
+	var sess sealer = ntlmSess
+	req, err = c.newHTTPRequest(ctx, nil, "application/soap+xml;charset=UTF-8")
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(auth))
+	if strings.HasPrefix(c.url, "https://") {
+		sess = nil // TLS protects the messages
+	}
+	return c.logonLeg(req, sess)
+}
+
+// logonLeg sends the last leg of a logon and records it.
+func (c *Client) logonLeg(req *http.Request, sess sealer) error {
+	resp, err := c.send(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		c.loggedOn, c.sess = true, sess
+		return nil
+	case http.StatusUnauthorized:
+		return ErrUnauthorized
+	}
+	return fmt.Errorf("%w: HTTP %d to the logon", ErrProtocol, resp.StatusCode)
+}
+
+// spn is the Kerberos service principal: Options.SPN, else HTTP/host.
+func (c *Client) spn() string {
+	if c.opts.SPN != "" {
+		return c.opts.SPN
+	}
+	u, err := url.Parse(c.url)
+	if err != nil {
+		return "HTTP/localhost"
+	}
+	return "HTTP/" + u.Hostname()
+}
