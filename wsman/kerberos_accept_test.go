@@ -79,3 +79,28 @@ func TestKerberosAPRep(t *testing.T) {
 		t.Errorf("EncAPRepPart %+v, want ctime/cusec echoed, subkey AES128 and seq %d", enc, ac.seq)
 	}
 }
+
+func TestKerberosMutualRequested(t *testing.T) {
+	gssChecksum := func(flags uint32) types.Checksum {
+		b := make([]byte, 24)
+		b[0] = 16
+		b[20] = byte(flags)
+		return types.Checksum{CksumType: gssChecksumTypeKRB5, Checksum: b}
+	}
+	var none, option, gss, other messages.APReq
+	none.APOptions, option.APOptions, gss.APOptions, other.APOptions = types.NewKrbFlags(), types.NewKrbFlags(), types.NewKrbFlags(), types.NewKrbFlags()
+	none.Authenticator.Cksum = gssChecksum(0x20 | 0x10) // integrity and confidentiality only
+	types.SetFlag(&option.APOptions, 2)                 // mutual-required
+	gss.Authenticator.Cksum = gssChecksum(gssMutualFlag)
+	other.Authenticator.Cksum = types.Checksum{CksumType: 16, Checksum: make([]byte, 24)}
+	other.Authenticator.Cksum.Checksum[20] = gssMutualFlag
+	for _, c := range []struct {
+		name string
+		req  *messages.APReq
+		want bool
+	}{{"no mutual", &none, false}, {"AP option", &option, true}, {"GSS flag", &gss, true}, {"not a GSS checksum", &other, false}} {
+		if got := mutualRequested(c.req); got != c.want {
+			t.Errorf("%s: mutualRequested = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
