@@ -5,7 +5,9 @@
 //
 // Connection: --url (REPLICAD_URL, default http://127.0.0.1:5985/wsman),
 // --user (REPLICAD_USER, default admin), --password (REPLICAD_PASSWORD),
-// --insecure for self-signed TLS certificates. Output is an aligned table,
+// --auth basic|negotiate|kerberos|certificate (REPLICAD_AUTH), --ca-file,
+// --insecure for self-signed TLS certificates, --cert-file and --key-file
+// for certificate logons, --spn for Kerberos. Output is an aligned table,
 // or JSON with --output json. Errors print one line on stderr and exit 1;
 // usage errors exit 2.
 package main
@@ -46,6 +48,9 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 type app struct {
 	url, user, password string
 	insecure            bool
+	auth, caFile        string
+	certFile, keyFile   string
+	spn                 string
 	output              string
 	namespace           string
 	timeout             time.Duration
@@ -84,7 +89,14 @@ Flags (anywhere on the line):
   --url URL          endpoint (REPLICAD_URL; default http://127.0.0.1:5985/wsman)
   --user NAME        user (REPLICAD_USER; default admin)
   --password PW      password (REPLICAD_PASSWORD)
+  --auth METHOD      basic (default), negotiate (NTLM; seals every message over http://),
+                     kerberos (ticket from the credential cache, KRB5CCNAME: run kinit; https://)
+                     or certificate (--cert-file and --key-file; https://) (REPLICAD_AUTH)
+  --ca-file FILE     verify the server's TLS certificate against the CA certificates in FILE
   --insecure         do not verify the server's TLS certificate
+  --cert-file FILE   client certificate (PEM) for --auth certificate
+  --key-file FILE    its private key (PEM)
+  --spn NAME         Kerberos service principal (default HTTP/host of --url)
   --output FORMAT    table (default) or json
   --namespace NS     CIM namespace (default root/cimv2/storage/iscsitarget)
   --timeout D        operation timeout (default 60s)
@@ -96,6 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	a.url = envOr(getenv, "REPLICAD_URL", "http://127.0.0.1:5985/wsman")
 	a.user = envOr(getenv, "REPLICAD_USER", "admin")
 	a.password = getenv("REPLICAD_PASSWORD")
+	a.auth = envOr(getenv, "REPLICAD_AUTH", string(client.AuthBasic))
 	// Progress goes to stderr; draw a bar only when that is a terminal.
 	if f, ok := stderr.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
@@ -138,7 +151,17 @@ func (a *app) describe(err error) string {
 	var f *client.Fault
 	switch {
 	case errors.Is(err, client.ErrUnauthorized):
+		switch client.Auth(strings.ToLower(a.auth)) {
+		case client.AuthKerberos:
+			return fmt.Sprintf("Kerberos logon refused at %s: check the ticket (klist), --spn, and that the principal's name is a replicad user", a.url)
+		case client.AuthCertificate:
+			return fmt.Sprintf("certificate logon refused at %s: check that the certificate is valid for client authentication and mapped to a user (replicad user cert)", a.url)
+		}
 		return fmt.Sprintf("authentication failed for user %q at %s: check --user and --password (REPLICAD_USER, REPLICAD_PASSWORD)", a.user, a.url)
+	case errors.Is(err, client.ErrCertificate):
+		detail := strings.TrimPrefix(err.Error(), client.ErrCertificate.Error()+": ")
+		detail = strings.TrimPrefix(detail, a.url+": ")
+		return fmt.Sprintf("cannot verify the TLS certificate of %s: %s (give its CA certificate with --ca-file FILE, or skip the check with --insecure)", a.url, oneLine(detail))
 	case errors.Is(err, client.ErrUnreachable):
 		detail := strings.TrimPrefix(err.Error(), client.ErrUnreachable.Error()+": ")
 		detail = strings.TrimPrefix(detail, a.url+": ")
@@ -167,6 +190,11 @@ func (a *app) flags(name string) *flag.FlagSet {
 	fs.StringVar(&a.user, "user", a.user, "")
 	fs.StringVar(&a.password, "password", a.password, "")
 	fs.BoolVar(&a.insecure, "insecure", a.insecure, "")
+	fs.StringVar(&a.auth, "auth", a.auth, "")
+	fs.StringVar(&a.caFile, "ca-file", a.caFile, "")
+	fs.StringVar(&a.certFile, "cert-file", a.certFile, "")
+	fs.StringVar(&a.keyFile, "key-file", a.keyFile, "")
+	fs.StringVar(&a.spn, "spn", a.spn, "")
 	fs.StringVar(&a.output, "output", a.output, "")
 	fs.StringVar(&a.namespace, "namespace", a.namespace, "")
 	fs.DurationVar(&a.timeout, "timeout", a.timeout, "")
@@ -207,8 +235,17 @@ func (a *app) connect() error {
 	if a.timeout <= 0 {
 		return usagef("--timeout must be positive")
 	}
-	a.c = client.New(a.url, a.user, a.password, client.Options{Insecure: a.insecure, Timeout: a.timeout})
-	return nil
+	auth, err := client.ParseAuth(a.auth)
+	if err != nil {
+		return usagef("--auth must be basic, negotiate, kerberos or certificate, not %q", a.auth)
+	}
+	user, password := a.user, a.password
+	if auth == client.AuthKerberos || auth == client.AuthCertificate {
+		user, password = "", "" // the ticket or the certificate names the user
+	}
+	a.c, err = client.Open(a.url, user, password, client.Options{Auth: auth, Insecure: a.insecure, CAFile: a.caFile,
+		CertFile: a.certFile, KeyFile: a.keyFile, SPN: a.spn, Timeout: a.timeout})
+	return err
 }
 
 // dispatch runs the command named by the first positional argument.
