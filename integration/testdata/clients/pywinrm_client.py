@@ -3,7 +3,9 @@
 script would, and report what happened as JSON on stdout.
 
 Input, a JSON object on stdin:
-  endpoint, transport (ntlm|basic|ssl|kerberos), username, password,
+  endpoint, transport (ntlm|basic|ssl|kerberos|certificate), username, password,
+  cert_pem and cert_key_pem (files, for the certificate transport),
+  send_cbt (optional, default true: channel bindings over HTTPS),
   message_encryption (auto|never|always), messages (list of SOAP envelopes),
   tamper (optional: flip one sealed byte of the message at this index).
 Output: {"encrypted": bool, "replies": [{"status": int, "body": str}],
@@ -29,6 +31,9 @@ def main():
         message_encryption=cfg.get("message_encryption", "auto"),
         server_cert_validation="ignore",
         kerberos_hostname_override=cfg.get("kerberos_hostname_override"),
+        cert_pem=cfg.get("cert_pem"),
+        cert_key_pem=cfg.get("cert_key_pem"),
+        send_cbt=cfg.get("send_cbt", True),
     )
     out = {"encrypted": False, "replies": [], "content_types": []}
     t = p.transport
