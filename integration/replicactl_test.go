@@ -141,8 +141,8 @@ func TestReplicactl(t *testing.T) {
 }
 
 // TestReplicactlTLS runs replicactl against an HTTPS listener with a
-// self-signed certificate from `replicad cert`: refused without --insecure,
-// served with it.
+// self-signed certificate from `replicad cert`: refused without --insecure
+// or --ca-file (one line naming both), served with either.
 func TestReplicactlTLS(t *testing.T) {
 	certDir := t.TempDir()
 	if out, err := exec.Command(binary, "cert", "--host", "127.0.0.1", "--out", certDir).CombinedOutput(); err != nil {
@@ -162,9 +162,10 @@ func TestReplicactlTLS(t *testing.T) {
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	url := "https://" + addr + "/wsman"
 	code, _, errs := c.run("volume", "list", "--url", url)
-	if code != 1 || !strings.Contains(errs, "cannot reach") || !strings.Contains(errs, "certificate") {
-		t.Errorf("without --insecure: status %d, stderr %q; want 1 and a certificate error", code, errs)
+	if code != 1 || !strings.Contains(errs, "certificate") || !strings.Contains(errs, "--insecure") || !strings.Contains(errs, "--ca-file") {
+		t.Errorf("without --insecure: status %d, stderr %q; want 1 and a certificate error naming --ca-file and --insecure", code, errs)
 	}
+	c.must("volume", "list", "--url", url, "--ca-file", filepath.Join(certDir, "cert.pem"))
 	c.must("volume", "create", "tls1", "--size", "1M", "--url", url, "--insecure")
 	if out := c.must("volume", "list", "--url", url, "--insecure"); !strings.Contains(out, "tls1") {
 		t.Errorf("volume list over HTTPS = %q, want tls1", out)
