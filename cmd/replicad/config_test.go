@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	"github.com/replicad/replicad/wsman"
 )
 
 // TestMirrorScanFlag: --mirror-scan sets Config.MirrorScan (which run.go
@@ -23,6 +25,31 @@ func TestMirrorScanFlag(t *testing.T) {
 		}
 		if c.MirrorScan != tc.want {
 			t.Fatalf("%v: MirrorScan %v, want %v", tc.args, c.MirrorScan, tc.want)
+		}
+	}
+}
+
+// TestChannelBindingFlag: --channel-binding takes none, relaxed or strict
+// (default relaxed, Windows' default) and refuses anything else.
+func TestChannelBindingFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		want    wsman.ChannelBindingLevel
+		wantErr bool
+	}{
+		{nil, wsman.ChannelBindingRelaxed, false},
+		{[]string{"--channel-binding", "none"}, wsman.ChannelBindingNone, false},
+		{[]string{"--channel-binding=strict"}, wsman.ChannelBindingStrict, false},
+		{[]string{"--channel-binding", "always"}, 0, true},
+	} {
+		c := DefaultConfig()
+		c.ChannelBinding = wsman.ChannelBindingRelaxed
+		err := c.ParseFlags(tc.args)
+		if (err != nil) != tc.wantErr {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if err == nil && c.ChannelBinding != tc.want {
+			t.Errorf("%v: ChannelBinding %v, want %v", tc.args, c.ChannelBinding, tc.want)
 		}
 	}
 }

@@ -260,8 +260,8 @@ func certCommand(args []string, path, upn string, remove bool, stdout io.Writer)
 		}
 		if upn != "" {
 			err = f.MapIssuer(name, cert, upn)
-		} else {
-			err = f.MapCertificate(name, cert)
+		} else if err = f.MapCertificate(name, cert); errors.Is(err, users.ErrCertNotClientAuth) && cert.IsCA {
+			return fmt.Errorf("%s: %s is a CA certificate: give --upn UPN to map the certificates it issued with that UPN", name, args[1])
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", name, args[1], err)
