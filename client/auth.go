@@ -16,7 +16,6 @@ import (
 	krbclient "github.com/jcmturner/gokrb5/v8/client"
 	krbconfig "github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/credentials"
-	krbspnego "github.com/jcmturner/gokrb5/v8/spnego"
 )
 
 // Auth names how a Client logs on.
@@ -33,8 +32,8 @@ const (
 	AuthNegotiate Auth = "negotiate"
 	// AuthKerberos logs the connection on with a Kerberos service ticket
 	// got with the ticket-granting ticket of the user's credential cache
-	// (KRB5CCNAME, as kinit leaves it). Messages are not sealed: use
-	// HTTPS.
+	// (KRB5CCNAME, as kinit leaves it), mutual authentication required,
+	// and over plain HTTP seals every message with RFC 4121 Wrap tokens.
 	AuthKerberos Auth = "kerberos"
 	// AuthCertificate logs on with a TLS client certificate
 	// (Options.CertFile and KeyFile) over HTTPS.
@@ -176,26 +175,12 @@ func (c *Client) sessionExchange(ctx context.Context, data []byte) (int, []byte,
 	}
 }
 
-// logon logs the connection on: NTLM for AuthNegotiate (with a session
-// that seals over plain HTTP), a Kerberos AP-REQ for AuthKerberos. Like
-// pywinrm, it sends the handshake with empty bodies.
+// logon logs the connection on: NTLM for AuthNegotiate, a Kerberos AP-REQ
+// for AuthKerberos (kerberos.go), each with a session that seals over plain
+// HTTP. Like pywinrm, it sends the handshake with empty bodies.
 func (c *Client) logon(ctx context.Context) error {
 	if c.auth == AuthKerberos {
-		if c.krb == nil {
-			cl, err := kerberosClient(c.opts)
-			if err != nil {
-				return err
-			}
-			c.krb = cl
-		}
-		req, err := c.newHTTPRequest(ctx, nil, "application/soap+xml;charset=UTF-8")
-		if err != nil {
-			return err
-		}
-		if err := krbspnego.SetSPNEGOHeader(c.krb, req, c.spn()); err != nil {
-			return fmt.Errorf("client: Kerberos ticket for %s: %w", c.spn(), err)
-		}
-		return c.logonLeg(req, nil)
+		return c.kerberosLogon(ctx)
 	}
 	neg := ntlmNegotiate()
 	req, err := c.newHTTPRequest(ctx, nil, "application/soap+xml;charset=UTF-8")

@@ -12,8 +12,9 @@
 // Logons (Options.Auth, auth.go): Basic; Negotiate with NTLM, whose
 // connection-bound logon seals every message over plain HTTP as pywinrm
 // does ([MS-WSMV] 2.2.9.1.1; ntlm.go, sealing.go); Kerberos with a service
-// ticket from the user's credential cache (gokrb5), unsealed, so over
-// HTTPS; and a TLS client certificate with the https/mutual Authorization
+// ticket from the user's credential cache (gokrb5), mutual authentication
+// required, sealed over plain HTTP with RFC 4121 Wrap tokens (kerberos.go);
+// and a TLS client certificate with the https/mutual Authorization
 // header. The server's certificate is verified against the system's roots
 // or Options.CAFile unless Options.Insecure.
 package client

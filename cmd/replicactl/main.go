@@ -90,7 +90,7 @@ Flags (anywhere on the line):
   --user NAME        user (REPLICAD_USER; default admin)
   --password PW      password (REPLICAD_PASSWORD)
   --auth METHOD      basic (default), negotiate (NTLM; seals every message over http://),
-                     kerberos (ticket from the credential cache, KRB5CCNAME: run kinit; https://)
+                     kerberos (ticket from the credential cache, KRB5CCNAME: run kinit; sealed over http://)
                      or certificate (--cert-file and --key-file; https://) (REPLICAD_AUTH)
   --ca-file FILE     verify the server's TLS certificate against the CA certificates in FILE
   --insecure         do not verify the server's TLS certificate
