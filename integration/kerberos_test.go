@@ -2,10 +2,16 @@ package integration
 
 import (
 	"bytes"
+	"crypto/md5"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	bin "encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"net"
 	"net/http"
@@ -204,12 +210,64 @@ func (k *kdc) kinit(t *testing.T, user, password string) []string {
 	return env
 }
 
-// TestKerberosPywinrmSealed runs testdata/pywinrm/sealed_kerberos.py: pywinrm's
+// pywinrmKerberosOutput is what testdata/pywinrm/sealed_kerberos.py prints.
+type pywinrmKerberosOutput struct {
+	Reply      string
+	Encryption bool
+	Exchanges  []struct {
+		Status                         int
+		Request, RequestBody           string
+		Reply, ReplyBody, Authenticate string
+	}
+}
+
+// runPywinrmKerberos runs sealed_kerberos.py against url with alice's
+// ccache and the message_encryption mode given.
+func runPywinrmKerberos(t *testing.T, k *kdc, d *daemon, url, mode string) pywinrmKerberosOutput {
+	t.Helper()
+	cmd := exec.Command("/usr/bin/python3", "testdata/pywinrm/sealed_kerberos.py", url, mode)
+	// pywinrm 0.3.0 lets REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE override
+	// server_cert_validation='ignore' (as in auth_test.go).
+	for _, kv := range k.kinit(t, "alice", "alice-krb") {
+		if !strings.HasPrefix(kv, "REQUESTS_CA_BUNDLE=") && !strings.HasPrefix(kv, "CURL_CA_BUNDLE=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("sealed_kerberos.py: %v\n%s\n%s\n%s", err, out, stderr, d.logText())
+	}
+	var got pywinrmKerberosOutput
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("sealed_kerberos.py output: %v\n%s", err, out)
+	}
+	if !strings.Contains(got.Reply, "EnumerationContext") {
+		t.Errorf("reply %q, want an EnumerateResponse", got.Reply)
+	}
+	// The logon's answer carries the AP-REP (requests-kerberos checked it,
+	// or the script would have failed with a MutualAuthenticationError).
+	for _, x := range got.Exchanges {
+		if x.Status == 200 {
+			if !strings.HasPrefix(x.Authenticate, "Negotiate ") {
+				t.Errorf("first 200: WWW-Authenticate %q, want the final Negotiate token", x.Authenticate)
+			}
+			break
+		}
+	}
+	return got
+}
+
+// TestKerberosPywinrm runs testdata/pywinrm/sealed_kerberos.py: pywinrm's
 // kerberos transport, whose requests-kerberos requires mutual
 // authentication, over plain HTTP with message encryption 'always' (MIT
-// gss_wrap_iov through Debian's pykerberos), against a daemon that refuses
-// unsealed messages over HTTP (--allow-unencrypted=false).
-func TestKerberosPywinrmSealed(t *testing.T) {
+// gss_wrap_iov through Debian's pykerberos) against a daemon that refuses
+// unsealed messages over HTTP (--allow-unencrypted=false), and over HTTPS
+// unsealed.
+func TestKerberosPywinrm(t *testing.T) {
 	requirePywinrm(t)
 	requireClient(t, "python3-requests-kerberos and kinit (krb5-user)", func() error {
 		if _, err := exec.LookPath("kinit"); err != nil {
@@ -219,60 +277,37 @@ func TestKerberosPywinrmSealed(t *testing.T) {
 	})
 	k := startKDC(t)
 	dataDir, _ := prepareUsers(t, map[string]string{"alice": "admin"})
-	d := startDaemon(t, dataDir, "--keytab", filepath.Join(k.dir, "http.keytab"), "--kerberos-principal", "HTTP/localhost",
+	d := startTLSDaemon(t, dataDir, "--keytab", filepath.Join(k.dir, "http.keytab"), "--kerberos-principal", "HTTP/localhost",
 		"--allow-unencrypted=false")
-	_, port, _ := net.SplitHostPort(d.addr)
-	cmd := exec.Command("/usr/bin/python3", "testdata/pywinrm/sealed_kerberos.py", "http://localhost:"+port+"/wsman")
-	cmd.Env = k.kinit(t, "alice", "alice-krb")
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("sealed_kerberos.py: %v\n%s\n%s\n%s", err, out, stderr, d.logText())
-	}
-	var got struct {
-		Reply      string
-		Encryption bool
-		Exchanges  []struct {
-			Status                         int
-			Request, RequestBody           string
-			Reply, ReplyBody, Authenticate string
-		}
-	}
-	if err := json.Unmarshal(out, &got); err != nil {
-		t.Fatalf("sealed_kerberos.py output: %v\n%s", err, out)
-	}
-	if !got.Encryption || !strings.Contains(got.Reply, "EnumerationContext") {
-		t.Errorf("encryption %v, reply %q; want a sealed session and an EnumerateResponse", got.Encryption, got.Reply)
-	}
-	// The logon's answer carries the AP-REP (requests-kerberos checked it,
-	// or the script would have failed with a MutualAuthenticationError).
-	sealed := 0
-	for i, x := range got.Exchanges {
-		if x.Status != 200 {
-			continue
-		}
-		if i == 0 && !strings.HasPrefix(x.Authenticate, "Negotiate ") {
-			t.Errorf("first 200: WWW-Authenticate %q, want the final Negotiate token", x.Authenticate)
-		}
-		if x.RequestBody == "" {
-			continue // the empty POST that sets the session up
-		}
-		sealed++
-		for _, ct := range []string{x.Request, x.Reply} {
-			if !strings.HasPrefix(ct, "multipart/encrypted") || !strings.Contains(ct, "HTTP-SPNEGO-session-encrypted") {
-				t.Errorf("Content-Type %q, want multipart/encrypted HTTP-SPNEGO-session-encrypted", ct)
+	t.Run("sealed over HTTP", func(t *testing.T) {
+		_, port, _ := net.SplitHostPort(d.addr)
+		got := runPywinrmKerberos(t, k, d, "http://localhost:"+port+"/wsman", "always")
+		sealed := 0
+		for _, x := range got.Exchanges {
+			if x.Status != 200 || x.RequestBody == "" { // the empty POST that sets the session up
+				continue
+			}
+			sealed++
+			for _, ct := range []string{x.Request, x.Reply} {
+				if !strings.HasPrefix(ct, "multipart/encrypted") || !strings.Contains(ct, "HTTP-SPNEGO-session-encrypted") {
+					t.Errorf("Content-Type %q, want multipart/encrypted HTTP-SPNEGO-session-encrypted", ct)
+				}
+			}
+			if strings.Contains(x.RequestBody+x.ReplyBody, "Envelope") {
+				t.Errorf("a SOAP envelope in clear on the wire: %q / %q", x.RequestBody, x.ReplyBody)
 			}
 		}
-		if strings.Contains(x.RequestBody+x.ReplyBody, "Envelope") {
-			t.Errorf("a SOAP envelope in clear on the wire: %q / %q", x.RequestBody, x.ReplyBody)
+		if !got.Encryption || sealed == 0 {
+			t.Errorf("encryption %v, no sealed exchange among %+v", got.Encryption, got.Exchanges)
 		}
-	}
-	if sealed == 0 {
-		t.Errorf("no sealed exchange among %+v", got.Exchanges)
-	}
+	})
+	t.Run("HTTPS", func(t *testing.T) {
+		_, port, _ := net.SplitHostPort(d.tlsAddr())
+		got := runPywinrmKerberos(t, k, d, "https://localhost:"+port+"/wsman", "auto")
+		if got.Encryption {
+			t.Errorf("pywinrm sealed over HTTPS with message_encryption='auto'")
+		}
+	})
 }
 
 // krbGoClient is a WinRM client built on gokrb5 that logs on with mutual
@@ -343,6 +378,19 @@ func (c *krbGoClient) post(header map[string]string, body []byte) *http.Response
 // subkey. It returns the final WWW-Authenticate value.
 func (c *krbGoClient) logon(tkt messages.Ticket) string {
 	c.t.Helper()
+	resp := c.sendAPReq(tkt)
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	final := resp.Header.Get("WWW-Authenticate")
+	if resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("logon: %d %q", resp.StatusCode, final)
+	}
+	return c.checkAPRep(final)
+}
+
+// sendAPReq posts the AP-REQ for tkt with an empty body.
+func (c *krbGoClient) sendAPReq(tkt messages.Ticket) *http.Response {
+	c.t.Helper()
 	apReq, err := messages.NewAPReq(tkt, c.sessionKey, c.auth)
 	if err != nil {
 		c.t.Fatal(err)
@@ -361,13 +409,13 @@ func (c *krbGoClient) logon(tkt messages.Ticket) string {
 			c.t.Fatal(err)
 		}
 	}
-	resp := c.post(map[string]string{"Authorization": c.scheme + " " + base64.StdEncoding.EncodeToString(token)}, nil)
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	final := resp.Header.Get("WWW-Authenticate")
-	if resp.StatusCode != http.StatusOK {
-		c.t.Fatalf("logon: %d %q", resp.StatusCode, final)
-	}
+	return c.post(map[string]string{"Authorization": c.scheme + " " + base64.StdEncoding.EncodeToString(token)}, nil)
+}
+
+// checkAPRep checks the final token and takes the acceptor subkey and
+// sequence number from it.
+func (c *krbGoClient) checkAPRep(final string) string {
+	c.t.Helper()
 	scheme, enc, _ := strings.Cut(final, " ")
 	raw, err := base64.StdEncoding.DecodeString(enc)
 	if scheme != c.scheme || err != nil {
@@ -520,5 +568,73 @@ func TestKerberosGoClientSealed(t *testing.T) {
 	})
 	if !d.waitText("sequence number") {
 		t.Errorf("no log line for the replayed token\n%s", d.logText())
+	}
+}
+
+// TestKerberosChannelBinding logs on over HTTPS under --channel-binding
+// strict with the gokrb5 client: the authenticator checksum's Bnd
+// (RFC 4121 4.1.1.2) holding the MD5 of the channel bindings with the
+// tls-server-end-point of the daemon's certificate (RFC 5929) is accepted,
+// a wrong one and none are refused.
+func TestKerberosChannelBinding(t *testing.T) {
+	k := startKDC(t)
+	dataDir, _ := prepareUsers(t, map[string]string{"alice": "admin"})
+	d := startTLSDaemon(t, dataDir, "--keytab", filepath.Join(k.dir, "http.keytab"), "--kerberos-principal", "HTTP/localhost",
+		"--allow-unencrypted=false", "--channel-binding", "strict")
+	_, port, _ := net.SplitHostPort(d.tlsAddr())
+	url := "https://localhost:" + port + "/wsman"
+	tlsClient := func(c *krbGoClient) {
+		c.http = &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	}
+	probe, _ := newKrbGoClient(t, k, url, "Negotiate", "HTTP/localhost")
+	tlsClient(probe)
+	resp := probe.post(nil, nil)
+	resp.Body.Close()
+	cert := resp.TLS.PeerCertificates[0]
+	var h hash.Hash = sha256.New()
+	switch cert.SignatureAlgorithm {
+	case x509.SHA384WithRSA, x509.ECDSAWithSHA384, x509.SHA384WithRSAPSS:
+		h = sha512.New384()
+	case x509.SHA512WithRSA, x509.ECDSAWithSHA512, x509.SHA512WithRSAPSS:
+		h = sha512.New()
+	}
+	h.Write(cert.Raw)
+	app := append([]byte("tls-server-end-point:"), h.Sum(nil)...)
+	cb := make([]byte, 16, 20+len(app))
+	cb = bin.LittleEndian.AppendUint32(cb, uint32(len(app)))
+	good := md5.Sum(append(cb, app...))
+	enum := []byte(enumerateEnvelope(url, uriReplService, ""))
+	for _, c := range []struct {
+		name string
+		bnd  []byte
+		want int
+	}{
+		{"correct binding", good[:], http.StatusOK},
+		{"wrong binding", bytes.Repeat([]byte{7}, 16), http.StatusUnauthorized},
+		{"no binding", make([]byte, 16), http.StatusUnauthorized},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cl, tkt := newKrbGoClient(t, k, url, "Negotiate", "HTTP/localhost")
+			tlsClient(cl)
+			copy(cl.auth.Cksum.Checksum[4:20], c.bnd)
+			resp := cl.sendAPReq(tkt)
+			resp.Body.Close()
+			if resp.StatusCode != c.want {
+				t.Fatalf("logon: %d, want %d", resp.StatusCode, c.want)
+			}
+			if c.want != http.StatusOK {
+				return
+			}
+			cl.checkAPRep(resp.Header.Get("WWW-Authenticate"))
+			resp = cl.post(map[string]string{"Content-Type": "application/soap+xml;charset=UTF-8"}, enum)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "EnumerateResponse") {
+				t.Errorf("Enumerate over HTTPS after the logon: %d %.300s", resp.StatusCode, body)
+			}
+		})
+	}
+	if !d.waitText("channel binding (strict)") {
+		t.Errorf("no log line for the refused binding\n%s", d.logText())
 	}
 }

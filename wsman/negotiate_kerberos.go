@@ -86,6 +86,12 @@ func (s *Server) kerberos(r *http.Request, cs *connState, scheme string, token [
 	if s.users == nil || !s.users.Has(user) {
 		return user, fmt.Errorf("%w: Kerberos principal %s@%s is not in the users file", errBadCredentials, user, creds.Realm())
 	}
+	// Over HTTPS, the authenticator checksum's Bnd is the channel binding
+	// (channelbinding.go), checked under --channel-binding.
+	ck := kt.APReq.Authenticator.Cksum
+	if err := s.checkKerberosChannelBinding(r, ck.CksumType, ck.Checksum); err != nil {
+		return user, fmt.Errorf("%w: Kerberos: %w", errBadCredentials, err)
+	}
 	reply, sess, err := s.kerberosAccept(&kt.APReq, scheme, tokenMech(token), wrapped)
 	if err != nil {
 		return user, fmt.Errorf("%w: %w", errBadCredentials, err)

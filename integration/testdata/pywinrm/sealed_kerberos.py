@@ -12,7 +12,7 @@ header, data and padding buffers that the 1.2 calls use, whose output is
 already framed as WinRM frames it (header length, header, data); this script
 supplies the two calls from them. The credentials come from the ccache in KRB5CCNAME.
 
-usage: sealed_kerberos.py ENDPOINT
+usage: sealed_kerberos.py ENDPOINT [MESSAGE_ENCRYPTION]   (default 'always'; 'auto' over HTTPS seals nothing)
 Prints one JSON object: the Enumerate reply's items, the Content-Types of
 each request and reply, and the final WWW-Authenticate header.
 """
@@ -74,7 +74,7 @@ def recording_send(self, request, **kwargs):
 
 requests.Session.send = recording_send
 
-proto = Protocol(sys.argv[1], transport="kerberos", message_encryption="always",
+proto = Protocol(sys.argv[1], transport="kerberos", message_encryption=(sys.argv[2:] or ["always"])[0],
                  server_cert_validation="ignore")
 header = proto._get_soap_header(action=ENUMERATE, resource_uri=URI, message_id="uuid:0AB58087-C2C3-0005-0000-000000010000")
 import xmltodict
