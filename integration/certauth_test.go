@@ -21,6 +21,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/masterzen/simplexml/dom"
+	"github.com/masterzen/winrm"
+	wsoap "github.com/masterzen/winrm/soap"
 )
 
 // Issue 16 items 2 and 3: channel binding of NTLM logons over HTTPS, and
@@ -368,6 +372,34 @@ func TestPywinrmNTLMChannelBinding(t *testing.T) {
 			}
 			if tt.level != "none" && !strings.Contains(d.logText(), "channel binding") {
 				t.Errorf("no refusal logged with the channel binding reason\n%s", d.logText())
+			}
+		})
+	}
+}
+
+// TestMasterzenNTLMWithoutBinding: masterzen/winrm's NTLM (go-ntlmssp)
+// sends no channel binding, so over HTTPS it logs on under relaxed and is
+// refused under strict.
+func TestMasterzenNTLMWithoutBinding(t *testing.T) {
+	for _, level := range []string{"relaxed", "strict"} {
+		t.Run(level, func(t *testing.T) {
+			dataDir, pw := prepareUsers(t, nil)
+			d := startTLSDaemon(t, dataDir, "--allow-unencrypted=false", "--channel-binding", level)
+			m, _ := masterzenClient(t, d.tlsAddr(), true, "admin", pw, func() winrm.Transporter {
+				return winrm.NewClientNTLMWithDial((&net.Dialer{}).Dial)
+			})
+			if level == "relaxed" {
+				masterzenCalls(t, m)
+				return
+			}
+			id := wsoap.NewMessage()
+			id.Header().Build()
+			id.CreateBodyElement("Identify", dom.Namespace{Prefix: "wsmid", Uri: nsIdentity})
+			if _, err := m.send(t, id); err == nil || !strings.Contains(err.Error(), "401") {
+				t.Errorf("Identify under strict without a binding: %v, want a 401", err)
+			}
+			if !strings.Contains(d.logText(), "the client sent no channel binding") {
+				t.Errorf("refusal not logged with its reason\n%s", d.logText())
 			}
 		})
 	}
