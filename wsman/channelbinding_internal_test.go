@@ -61,6 +61,25 @@ func TestTLSServerEndPoint(t *testing.T) {
 			t.Errorf("%s: tls-server-end-point = %x, want %x", tt.name, got, tt.want)
 		}
 	}
+	// RFC 5929 4.1: MD5 and SHA-1 signatures hash with SHA-256; so does
+	// Ed25519, which has no hash of its own.
+	raw := []byte("certificate DER")
+	rawSHA256, rawSHA384 := sha256.Sum256(raw), sha512.Sum384(raw)
+	for _, tt := range []struct {
+		alg  x509.SignatureAlgorithm
+		want []byte
+	}{
+		{x509.SHA1WithRSA, rawSHA256[:]},
+		{x509.MD5WithRSA, rawSHA256[:]},
+		{x509.ECDSAWithSHA1, rawSHA256[:]},
+		{x509.PureEd25519, rawSHA256[:]},
+		{x509.SHA384WithRSA, rawSHA384[:]},
+		{x509.SHA384WithRSAPSS, rawSHA384[:]},
+	} {
+		if got := tlsServerEndPoint(&x509.Certificate{Raw: raw, SignatureAlgorithm: tt.alg}); !bytes.Equal(got, tt.want) {
+			t.Errorf("%s: tls-server-end-point = %x, want %x", tt.alg, got, tt.want)
+		}
+	}
 	// The gss_channel_bindings_struct: four zero words (no addresses),
 	// the length of the application data, then the data (RFC 2744 3.11,
 	// as SSPI, MIT and ntlm-auth lay it out).
