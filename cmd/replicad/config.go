@@ -98,7 +98,7 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.Var(optionalBool{&c.AllowUnencrypted}, "allow-unencrypted", "allow Basic authentication over plain HTTP (default: only when every listener is on loopback)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or console")
 	fs.StringVar(&c.Keytab, "keytab", c.Keytab, "Kerberos keytab with the service keys (e.g. HTTP/host); enables Kerberos logons")
-	fs.StringVar(&c.KerberosPrincipal, "kerberos-principal", c.KerberosPrincipal, "accept only tickets for this keytab principal (e.g. HTTP/host.example.com); default any in the keytab")
+	fs.StringVar(&c.KerberosPrincipal, "kerberos-principal", c.KerberosPrincipal, "accept only tickets for this keytab principal (e.g. HTTP/host.example.com) and its HTTP/-WSMAN/ twin; default any in the keytab")
 	fs.DurationVar(&c.MirrorLag, "mirror-lag", c.MirrorLag, "how long a write to the source of an Asynchronous Mirror may go unnoticed (default 2s)")
 	fs.DurationVar(&c.MirrorScan, "mirror-scan", c.MirrorScan, "how often each Asynchronous Mirror's whole target is compared with its source, for changes no file stamp shows (0: 6h; negative: never)")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "soft memory limit of the daemon in bytes (0: none), as GOMEMLIMIT")
