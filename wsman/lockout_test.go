@@ -1,12 +1,19 @@
 package wsman_test
 
 import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/asn1"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
+	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/spnego"
 	"github.com/replicad/replicad/wsman"
 )
@@ -84,5 +91,69 @@ func TestKerberosLogonNotThrottled(t *testing.T) {
 				t.Errorf("%.20s refused by the limiter: %s", auth, reason)
 			}
 		}
+	}
+}
+
+// TestCertificateLogonNotThrottled: with viewer's pair in backoff from
+// wrong passwords, the pair of names that are no user in backoff too, and
+// the total budget spent, viewer still logs on from the same address with
+// a mapped client certificate: a certificate proves itself.
+func TestCertificateLogonNotThrottled(t *testing.T) {
+	now := time.Now()
+	cert := clientCert(t, now.Add(-time.Hour), now.Add(time.Hour), x509.ExtKeyUsageClientAuth)
+	_, w, _ := newTestServerWith(t, 3)
+	reg := cimmodel.NewRegistry()
+	class := cimmodel.Class{Name: w.class.Name, Namespace: w.class.Namespace,
+		Properties: w.class.Properties, Methods: w.class.Methods, Provider: w.class.Provider}
+	if err := reg.Register(&class); err != nil {
+		t.Fatal(err)
+	}
+	u := fastUsers(t, map[string]string{testUser: testPass, readerUser: readerPass}, map[string]string{readerUser: "reader"})
+	if err := u.MapCertificate(readerUser, cert.Leaf); err != nil {
+		t.Fatal(err)
+	}
+	logTo, logs := observed()
+	s := wsman.NewServer(reg, u)
+	logTo(s)
+	s.Auth.MaxFailures, s.Auth.MaxTotalFailures = 2, 4
+	srv := httptest.NewUnstartedServer(s.Handler())
+	srv.Config.ConnContext = s.ConnContext
+	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	post := func(auth string, withCert bool) int {
+		t.Helper()
+		cfg := &tls.Config{InsecureSkipVerify: true}
+		if withCert {
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		tr := &http.Transport{TLSClientConfig: cfg}
+		defer tr.CloseIdleConnections()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/wsman", bytes.NewReader(enumerate("")))
+		req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		req.Header.Set("Authorization", auth)
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	basic := func(name, pw string) string {
+		return "Basic " + b64([]byte(name+":"+pw))
+	}
+	for _, name := range []string{readerUser, "nobody"} {
+		for i := 0; i < 2; i++ {
+			post(basic(name, "wrong"), false)
+		}
+	}
+	if status := post(basic(readerUser, readerPass), false); status != 401 {
+		t.Fatalf("viewer's right password with its pair in backoff: %d, want 401", status)
+	}
+	if n := len(logs.FilterMessage("wsman logons throttled: total failed-logon budget spent").All()); n != 1 {
+		t.Errorf("%d total-budget lockouts logged, want 1", n)
+	}
+	if status := post("http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual", true); status != 200 {
+		t.Errorf("viewer's certificate logon from the same address: %d, want 200", status)
 	}
 }
