@@ -15,7 +15,9 @@ const (
 	// names it http/spnego-kerberos (DSP0226 annex C) in its own answer.
 	profileHTTPNegotiate  = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/http/spnego-kerberos"
 	profileHTTPSNegotiate = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/spnego-kerberos"
-	wsmanProtocolVersion  = soap.NSWSMan
+	// Client certificate logons (certauth.go) over HTTPS.
+	profileHTTPSMutual   = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
+	wsmanProtocolVersion = soap.NSWSMan
 )
 
 // identify answers wsmid:Identify the way Windows does: an empty SOAP header
@@ -36,7 +38,7 @@ func (s *Server) identify(req *request) (*soap.Message, error) {
 		return m, nil
 	}
 	profiles := resp.CreateElement(m.NS(soap.NSIdentity, "SecurityProfiles"))
-	names := []string{profileHTTPNegotiate, profileHTTPSBasic, profileHTTPSNegotiate}
+	names := []string{profileHTTPNegotiate, profileHTTPSBasic, profileHTTPSNegotiate, profileHTTPSMutual}
 	if s.AllowUnencrypted {
 		names = append([]string{profileHTTPBasic}, names...)
 	}
