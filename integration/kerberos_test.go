@@ -94,7 +94,7 @@ func startKDC(t *testing.T) *kdc {
   database_name = %[3]s/principal
   key_stash_file = %[3]s/stash
   acl_file = %[3]s/kadm5.acl
-  supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal
+  supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal aes256-cts-hmac-sha1-96:onlyrealm
   max_life = 1h
  }
 [logging]
@@ -120,6 +120,13 @@ func startKDC(t *testing.T) *kdc {
 	run("kadmin.local", "-r", testRealm, "-q", "addprinc -randkey HTTP/elsewhere")
 	run("kadmin.local", "-r", testRealm, "-q", "addprinc -randkey WSMAN/localhost")
 	run("kadmin.local", "-r", testRealm, "-q", "ktadd -k "+filepath.Join(dir, "http.keytab")+" HTTP/localhost WSMAN/localhost")
+	// HTTP/twin and WSMAN/twin share one key, as two SPNs of one account do
+	// in a domain (a salt of the realm alone, and one password); twin.keytab
+	// holds HTTP/twin only, as ktpass writes one name.
+	for _, p := range []string{"HTTP/twin", "WSMAN/twin"} {
+		run("kadmin.local", "-r", testRealm, "-q", "addprinc -e aes256-cts-hmac-sha1-96:onlyrealm -pw twin-account-key "+p)
+	}
+	run("kadmin.local", "-r", testRealm, "-q", "ktadd -norandkey -k "+filepath.Join(dir, "twin.keytab")+" HTTP/twin")
 
 	cmd := exec.Command("krb5kdc", "-n", "-r", testRealm, "-P", filepath.Join(dir, "kdc.pid"))
 	cmd.Env = k.env
@@ -636,5 +643,30 @@ func TestKerberosChannelBinding(t *testing.T) {
 	}
 	if !d.waitText("channel binding (strict)") {
 		t.Errorf("no log line for the refused binding\n%s", d.logText())
+	}
+}
+
+// TestKerberosServiceTwin: a keytab with HTTP/twin only, as ktpass writes
+// it, accepts a ticket for WSMAN/twin, the other SPN of the same account
+// (same key), and refuses one for HTTP/localhost, naming it.
+func TestKerberosServiceTwin(t *testing.T) {
+	k := startKDC(t)
+	dataDir, _ := prepareUsers(t, map[string]string{"alice": "admin"})
+	d := startDaemon(t, dataDir, "--keytab", filepath.Join(k.dir, "twin.keytab"), "--allow-unencrypted=false")
+	_, port, _ := net.SplitHostPort(d.addr)
+	url := "http://localhost:" + port + "/wsman"
+	cl, tkt := newKrbGoClient(t, k, url, "Negotiate", "WSMAN/twin")
+	cl.logon(tkt)
+	if status, reply := cl.sealedPost("application/HTTP-SPNEGO-session-encrypted", []byte(enumerateEnvelope(url, uriReplService, "")), cl.sendSeq); status != http.StatusOK || !strings.Contains(reply, "EnumerateResponse") {
+		t.Errorf("sealed Enumerate with a WSMAN/twin ticket: %d %q", status, reply)
+	}
+	other, tkt := newKrbGoClient(t, k, url, "Negotiate", "HTTP/localhost")
+	resp := other.sendAPReq(tkt)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("ticket for HTTP/localhost against twin.keytab: %d, want 401", resp.StatusCode)
+	}
+	if !d.waitText("ticket for HTTP/localhost@" + testRealm + ", this server accepts HTTP/twin, WSMAN/twin") {
+		t.Errorf("no log line naming the refused ticket and the accepted names\n%s", d.logText())
 	}
 }
