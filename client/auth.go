@@ -2,9 +2,12 @@ package client
 
 import (
 	"context"
+	"crypto"
+	"crypto/md5"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -202,7 +205,7 @@ func (c *Client) logon(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: NTLM challenge: %w", ErrProtocol, err)
 	}
-	auth, ntlmSess, err := ntlmAuthenticate(neg, challenge, c.user, c.password)
+	auth, ntlmSess, err := ntlmAuthenticate(neg, challenge, c.user, c.password, peerBinding(resp))
 	if err != nil {
 		return err
 	}
@@ -246,4 +249,35 @@ func (c *Client) spn() string {
 		return "HTTP/localhost"
 	}
 	return "HTTP/" + u.Hostname()
+}
+
+// channelBinding returns the MD5 of the gss_channel_bindings_struct (RFC
+// 2744 3.11, little-endian as SSPI and MIT lay it out) with no addresses
+// and the RFC 5929 tls-server-end-point binding of cert: what NTLM's
+// MsvAvChannelBindings and Kerberos' checksum Bnd carry, so that a server
+// under strict channel binding (Extended Protection) accepts the logon.
+func channelBinding(cert *x509.Certificate) []byte {
+	h := crypto.SHA256
+	switch cert.SignatureAlgorithm {
+	case x509.SHA384WithRSA, x509.ECDSAWithSHA384, x509.SHA384WithRSAPSS:
+		h = crypto.SHA384
+	case x509.SHA512WithRSA, x509.ECDSAWithSHA512, x509.SHA512WithRSAPSS:
+		h = crypto.SHA512
+	}
+	d := h.New()
+	d.Write(cert.Raw)
+	app := append([]byte("tls-server-end-point:"), d.Sum(nil)...)
+	b := make([]byte, 16, 20+len(app))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(app)))
+	sum := md5.Sum(append(b, app...))
+	return sum[:]
+}
+
+// peerBinding returns the channel binding of the TLS connection resp came
+// on, nil over plain HTTP.
+func peerBinding(resp *http.Response) []byte {
+	if resp.TLS == nil || len(resp.TLS.PeerCertificates) == 0 {
+		return nil
+	}
+	return channelBinding(resp.TLS.PeerCertificates[0])
 }

@@ -71,6 +71,13 @@ func (s *seen) wrap(h http.Handler) http.Handler {
 // records what travels.
 func newLogonServer(t *testing.T, tlsOn bool) (*httptest.Server, *seen) {
 	t.Helper()
+	return newLogonServerWith(t, tlsOn, nil)
+}
+
+// newLogonServerWith is newLogonServer with configure called on the
+// server and the started test server before the first request.
+func newLogonServerWith(t *testing.T, tlsOn bool, configure func(*wsman.Server, *httptest.Server)) (*httptest.Server, *seen) {
+	t.Helper()
 	dir := t.TempDir()
 	reg := cimmodel.NewRegistry()
 	p, err := provider.New(context.Background(), provider.Config{DB: openStore(t, dir), DataDir: dir, SystemName: "testhost"})
@@ -108,7 +115,24 @@ func newLogonServer(t *testing.T, tlsOn bool) (*httptest.Server, *seen) {
 		srv.Start()
 	}
 	t.Cleanup(srv.Close)
+	if configure != nil {
+		configure(s, srv)
+	}
 	return srv, rec
+}
+
+// TestNegotiateChannelBindingStrict: under --channel-binding strict an
+// NTLM logon over HTTPS must carry the tls-server-end-point binding of the
+// server's certificate (MsvAvChannelBindings); replicactl's does.
+func TestNegotiateChannelBindingStrict(t *testing.T) {
+	srv, _ := newLogonServerWith(t, true, func(s *wsman.Server, srv *httptest.Server) {
+		s.Auth.ChannelBinding = wsman.ChannelBindingStrict
+		s.Auth.TLSCertificate = srv.Certificate()
+	})
+	c := client.New(srv.URL+"/wsman", user, password, client.Options{Auth: client.AuthNegotiate, Insecure: true})
+	if _, err := c.Enumerate(context.Background(), ns, "MSISCSITARGET_ReplicationService", client.EnumerateOptions{}); err != nil {
+		t.Errorf("NTLM over HTTPS under strict channel binding: %v", err)
+	}
 }
 
 // TestNegotiateSealsOverHTTP: with --auth negotiate over plain HTTP the

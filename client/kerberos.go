@@ -63,10 +63,15 @@ func (c *Client) kerberosLogon(ctx context.Context) error {
 	if err := auth.GenerateSeqNumberAndSubKey(key.KeyType, et.GetKeyByteSize()); err != nil {
 		return fmt.Errorf("%w: %w", errKerberos, err)
 	}
-	// RFC 4121 4.1.1 checksum: no channel binding; mutual, sequence,
-	// confidentiality, integrity.
+	binding, err := c.tlsBinding(ctx)
+	if err != nil {
+		return err
+	}
+	// RFC 4121 4.1.1 checksum: the TLS channel binding (zero over plain
+	// HTTP); mutual, sequence, confidentiality, integrity.
 	ck := make([]byte, 24)
 	binary.LittleEndian.PutUint32(ck, 16)
+	copy(ck[4:20], binding)
 	binary.LittleEndian.PutUint32(ck[20:], gssapi.ContextFlagMutual|gssapi.ContextFlagSequence|gssapi.ContextFlagConf|gssapi.ContextFlagInteg)
 	auth.Cksum = types.Checksum{CksumType: chksumtype.GSSAPI, Checksum: ck}
 	apReq, err := messages.NewAPReq(tkt, key, auth)
@@ -113,6 +118,26 @@ func (c *Client) kerberosLogon(ctx context.Context) error {
 		c.sess = nil // TLS protects the messages
 	}
 	return nil
+}
+
+// tlsBinding returns the channel binding of the server's certificate over
+// HTTPS, learnt with an empty POST without credentials (answered 401), and
+// nil over plain HTTP.
+func (c *Client) tlsBinding(ctx context.Context) ([]byte, error) {
+	if !strings.HasPrefix(c.url, "https://") {
+		return nil, nil
+	}
+	req, err := c.newHTTPRequest(ctx, nil, "application/soap+xml;charset=UTF-8")
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(req)
+	if err != nil {
+		return nil, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return peerBinding(resp), nil
 }
 
 // apRepSession checks the final Negotiate token (a NegTokenResp with the

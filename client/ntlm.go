@@ -77,12 +77,14 @@ const (
 	avEOL       = 0
 	avFlags     = 6
 	avTimestamp = 7
+	// avChannelBindings is MsvAvChannelBindings.
+	avChannelBindings = 10
 )
 
 // ntlmAuthenticate answers the server's CHALLENGE for user (DOMAIN\user or
-// user) and password, and returns the AUTHENTICATE message and the session
+// user) and password, with the TLS channel binding when not nil, and returns the AUTHENTICATE message and the session
 // that seals with the keys it set up.
-func ntlmAuthenticate(negotiate, challenge []byte, user, password string) ([]byte, *ntlmSession, error) {
+func ntlmAuthenticate(negotiate, challenge []byte, user, password string, binding []byte) ([]byte, *ntlmSession, error) {
 	if len(challenge) < 48 || string(challenge[:8]) != string(ntlmSignature) || binary.LittleEndian.Uint32(challenge[8:]) != 2 {
 		return nil, nil, fmt.Errorf("%w: the server's answer is no CHALLENGE message", errNTLM)
 	}
@@ -111,13 +113,18 @@ func ntlmAuthenticate(negotiate, challenge []byte, user, password string) ([]byt
 		if id == avTimestamp && n == 8 {
 			timestamp = rest[4:12]
 		}
-		if id != avFlags {
+		if id != avFlags && id != avChannelBindings {
 			avs = append(avs, rest[:4+n]...)
 		}
 		rest = rest[4+n:]
 	}
 	if timestamp == nil {
 		return nil, nil, fmt.Errorf("%w: the CHALLENGE has no timestamp", errNTLM)
+	}
+	if binding != nil {
+		avs = binary.LittleEndian.AppendUint16(avs, avChannelBindings)
+		avs = binary.LittleEndian.AppendUint16(avs, uint16(len(binding)))
+		avs = append(avs, binding...)
 	}
 	avs = binary.LittleEndian.AppendUint16(avs, avFlags)
 	avs = binary.LittleEndian.AppendUint16(avs, 4)

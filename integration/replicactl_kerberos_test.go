@@ -13,8 +13,9 @@ import (
 // from kinit in a credential cache of its own (KRB5CCNAME), lists volumes
 // over plain HTTP against a daemon that refuses unsealed messages (so the
 // messages were sealed with RFC 4121 Wrap tokens, after the AP-REP was
-// checked) and over HTTPS with --ca-file; without a ticket it fails naming
-// the credential cache.
+// checked) and over HTTPS with --ca-file under --channel-binding strict
+// (the authenticator's checksum carries the tls-server-end-point binding);
+// without a ticket it fails naming the credential cache.
 func TestReplicactlKerberos(t *testing.T) {
 	requireClient(t, "kinit (krb5-user)", func() error {
 		_, err := exec.LookPath("kinit")
@@ -27,7 +28,7 @@ func TestReplicactlKerberos(t *testing.T) {
 		t.Fatalf("replicad cert: %v\n%s", err, out)
 	}
 	d := startDaemon(t, dataDir, "--keytab", filepath.Join(k.dir, "http.keytab"), "--kerberos-principal", "HTTP/localhost",
-		"--allow-unencrypted=false", "--listen-tls", "127.0.0.1:0",
+		"--allow-unencrypted=false", "--channel-binding", "strict", "--listen-tls", "127.0.0.1:0",
 		"--tls-cert", filepath.Join(certDir, "cert.pem"), "--tls-key", filepath.Join(certDir, "key.pem"))
 	_, port, _ := net.SplitHostPort(d.addr)
 	_, tlsPort, _ := net.SplitHostPort(d.tlsAddr())
