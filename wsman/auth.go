@@ -243,15 +243,15 @@ func (s *Server) limiterTicket(ctx context.Context, r *http.Request, cs *connSta
 // claimedUser returns the user name a password logon claims (Basic, or
 // the NTLM AUTHENTICATE message), or handshake when the leg names no user
 // yet (an NTLM NEGOTIATE), or proved when the logon proves itself without
-// a password (Kerberos, a client certificate). A token it cannot read
-// claims no user: the handshake code refuses it.
+// a password (Kerberos, a client certificate). The token decides, not the
+// scheme's name: the handshake code answers NTLM under any of Negotiate,
+// NTLM and Kerberos. A token it cannot read claims no user: the handshake
+// code refuses it.
 func claimedUser(r *http.Request, scheme, token string) (user string, handshake, proved bool) {
 	switch scheme {
 	case "basic":
 		name, _, _ := r.BasicAuth()
 		return name, false, false
-	case "kerberos":
-		return "", false, true
 	case strings.ToLower(certificateScheme):
 		return "", false, true
 	}

@@ -157,3 +157,16 @@ func TestCertificateLogonNotThrottled(t *testing.T) {
 		t.Errorf("viewer's certificate logon from the same address: %d, want 200", status)
 	}
 }
+
+// TestKerberosSchemeNameProvesNothing: an NTLM handshake sent under the
+// Kerberos scheme is a password logon like any other: with the user's
+// pair in backoff, the right password is refused unchecked.
+func TestKerberosSchemeNameProvesNothing(t *testing.T) {
+	srv, _, _ := newAuthServer(t, func(s *wsman.Server) { s.Auth.MaxFailures = 2 })
+	for i := 0; i < 2; i++ {
+		post(t, srv, testUser, "wrong", enumerate(""))
+	}
+	if status := newConn(t, srv).ntlmLogon("Kerberos", testUser, testPass, enumerate("")); status != 401 {
+		t.Errorf("NTLM under the Kerberos scheme with the pair in backoff: %d, want 401", status)
+	}
+}
