@@ -186,17 +186,10 @@ func (c *Client) logon(ctx context.Context) error {
 		return c.kerberosLogon(ctx)
 	}
 	neg := ntlmNegotiate()
-	req, err := c.newHTTPRequest(ctx, nil, "application/soap+xml;charset=UTF-8")
+	resp, err := c.negotiateLeg(ctx, neg)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(neg))
-	resp, err := c.send(req)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
 	value, ok := strings.CutPrefix(resp.Header.Get("WWW-Authenticate"), "Negotiate ")
 	if resp.StatusCode != http.StatusUnauthorized || !ok {
 		return fmt.Errorf("%w: HTTP %d without an NTLM challenge to Negotiate", ErrProtocol, resp.StatusCode)
@@ -209,34 +202,53 @@ func (c *Client) logon(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var sess sealer = ntlmSess
-	req, err = c.newHTTPRequest(ctx, nil, "application/soap+xml;charset=UTF-8")
-	if err != nil {
+	if resp, err = c.negotiateLeg(ctx, auth); err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(auth))
-	if strings.HasPrefix(c.url, "https://") {
-		sess = nil // TLS protects the messages
+	if err := logonAccepted(resp); err != nil {
+		return err
 	}
-	return c.logonLeg(req, sess)
+	c.setLoggedOn(ntlmSess)
+	return nil
 }
 
-// logonLeg sends the last leg of a logon and records it.
-func (c *Client) logonLeg(req *http.Request, sess sealer) error {
+// negotiateLeg posts an empty body with "Authorization: Negotiate token" (no
+// Authorization when token is nil) and returns the answer, its body drained.
+func (c *Client) negotiateLeg(ctx context.Context, token []byte) (*http.Response, error) {
+	req, err := c.newHTTPRequest(ctx, nil, "application/soap+xml;charset=UTF-8")
+	if err != nil {
+		return nil, err
+	}
+	if token != nil {
+		req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(token))
+	}
 	resp, err := c.send(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
+	return resp, nil
+}
+
+// logonAccepted tells whether the last leg of a logon was accepted.
+func logonAccepted(resp *http.Response) error {
 	switch resp.StatusCode {
 	case http.StatusOK:
-		c.loggedOn, c.sess = true, sess
 		return nil
 	case http.StatusUnauthorized:
 		return ErrUnauthorized
 	}
 	return fmt.Errorf("%w: HTTP %d to the logon", ErrProtocol, resp.StatusCode)
+}
+
+// setLoggedOn records a finished logon and the session that seals its messages
+// over plain HTTP (over HTTPS, TLS protects them).
+func (c *Client) setLoggedOn(sess sealer) {
+	c.loggedOn, c.sess = true, sess
+	if strings.HasPrefix(c.url, "https://") {
+		c.sess = nil
+	}
 }
 
 // spn is the Kerberos service principal: Options.SPN, else HTTP/host.

@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"sync"
 
@@ -91,32 +89,18 @@ func (c *Client) kerberosLogon(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", errKerberos, err)
 	}
-	req, err := c.newHTTPRequest(ctx, nil, "application/soap+xml;charset=UTF-8")
+	resp, err := c.negotiateLeg(ctx, token)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Negotiate "+base64.StdEncoding.EncodeToString(token))
-	resp, err := c.send(req)
-	if err != nil {
+	if err := logonAccepted(resp); err != nil {
 		return err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusUnauthorized:
-		return ErrUnauthorized
-	default:
-		return fmt.Errorf("%w: HTTP %d to the logon", ErrProtocol, resp.StatusCode)
 	}
 	sess, err := apRepSession(resp.Header.Get("WWW-Authenticate"), key, auth)
 	if err != nil {
 		return err
 	}
-	c.loggedOn, c.sess = true, sess
-	if strings.HasPrefix(c.url, "https://") {
-		c.sess = nil // TLS protects the messages
-	}
+	c.setLoggedOn(sess)
 	return nil
 }
 
@@ -127,16 +111,10 @@ func (c *Client) tlsBinding(ctx context.Context) ([]byte, error) {
 	if !strings.HasPrefix(c.url, "https://") {
 		return nil, nil
 	}
-	req, err := c.newHTTPRequest(ctx, nil, "application/soap+xml;charset=UTF-8")
+	resp, err := c.negotiateLeg(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.send(req)
-	if err != nil {
-		return nil, err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
 	return peerBinding(resp), nil
 }
 
