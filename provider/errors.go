@@ -25,88 +25,155 @@ const (
 	returnTimeoutNotSupport uint32 = 4098 // RequestStateChange: Use of Timeout Parameter Not Supported
 )
 
-// replicationErrorRow maps a domain error to a method return value (code,
-// or byMethod[method] for the methods that give it a code of their own)
-// and to the CIM status of an intrinsic operation (Get, Delete, Put).
-type replicationErrorRow struct {
-	err      error
-	code     uint32
-	byMethod map[string]uint32
-	status   cimmodel.Status
+// returnNone marks a class family without a code of its own for an error:
+// the family does not know it (family below).
+const returnNone uint32 = 0
+
+// errorRow maps a domain error to what the provider answers: the CIM
+// status of an intrinsic operation (Get, Put, Delete, Enumerate) and of a
+// refusal's CIM_Error, and the method return value of each class family —
+// storage for CIM_StorageConfigurationService's methods, replication for
+// the replication service's, the groups' and the jobs' (byMethod for the
+// methods that give the error a code of their own). returnNone: 4 (Failed).
+type errorRow struct {
+	err         error
+	status      cimmodel.Status
+	storage     uint32
+	replication uint32
+	byMethod    map[string]uint32
 }
 
-// replicationErrors is the one table from domain errors to what the
-// replication classes answer. Every replica.Err* sentinel has a row (a test
-// checks); rows are tried in order, so the more specific come first.
-var replicationErrors = []replicationErrorRow{
-	{err: replica.ErrInvalidRequest, code: returnInvalidParameter, status: cimmodel.StatusInvalidParameter},
-	{err: replica.ErrNotSupported, code: returnNotSupported, status: cimmodel.StatusNotSupported},
-	{err: replica.ErrInUse, code: returnInUse, status: cimmodel.StatusFailed},
-	{err: replica.ErrGroupNotFound, code: returnInvalidParameter, status: cimmodel.StatusNotFound,
+// domainErrors is the one table from domain errors to what the CIM classes
+// answer. Every replica.Err* and volumes.Err* sentinel has a row (tests
+// check); rows are tried in order, so the more specific come first.
+var domainErrors = []errorRow{
+	{err: replica.ErrInvalidRequest, status: cimmodel.StatusInvalidParameter, replication: returnInvalidParameter},
+	{err: replica.ErrNotSupported, status: cimmodel.StatusNotSupported, replication: returnNotSupported},
+	{err: replica.ErrInUse, status: cimmodel.StatusFailed, replication: returnInUse},
+	{err: replica.ErrGroupNotFound, status: cimmodel.StatusNotFound, replication: returnInvalidParameter,
 		byMethod: map[string]uint32{"AddMembers": returnGroupMethodCode7, "RemoveMembers": returnGroupMethodCode7}},
-	{err: replica.ErrGroupExists, code: returnInvalidParameter, status: cimmodel.StatusAlreadyExists},
-	{err: replica.ErrNotMember, code: returnInvalidParameter, status: cimmodel.StatusInvalidParameter,
+	{err: replica.ErrGroupExists, status: cimmodel.StatusAlreadyExists, replication: returnInvalidParameter},
+	{err: replica.ErrNotMember, status: cimmodel.StatusInvalidParameter, replication: returnInvalidParameter,
 		byMethod: map[string]uint32{"RemoveMembers": returnNotMember}},
-	{err: replica.ErrInRelationship, code: returnInUse, status: cimmodel.StatusFailed,
+	// A volume in a relationship must leave it before ReturnToStoragePool
+	// deletes it (32768, vendor-specific).
+	{err: replica.ErrInRelationship, status: cimmodel.StatusFailed, storage: returnReplicationMember, replication: returnInUse,
 		byMethod: map[string]uint32{"DeleteGroup": returnGroupMethodCode7}},
-	{err: replica.ErrGroupNotEmpty, code: returnFailed, status: cimmodel.StatusFailed},
-	{err: replica.ErrSyncNotFound, code: returnInvalidParameter, status: cimmodel.StatusNotFound},
-	{err: replica.ErrCopyInProgress, code: returnInUse, status: cimmodel.StatusFailed},
+	{err: errReplicationMember, status: cimmodel.StatusFailed, storage: returnReplicationMember},
+	{err: replica.ErrGroupNotEmpty, status: cimmodel.StatusFailed, replication: returnFailed},
+	{err: replica.ErrSyncNotFound, status: cimmodel.StatusNotFound, replication: returnInvalidParameter},
+	{err: replica.ErrCopyInProgress, status: cimmodel.StatusFailed, replication: returnInUse},
 	// ModifyReplicaSynchronization has no "invalid state transition" code:
 	// an Operation the synchronization's CopyState forbids is an invalid
 	// Operation parameter for it.
-	{err: replica.ErrInvalidState, code: returnInvalidParameter, status: cimmodel.StatusFailed},
-	{err: replica.ErrOperationNotFound, code: returnInvalidParameter, status: cimmodel.StatusNotFound},
-	{err: replica.ErrClosed, code: returnFailed, status: cimmodel.StatusFailed},
-	{err: errNotOurs, code: returnInvalidParameter, status: cimmodel.StatusInvalidParameter},
-	{err: volumes.ErrInUse, code: returnInUse, status: cimmodel.StatusFailed},
-	{err: volumes.ErrNotFound, code: returnInvalidParameter, status: cimmodel.StatusNotFound},
-	{err: volumes.ErrPoolNotFound, code: returnInvalidParameter, status: cimmodel.StatusNotFound},
-	{err: volumes.ErrNoSpace, code: returnFailed, status: cimmodel.StatusFailed},
-	{err: volumes.ErrExists, code: returnInvalidParameter, status: cimmodel.StatusAlreadyExists},
-	{err: volumes.ErrInvalidName, code: returnInvalidParameter, status: cimmodel.StatusInvalidParameter},
-	{err: jobqueue.ErrQueueFull, code: returnInUse, status: cimmodel.StatusFailed},
-	{err: jobqueue.ErrFinished, code: returnInvalidTransition, status: cimmodel.StatusFailed},
-	{err: jobqueue.ErrNotFinished, code: returnInUse, status: cimmodel.StatusFailed},
-	{err: jobqueue.ErrNotFound, code: returnInvalidParameter, status: cimmodel.StatusNotFound},
+	{err: replica.ErrInvalidState, status: cimmodel.StatusFailed, replication: returnInvalidParameter},
+	{err: replica.ErrOperationNotFound, status: cimmodel.StatusNotFound, replication: returnInvalidParameter},
+	{err: replica.ErrClosed, status: cimmodel.StatusFailed, replication: returnFailed},
+	{err: errNotOurs, status: cimmodel.StatusInvalidParameter, replication: returnInvalidParameter},
+	{err: volumes.ErrInvalidName, status: cimmodel.StatusInvalidParameter, storage: returnInvalidParameter, replication: returnInvalidParameter},
+	{err: volumes.ErrInvalidSize, status: cimmodel.StatusInvalidParameter, storage: returnSizeNotSupported},
+	{err: volumes.ErrNoSpace, status: cimmodel.StatusFailed, storage: returnSizeNotSupported, replication: returnFailed},
+	{err: volumes.ErrExists, status: cimmodel.StatusAlreadyExists, storage: returnInvalidParameter, replication: returnInvalidParameter},
+	{err: volumes.ErrNotFound, status: cimmodel.StatusNotFound, storage: returnInvalidParameter, replication: returnInvalidParameter},
+	{err: volumes.ErrPoolNotFound, status: cimmodel.StatusNotFound, storage: returnInvalidParameter, replication: returnInvalidParameter},
+	{err: volumes.ErrPoolExists, status: cimmodel.StatusAlreadyExists, storage: returnFailed},
+	{err: volumes.ErrPoolNotEmpty, status: cimmodel.StatusFailed, storage: returnInUse},
+	{err: volumes.ErrDefaultPool, status: cimmodel.StatusNotSupported, storage: returnNotSupported},
+	{err: volumes.ErrInUse, status: cimmodel.StatusFailed, storage: returnInUse, replication: returnInUse},
+	{err: volumes.ErrInvalidLabel, status: cimmodel.StatusInvalidParameter, storage: returnInvalidParameter},
+	{err: volumes.ErrMissing, status: cimmodel.StatusFailed, storage: returnFailed},
+	{err: volumes.ErrClosed, status: cimmodel.StatusFailed, storage: returnFailed},
+	{err: jobqueue.ErrQueueFull, status: cimmodel.StatusFailed, replication: returnInUse},
+	{err: jobqueue.ErrFinished, status: cimmodel.StatusFailed, replication: returnInvalidTransition},
+	{err: jobqueue.ErrNotFinished, status: cimmodel.StatusFailed, replication: returnInUse},
+	{err: jobqueue.ErrNotFound, status: cimmodel.StatusNotFound, replication: returnInvalidParameter},
 }
 
-// replicationReturnCode is the return value of method for err: 0 for nil,
-// the table's code for a known error, 4 (Failed) otherwise.
-func replicationReturnCode(method string, err error) uint32 {
+// family is a class family: the column of domainErrors its methods answer
+// from. A family treats an error without a code of its own as unknown: 4
+// (Failed) from a method, StatusFailed from an intrinsic operation.
+type family int
+
+const (
+	storageFamily     family = iota // CIM_StorageConfigurationService, volumes, pools
+	replicationFamily               // the replication service, groups, synchronizations, jobs
+)
+
+// code is r's return value in f, or returnNone.
+func (r *errorRow) code(f family) uint32 {
+	if f == storageFamily {
+		return r.storage
+	}
+	return r.replication
+}
+
+// rowFor is the first row of the table that matches err and has a code in
+// f, or nil.
+func rowFor(f family, err error) *errorRow {
+	if err == nil {
+		return nil
+	}
+	for i := range domainErrors {
+		r := &domainErrors[i]
+		if r.code(f) != returnNone && errors.Is(err, r.err) {
+			return r
+		}
+	}
+	return nil
+}
+
+// storageReturnCode is the return value of a CIM_StorageConfigurationService
+// method for err: 0 for nil, the table's storage code, 4 (Failed) otherwise.
+func storageReturnCode(err error) uint32 {
 	if err == nil {
 		return returnOK
 	}
-	for _, r := range replicationErrors {
-		if errors.Is(err, r.err) {
-			if c, ok := r.byMethod[method]; ok {
-				return c
-			}
-			return r.code
-		}
+	if r := rowFor(storageFamily, err); r != nil {
+		return r.storage
 	}
 	return returnFailed
 }
 
-// replicationStatus is the CIM status the table gives err, and whether a
-// row names it.
-func replicationStatus(err error) (cimmodel.Status, bool) {
-	for _, r := range replicationErrors {
-		if errors.Is(err, r.err) {
-			return r.status, true
-		}
+// replicationReturnCode is the return value of a replication method for
+// err: 0 for nil, the table's code for a known error, 4 (Failed) otherwise.
+func replicationReturnCode(method string, err error) uint32 {
+	if err == nil {
+		return returnOK
 	}
-	for _, r := range storageErrors() {
-		if errors.Is(err, r.err) {
+	r := rowFor(replicationFamily, err)
+	if r == nil {
+		return returnFailed
+	}
+	if c, ok := r.byMethod[method]; ok {
+		return c
+	}
+	return r.replication
+}
+
+// errorStatus is the CIMStatusCode of a refusal's CIM_Error for err: the
+// status of the table's first row that matches err, and whether one does
+// (StatusFailed, false otherwise).
+func errorStatus(err error) (cimmodel.Status, bool) {
+	for _, f := range []family{replicationFamily, storageFamily} {
+		if r := rowFor(f, err); r != nil {
 			return r.status, true
 		}
 	}
 	return cimmodel.StatusFailed, false
 }
 
-// replicationError turns a domain error into a *cimmodel.Error for an
-// intrinsic operation; a *cimmodel.Error passes through.
-func replicationError(err error) error {
+// storageError is cimError for the storage classes' intrinsic operations.
+func storageError(err error) error { return cimError(storageFamily, err) }
+
+// replicationError is cimError for the replication classes' intrinsic
+// operations.
+func replicationError(err error) error { return cimError(replicationFamily, err) }
+
+// cimError turns a domain error into a *cimmodel.Error for an intrinsic
+// operation of family f, with the table's status (StatusFailed for an error
+// f does not know) and err as its cause; a *cimmodel.Error passes through
+// unchanged.
+func cimError(f family, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -115,11 +182,8 @@ func replicationError(err error) error {
 		return err
 	}
 	status := cimmodel.StatusFailed
-	for _, r := range replicationErrors {
-		if errors.Is(err, r.err) {
-			status = r.status
-			break
-		}
+	if r := rowFor(f, err); r != nil {
+		status = r.status
 	}
 	return cimmodel.Errorf(status, "%w", err)
 }

@@ -632,13 +632,13 @@ func TestReplicationErrorTable(t *testing.T) {
 	}
 	for _, text := range texts {
 		found := false
-		for _, r := range replicationErrors {
+		for _, r := range domainErrors {
 			if r.err.Error() == text {
 				found = true
 			}
 		}
 		if !found {
-			t.Errorf("replica sentinel %q has no row in replicationErrors", text)
+			t.Errorf("replica sentinel %q has no row in domainErrors", text)
 		}
 	}
 	for _, tt := range []struct {

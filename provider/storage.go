@@ -6,7 +6,6 @@ import (
 
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/replica"
-	"github.com/replicad/replicad/volumes"
 )
 
 // storageClasses declares the storage classes: volumes, pools, the storage
@@ -41,71 +40,6 @@ const (
 // errReplicationMember is returned when a volume cannot be deleted because
 // it is part of a replication relationship.
 var errReplicationMember = errors.New("provider: volume is a replication source or target")
-
-// storageErrorRow maps a domain error to a method return value and, for
-// the intrinsic operations (Get, Put, Delete), a CIM status.
-type storageErrorRow struct {
-	err    error
-	code   uint32
-	status cimmodel.Status
-}
-
-// storageErrors is the one table from domain errors to what the storage
-// classes answer. Every volumes.Err* sentinel has a row (a test checks).
-func storageErrors() []storageErrorRow {
-	return []storageErrorRow{
-		{volumes.ErrInvalidName, returnInvalidParameter, cimmodel.StatusInvalidParameter},
-		{volumes.ErrInvalidSize, returnSizeNotSupported, cimmodel.StatusInvalidParameter},
-		{volumes.ErrNoSpace, returnSizeNotSupported, cimmodel.StatusFailed},
-		{volumes.ErrExists, returnInvalidParameter, cimmodel.StatusAlreadyExists},
-		{volumes.ErrNotFound, returnInvalidParameter, cimmodel.StatusNotFound},
-		{volumes.ErrPoolNotFound, returnInvalidParameter, cimmodel.StatusNotFound},
-		{volumes.ErrPoolExists, returnFailed, cimmodel.StatusAlreadyExists},
-		{volumes.ErrPoolNotEmpty, returnInUse, cimmodel.StatusFailed},
-		{volumes.ErrDefaultPool, returnNotSupported, cimmodel.StatusNotSupported},
-		{volumes.ErrInUse, returnInUse, cimmodel.StatusFailed},
-		{volumes.ErrInvalidLabel, returnInvalidParameter, cimmodel.StatusInvalidParameter},
-		{volumes.ErrMissing, returnFailed, cimmodel.StatusFailed},
-		{volumes.ErrClosed, returnFailed, cimmodel.StatusFailed},
-		{errReplicationMember, returnReplicationMember, cimmodel.StatusFailed},
-		{replica.ErrInRelationship, returnReplicationMember, cimmodel.StatusFailed},
-	}
-}
-
-// storageReturnCode is the method return value for err: 0 for nil, the
-// table's code for a known domain error, 4 (Failed) otherwise.
-func storageReturnCode(err error) uint32 {
-	if err == nil {
-		return returnOK
-	}
-	for _, r := range storageErrors() {
-		if errors.Is(err, r.err) {
-			return r.code
-		}
-	}
-	return returnFailed
-}
-
-// storageError turns a domain error into a *cimmodel.Error whose status
-// comes from the table (StatusFailed for an unknown error), keeping err as
-// the cause. A *cimmodel.Error passes through unchanged.
-func storageError(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *cimmodel.Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	status := cimmodel.StatusFailed
-	for _, r := range storageErrors() {
-		if errors.Is(err, r.err) {
-			status = r.status
-			break
-		}
-	}
-	return cimmodel.Errorf(status, "%w", err)
-}
 
 // replicationUsage returns the StorageExtent.Usage of a volume with role
 // r (replica's answer, read from its synchronization records) and whether

@@ -67,16 +67,16 @@ func volumesSentinels(t *testing.T) map[string]string {
 }
 
 // TestEveryVolumesErrorHasARow fails when volumes gains an Err* sentinel
-// that storageErrors does not map.
+// that domainErrors does not map.
 func TestEveryVolumesErrorHasARow(t *testing.T) {
 	for name, text := range volumesSentinels(t) {
 		t.Run(name, func(t *testing.T) {
-			for _, r := range storageErrors() {
+			for _, r := range domainErrors {
 				if r.err.Error() == text {
 					return
 				}
 			}
-			t.Errorf("volumes.%s (%q) has no row in storageErrors", name, text)
+			t.Errorf("volumes.%s (%q) has no row in domainErrors", name, text)
 		})
 	}
 }
