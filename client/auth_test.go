@@ -26,7 +26,7 @@ import (
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/client"
 	"github.com/replicad/replicad/ntlm"
-	"github.com/replicad/replicad/provider"
+	"github.com/replicad/replicad/provider/providertest"
 	"github.com/replicad/replicad/users"
 	"github.com/replicad/replicad/wsman"
 )
@@ -80,11 +80,7 @@ func newLogonServerWith(t *testing.T, tlsOn bool, configure func(*wsman.Server, 
 	t.Helper()
 	dir := t.TempDir()
 	reg := cimmodel.NewRegistry()
-	p, err := provider.New(context.Background(), provider.Config{DB: openStore(t, dir), DataDir: dir, SystemName: "testhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := providertest.New(t, dir)
 	if err := p.Register(reg); err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/client"
 	"github.com/replicad/replicad/provider"
-	"github.com/replicad/replicad/store"
+	"github.com/replicad/replicad/provider/providertest"
 	"github.com/replicad/replicad/users"
 	"github.com/replicad/replicad/wsman"
 )
@@ -31,11 +30,7 @@ const (
 func newServer(t *testing.T) (*httptest.Server, *client.Client) {
 	t.Helper()
 	dir := t.TempDir()
-	p, err := provider.New(context.Background(), provider.Config{DB: openStore(t, dir), DataDir: dir, SystemName: "testhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := providertest.New(t, dir)
 	reg := cimmodel.NewRegistry()
 	if err := p.Register(reg); err != nil {
 		t.Fatal(err)
@@ -55,17 +50,6 @@ func newServer(t *testing.T) (*httptest.Server, *client.Client) {
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv, client.New(srv.URL+"/wsman", user, password, client.Options{Timeout: 20 * time.Second})
-}
-
-// openStore opens the state file in dir until the test ends.
-func openStore(t *testing.T, dir string) *store.DB {
-	t.Helper()
-	db, err := store.Open(filepath.Join(dir, "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 func TestIdentify(t *testing.T) {

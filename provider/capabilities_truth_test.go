@@ -3,17 +3,13 @@ package provider
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
 
-	"go.uber.org/zap/zaptest"
-
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/replica"
-	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/volumes"
 )
 
@@ -425,24 +421,8 @@ func (w *capsWalk) removeFromReplicatedGroup(t *testing.T, typ []string, target 
 // second, so that a copy is still running when the next call comes.
 func newSlowReplEnv(t *testing.T, bandwidth int64) *replEnv {
 	t.Helper()
-	e := &storageEnv{t: t, dataDir: t.TempDir()}
-	db, err := store.Open(filepath.Join(e.dataDir, "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := New(context.Background(), Config{DB: db, DataDir: e.dataDir, SystemName: testSystem,
-		Logger: zaptest.NewLogger(t), CopyBandwidth: bandwidth})
-	if err != nil {
-		db.Close()
-		t.Fatal(err)
-	}
-	reg := cimmodel.NewRegistry()
-	if err := p.Register(reg); err != nil {
-		p.Close()
-		db.Close()
-		t.Fatal(err)
-	}
-	e.db, e.p, e.reg = db, p, reg
+	e := &storageEnv{t: t, dataDir: t.TempDir(), replicaOpts: replica.Options{BandwidthLimit: bandwidth}}
+	e.open()
 	t.Cleanup(e.close)
 	return &replEnv{storageEnv: e, t: t}
 }

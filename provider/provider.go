@@ -1,18 +1,15 @@
 package provider
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/replica"
-	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/volumes"
 )
 
@@ -20,36 +17,25 @@ import (
 // Windows names it (Root\CIMv2\Storage\iScsiTarget).
 const Namespace = "root/cimv2/storage/iscsitarget"
 
-// Config holds what New needs.
+// Config holds what New needs: the domain services the classes map onto,
+// opened (and later closed) by their owner, cmd/replicad's Main.
 type Config struct {
-	DB      *store.DB
-	DataDir string
+	// Volumes serves the storage pools and volumes.
+	Volumes *volumes.Service
+	// Jobs is the job queue behind CIM_ConcreteJob; its owner starts it
+	// once replica has registered its job handlers.
+	Jobs *jobqueue.Queue
+	// Replica is the replication domain behind the replication classes.
+	Replica *replica.Service
 	Logger  *zap.Logger
 	// SystemName names the hosting computer system (default: the host name).
 	SystemName string
-	// JobWorkers bounds the jobs that run at once (default 2).
-	JobWorkers int
-	// CopyBandwidth caps each copy's data rate in bytes per second (0: unlimited).
-	CopyBandwidth int64
-	// MirrorLag bounds how long a write to a mirrored source goes unnoticed
-	// (0: replica.DefaultMirrorLag).
-	MirrorLag time.Duration
-	// ScrubRate turns on the background scrub of Synchronized replicas at
-	// this many bytes per second (0: off; replica.Options.ScrubRate).
-	ScrubRate int64
-	// MirrorScan is how often the mirror loop compares each mirror's whole
-	// target with its source (0: replica.DefaultMirrorScan, negative:
-	// never; replica.Options.MirrorScan).
-	MirrorScan time.Duration
-	// Copies is told of the bytes copy jobs write (replica.Options.Copies;
-	// the daemon passes its metrics); nil counts nothing.
-	Copies replica.CopyObserver
 }
 
-// Provider serves replicad's CIM classes. Create it with New, declare its
-// classes with Register, and Close it on shutdown.
+// Provider serves replicad's CIM classes over the domain services it is
+// given. Create it with New and declare its classes with Register; it opens
+// and closes nothing itself.
 type Provider struct {
-	cfg     Config
 	logger  *zap.Logger
 	system  string
 	volumes *volumes.Service
@@ -57,11 +43,10 @@ type Provider struct {
 	repl    replicationState
 }
 
-// New opens the domain behind the classes (volumes, jobs, replication) and
-// starts the job queue, which resumes jobs interrupted by the last stop.
-func New(ctx context.Context, cfg Config) (*Provider, error) {
-	if cfg.DB == nil {
-		return nil, errors.New("provider: no store")
+// New returns the provider of the classes over the services in cfg.
+func New(cfg Config) (*Provider, error) {
+	if cfg.Volumes == nil || cfg.Jobs == nil || cfg.Replica == nil {
+		return nil, errors.New("provider: new: Volumes, Jobs and Replica are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
@@ -73,30 +58,8 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		}
 		cfg.SystemName = host
 	}
-	p := &Provider{cfg: cfg, logger: cfg.Logger, system: cfg.SystemName}
-	var err error
-	p.volumes, err = volumes.Open(cfg.DB, cfg.DataDir, volumes.Options{Logger: cfg.Logger.Named("volumes")})
-	if err != nil {
-		return nil, fmt.Errorf("provider: %w", err)
-	}
-	p.jobs, err = jobqueue.Open(cfg.DB, jobqueue.Options{Workers: cfg.JobWorkers, Logger: cfg.Logger.Named("jobqueue")})
-	if err != nil {
-		p.volumes.Close()
-		return nil, fmt.Errorf("provider: %w", err)
-	}
-	if err := p.openReplication(ctx); err != nil {
-		p.jobs.Close()
-		p.volumes.Close()
-		return nil, fmt.Errorf("provider: %w", err)
-	}
-	p.jobs.Start()
-	return p, nil
-}
-
-// Close stops the jobs at a checkpoint and closes the domain, in reverse
-// order of New. The store stays open; its owner closes it.
-func (p *Provider) Close() error {
-	return errors.Join(p.jobs.Close(), p.closeReplication(), p.volumes.Close())
+	return &Provider{logger: cfg.Logger, system: cfg.SystemName, volumes: cfg.Volumes, jobs: cfg.Jobs,
+		repl: replicationState{svc: cfg.Replica}}, nil
 }
 
 // Register declares every class of the provider to reg, parents first: the

@@ -1,13 +1,10 @@
 package provider
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"go.uber.org/zap"
 
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/replica"
@@ -45,31 +42,6 @@ type replicationState struct {
 	svc *replica.Service
 	// classes holds the declared classes instances are made of.
 	classes map[string]*cimmodel.Class
-}
-
-// replicaOptions are the replication domain's options from cfg.
-func replicaOptions(cfg Config, logger *zap.Logger) replica.Options {
-	return replica.Options{Logger: logger, BandwidthLimit: cfg.CopyBandwidth, MirrorLag: cfg.MirrorLag,
-		MirrorScan: cfg.MirrorScan, ScrubRate: cfg.ScrubRate, Copies: cfg.Copies}
-}
-
-// openReplication opens the replication domain and registers its job
-// handlers with p.jobs (before the queue starts).
-func (p *Provider) openReplication(ctx context.Context) error {
-	svc, err := replica.Open(ctx, p.cfg.DB, p.volumes, p.jobs, replicaOptions(p.cfg, p.logger.Named("replica")))
-	if err != nil {
-		return err
-	}
-	p.repl.svc = svc
-	return nil
-}
-
-// closeReplication stops the replication domain.
-func (p *Provider) closeReplication() error {
-	if p.repl.svc == nil {
-		return nil
-	}
-	return p.repl.svc.Close()
 }
 
 // replicationClasses declares the replication classes: the DMTF parents

@@ -22,13 +22,20 @@ import (
 const testSystem = "testhost"
 
 // storageEnv is a provider on a real store and data directory in
-// t.TempDir(), with its classes in a real registry.
+// t.TempDir(), with its classes in a real registry. It opens the domain
+// services the provider maps onto as cmd/replicad's Main does.
 type storageEnv struct {
 	t       testing.TB
 	dataDir string
-	db      *store.DB
-	p       *Provider
-	reg     *cimmodel.Registry
+	// replicaOpts are the replication domain's options (the logger is
+	// the test's).
+	replicaOpts replica.Options
+	db          *store.DB
+	vols        *volumes.Service
+	jobs        *jobqueue.Queue
+	repl        *replica.Service
+	p           *Provider
+	reg         *cimmodel.Registry
 }
 
 func newStorageEnv(t testing.TB) *storageEnv {
@@ -39,37 +46,67 @@ func newStorageEnv(t testing.TB) *storageEnv {
 	return e
 }
 
+// open opens store → volumes → jobqueue → replica → provider, starts the
+// job queue and registers the classes.
 func (e *storageEnv) open() {
 	e.t.Helper()
-	db, err := store.Open(filepath.Join(e.dataDir, "state.db"), store.Options{})
-	if err != nil {
+	if err := e.openDomain(); err != nil {
+		e.close()
 		e.t.Fatal(err)
 	}
-	p, err := New(context.Background(), Config{DB: db, DataDir: e.dataDir, SystemName: testSystem, Logger: zaptest.NewLogger(e.t)})
+	p, err := New(Config{Volumes: e.vols, Jobs: e.jobs, Replica: e.repl, SystemName: testSystem, Logger: zaptest.NewLogger(e.t)})
 	if err != nil {
-		db.Close()
+		e.close()
 		e.t.Fatal(err)
 	}
+	e.jobs.Start()
 	reg := cimmodel.NewRegistry()
 	if err := p.Register(reg); err != nil {
-		p.Close()
-		db.Close()
+		e.close()
 		e.t.Fatal(err)
 	}
-	e.db, e.p, e.reg = db, p, reg
+	e.p, e.reg = p, reg
 }
 
+// openDomain opens the services behind the provider, in the daemon's order.
+func (e *storageEnv) openDomain() error {
+	logger := zaptest.NewLogger(e.t)
+	var err error
+	if e.db, err = store.Open(filepath.Join(e.dataDir, "state.db"), store.Options{}); err != nil {
+		return err
+	}
+	if e.vols, err = volumes.Open(e.db, e.dataDir, volumes.Options{Logger: logger.Named("volumes")}); err != nil {
+		return err
+	}
+	if e.jobs, err = jobqueue.Open(e.db, jobqueue.Options{Logger: logger.Named("jobqueue")}); err != nil {
+		return err
+	}
+	opts := e.replicaOpts
+	opts.Logger = logger.Named("replica")
+	e.repl, err = replica.Open(context.Background(), e.db, e.vols, e.jobs, opts)
+	return err
+}
+
+// close stops the jobs at a checkpoint, then closes replica, volumes and
+// the store (the reverse of open); it closes whatever open got to.
 func (e *storageEnv) close() {
-	if e.p == nil {
-		return
+	var errs []error
+	if e.jobs != nil {
+		errs = append(errs, e.jobs.Close())
 	}
-	if err := e.p.Close(); err != nil {
-		e.t.Errorf("provider Close: %v", err)
+	if e.repl != nil {
+		errs = append(errs, e.repl.Close())
 	}
-	if err := e.db.Close(); err != nil {
-		e.t.Errorf("store Close: %v", err)
+	if e.vols != nil {
+		errs = append(errs, e.vols.Close())
 	}
-	e.p, e.db, e.reg = nil, nil, nil
+	if e.db != nil {
+		errs = append(errs, e.db.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		e.t.Errorf("close: %v", err)
+	}
+	e.db, e.vols, e.jobs, e.repl, e.p, e.reg = nil, nil, nil, nil, nil, nil
 }
 
 // restart closes the provider and the store and opens them again on the

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/pem"
 	"fmt"
 	"net/http"
@@ -16,8 +15,7 @@ import (
 
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/ntlm"
-	"github.com/replicad/replicad/provider"
-	"github.com/replicad/replicad/store"
+	"github.com/replicad/replicad/provider/providertest"
 	"github.com/replicad/replicad/users"
 	"github.com/replicad/replicad/wsman"
 )
@@ -29,16 +27,7 @@ import (
 func newLogonEnv(t *testing.T, tlsOn bool) (*env, *httptest.Server, func() []string) {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	p, err := provider.New(context.Background(), provider.Config{DB: db, DataDir: dir, SystemName: "testhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := providertest.New(t, dir)
 	reg := cimmodel.NewRegistry()
 	if err := p.Register(reg); err != nil {
 		t.Fatal(err)

@@ -14,8 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/replicad/replicad/cimmodel"
-	"github.com/replicad/replicad/provider"
-	"github.com/replicad/replicad/store"
+	"github.com/replicad/replicad/provider/providertest"
 	"github.com/replicad/replicad/users"
 	"github.com/replicad/replicad/wsman"
 )
@@ -30,16 +29,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "state.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	p, err := provider.New(context.Background(), provider.Config{DB: db, DataDir: dir, SystemName: "testhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
+	p := providertest.New(t, dir)
 	reg := cimmodel.NewRegistry()
 	if err := p.Register(reg); err != nil {
 		t.Fatal(err)

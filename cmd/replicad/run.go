@@ -17,10 +17,13 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/metrics"
 	"github.com/replicad/replicad/provider"
+	"github.com/replicad/replicad/replica"
 	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/users"
+	"github.com/replicad/replicad/volumes"
 	"github.com/replicad/replicad/wsman"
 )
 
@@ -30,7 +33,12 @@ type Main struct {
 	Config Config
 	Logger *zap.Logger
 
-	DB       *store.DB
+	DB *store.DB
+	// Volumes, Jobs and Replica are the domain the provider maps onto;
+	// Main opens and closes them (the provider only uses them).
+	Volumes  *volumes.Service
+	Jobs     *jobqueue.Queue
+	Replica  *replica.Service
 	Provider *provider.Provider
 	Server   *wsman.Server
 	// Metrics counts requests and serves /metrics and /healthz on
@@ -39,6 +47,9 @@ type Main struct {
 
 	http []*http.Server
 	done []chan error
+	// addrs are the bound addresses by scheme ("http", "https",
+	// "metrics"), which tests that listen on port 0 read.
+	addrs map[string]net.Addr
 }
 
 // NewMain returns a daemon with the default configuration.
@@ -47,8 +58,8 @@ func NewMain() *Main { return &Main{Config: DefaultConfig()} }
 // ParseFlags reads the command line into m.Config.
 func (m *Main) ParseFlags(args []string) error { return m.Config.ParseFlags(args) }
 
-// Run opens the state, wires the parts (store → volumes → jobs → provider →
-// wsman) and starts the listeners. It returns once they accept connections.
+// Run opens the state, wires the parts (store → volumes → jobqueue → replica
+// → provider → wsman) and starts the listeners. It returns once they accept connections.
 func (m *Main) Run(ctx context.Context) error {
 	logger, err := newLogger(m.Config.LogFormat)
 	if err != nil {
@@ -81,20 +92,10 @@ func (m *Main) Run(ctx context.Context) error {
 			return m.DB.View(func(*store.Tx) error { return nil })
 		},
 	})
-	registry := cimmodel.NewRegistry()
-	m.Provider, err = provider.New(ctx, provider.Config{
-		DB:            m.DB,
-		DataDir:       cfg.DataDir,
-		Logger:        logger.Named("provider"),
-		CopyBandwidth: cfg.CopyBandwidth,
-		MirrorLag:     cfg.MirrorLag,
-		MirrorScan:    cfg.MirrorScan,
-		ScrubRate:     cfg.ScrubRate,
-		Copies:        m.Metrics,
-	})
-	if err != nil {
+	if err := m.openDomain(ctx); err != nil {
 		return err
 	}
+	registry := cimmodel.NewRegistry()
 	if err := m.Provider.Register(registry); err != nil {
 		return err
 	}
@@ -149,6 +150,53 @@ func (m *Main) Run(ctx context.Context) error {
 		logger.Info("Basic authentication over plain HTTP is allowed", zap.Bool("allowUnencrypted", true))
 	}
 	return nil
+}
+
+// openDomain opens the domain on m.DB (volumes → jobqueue → replica), the
+// provider over it, and starts the job queue once replica has registered
+// its job handlers, which resumes the jobs the last stop interrupted.
+func (m *Main) openDomain(ctx context.Context) error {
+	var err error
+	if m.Volumes, err = volumes.Open(m.DB, m.Config.DataDir, volumes.Options{Logger: m.Logger.Named("volumes")}); err != nil {
+		return err
+	}
+	if m.Jobs, err = jobqueue.Open(m.DB, jobqueue.Options{Logger: m.Logger.Named("jobqueue")}); err != nil {
+		return err
+	}
+	if m.Replica, err = replica.Open(ctx, m.DB, m.Volumes, m.Jobs, m.Config.replicaOptions(m.Logger.Named("replica"), m.Metrics)); err != nil {
+		return err
+	}
+	m.Provider, err = provider.New(provider.Config{Volumes: m.Volumes, Jobs: m.Jobs, Replica: m.Replica, Logger: m.Logger.Named("provider")})
+	if err != nil {
+		return err
+	}
+	m.Jobs.Start()
+	return nil
+}
+
+// replicaOptions are the replication domain's options from the flags
+// (--copy-bandwidth, --mirror-lag, --mirror-scan, --scrub-rate); copies is
+// told of the bytes copy jobs write (the daemon's metrics).
+func (c *Config) replicaOptions(logger *zap.Logger, copies replica.CopyObserver) replica.Options {
+	return replica.Options{Logger: logger, BandwidthLimit: c.CopyBandwidth, MirrorLag: c.MirrorLag,
+		MirrorScan: c.MirrorScan, ScrubRate: c.ScrubRate, Copies: copies}
+}
+
+// closeDomain stops the jobs at a checkpoint, then closes replica and
+// volumes, in reverse order of openDomain; whatever openDomain did not open
+// is skipped. The store stays open; Close closes it last.
+func (m *Main) closeDomain() error {
+	var errs []error
+	if m.Jobs != nil {
+		errs = append(errs, m.Jobs.Close())
+	}
+	if m.Replica != nil {
+		errs = append(errs, m.Replica.Close())
+	}
+	if m.Volumes != nil {
+		errs = append(errs, m.Volumes.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // aeadSuites are the TLS 1.2 cipher suites offered without --tls-compat:
@@ -211,6 +259,10 @@ func (m *Main) serve(ln net.Listener, h http.Handler, scheme string) {
 	done := make(chan error, 1)
 	m.http = append(m.http, srv)
 	m.done = append(m.done, done)
+	if m.addrs == nil {
+		m.addrs = map[string]net.Addr{}
+	}
+	m.addrs[scheme] = ln.Addr()
 	m.Logger.Info("listening", zap.String("scheme", scheme), zap.String("addr", ln.Addr().String()),
 		zap.String("url", fmt.Sprintf("%s://%s/wsman", scheme, ln.Addr())))
 	go func() {
@@ -236,11 +288,7 @@ func (m *Main) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	if m.Provider != nil {
-		if err := m.Provider.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	errs = append(errs, m.closeDomain())
 	if m.DB != nil {
 		if err := m.DB.Close(); err != nil {
 			errs = append(errs, err)
