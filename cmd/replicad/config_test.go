@@ -7,9 +7,10 @@ import (
 	"github.com/replicad/replicad/wsman"
 )
 
-// TestMirrorScanFlag: --mirror-scan sets Config.MirrorScan (which run.go
-// hands to provider.Config); unset it is 0 (the 6 h default), and a
-// negative duration (never) is accepted.
+// TestMirrorScanFlag: --mirror-scan sets Config.MirrorScan (which
+// Config.replicaOptions maps into replica.Options; TestReplicaOptions);
+// unset it is 0 (the 6 h default), and a negative duration (never) is
+// accepted.
 func TestMirrorScanFlag(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
