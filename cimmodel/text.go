@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/replicad/replicad/soap"
 )
 
 // formatScalar writes a scalar of type t (not a reference or an instance) as
@@ -174,9 +176,9 @@ func parseDatetimeText(s string) (Datetime, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case strings.HasPrefix(s, "P") || strings.HasPrefix(s, "-P"):
-		d, err := parseDuration(s)
+		d, err := soap.ParseDuration(s)
 		if err != nil {
-			return Datetime{}, err
+			return Datetime{}, fmt.Errorf("interval: %w", err)
 		}
 		return Datetime{Interval: d, IsInterval: true}, nil
 	case len(s) == 25 && (s[21] == '+' || s[21] == '-' || s[21] == ':') && s[14] == '.':
@@ -257,94 +259,6 @@ func formatDuration(d time.Duration) string {
 	}
 	b.WriteByte('S')
 	return b.String()
-}
-
-// parseDuration parses an xs:duration. Years and months have no fixed
-// length, so only zero counts of them are accepted.
-func parseDuration(s string) (time.Duration, error) {
-	bad := fmt.Errorf("%q is not an interval (xs:duration)", s)
-	neg := strings.HasPrefix(s, "-")
-	rest := strings.TrimPrefix(s, "-")
-	if !strings.HasPrefix(rest, "P") || len(rest) < 2 {
-		return 0, bad
-	}
-	rest = rest[1:]
-	var total uint64
-	inTime, any := false, false
-	order := "YMD"
-	for rest != "" {
-		if rest[0] == 'T' {
-			if inTime || len(rest) == 1 {
-				return 0, bad
-			}
-			inTime, order = true, "HMS"
-			rest = rest[1:]
-			continue
-		}
-		i := 0
-		for i < len(rest) && (rest[i] >= '0' && rest[i] <= '9' || rest[i] == '.') {
-			i++
-		}
-		if i == 0 || i == len(rest) {
-			return 0, bad
-		}
-		numText, unit := rest[:i], rest[i]
-		rest = rest[i+1:]
-		k := strings.IndexByte(order, unit)
-		if k < 0 {
-			return 0, bad
-		}
-		order = order[k+1:]
-		if strings.Contains(numText, ".") && !(inTime && unit == 'S') {
-			return 0, bad
-		}
-		intPart, frac, hasFrac := strings.Cut(numText, ".")
-		if intPart == "" || (hasFrac && (frac == "" || len(frac) > 9)) {
-			return 0, bad
-		}
-		n, err := strconv.ParseUint(intPart, 10, 63)
-		if err != nil {
-			return 0, bad
-		}
-		any = true
-		var unitLen uint64
-		switch {
-		case !inTime && (unit == 'Y' || unit == 'M'):
-			if n != 0 {
-				return 0, fmt.Errorf("%q: intervals in years or months have no fixed length", s)
-			}
-		case !inTime && unit == 'D':
-			unitLen = uint64(24 * time.Hour)
-		case unit == 'H':
-			unitLen = uint64(time.Hour)
-		case unit == 'M':
-			unitLen = uint64(time.Minute)
-		case unit == 'S':
-			unitLen = uint64(time.Second)
-			if hasFrac {
-				f, err := strconv.ParseUint((frac + "000000000")[:9], 10, 64)
-				if err != nil {
-					return 0, bad
-				}
-				total += f
-			}
-		}
-		if unitLen != 0 && n > (math.MaxInt64-total)/unitLen {
-			return 0, bad
-		}
-		total += n * unitLen
-		if total > math.MaxInt64 {
-			return 0, bad
-		}
-	}
-	if !any {
-		return 0, bad
-	}
-	d := time.Duration(total)
-	if neg {
-		d = -d
-	}
-	return d, nil
 }
 
 func equalFold(a, b string) bool { return strings.EqualFold(a, b) }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/replicad/replicad/soap"
 )
@@ -89,4 +90,29 @@ func BenchmarkFaultBytes(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzParseDuration checks that ParseDuration never panics, that the sign
+// of what it accepts is the sign written, and that whatever FormatDuration
+// writes parses back to the same milliseconds.
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"PT60.000S", "P1DT2H3M4.5S", "-PT5S", "P0Y0M1D", "PT0.0000000019S", "P1Y", "PT-1S"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := soap.ParseDuration(s)
+		if err != nil {
+			return
+		}
+		if (d < 0) != (s[0] == '-' && d != 0) {
+			t.Fatalf("ParseDuration(%q) = %v: sign differs from the text", s, d)
+		}
+		if d < 0 {
+			return
+		}
+		back, err := soap.ParseDuration(soap.FormatDuration(d))
+		if want := d.Truncate(time.Millisecond); err != nil || back != want {
+			t.Fatalf("ParseDuration(FormatDuration(%v)) = %v, %v, want %v", d, back, err, want)
+		}
+	})
 }

@@ -67,6 +67,7 @@ func TestParseHostile(t *testing.T) {
 		{"OperationTimeout negative", withHeader(`<w:OperationTimeout>-PT5S</w:OperationTimeout>`), soap.ErrHeaderValue},
 		{"OperationTimeout zero", withHeader(`<w:OperationTimeout>PT0S</w:OperationTimeout>`), soap.ErrHeaderValue},
 		{"OperationTimeout huge", withHeader(`<w:OperationTimeout>P999999999Y</w:OperationTimeout>`), soap.ErrHeaderValue},
+		{"OperationTimeout in months", withHeader(`<w:OperationTimeout>P1M</w:OperationTimeout>`), soap.ErrHeaderValue},
 		{"mustUnderstand not boolean", withHeader(`<a:Action s:mustUnderstand="yes">x</a:Action>`), soap.ErrHeaderValue},
 		{"selector without Name", withHeader(`<w:SelectorSet><w:Selector>1</w:Selector></w:SelectorSet>`), soap.ErrHeaderValue},
 		{"option without Name", withHeader(`<w:OptionSet><w:Option>1</w:Option></w:OptionSet>`), soap.ErrHeaderValue},
