@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strings"
@@ -165,9 +166,19 @@ func (c *Client) sessionExchange(ctx context.Context, data []byte) (int, []byte,
 		if err != nil {
 			return 0, nil, err
 		}
+		var reused bool
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+			GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused },
+		}))
 		status, out, err := c.do(req, c.sess)
 		if err != nil {
 			c.loggedOn, c.sess = false, nil
+			// A kept-alive connection the server had closed takes the logon
+			// with it and fails the message before the server reads it: log
+			// on again on a new connection and send it once more.
+			if reused && attempt == 0 && errors.Is(err, ErrUnreachable) && ctx.Err() == nil {
+				continue
+			}
 			return 0, nil, err
 		}
 		if status == http.StatusUnauthorized && attempt == 0 {
