@@ -311,7 +311,10 @@ func (r *Registry) Enumerate(ctx context.Context, namespace, class string) ([]*I
 // c and converts string key values (from selectors) to the declared types;
 // the result names c, in path's namespace (c's when path has none), with
 // the keys in declared order, and references without a namespace get it.
-// A missing, unknown or unparsable key is StatusInvalidParameter.
+// A missing or unknown key is StatusInvalidParameter wrapping a
+// *KeyError, an unparsable one StatusInvalidParameter. It is the one check
+// of a path's keys against its class: wsman turns a *KeyError into its
+// selector faults.
 func (r *Registry) NormalizePath(c *Class, path ObjectPath) (ObjectPath, error) {
 	out := ObjectPath{Namespace: c.Namespace, Class: c.Name}
 	if path.Namespace != "" {
@@ -320,7 +323,7 @@ func (r *Registry) NormalizePath(c *Class, path ObjectPath) (ObjectPath, error) 
 	for _, k := range path.Keys {
 		p, ok := c.property(k.Name)
 		if !ok || !p.Key {
-			return ObjectPath{}, Errorf(StatusInvalidParameter, "%s has no key %q", c.Name, k.Name)
+			return ObjectPath{}, Errorf(StatusInvalidParameter, "%w", &KeyError{Class: c.Name, Key: k.Name, Kind: KeyUnknown})
 		}
 	}
 	for _, p := range c.props() {
@@ -329,7 +332,7 @@ func (r *Registry) NormalizePath(c *Class, path ObjectPath) (ObjectPath, error) 
 		}
 		v, ok := path.Key(p.Name)
 		if !ok || v.IsNull() {
-			return ObjectPath{}, Errorf(StatusInvalidParameter, "key %s of %s missing", p.Name, c.Name)
+			return ObjectPath{}, Errorf(StatusInvalidParameter, "%w", &KeyError{Class: c.Name, Key: p.Name, Kind: KeyMissing})
 		}
 		nv, err := convertKey(p, v)
 		if err != nil {
@@ -342,6 +345,32 @@ func (r *Registry) NormalizePath(c *Class, path ObjectPath) (ObjectPath, error) 
 		out.Keys = append(out.Keys, KeyBinding{Name: p.Name, Value: nv})
 	}
 	return out, nil
+}
+
+// KeyErrorKind says what is wrong with a path's key.
+type KeyErrorKind int
+
+// The kinds of KeyError.
+const (
+	KeyUnknown KeyErrorKind = iota // the class has no key of that name
+	KeyMissing                     // the path does not name a key of the class
+)
+
+// KeyError is a path's key that its class does not have, or that the path
+// lacks.
+type KeyError struct {
+	Class string
+	Key   string
+	Kind  KeyErrorKind
+}
+
+// Error says which key of which class, as NormalizePath always has.
+func (e *KeyError) Error() string {
+	switch e.Kind {
+	case KeyMissing:
+		return fmt.Sprintf("key %s of %s missing", e.Key, e.Class)
+	}
+	return fmt.Sprintf("%s has no key %q", e.Class, e.Key)
 }
 
 // convertKey converts a key value to the declared type of p.

@@ -2,6 +2,7 @@ package cimmodel_test
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 	"testing"
@@ -218,6 +219,49 @@ func TestGetConvertsSelectorKeys(t *testing.T) {
 	path.Keys[0].Value = cimmodel.String("forty-two")
 	if _, err := reg.Get(context.Background(), path); cimmodel.StatusOf(err) != cimmodel.StatusInvalidParameter {
 		t.Errorf("Get with a bad key: got %v, want StatusInvalidParameter", err)
+	}
+}
+
+// TestNormalizePathKeyErrors: a key the class does not have and a key the
+// path lacks are StatusInvalidParameter wrapping a *KeyError that names the
+// key and says which (wsman's selector faults come from it); a key value
+// that does not parse is no KeyError.
+func TestNormalizePathKeyErrors(t *testing.T) {
+	reg := cimmodel.NewRegistry()
+	c := &cimmodel.Class{Name: "X_Keyed", Namespace: testNS, Properties: []cimmodel.Property{
+		{Name: "N", Type: cimmodel.TypeUint32, Key: true}, {Name: "M", Type: cimmodel.TypeString, Key: true},
+		{Name: "Other", Type: cimmodel.TypeString}}}
+	if err := reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	path := func(keys ...cimmodel.KeyBinding) cimmodel.ObjectPath {
+		return cimmodel.ObjectPath{Namespace: testNS, Class: "X_Keyed", Keys: keys}
+	}
+	n, m := cimmodel.KeyBinding{Name: "n", Value: cimmodel.String("1")}, cimmodel.KeyBinding{Name: "M", Value: cimmodel.String("x")}
+	for _, tt := range []struct {
+		name string
+		path cimmodel.ObjectPath
+		want *cimmodel.KeyError
+	}{
+		{"unknown", path(n, m, cimmodel.KeyBinding{Name: "Other", Value: cimmodel.String("y")}),
+			&cimmodel.KeyError{Class: "X_Keyed", Key: "Other", Kind: cimmodel.KeyUnknown}},
+		{"missing", path(n), &cimmodel.KeyError{Class: "X_Keyed", Key: "M", Kind: cimmodel.KeyMissing}},
+		{"bad value", path(cimmodel.KeyBinding{Name: "N", Value: cimmodel.String("one")}, m), nil},
+		{"good", path(n, m), nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := reg.NormalizePath(c, tt.path)
+			var ke *cimmodel.KeyError
+			if got := errors.As(err, &ke); got != (tt.want != nil) {
+				t.Fatalf("NormalizePath: %v, want a KeyError %v", err, tt.want)
+			}
+			if tt.want != nil && (*ke != *tt.want || cimmodel.StatusOf(err) != cimmodel.StatusInvalidParameter) {
+				t.Errorf("NormalizePath: %+v (%v), want %+v with StatusInvalidParameter", ke, err, tt.want)
+			}
+			if tt.name == "bad value" && cimmodel.StatusOf(err) != cimmodel.StatusInvalidParameter {
+				t.Errorf("bad key value: %v, want StatusInvalidParameter", err)
+			}
+		})
 	}
 }
 

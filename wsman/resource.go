@@ -1,6 +1,7 @@
 package wsman
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/replicad/replicad/cimmodel"
@@ -83,24 +84,31 @@ func (s *Server) resolvePath(h *soap.Header) (target, cimmodel.ObjectPath, error
 	if err != nil {
 		return t, path, err
 	}
-	keys := map[string]bool{}
-	for _, p := range s.registry.Properties(t.class) {
-		if p.Key {
-			keys[strings.ToLower(p.Name)] = true
+	if _, err := s.registry.NormalizePath(t.class, path); err != nil {
+		if f := selectorFault(err); f != nil {
+			return t, path, f
 		}
-	}
-	for _, kb := range path.Keys {
-		if !keys[strings.ToLower(kb.Name)] {
-			return t, path, &protocolError{kind: faultUnexpectedSelectors,
-				message: "The selector " + kb.Name + " is not a key of " + t.class.Name + "."}
-		}
-		delete(keys, strings.ToLower(kb.Name))
-	}
-	if len(keys) > 0 {
-		return t, path, &protocolError{kind: faultInsufficientSelectors,
-			message: "The selectors do not name every key of " + t.class.Name + "."}
+		// A key value that does not parse is reported where the
+		// registry reads the path, as before.
 	}
 	return t, path, nil
+}
+
+// selectorFault is the fault for a path whose keys are not its class's
+// (cimmodel's Registry.NormalizePath checks them), or nil: a key the class
+// does not have is UnexpectedSelectors, a missing one
+// InsufficientSelectors.
+func selectorFault(err error) error {
+	var ke *cimmodel.KeyError
+	if !errors.As(err, &ke) {
+		return nil
+	}
+	if ke.Kind == cimmodel.KeyMissing {
+		return &protocolError{kind: faultInsufficientSelectors,
+			message: "The selectors do not name every key of " + ke.Class + "."}
+	}
+	return &protocolError{kind: faultUnexpectedSelectors,
+		message: "The selector " + ke.Key + " is not a key of " + ke.Class + "."}
 }
 
 // normalizeNamespace writes a CIM namespace with '/' separators, as the
