@@ -2,7 +2,9 @@
 // WS-Management clients for a bounded time and request count, and reports
 // throughput, latency percentiles, errors and the daemon's peak memory. It
 // knows nothing of replicad's internals: it speaks only WS-Management over
-// HTTP with Basic authentication, as any client does.
+// HTTP with Basic authentication, through the client package replicactl
+// uses (slow clients through an HTTP transport that pauses inside each
+// request body).
 //
 // By default it starts its own daemon (-replicad BINARY) on 127.0.0.1:0 with a
 // fresh data folder holding one small volume, so that every request kind has

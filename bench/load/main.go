@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/replicad/replicad/cimmodel"
 )
 
 // config is the command line.
@@ -208,15 +210,15 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 // mix is the request mix each client cycles through.
-func mix(ctx context.Context, c *client, service, volume epr, i int64) error {
+func mix(ctx context.Context, c *loadClient, service, volume cimmodel.ObjectPath, i int64) error {
 	switch i % 4 {
 	case 0:
 		return c.identify(ctx)
 	case 1:
 		return c.get(ctx, service)
 	case 2:
-		eprs, err := c.enumeratePull(ctx, uriVolume)
-		if err == nil && len(eprs) == 0 {
+		paths, err := c.enumeratePull(ctx, classVolume)
+		if err == nil && len(paths) == 0 {
 			err = errors.New("load: enumeration returned no volume")
 		}
 		return err
@@ -277,19 +279,19 @@ func run(cfg config) error {
 	}
 	conns := cfg.burstClients + cfg.clients
 	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxIdleConns: conns}, Timeout: time.Minute}
-	clients := make([]*client, max(cfg.clients, cfg.burstClients))
+	clients := make([]*loadClient, max(cfg.clients, cfg.burstClients))
 	for i := range clients {
 		l := logins[i%len(logins)]
-		clients[i] = &client{http: httpc, url: "http://" + d.addr + "/wsman", user: l.user, password: l.password}
+		clients[i] = newLoadClient(httpc, "http://"+d.addr+"/wsman", l.user, l.password)
 	}
 	c := clients[0]
 	ctx := context.Background()
-	services, err := c.enumeratePull(ctx, uriService)
+	services, err := c.enumeratePull(ctx, classService)
 	if err != nil || len(services) != 1 {
 		d.stop()
 		return fmt.Errorf("load: find the replication service: %d found, %v", len(services), err)
 	}
-	vols, err := c.enumeratePull(ctx, uriVolume)
+	vols, err := c.enumeratePull(ctx, classVolume)
 	if err != nil || len(vols) == 0 {
 		d.stop()
 		return fmt.Errorf("load: find a volume: %d found, %v", len(vols), err)
@@ -301,7 +303,7 @@ func run(cfg config) error {
 	})
 	// Burst: far more slow clients than the daemon has request slots.
 	burst, _ := phase(cfg.burstClients, time.Now().Add(time.Minute), int64(cfg.burstClients*cfg.burstRounds), func(ctx context.Context, w int, i int64) error {
-		return clients[w].getSlow(ctx, service, 100*time.Millisecond)
+		return clients[w].getSlow(ctx, service)
 	})
 	after := c.identify(ctx)
 	alive := d.alive()
