@@ -94,7 +94,7 @@ func (p *Provider) listMethodOf(name, out string, listOf func(replicationType ui
 		Params: []cimmodel.Parameter{replicationTypeParam(),
 			{Name: out, Type: cimmodel.TypeUint16, Array: true, Out: true}},
 		Func: func(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
-			t, _ := rArgUint16(in, "ReplicationType")
+			t, _ := argUint16(in, "ReplicationType")
 			if !slices.Contains(supportedReplicationTypes, t) {
 				return p.unsupportedType(name, t), nil
 			}
@@ -146,8 +146,8 @@ func (p *Provider) capabilitiesClass() *cimmodel.Class {
 						"ModifySettingsDefineState", "DMTF Reserved", "Vendor Specific"})),
 				{Name: "SupportedCopyStates", Type: cimmodel.TypeUint16, Array: true, Out: true}},
 			Func: func(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
-				t, _ := rArgUint16(in, "ReplicationType")
-				m, _ := rArgUint16(in, "MethodName")
+				t, _ := argUint16(in, "ReplicationType")
+				m, _ := argUint16(in, "MethodName")
 				var states []uint16
 				switch {
 				case !slices.Contains(supportedReplicationTypes, t):
@@ -184,9 +184,9 @@ func (p *Provider) capabilitiesClass() *cimmodel.Class {
 					[]string{"Local", "Remote", "DMTF Reserved", "Vendor Specific"})),
 				{Name: "SupportedReplicationTypes", Type: cimmodel.TypeUint16, Out: true}},
 			Func: func(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
-				st, _ := rArgUint16(in, "SyncType")
-				mode, _ := rArgUint16(in, "Mode")
-				where, _ := rArgUint16(in, "LocalOrRemote")
+				st, _ := argUint16(in, "SyncType")
+				mode, _ := argUint16(in, "Mode")
+				where, _ := argUint16(in, "LocalOrRemote")
 				if st > 8 || mode > 3 || where > 3 {
 					return p.refusal(returnNotSupported, cimmodel.StatusNotSupported,
 						"ConvertSyncTypeToReplicationType: vendor-specific SyncType, Mode or LocalOrRemote"), nil
@@ -219,7 +219,7 @@ func (p *Provider) defaultSettings(t uint16) *cimmodel.Instance {
 }
 
 func (p *Provider) getDefaultReplicationSettingData(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
-	t, _ := rArgUint16(in, "ReplicationType")
+	t, _ := argUint16(in, "ReplicationType")
 	if !slices.Contains(supportedReplicationTypes, t) {
 		return p.unsupportedType("GetDefaultReplicationSettingData", t), nil
 	}

@@ -235,7 +235,7 @@ func (p *Provider) requestJobStateChange(ctx context.Context, target cimmodel.Ob
 				method+": TimeoutPeriod: only 0 (or none) is supported; the job is stopped within the call's OperationTimeout"), nil
 		}
 	}
-	state, _ := rArgUint16(in, "RequestedState")
+	state, _ := argUint16(in, "RequestedState")
 	switch state {
 	case requestTerminate, requestKill:
 	case requestStart:

@@ -120,4 +120,3 @@ func TestErrorAnswersCoverTheTable(t *testing.T) {
 		}
 	}
 }
-

@@ -42,19 +42,19 @@ func (p *Provider) modifyListSynchronizationMethod() *cimmodel.Method {
 
 func (p *Provider) modifyListSynchronization(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	const method = "ModifyListSynchronization"
-	raw, _ := rArgUint16(in, "Operation")
+	raw, _ := argUint16(in, "Operation")
 	op := replica.Operation(raw)
 	if !slices.Contains(replica.Operations(), op) {
 		return p.methodFailure(method, fmt.Errorf("%w: Operation %d (%s): replicad performs %v", replica.ErrNotSupported, raw, op, replica.Operations())), nil
 	}
-	wait, waitGiven := rArgUint16(in, "WaitForCopyState")
+	wait, waitGiven := argUint16(in, "WaitForCopyState")
 	if waitGiven && wait != uint16(replica.CopyStateNotApplicable) {
 		if reach, ok := modifyReaches[op]; !ok || wait != uint16(reach) {
 			return p.methodFailure(method, invalidArg("WaitForCopyState %d does not follow from %s", wait, op)), nil
 		}
 	}
 	var ids []string
-	for _, ref := range rArgRefs(in, "Synchronization") {
+	for _, ref := range argRefs(in, "Synchronization") {
 		if strings.EqualFold(ref.Class, groupSynchronizedClassName) || strings.EqualFold(ref.Class, "CIM_GroupSynchronized") {
 			return p.methodFailure(method, invalidArg("ModifyListSynchronization takes StorageSynchronized references; use ModifyReplicaSynchronization for %s", ref)), nil
 		}
@@ -64,7 +64,7 @@ func (p *Provider) modifyListSynchronization(ctx context.Context, target cimmode
 		}
 		ids = append(ids, x.ID)
 	}
-	force, _ := rArgBool(in, "Force")
+	force, _ := argBool(in, "Force")
 	res, err := p.repl.svc.ModifyList(ctx, ids, op, replica.ModifyOptions{Force: force})
 	if err != nil {
 		return p.methodFailure(method, err), nil
@@ -122,11 +122,11 @@ func (p *Provider) getReplicationRelationshipsMethod() *cimmodel.Method {
 
 func (p *Provider) getReplicationRelationships(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	const method = "GetReplicationRelationships"
-	typ, typeGiven := rArgUint16(in, "Type")
-	syncType, syncTypeGiven := rArgUint16(in, "SyncType")
-	mode, modeGiven := rArgUint16(in, "Mode")
-	locality, _ := rArgUint16(in, "Locality")
-	state, stateGiven := rArgUint16(in, "CopyState")
+	typ, typeGiven := argUint16(in, "Type")
+	syncType, syncTypeGiven := argUint16(in, "SyncType")
+	mode, modeGiven := argUint16(in, "Mode")
+	locality, _ := argUint16(in, "Locality")
+	state, stateGiven := argUint16(in, "CopyState")
 	if typeGiven && typ != relTypeStorage && typ != relTypeGroup {
 		return p.methodFailure(method, invalidArg("Type %d: must be 2 StorageSynchronized or 3 GroupSynchronized", typ)), nil
 	}

@@ -217,50 +217,6 @@ func (p *Provider) methodFailure(method string, err error) cimmodel.Result {
 	return p.refusalErr(method, code, status, err, known)
 }
 
-func rArgUint16(in cimmodel.Args, name string) (uint16, bool) {
-	v, ok := in.Get(name)
-	if !ok || v.IsNull() {
-		return 0, false
-	}
-	n, ok := v.AsUint64()
-	return uint16(n), ok
-}
-
-func rArgString(in cimmodel.Args, name string) string {
-	v, ok := in.Get(name)
-	if !ok {
-		return ""
-	}
-	s, _ := v.AsString()
-	return s
-}
-
-func rArgBool(in cimmodel.Args, name string) (value, present bool) {
-	v, ok := in.Get(name)
-	if !ok || v.IsNull() {
-		return false, false
-	}
-	b, ok := v.AsBool()
-	return b, ok
-}
-
-func rArgRef(in cimmodel.Args, name string) (cimmodel.ObjectPath, bool) {
-	v, ok := in.Get(name)
-	if !ok || v.IsNull() {
-		return cimmodel.ObjectPath{}, false
-	}
-	return v.AsRef()
-}
-
-func rArgRefs(in cimmodel.Args, name string) []cimmodel.ObjectPath {
-	v, ok := in.Get(name)
-	if !ok || v.IsNull() {
-		return nil
-	}
-	refs, _ := v.AsRefs()
-	return refs
-}
-
 // poolNameOf returns the pool a TargetPool reference names.
 func poolNameOf(path cimmodel.ObjectPath) (string, error) {
 	id := keyText(path, "InstanceID")
@@ -273,17 +229,17 @@ func poolNameOf(path cimmodel.ObjectPath) (string, error) {
 // commonRequest reads the parameters CreateElementReplica and
 // CreateGroupReplica share into req.
 func (p *Provider) commonRequest(in cimmodel.Args, req *replica.Request) error {
-	st, _ := rArgUint16(in, "SyncType")
+	st, _ := argUint16(in, "SyncType")
 	req.SyncType = replica.SyncType(st)
-	mode, _ := rArgUint16(in, "Mode")
+	mode, _ := argUint16(in, "Mode")
 	req.Mode = replica.Mode(mode)
-	wait, _ := rArgUint16(in, "WaitForCopyState")
+	wait, _ := argUint16(in, "WaitForCopyState")
 	req.WaitForCopyState = replica.CopyState(wait)
-	_, src := rArgRef(in, "SourceAccessPoint")
-	_, tgt := rArgRef(in, "TargetAccessPoint")
+	_, src := argRef(in, "SourceAccessPoint")
+	_, tgt := argRef(in, "TargetAccessPoint")
 	req.RemoteAccessPoint = src || tgt
-	_, req.TargetSettingGoal = rArgRef(in, "TargetSettingGoal")
-	if pool, ok := rArgRef(in, "TargetPool"); ok {
+	_, req.TargetSettingGoal = argRef(in, "TargetSettingGoal")
+	if pool, ok := argRef(in, "TargetPool"); ok {
 		name, err := poolNameOf(pool)
 		if err != nil {
 			return err
@@ -303,17 +259,18 @@ func (p *Provider) commonRequest(in cimmodel.Args, req *replica.Request) error {
 
 func (p *Provider) createElementReplica(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	const method = "CreateElementReplica"
-	req := replica.Request{Shape: replica.ShapeElement, JobName: method, ElementName: rArgString(in, "ElementName")}
+	name, _ := argString(in, "ElementName")
+	req := replica.Request{Shape: replica.ShapeElement, JobName: method, ElementName: name}
 	if err := p.commonRequest(in, &req); err != nil {
 		return p.methodFailure(method, err), nil
 	}
-	src, _ := rArgRef(in, "SourceElement")
+	src, _ := argRef(in, "SourceElement")
 	id, err := volumeIDOf(src, "SourceElement")
 	if err != nil {
 		return p.methodFailure(method, err), nil
 	}
 	req.SourceElement = id
-	if t, ok := rArgRef(in, "TargetElement"); ok {
+	if t, ok := argRef(in, "TargetElement"); ok {
 		if req.TargetElement, err = volumeIDOf(t, "TargetElement"); err != nil {
 			return p.methodFailure(method, err), nil
 		}
@@ -323,11 +280,12 @@ func (p *Provider) createElementReplica(ctx context.Context, target cimmodel.Obj
 
 func (p *Provider) createGroupReplica(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	const method = "CreateGroupReplica"
-	req := replica.Request{Shape: replica.ShapeGroup, JobName: method, RelationshipName: rArgString(in, "RelationshipName")}
+	name, _ := argString(in, "RelationshipName")
+	req := replica.Request{Shape: replica.ShapeGroup, JobName: method, RelationshipName: name}
 	if err := p.commonRequest(in, &req); err != nil {
 		return p.methodFailure(method, err), nil
 	}
-	c, _ := rArgUint16(in, "Consistency")
+	c, _ := argUint16(in, "Consistency")
 	req.Consistency = replica.Consistency(c)
 	if req.SyncType == replica.SyncTypeMirror && req.Consistency == replica.ConsistencySequential {
 		// Each member of a mirror group follows its source on its own, so
@@ -336,17 +294,17 @@ func (p *Provider) createGroupReplica(ctx context.Context, target cimmodel.Objec
 			replica.ErrNotSupported)), nil
 	}
 	var err error
-	if g, ok := rArgRef(in, "SourceGroup"); ok {
+	if g, ok := argRef(in, "SourceGroup"); ok {
 		if req.SourceGroup, err = groupIDOf(g, "SourceGroup"); err != nil {
 			return p.methodFailure(method, err), nil
 		}
 	}
-	if e, ok := rArgRef(in, "SourceElement"); ok {
+	if e, ok := argRef(in, "SourceElement"); ok {
 		if req.SourceElement, err = volumeIDOf(e, "SourceElement"); err != nil {
 			return p.methodFailure(method, err), nil
 		}
 	}
-	if g, ok := rArgRef(in, "TargetGroup"); ok {
+	if g, ok := argRef(in, "TargetGroup"); ok {
 		if req.TargetGroup, err = groupIDOf(g, "TargetGroup"); err != nil {
 			return p.methodFailure(method, err), nil
 		}
@@ -455,16 +413,17 @@ func settingsOf(inst *cimmodel.Instance) (replica.Settings, error) {
 
 func (p *Provider) createGroup(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	const method = "CreateGroup"
-	if _, ok := rArgRef(in, "ServiceAccessPoint"); ok {
+	if _, ok := argRef(in, "ServiceAccessPoint"); ok {
 		return p.methodFailure(method, fmt.Errorf("%w: ServiceAccessPoint: groups are local only", replica.ErrNotSupported)), nil
 	}
-	spec := replica.GroupSpec{Name: rArgString(in, "GroupName"), Persistent: true}
-	if b, ok := rArgBool(in, "Persistent"); ok {
+	name, _ := argString(in, "GroupName")
+	spec := replica.GroupSpec{Name: name, Persistent: true}
+	if b, ok := argBool(in, "Persistent"); ok {
 		spec.Persistent = b
 	}
-	spec.DeleteOnEmptyElement, _ = rArgBool(in, "DeleteOnEmptyElement")
-	spec.DeleteOnUnassociated, _ = rArgBool(in, "DeleteOnUnassociated")
-	for _, m := range rArgRefs(in, "Members") {
+	spec.DeleteOnEmptyElement, _ = argBool(in, "DeleteOnEmptyElement")
+	spec.DeleteOnUnassociated, _ = argBool(in, "DeleteOnUnassociated")
+	for _, m := range argRefs(in, "Members") {
 		id, err := volumeIDOf(m, "Members")
 		if err != nil {
 			return p.methodFailure(method, err), nil
@@ -480,13 +439,13 @@ func (p *Provider) createGroup(ctx context.Context, target cimmodel.ObjectPath, 
 
 // groupArg reads the ReplicationGroup parameter.
 func rGroupArg(in cimmodel.Args) (string, error) {
-	g, _ := rArgRef(in, "ReplicationGroup")
+	g, _ := argRef(in, "ReplicationGroup")
 	return groupIDOf(g, "ReplicationGroup")
 }
 
 func rMembersArg(in cimmodel.Args) ([]volumes.ID, error) {
 	var out []volumes.ID
-	for _, m := range rArgRefs(in, "Members") {
+	for _, m := range argRefs(in, "Members") {
 		id, err := volumeIDOf(m, "Members")
 		if err != nil {
 			return nil, err
@@ -502,7 +461,7 @@ func (p *Provider) deleteGroup(ctx context.Context, target cimmodel.ObjectPath, 
 	if err != nil {
 		err = fmt.Errorf("%w: %w", replica.ErrGroupNotFound, err)
 	} else {
-		remove, _ := rArgBool(in, "RemoveElements")
+		remove, _ := argBool(in, "RemoveElements")
 		err = p.repl.svc.DeleteGroup(ctx, id, remove)
 	}
 	if err != nil {
@@ -536,7 +495,7 @@ func (p *Provider) removeMembers(ctx context.Context, target cimmodel.ObjectPath
 	members, err := rMembersArg(in)
 	if err == nil {
 		var override *bool
-		if b, ok := rArgBool(in, "DeleteOnEmptyElement"); ok {
+		if b, ok := argBool(in, "DeleteOnEmptyElement"); ok {
 			override = &b
 		}
 		_, _, err = p.repl.svc.RemoveMembers(ctx, id, members, override)
@@ -566,14 +525,14 @@ var modifyReaches = map[replica.Operation]replica.CopyState{
 // unless the job finished within the call, the domain's codes otherwise.
 func (p *Provider) modifyReplicaSynchronization(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	const method = "ModifyReplicaSynchronization"
-	raw, _ := rArgUint16(in, "Operation")
+	raw, _ := argUint16(in, "Operation")
 	op := replica.Operation(raw)
 	if !slices.Contains(replica.Operations(), op) {
 		// Suspend and Resume on a Snapshot or Clone: replica answers
 		// ErrNotSupported itself.
 		return p.methodFailure(method, fmt.Errorf("%w: Operation %d (%s): replicad performs %v", replica.ErrNotSupported, raw, op, replica.Operations())), nil
 	}
-	wait, waitGiven := rArgUint16(in, "WaitForCopyState")
+	wait, waitGiven := argUint16(in, "WaitForCopyState")
 	if waitGiven && wait != uint16(replica.CopyStateNotApplicable) {
 		reach, ok := modifyReaches[op]
 		if !ok {
@@ -583,9 +542,9 @@ func (p *Provider) modifyReplicaSynchronization(ctx context.Context, target cimm
 			return p.methodFailure(method, invalidArg("WaitForCopyState %d: %s leads to %s (%d)", wait, op, reach, uint16(reach))), nil
 		}
 	}
-	force, _ := rArgBool(in, "Force")
+	force, _ := argBool(in, "Force")
 	opts := replica.ModifyOptions{Force: force}
-	sync, _ := rArgRef(in, "Synchronization")
+	sync, _ := argRef(in, "Synchronization")
 	var res replica.ModifyResult
 	var err error
 	switch {
@@ -610,24 +569,24 @@ func (p *Provider) modifyReplicaSynchronization(ctx context.Context, target cimm
 
 func (p *Provider) getAvailableTargetElements(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	const method = "GetAvailableTargetElements"
-	if _, ok := rArgRef(in, "TargetAccessPoint"); ok {
+	if _, ok := argRef(in, "TargetAccessPoint"); ok {
 		return p.methodFailure(method, fmt.Errorf("%w: TargetAccessPoint: local replication only", replica.ErrNotSupported)), nil
 	}
-	st, _ := rArgUint16(in, "SyncType")
-	mode, _ := rArgUint16(in, "Mode")
+	st, _ := argUint16(in, "SyncType")
+	mode, _ := argUint16(in, "Mode")
 	switch {
 	case replica.SyncType(st) == replica.SyncTypeClone || replica.SyncType(st) == replica.SyncTypeSnapshot:
 	case replica.SyncType(st) == replica.SyncTypeMirror && replica.Mode(mode) == replica.ModeAsynchronous:
 	default:
 		return p.methodFailure(method, fmt.Errorf("%w: SyncType %d Mode %d: replicad makes Snapshot (7), Clone (8) and Asynchronous (3) Mirror (6) replicas", replica.ErrNotSupported, st, mode)), nil
 	}
-	src, _ := rArgRef(in, "SourceElement")
+	src, _ := argRef(in, "SourceElement")
 	id, err := volumeIDOf(src, "SourceElement")
 	if err != nil {
 		return p.methodFailure(method, err), nil
 	}
 	var pools []string
-	for _, r := range rArgRefs(in, "TargetPools") {
+	for _, r := range argRefs(in, "TargetPools") {
 		name, err := poolNameOf(r)
 		if err != nil {
 			return p.methodFailure(method, err), nil

@@ -61,7 +61,7 @@ func (p *Provider) verifyReplica(ctx context.Context, target cimmodel.ObjectPath
 		}
 		opts.MaxDiffs = int(n)
 	}
-	sync, _ := rArgRef(in, "Synchronization")
+	sync, _ := argRef(in, "Synchronization")
 	var res replica.VerifyResult
 	var err error
 	if strings.EqualFold(sync.Class, groupSynchronizedClassName) || strings.EqualFold(sync.Class, "CIM_GroupSynchronized") {

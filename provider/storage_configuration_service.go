@@ -228,30 +228,3 @@ func (p *Provider) refuseErr(method string, err error) (cimmodel.Result, error) 
 	status, known := errorStatus(err)
 	return p.refusalErr(method, code, status, err, known), nil
 }
-
-// argString returns a non-NULL string argument.
-func argString(in cimmodel.Args, name string) (string, bool) {
-	v, ok := in.Get(name)
-	if !ok {
-		return "", false
-	}
-	return v.AsString()
-}
-
-// argUint64 returns a non-NULL unsigned argument.
-func argUint64(in cimmodel.Args, name string) (uint64, bool) {
-	v, ok := in.Get(name)
-	if !ok {
-		return 0, false
-	}
-	return v.AsUint64()
-}
-
-// argRef returns a non-NULL reference argument.
-func argRef(in cimmodel.Args, name string) (cimmodel.ObjectPath, bool) {
-	v, ok := in.Get(name)
-	if !ok {
-		return cimmodel.ObjectPath{}, false
-	}
-	return v.AsRef()
-}
