@@ -66,12 +66,13 @@ func (p *Provider) refusal(code uint32, status cimmodel.Status, msg string) cimm
 	return res
 }
 
-// refusalErr is refusal for a domain error: the message is method's name
-// and the domain's reason (clientMessage: no package prefixes, no server
-// folders), or messageInternal when known is false (no table has a row for
-// err). A lack of space is an Unavailable Resource, Storage Capacity
-// Problem.
-func (p *Provider) refusalErr(method string, code uint32, status cimmodel.Status, err error, known bool) cimmodel.Result {
+// refusalErr is refusal for a domain error: its CIMStatusCode is the one
+// error table's (errorStatus), the message is method's name and the
+// domain's reason (clientMessage: no package prefixes, no server folders),
+// or messageInternal when no row of the table names err. A lack of space is
+// an Unavailable Resource, Storage Capacity Problem.
+func (p *Provider) refusalErr(method string, code uint32, err error) cimmodel.Result {
+	status, known := errorStatus(err)
 	msg := messageInternal
 	if known {
 		msg = scrubPaths(clientMessage(err))

@@ -213,8 +213,7 @@ func (p *Provider) methodFailure(method string, err error) cimmodel.Result {
 		log = p.logger.Warn
 	}
 	log("replication method refused", zap.String("method", method), zap.Uint32("returnValue", code), zap.String("reason", clientMessage(err)))
-	status, known := errorStatus(err)
-	return p.refusalErr(method, code, status, err, known)
+	return p.refusalErr(method, code, err)
 }
 
 // poolNameOf returns the pool a TargetPool reference names.

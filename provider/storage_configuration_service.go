@@ -225,6 +225,5 @@ func (p *Provider) refuseErr(method string, err error) (cimmodel.Result, error) 
 	}
 	code := storageReturnCode(err)
 	p.logger.Info("storage method refused", zap.String("method", method), zap.Uint32("returnValue", code), zap.Error(err))
-	status, known := errorStatus(err)
-	return p.refusalErr(method, code, status, err, known), nil
+	return p.refusalErr(method, code, err), nil
 }
