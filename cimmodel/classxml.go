@@ -1,6 +1,7 @@
 package cimmodel
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -74,24 +75,25 @@ func EncodeCIMXMLClass(parent *etree.Element, c *Class, o ClassXMLOptions) *etre
 // propertyOrigin is the class, c or an ancestor, whose own declaration of
 // the property name is the effective one (CLASSORIGIN, DSP0201 §3.2.4.14).
 func (c *Class) propertyOrigin(name string) *Class {
-	for x := c; x != nil; x = x.super {
-		for _, p := range x.Properties {
-			if strings.EqualFold(p.Name, name) {
-				return x
-			}
-		}
-	}
-	return c
+	return c.originOf(func(x *Class) bool {
+		return slices.ContainsFunc(x.Properties, func(p Property) bool { return strings.EqualFold(p.Name, name) })
+	})
 }
 
 // methodOrigin is the class whose own declaration of method name is the
 // effective one.
 func (c *Class) methodOrigin(name string) *Class {
+	return c.originOf(func(x *Class) bool {
+		return slices.ContainsFunc(x.Methods, func(m *Method) bool { return strings.EqualFold(m.Name, name) })
+	})
+}
+
+// originOf is the nearest class, c or an ancestor, that declares what
+// declares looks for; c when none does.
+func (c *Class) originOf(declares func(*Class) bool) *Class {
 	for x := c; x != nil; x = x.super {
-		for _, m := range x.Methods {
-			if strings.EqualFold(m.Name, name) {
-				return x
-			}
+		if declares(x) {
+			return x
 		}
 	}
 	return c
