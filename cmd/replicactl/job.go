@@ -89,8 +89,13 @@ func shortJobID(id string) string {
 	return id
 }
 
-// pollInterval is how often waitJob reads the job.
-const pollInterval = 500 * time.Millisecond
+// The first poll of a job comes pollFirst after the request and each next one
+// twice as late, up to pollMax: a job that ends in milliseconds (a reflink
+// clone) is seen within milliseconds, a long one is read twice a second.
+const (
+	pollFirst = 2 * time.Millisecond
+	pollMax   = 500 * time.Millisecond
+)
 
 // waitJob follows a job until it is final, drawing a progress bar on a
 // terminal and printing a line per change of progress otherwise (on
@@ -98,6 +103,7 @@ const pollInterval = 500 * time.Millisecond
 // is an error with its ErrorDescription.
 func (a *app) waitJob(ctx context.Context, path cimmodel.ObjectPath) (*client.Instance, error) {
 	last := ""
+	wait := pollFirst
 	for {
 		job, err := a.c.Get(ctx, path)
 		if err != nil {
@@ -128,8 +134,9 @@ func (a *app) waitJob(ctx context.Context, path cimmodel.ObjectPath) (*client.In
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("stopped waiting for job %s (it goes on): %w", shortJobID(jobID(path)), ctx.Err())
-		case <-time.After(pollInterval):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, pollMax)
 	}
 }
 
