@@ -1,156 +1,219 @@
 #!/usr/bin/env bash
-# copy.sh: side-by-side benchmark of the replicad copy engine (cmd/replicad-copy),
-# cp --sparse=always and qemu-img convert -O raw on 8 GiB sparse images, plus the
-# disk's sequential write rate and the cost of a 1% mirror catch-up (Resync).
-# Every run is timed to the end of a final `sync` of its target and checked with cmp.
-# Run by `make bench`, not by `make test`. Needs ~40 GiB free in BENCH_DIR. As root with
-# xfsprogs it also clones the fully allocated image on a loop-mounted XFS (reflink=1).
+# copy.sh: the copy engine against cp --sparse=always and qemu-img convert -O raw on two
+# yardsticks (docs/copy-benchmark.md):
 #
-#   BENCH_DIR=/scratch/dir SIZE=8G RUNS=3 DD_MIB=8192 ./bench/copy.sh   (BENCH_DIR is deleted at the end)
+#   shm   a quiet disk: ext4 on a loop device backed by a file in /dev/shm (the loop
+#         does direct I/O into tmpfs), the same on every machine; copies are bound by
+#         CPU, memory bandwidth and syscalls, not by a shared disk.
+#   disk  the machine's own disk (BENCH_DIR); its read rate R and write rate W are
+#         measured with dd (direct I/O, 64 MiB requests) in the same rounds, and every
+#         tool is placed against the limit max(allocated bytes / R, data bytes / W).
+#
+# On each testbed, for 2 GiB images (5%, 50%, 100% random 1 MiB units, and fully
+# allocated alternating data and zero runs) it times in interleaved rounds (the order
+# rotates each round):
+#   daemon    replicad's Clone through its WS-Management interface: the request to the
+#             job read back done (bench/clone), then sync
+#   engine    the engine alone (cmd/replicad-copy), then sync
+#   cp        cp --sparse=always, then sync
+#   qemu-img  qemu-img convert -O raw, then sync
+# caches dropped before each copy; every target is checked with cmp and its allocated
+# blocks must not exceed cp's. It prints each tool's median, min and max and the
+# daemon's and the engine's ratios to the best peer tool (and, on disk, to the limit).
+# The machine may be shared: compare figures within one run only.
+#
+# Needs root (loop mount, drop_caches), qemu-img, ~8 GiB of RAM for shm and ~6 GiB free
+# in BENCH_DIR.
+#
+#   RUNS=7 SIZE=2G TESTBEDS="shm disk" IMAGES="5pct 50pct zeroruns 100pct" ./bench/copy.sh
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-SIZE=${SIZE:-8G}
-RUNS=${RUNS:-3}
+SIZE=${SIZE:-2G}
+RUNS=${RUNS:-7}
+TESTBEDS=${TESTBEDS:-shm disk}
+IMAGES=${IMAGES:-5pct 50pct zeroruns 100pct}
+TOOLS=${TOOLS:-daemon engine cp qemu-img}
+ENGINE_ARGS=${ENGINE_ARGS:-}
 BENCH_DIR=${BENCH_DIR:-$(mktemp -d /var/tmp/replicad-bench.XXXXXX)}
+SHM_IMG=${SHM_IMG:-/dev/shm/replicad-bench-$$.ext4}
 BIN=$BENCH_DIR/bin
-DD_MIB=${DD_MIB:-8192}
+PASSWORD=bench-$$-$RANDOM
 
-mkdir -p "$BENCH_DIR" "$BIN"
-cleanup() { rm -rf "$BENCH_DIR"; }
-trap cleanup EXIT
-
+if [[ $(id -u) != 0 ]]; then
+	echo "copy.sh: needs root (loop mount, drop_caches)" >&2
+	exit 2
+fi
 if ! command -v qemu-img >/dev/null; then
 	echo "qemu-img missing: installing qemu-utils" >&2
-	apt-get install -y qemu-utils >/dev/null || sudo apt-get install -y qemu-utils >/dev/null
+	apt-get install -y qemu-utils >/dev/null
 fi
 
-(cd "$ROOT" && go build -o "$BIN/replicad-copy" ./cmd/replicad-copy && go build -o "$BIN/benchimg" ./bench/benchimg)
+mkdir -p "$BENCH_DIR" "$BIN"
+DAEMON_PID= MNT= LOOP=
+cleanup() {
+	stop_daemon
+	if [[ -n $MNT ]]; then umount "$MNT" || true; fi
+	if [[ -n $LOOP ]]; then losetup -d "$LOOP" || true; fi
+	rm -f "$SHM_IMG"
+	rm -rf "$BENCH_DIR"
+}
+trap cleanup EXIT
+
+(cd "$ROOT" && go build -o "$BIN/" ./cmd/replicad ./cmd/replicad-copy ./bench/benchimg ./bench/clone)
 
 now() { date +%s.%N; }
-alloc_bytes() { echo $(($(stat -c %b "$1") * $(stat -c %B "$1"))); }
-drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+blocks() { stat -c %b "$1"; }
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# stats: reads numbers, prints "median min max".
+stats() { sort -g | awk '{a[NR]=$1} END {printf "%.3f %.3f %.3f", a[int((NR+1)/2)], a[1], a[NR]}'; }
+fdiv() { echo "$1 / $2" | bc -l; }
 
-# timed TOOL SRC DST: runs one tool, syncs its target, prints seconds.
+# start_daemon DATA: runs replicad on a loopback port with DATA as its data folder;
+# sets URL.
+start_daemon() {
+	local data=$1 log=$1/daemon.log
+	printf '%s\n' "$PASSWORD" | "$BIN/replicad" user add bench --data-dir "$data" --password-stdin >/dev/null
+	"$BIN/replicad" --listen 127.0.0.1:0 --data-dir "$data" --log-format json 2>"$log" &
+	DAEMON_PID=$!
+	for _ in $(seq 300); do
+		URL=$(grep -o '"msg":"listening".*' "$log" 2>/dev/null | grep -o '"addr":"[^"]*"' | head -1 | cut -d'"' -f4 || true)
+		[[ -n $URL ]] && break
+		sleep 0.1
+	done
+	[[ -n $URL ]] || { echo "FAIL: replicad did not start:" >&2; cat "$log" >&2; exit 1; }
+	URL="http://$URL/wsman"
+}
+stop_daemon() {
+	if [[ -n $DAEMON_PID ]]; then
+		kill "$DAEMON_PID" 2>/dev/null || true
+		wait "$DAEMON_PID" 2>/dev/null || true
+		DAEMON_PID=
+	fi
+}
+clonectl() { "$BIN/clone" -url "$URL" -user bench -password "$PASSWORD" "$@"; }
+
+# timed TOOL SRC DIR ROUND: one copy of SRC by TOOL into DIR, synced and checked; prints
+# "seconds target-blocks".
 timed() {
-	local tool=$1 src=$2 dst=$3 s e
+	local tool=$1 src=$2 dir=$3 round=$4 dst s e t
+	dst=$dir/dst
+	[[ $tool == daemon ]] && dst=$dir/pools/default/c$round.img
 	rm -f "$dst"
 	drop_caches
 	s=$(now)
 	case $tool in
-	replicad) "$BIN/replicad-copy" "$src" "$dst" 2>/dev/null ;;
+	daemon)
+		t=$(clonectl -source src -name "c$round")
+		s=$(echo "$(now) - $t" | bc -l)
+		;;
+	engine) "$BIN/replicad-copy" $ENGINE_ARGS "$src" "$dst" 2>/dev/null ;;
 	cp) cp --sparse=always "$src" "$dst" ;;
 	qemu-img) qemu-img convert -O raw "$src" "$dst" ;;
 	esac
 	sync "$dst"
 	e=$(now)
 	cmp "$src" "$dst" || { echo "FAIL: $tool copy of $src differs" >&2; exit 1; }
-	echo "$e - $s" | bc -l
+	echo "$(echo "$e - $s" | bc -l) $(blocks "$dst")"
+	if [[ $tool == daemon ]]; then clonectl -drop "c$round"; else rm -f "$dst"; fi
 }
 
-echo "# replicad copy benchmark: $(date -u +%FT%TZ), $(nproc) cores, kernel $(uname -r), $(df -T "$BENCH_DIR" | awk 'NR==2{print $2}')"
-echo "# $RUNS runs per tool, caches dropped before each run, timed to the end of sync of the target; replicad reads and writes with O_DIRECT"
-
-# dd_rate ARGS...: runs dd RUNS times with caches dropped and prints the median MB/s.
-dd_rate() {
-	local rates=() r
-	for ((i = 0; i < RUNS; i++)); do
-		drop_caches
-		r=$(dd "$@" bs=4M conv=fdatasync 2>&1 | awk '/copied/ {v=$(NF-1); if ($NF=="GB/s") v*=1000; print v}')
-		rm -f "$BENCH_DIR/dd.out"
-		rates+=("$r")
-	done
-	printf '%s\n' "${rates[@]}" | median
+# rate_write FILE MiB writes FILE and rate_read FILE reads it back (and removes it): the
+# disk's direct-I/O rates in bytes/s, on fully allocated data.
+rate_write() {
+	local s e
+	rm -f "$1"
+	s=$(now)
+	dd if=/dev/zero of="$1" bs=64M count=$(($2 / 64)) oflag=direct conv=fdatasync status=none
+	e=$(now)
+	fdiv "$(($2 << 20))" "$(echo "$e - $s" | bc -l)"
+}
+rate_read() {
+	local s e
+	drop_caches
+	s=$(now)
+	dd if="$1" of=/dev/null bs=64M iflag=direct status=none
+	e=$(now)
+	fdiv "$(stat -c %s "$1")" "$(echo "$e - $s" | bc -l)"
+	rm -f "$1"
 }
 
-# The disk's sequential write rate, through the page cache (what cp and qemu-img use)
-# and with O_DIRECT (what replicad uses), each timed to the end of an fdatasync.
-DD_MED=$(dd_rate if=/dev/zero of="$BENCH_DIR/dd.out" count=$((DD_MIB / 4)))
-DD_DIRECT=$(dd_rate if=/dev/zero of="$BENCH_DIR/dd.out" count=$((DD_MIB / 4)) oflag=direct)
-echo "# disk sequential write, ${DD_MIB} MiB, dd bs=4M conv=fdatasync: median ${DD_MED} MB/s buffered, ${DD_DIRECT} MB/s with oflag=direct"
-echo
+declare -A IMG_ARGS=([5pct]="-alloc 0.05" [50pct]="-alloc 0.5" [100pct]="-alloc 1.0" [zeroruns]="-zeroruns")
 
-declare -A IMG_ARGS=(
-	[5pct]="-alloc 0.05"
-	[50pct]="-alloc 0.5"
-	[100pct]="-alloc 1.0"
-	[zeroruns]="-zeroruns"
-)
-# compare IMG SRC DIR: times each tool copying SRC into DIR/dst and prints the rows of IMG;
-# leaves SRC's allocated bytes in ALLOC and replicad's median seconds in OURS.
-compare() {
-	local img=$1 src=$2 dst=$3/dst m tool
-	ALLOC=$(alloc_bytes "$src")
-	declare -A T=() B=()
-	for ((i = 0; i < RUNS; i++)); do
-		for tool in replicad cp qemu-img; do
-			T[$tool]+="$(timed "$tool" "$src" "$dst") "
-			B[$tool]=$(stat -c %b "$dst")
-		done
-	done
-	rm -f "$dst"
-	OURS=$(echo "${T[replicad]}" | tr ' ' '\n' | grep . | median)
-	for tool in replicad cp qemu-img; do
-		m=$(echo "${T[$tool]}" | tr ' ' '\n' | grep . | median)
-		printf '%-10s %-9s %8.2f %9.2f %12.2f %14s %10.2f   (runs: %s)\n' "$img" "$tool" "$m" \
-			"$(echo "$ALLOC / 1073741824 / $m" | bc -l)" "$(echo "$ALLOC / 1073741824" | bc -l)" \
-			"${B[$tool]}" "$(echo "$m / $OURS" | bc -l)" "${T[$tool]% }"
-	done
-}
-
-printf '%-10s %-9s %8s %9s %12s %14s %10s\n' image tool median_s GiB/s alloc_GiB target_blocks vs_replicad
-for img in 5pct 50pct zeroruns 100pct; do
-	src=$BENCH_DIR/img-$img
+# bench_image BED DIR IMG: the rounds of one image on one testbed.
+bench_image() {
+	local bed=$1 dir=$2 img=$3 src=$2/pools/default/src.img r tool out alloc
+	local -a order
+	local -A T=() B=()
+	mkdir -p "$dir/pools/default"
 	# shellcheck disable=SC2086
 	"$BIN/benchimg" make -size "$SIZE" ${IMG_ARGS[$img]} "$src"
-	compare "$img" "$src" "$BENCH_DIR"
-	if [[ $img == 100pct ]]; then
-		# A copy reads as much as it writes from the same disk: dd with O_DIRECT on both
-		# sides is the disk's own copy rate, the ceiling for any tool.
-		DD_COPY=$(dd_rate if="$src" of="$BENCH_DIR/dd.out" iflag=direct oflag=direct)
-		echo "# 100pct: replicad $(echo "$ALLOC / 1000000 / $OURS" | bc -l | xargs printf '%.0f') MB/s; disk write ${DD_MED} MB/s buffered, ${DD_DIRECT} MB/s direct; disk copy (dd iflag=direct oflag=direct) ${DD_COPY} MB/s"
-	fi
-	if [[ $img == 50pct ]]; then
-		# Mirror catch-up: 1% of 64 KiB blocks changed on the 8 GiB volume.
-		m=$BENCH_DIR/mirror
-		"$BIN/replicad-copy" "$src" "$m" 2>/dev/null
-		s=$(now)
-		"$BIN/replicad-copy" -resync -sidecar "$m.hashes" "$src" "$m" 2>/dev/null
-		build=$(echo "$(now) - $s" | bc -l)
-		"$BIN/benchimg" mutate -frac 0.01 -seed 5 -dirty "$BENCH_DIR/dirty.json" "$src"
-		drop_caches
-		s=$(now)
-		"$BIN/replicad-copy" -resync -dirty "$BENCH_DIR/dirty.json" -sidecar "$m.hashes" "$src" "$m" 2>"$BENCH_DIR/rs1.json"
-		dirty=$(echo "$(now) - $s" | bc -l)
-		cmp "$src" "$m" || { echo "FAIL: dirty-map resync differs" >&2; exit 1; }
-		"$BIN/benchimg" mutate -frac 0.01 -seed 6 -dirty "$BENCH_DIR/dirty2.json" "$src"
-		drop_caches
-		s=$(now)
-		"$BIN/replicad-copy" -resync -sidecar "$m.hashes" "$src" "$m" 2>"$BENCH_DIR/rs2.json"
-		hashed=$(echo "$(now) - $s" | bc -l)
-		cmp "$src" "$m" || { echo "FAIL: hash-sidecar resync differs" >&2; exit 1; }
-		RESYNC=$(printf '# resync of 1%% changed 64 KiB blocks on the %s 50%% image: dirty map %.2f s (%s), hash sidecar %.2f s (%s); building the sidecar against the target took %.2f s' \
-			"$SIZE" "$dirty" "$(tr -d '\n' <"$BENCH_DIR/rs1.json")" "$hashed" "$(tr -d '\n' <"$BENCH_DIR/rs2.json")" "$build")
-		rm -f "$m" "$m.hashes"
-	fi
+	alloc=$(($(blocks "$src") * 512))
+	start_daemon "$dir"
+	local rd= wr=
+	read -ra order <<<"$TOOLS"
+	for ((r = 0; r < RUNS; r++)); do
+		for tool in "${order[@]}"; do
+			out=$(timed "$tool" "$src" "$dir" "$r")
+			T[$tool]+="${out% *} "
+			B[$tool]=${out#* }
+		done
+		order=("${order[@]:1}" "${order[0]}") # rotate: no tool always goes first
+		if [[ $bed == disk ]]; then
+			wr+="$(rate_write "$dir/dd" 2048) "
+			rd+="$(rate_read "$dir/dd") "
+		fi
+	done
+	stop_daemon
 	rm -f "$src"
+	rm -rf "$dir/pools" "$dir/state.db" "$dir/users" "$dir/daemon.log"
+
+	local best=9999 best_tool= m
+	for tool in cp qemu-img; do
+		[[ -n ${T[$tool]:-} ]] || continue
+		m=$(echo "${T[$tool]}" | tr ' ' '\n' | grep . | stats | cut -d' ' -f1)
+		if (($(echo "$m < $best" | bc -l))); then best=$m best_tool=$tool; fi
+	done
+	local limit= data=${B[cp]:-${B[qemu-img]:-0}}
+	if [[ $bed == disk ]]; then
+		local R W
+		R=$(echo "$rd" | tr ' ' '\n' | grep . | stats | cut -d' ' -f1)
+		W=$(echo "$wr" | tr ' ' '\n' | grep . | stats | cut -d' ' -f1)
+		limit=$(echo "a=$alloc / $R; b=$data * 512 / $W; if (a > b) a else b" | bc -l)
+		printf '%-5s %-9s disk R %.0f MB/s, W %.0f MB/s (dd direct, medians); limit max(%.2f GiB / R, %.2f GiB / W) = %.3f s\n' \
+			"$bed" "$img" "$(fdiv "$R" 1000000)" "$(fdiv "$W" 1000000)" "$(fdiv "$alloc" 1073741824)" "$(fdiv "$((data * 512))" 1073741824)" "$limit"
+	fi
+	for tool in $TOOLS; do
+		read -r m lo hi <<<"$(echo "${T[$tool]}" | tr ' ' '\n' | grep . | stats)"
+		local vs="" vl=""
+		vs=$(printf '%.2f' "$(fdiv "$m" "$best")")
+		[[ -n $limit ]] && vl=$(printf '%.2f' "$(fdiv "$limit" "$m")")
+		printf '%-5s %-9s %-9s median %7.3f s  min %7.3f  max %7.3f  vs %-8s %5s  of-limit %5s  blocks %10s %s\n' \
+			"$bed" "$img" "$tool" "$m" "$lo" "$hi" "$best_tool" "$vs" "${vl:--}" "${B[$tool]}" \
+			"$( ((B[$tool] > data)) && echo "ABOVE cp's" || true)"
+		echo "# $bed $img $tool runs: ${T[$tool]% }"
+	done
+}
+
+echo "# replicad copy benchmark: $(date -u +%FT%TZ), $(nproc) cores, kernel $(uname -r), $SIZE images, $RUNS interleaved rounds"
+echo "# seconds to the end of a sync of the target; vs: median over the faster peer's (cp, qemu-img) median; of-limit: limit / median"
+for bed in $TESTBEDS; do
+	case $bed in
+	shm)
+		MNT=$BENCH_DIR/shm
+		mkdir -p "$MNT"
+		truncate -s $((3 * $(numfmt --from=iec "$SIZE") + (1 << 30))) "$SHM_IMG"
+		LOOP=$(losetup -f --show --direct-io=on "$SHM_IMG")
+		mkfs.ext4 -q -F "$LOOP"
+		mount "$LOOP" "$MNT"
+		for img in $IMAGES; do bench_image shm "$MNT" "$img"; done
+		umount "$MNT" && MNT=
+		losetup -d "$LOOP" && LOOP=
+		rm -f "$SHM_IMG"
+		;;
+	disk)
+		echo "# disk: $(df -T "$BENCH_DIR" | awk 'NR==2{print $1, $2}')"
+		for img in $IMAGES; do bench_image disk "$BENCH_DIR/disk" "$img"; done
+		;;
+	esac
 done
-
-# Snapshot and Clone on a reflink filesystem: the 100pct image again, on a loop-mounted
-# XFS (reflink=1) in BENCH_DIR. replicad clones it (constant time); the rows show what
-# the other tools do with the same chance.
-XFS=$BENCH_DIR/xfs
-if command -v mkfs.xfs >/dev/null && truncate -s $((2 * $(numfmt --from=iec "$SIZE") + (1 << 30))) "$XFS.img" &&
-	mkfs.xfs -q -m reflink=1 "$XFS.img" && mkdir -p "$XFS" && mount -o loop "$XFS.img" "$XFS"; then
-	trap 'umount "$XFS"; cleanup' EXIT
-	"$BIN/benchimg" make -size "$SIZE" -alloc 1.0 "$XFS/img"
-	compare 100pct-xfs "$XFS/img" "$XFS"
-	echo "# 100pct-xfs: st_blocks counts shared blocks too; a clone takes no new data blocks (cp 9.x clones as well)"
-	rm -f "$XFS/img"
-else
-	echo "# 100pct-xfs: skipped (needs root and mkfs.xfs from xfsprogs for a loop-mounted XFS)"
-fi
-
-echo
-echo "${RESYNC:-}"
