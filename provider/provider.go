@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/iscsi"
 	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/replica"
 	"github.com/replicad/replicad/volumes"
@@ -27,7 +28,12 @@ type Config struct {
 	Jobs *jobqueue.Queue
 	// Replica is the replication domain behind the replication classes.
 	Replica *replica.Service
-	Logger  *zap.Logger
+	// ISCSI is the iSCSI data plane behind the masking and iSCSI classes
+	// (provider/masking*.go, provider/iscsi*.go); nil when it is off
+	// (--iscsi=off): those classes then enumerate nothing and their methods
+	// answer Not Supported.
+	ISCSI  *iscsi.Service
+	Logger *zap.Logger
 	// SystemName names the hosting computer system (default: the host name).
 	SystemName string
 }
@@ -41,6 +47,7 @@ type Provider struct {
 	volumes *volumes.Service
 	jobs    *jobqueue.Queue
 	repl    replicationState
+	iscsi   iscsiBackend
 }
 
 // New returns the provider of the classes over the services in cfg.
@@ -58,8 +65,12 @@ func New(cfg Config) (*Provider, error) {
 		}
 		cfg.SystemName = host
 	}
-	return &Provider{logger: cfg.Logger, system: cfg.SystemName, volumes: cfg.Volumes, jobs: cfg.Jobs,
-		repl: replicationState{svc: cfg.Replica}}, nil
+	p := &Provider{logger: cfg.Logger, system: cfg.SystemName, volumes: cfg.Volumes, jobs: cfg.Jobs,
+		repl: replicationState{svc: cfg.Replica}}
+	if cfg.ISCSI != nil {
+		p.iscsi = cfg.ISCSI
+	}
+	return p, nil
 }
 
 // Register declares every class of the provider to reg, parents first: the
@@ -70,6 +81,7 @@ func (p *Provider) Register(reg *cimmodel.Registry) error {
 	classes = append(classes, p.systemClasses()...)
 	classes = append(classes, p.storageClasses()...)
 	classes = append(classes, p.replicationClasses()...)
+	classes = append(classes, p.maskingClasses()...)
 	declareExtendedStatus(classes)
 	for _, c := range classes {
 		if err := reg.Register(c); err != nil {
