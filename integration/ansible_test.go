@@ -123,6 +123,23 @@ func TestAnsibleRefusalsSayWhy(t *testing.T) {
 	}
 }
 
+// TestAnsibleMirrorLifecycle runs testdata/ansible/mirror.yml: a mirror
+// created through replicad.storage.replica without a mode (the module asks
+// the capabilities), fractured, resynced and detached, each step changed
+// once and idempotent after; a missing replica, a wrong password and an
+// unreachable server each fail with a msg saying why, never a module
+// traceback (all asserted in the playbook). The detached target is then
+// deleted as a volume of its own.
+func TestAnsibleMirrorLifecycle(t *testing.T) {
+	requireClient(t, "ansible-playbook", lookPath("ansible-playbook"))
+	requirePywinrm(t)
+	d := startDaemon(t, "")
+	playbook(t, d, "mirror.yml")
+	if got := images(t, d); !equalStrings(got, []string{"msrc.img"}) {
+		t.Errorf("images %v, want only msrc.img (the detached target deleted by the playbook)", got)
+	}
+}
+
 func equalStrings(a, b []string) bool {
 	if len(a) != len(b) {
 		return false

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import time
+import traceback
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -42,6 +43,10 @@ SYNC_TYPE_NAMES = {"6": "mirror", "7": "snapshot", "8": "clone"}
 COPY_STATES = {"2": "Initialized", "3": "Unsynchronized", "4": "Synchronized", "5": "Broken", "6": "Fractured",
                "7": "Split", "8": "Inactive", "9": "Suspended", "12": "Aborted", "15": "Not Applicable"}
 RETURN_TO_RESOURCE_POOL = 19
+# ModifyReplicaSynchronization operations the replica module performs.
+OPERATIONS = {"detach": 8, "fracture": 12, "resync": 14, "return-to-pool": RETURN_TO_RESOURCE_POOL}
+# CreateElementReplica/CreateGroupReplica Mode values.
+MODES = {"synchronous": 2, "asynchronous": 3}
 
 CONNECTION_ARGS = dict(
     url=dict(type="str", fallback=(env_fallback, ["REPLICAD_URL"]), default="http://127.0.0.1:5985/wsman"),
@@ -126,9 +131,15 @@ class Client(object):
         req["env:Envelope"]["env:Body"] = "@@BODY@@"
         message = xmltodict.unparse(req).replace("@@BODY@@", body)
         try:
-            return ET.fromstring(self.proto.send_message(message))
+            reply = self.proto.send_message(message)
         except (WinRMError, WinRMTransportError) as e:
-            raise ReplicadError(str(e))
+            raise ReplicadError("%s: %s" % (action.rsplit("/", 1)[-1], e))
+        except Exception as e:  # requests' connection, TLS and timeout errors
+            raise ReplicadError("cannot reach %s: %s" % (self.proto.transport.endpoint, e))
+        try:
+            return ET.fromstring(reply)
+        except ET.ParseError as e:
+            raise ReplicadError("%s: the reply is not XML: %s" % (action.rsplit("/", 1)[-1], e))
 
     def enumerate(self, cls):
         """All instances of cls (a class of the iSCSI target namespace), with EPRs."""
@@ -222,7 +233,35 @@ def connect(module):
     if not HAS_WINRM:
         module.fail_json(msg="the replicad.storage modules need pywinrm (Debian: python3-winrm) on the controller")
     p = module.params
-    return Client(p["url"], p["user"], p["password"] or "", p["validate_certs"], p["timeout"])
+    try:
+        return Client(p["url"], p["user"], p["password"] or "", p["validate_certs"], p["timeout"])
+    except Exception as e:
+        fail(module, e)
+
+
+def fail(module, err):
+    """Fails the task with a msg that says why: the text of a ReplicadError (a fault,
+    a refusal with the server's reason, a connection error), or the kind and text of
+    any other exception (its traceback only in the result's exception field, which
+    ansible shows with -vvv)."""
+    if isinstance(err, ReplicadError):
+        module.fail_json(msg=str(err))
+    module.fail_json(msg="%s: %s" % (type(err).__name__, err), exception=traceback.format_exc())
+
+
+def default_mode(client, sync_type):
+    """The Mode a mirror is created with when the task names none: Synchronous (2)
+    when the capabilities offer a Synchronous Mirror Local (SupportedReplicationTypes 2),
+    else Asynchronous (3) when they offer an Asynchronous one (3). None for snapshots
+    and clones, and when the capabilities offer no mirror."""
+    if sync_type != "mirror":
+        return None
+    caps = client.enumerate("MSISCSITARGET_ReplicationServiceCapabilities")
+    types = caps[0].props.get("SupportedReplicationTypes", []) if caps else []
+    for t, mode in (("2", MODES["synchronous"]), ("3", MODES["asynchronous"])):
+        if t in types:
+            return mode
+    return None
 
 
 def find_by_name(items, name, key):

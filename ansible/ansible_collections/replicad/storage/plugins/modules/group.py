@@ -43,7 +43,7 @@ members:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.replicad.storage.plugins.module_utils.replicad import (
-    ReplicadError, connect, connection_spec, find_by_name)
+    connect, connection_spec, fail, find_by_name)
 
 
 def main():
@@ -97,8 +97,8 @@ def main():
                 gone = [find_by_name(volumes, m, "DeviceID").epr for m in remove]
                 client.invoke(svc, "RemoveMembers", [("Members", r) for r in gone] + [("ReplicationGroup", group.epr)])
         module.exit_json(changed=True, members=want, added=add, removed=remove)
-    except ReplicadError as e:
-        module.fail_json(msg=str(e))
+    except Exception as e:  # exit_json and fail_json raise SystemExit, not caught here
+        fail(module, e)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ replicas:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.replicad.storage.plugins.module_utils.replicad import (
-    ReplicadError, connect, connection_spec, public, replicas)
+    connect, connection_spec, fail, public, replicas)
 
 
 def main():
@@ -46,8 +46,8 @@ def main():
     client = connect(module)
     try:
         module.exit_json(changed=False, replicas=[public(r) for r in replicas(client)])
-    except ReplicadError as e:
-        module.fail_json(msg=str(e))
+    except Exception as e:  # exit_json and fail_json raise SystemExit, not caught here
+        fail(module, e)
 
 
 if __name__ == "__main__":

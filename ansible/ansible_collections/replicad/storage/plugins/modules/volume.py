@@ -45,7 +45,7 @@ volume:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.replicad.storage.plugins.module_utils.replicad import (
-    ReplicadError, connect, connection_spec, find_by_name)
+    connect, connection_spec, fail, find_by_name)
 
 VOLUME = "MSISCSITARGET_StorageVolume"
 
@@ -106,8 +106,8 @@ def main():
         svc = client.service("MSISCSITARGET_StorageConfigurationService")
         client.invoke(svc, "ReturnToStoragePool", [("TheElement", vol.epr)])
         module.exit_json(changed=True)
-    except ReplicadError as e:
-        module.fail_json(msg=str(e))
+    except Exception as e:  # exit_json and fail_json raise SystemExit, not caught here
+        fail(module, e)
 
 
 if __name__ == "__main__":
