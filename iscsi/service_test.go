@@ -1,0 +1,50 @@
+package iscsi_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/replicad/replicad/iscsi"
+	"github.com/replicad/replicad/volumes"
+)
+
+// TestExposeHide: Expose creates the target, LUN and ACL in tgtd with the
+// volume's ID as serial; Hide takes them away; the store answers Targets.
+func TestExposeHide(t *testing.T) {
+	e := newEnv(t)
+	v := e.volume("disk1", 8<<20)
+	tg, err := e.svc.Expose("t1", nil, nil, false)
+	if !errors.Is(err, iscsi.ErrNotFound) {
+		t.Fatalf("Expose into a missing target = %v, %v; want ErrNotFound", tg, err)
+	}
+	if _, err := e.svc.CreateTarget("t1", []string{initiatorA}); err != nil {
+		t.Fatal(err)
+	}
+	tg, err = e.svc.Expose("t1", []iscsi.VolumeRef{{Pool: volumes.DefaultPool, Volume: "disk1"}}, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tg.LUNs) != 1 || tg.LUNs[0].Number != 1 || tg.IQN != "iqn.2026-12.test.replicad:t1" {
+		t.Fatalf("target = %+v", tg)
+	}
+	show := e.tgtadm("--op", "show", "--mode", "target")
+	for _, want := range []string{"iqn.2026-12.test.replicad:t1", "SCSI SN: " + string(v.ID), initiatorA} {
+		if !strings.Contains(show, want) {
+			t.Errorf("tgtadm show lacks %q:\n%s", want, show)
+		}
+	}
+	if got := e.svc.ExposedIn(volumes.DefaultPool, "disk1"); len(got) != 1 || got[0] != "t1" {
+		t.Errorf("ExposedIn = %v", got)
+	}
+	if _, err := e.svc.Hide("t1", []iscsi.VolumeRef{{Pool: volumes.DefaultPool, Volume: "disk1"}}, []string{initiatorA}); err != nil {
+		t.Fatal(err)
+	}
+	show = e.tgtadm("--op", "show", "--mode", "target")
+	if strings.Contains(show, string(v.ID)) || strings.Contains(show, initiatorA) {
+		t.Errorf("after Hide tgtd still has the LUN or the ACL:\n%s", show)
+	}
+	if got := e.svc.ExposedIn(volumes.DefaultPool, "disk1"); got != nil {
+		t.Errorf("ExposedIn after Hide = %v", got)
+	}
+}
