@@ -26,12 +26,19 @@
 //
 // # Space policy
 //
-// Sparse files could overcommit a filesystem without bound. The policy here:
-// a Create is refused with [ErrNoSpace] when the rounded size exceeds the
-// bytes available to the daemon on the pool's filesystem (statfs f_bavail)
-// at that moment, and a Grow when the growth does. Several volumes together
-// may still provision more than the free space; [Pool.ProvisionedBytes]
-// shows how much.
+// Each pool has a [Policy] ([Options].Provisioning; provisioning.go). A
+// thin pool (the daemon's default) counts what its volumes occupy, not their
+// sizes: Create and Grow are refused with [ErrOverCommit] only when the sum
+// of the pool's volume sizes would pass its over-commit limit (a percentage
+// of the filesystem's size, none when 0), and [Service.CheckSpace] checks
+// the bytes a copy will write against the free space (statfs f_bavail). A
+// thick pool counts every volume at its full size: Create and Grow are
+// refused with [ErrNoSpace] unless the free space holds the new bytes and
+// what the pool's volumes have not written yet (accounting only: the files
+// stay sparse). Both refusals are a [*SpaceError] naming the pool, its
+// policy and the most it accepts ([Pool.AvailableBytes]). A pool whose free
+// space is below its low-space threshold logs a warning once and reports
+// [Pool.LowSpace].
 //
 // # Import and missing files
 //

@@ -34,6 +34,20 @@ type Pool struct {
 	AllocatedBytes uint64
 	// Volumes is the number of volumes in the pool, missing ones included.
 	Volumes int
+	// Policy is the pool's provisioning policy.
+	Policy Policy
+	// SpaceLimitBytes is the most a thin pool may provision (its
+	// over-commit limit); 0 means no limit (thick pools, thin ones without
+	// a limit).
+	SpaceLimitBytes uint64
+	// AvailableBytes is the largest Create (or growth) the policy accepts
+	// now: a thin pool's limit minus ProvisionedBytes (FreeBytes without a
+	// limit), a thick pool's FreeBytes minus what its volumes have not
+	// written yet.
+	AvailableBytes uint64
+	// LowSpace reports that FreeBytes is below the policy's low-space
+	// threshold.
+	LowSpace bool
 
 	path string
 }
@@ -114,19 +128,44 @@ func (s *Service) pool(rec poolRecord, vols []volumeRecord) (*Pool, error) {
 		}
 		p.TotalBytes, p.FreeBytes, p.UsedBytes = u.total, u.free, u.used
 	}
+	var unwritten uint64
 	for _, v := range vols {
 		if v.Pool != rec.Name {
 			continue
 		}
 		p.Volumes++
 		p.ProvisionedBytes += v.SizeBytes
+		var alloc uint64
 		if root != nil {
 			if fi, err := root.Lstat(fileName(v.Name)); err == nil && fi.Mode().IsRegular() {
-				p.AllocatedBytes += allocatedBytes(fi)
+				alloc = allocatedBytes(fi)
 			}
 		}
+		p.AllocatedBytes += alloc
+		unwritten += sub(v.SizeBytes, alloc)
 	}
+	s.provision(p, unwritten)
 	return p, nil
+}
+
+// provision fills in p's policy fields from its sizes and the bytes its
+// volumes have not written yet, and notes its low-space state.
+func (s *Service) provision(p *Pool, unwritten uint64) {
+	p.Policy = s.prov.policy(p.Name)
+	if p.Missing {
+		return
+	}
+	u := fsUsage{total: p.TotalBytes, free: p.FreeBytes, used: p.UsedBytes}
+	p.LowSpace = s.prov.observe(p.Name, u)
+	p.SpaceLimitBytes = p.Policy.limit(p.TotalBytes)
+	switch {
+	case p.Policy.Provisioning != Thin:
+		p.AvailableBytes = sub(p.FreeBytes, unwritten)
+	case p.SpaceLimitBytes > 0:
+		p.AvailableBytes = sub(p.SpaceLimitBytes, p.ProvisionedBytes)
+	default:
+		p.AvailableBytes = p.FreeBytes
+	}
 }
 
 // CreatePool makes the directory DATA/pools/name and records the pool.

@@ -24,6 +24,9 @@ type Options struct {
 	Logger *zap.Logger
 	// Now is the clock used for Created times; nil means time.Now.
 	Now func() time.Time
+	// Provisioning chooses each pool's policy (provisioning.go); the zero
+	// value makes every pool thick.
+	Provisioning ProvisioningOptions
 }
 
 // Service manages the pools and volumes under one data directory. Its methods
@@ -33,6 +36,7 @@ type Service struct {
 	poolsDir string
 	log      *zap.Logger
 	now      func() time.Time
+	prov     *provisioner
 
 	// scan is held shared by operations that create or remove files and
 	// records, exclusively by Rescan and pool creation or deletion.
@@ -76,6 +80,7 @@ func Open(db *store.DB, dataDir string, opts Options) (*Service, error) {
 		s.now = time.Now
 	}
 	s.cond = sync.NewCond(&s.mu)
+	s.prov = newProvisioner(opts.Provisioning, s.log)
 	if err := os.MkdirAll(filepath.Join(s.poolsDir, DefaultPool), 0o750); err != nil {
 		return nil, fmt.Errorf("volumes: open: create default pool: %w", err)
 	}

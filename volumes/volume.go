@@ -182,12 +182,8 @@ func (s *Service) create(ctx context.Context, pool, name string, sizeBytes uint6
 		return nil, err
 	}
 	defer root.Close()
-	usage, err := root.statFS()
-	if err != nil {
+	if err := s.checkSpace(pool, root, size, 0); err != nil {
 		return nil, err
-	}
-	if size > usage.free {
-		return nil, fmt.Errorf("%w: %d bytes requested, %d available", ErrNoSpace, size, usage.free)
 	}
 
 	fn := fileName(name)
@@ -396,12 +392,8 @@ func (s *Service) grow(ctx context.Context, id ID, sizeBytes uint64) (*Volume, e
 		// Grown outside replicad since the last Rescan: never cut data off.
 		return nil, fmt.Errorf("%w: %d bytes is smaller than the file's %d", ErrInvalidSize, size, fi.Size())
 	}
-	usage, err := root.statFS()
-	if err != nil {
+	if err := s.checkSpace(rec.Pool, root, size, rec.SizeBytes); err != nil {
 		return nil, err
-	}
-	if size-rec.SizeBytes > usage.free {
-		return nil, fmt.Errorf("%w: growth of %d bytes, %d available", ErrNoSpace, size-rec.SizeBytes, usage.free)
 	}
 	afterCheck(root.Name(), fn)
 	f, err := root.OpenFile(fn, os.O_RDWR, 0)
