@@ -1,7 +1,10 @@
 package cimmodel
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -171,37 +174,69 @@ func cimxmlReference(vr *etree.Element, namespace string) (ObjectPath, error) {
 }
 
 func cimxmlReferenceDepth(vr *etree.Element, namespace string, depth int) (ObjectPath, error) {
+	for _, tag := range []string{"INSTANCEPATH", "LOCALINSTANCEPATH", "INSTANCENAME"} {
+		if e := vr.SelectElement(tag); e != nil {
+			return cimxmlPath(e, namespace, depth)
+		}
+	}
+	return ObjectPath{}, fmt.Errorf("VALUE.REFERENCE holds no instance name")
+}
+
+// ParseCIMXMLPath reads a DSP0201 object path element: INSTANCENAME,
+// LOCALINSTANCEPATH or INSTANCEPATH (an instance, with its keys as
+// strings or nested references, converted later by
+// [Registry.NormalizePath]), CLASSNAME, LOCALCLASSPATH or CLASSPATH (a
+// class: no keys), or a VALUE.REFERENCE holding one of them. namespace is
+// the path's namespace when the element names none. A HOST is ignored:
+// every path is local to this server.
+func ParseCIMXMLPath(e *etree.Element, namespace string) (ObjectPath, error) {
+	if e != nil && e.Tag == "VALUE.REFERENCE" {
+		for _, c := range e.ChildElements() {
+			return cimxmlPath(c, namespace, 0)
+		}
+		return ObjectPath{}, fmt.Errorf("empty VALUE.REFERENCE")
+	}
+	return cimxmlPath(e, namespace, 0)
+}
+
+func cimxmlPath(e *etree.Element, namespace string, depth int) (ObjectPath, error) {
+	if e == nil {
+		return ObjectPath{}, fmt.Errorf("no object path")
+	}
 	if depth > maxEPRDepth {
 		return ObjectPath{}, fmt.Errorf("references nested too deep")
 	}
 	var nsPath, name *etree.Element
-	switch {
-	case vr.SelectElement("INSTANCEPATH") != nil:
-		ip := vr.SelectElement("INSTANCEPATH")
-		if np := ip.SelectElement("NAMESPACEPATH"); np != nil {
+	switch e.Tag {
+	case "INSTANCEPATH", "CLASSPATH":
+		if np := e.SelectElement("NAMESPACEPATH"); np != nil {
 			nsPath = np.SelectElement("LOCALNAMESPACEPATH")
 		}
-		name = ip.SelectElement("INSTANCENAME")
-	case vr.SelectElement("LOCALINSTANCEPATH") != nil:
-		lp := vr.SelectElement("LOCALINSTANCEPATH")
-		nsPath = lp.SelectElement("LOCALNAMESPACEPATH")
-		name = lp.SelectElement("INSTANCENAME")
+		name = firstOf(e, "INSTANCENAME", "CLASSNAME")
+	case "LOCALINSTANCEPATH", "LOCALCLASSPATH":
+		nsPath = e.SelectElement("LOCALNAMESPACEPATH")
+		name = firstOf(e, "INSTANCENAME", "CLASSNAME")
+	case "INSTANCENAME", "CLASSNAME":
+		name = e
 	default:
-		name = vr.SelectElement("INSTANCENAME")
+		return ObjectPath{}, fmt.Errorf("%s is not an object path", e.Tag)
 	}
 	if name == nil {
-		return ObjectPath{}, fmt.Errorf("VALUE.REFERENCE holds no instance name")
+		return ObjectPath{}, fmt.Errorf("%s holds no instance or class name", e.Tag)
 	}
-	p := ObjectPath{Namespace: namespace, Class: name.SelectAttrValue("CLASSNAME", "")}
+	attr := "CLASSNAME"
+	if name.Tag == "CLASSNAME" {
+		attr = "NAME"
+	}
+	p := ObjectPath{Namespace: namespace, Class: name.SelectAttrValue(attr, "")}
 	if !validClassName(p.Class) || p.Class == "*" {
-		return ObjectPath{}, fmt.Errorf("INSTANCENAME with invalid CLASSNAME %q", p.Class)
+		return ObjectPath{}, fmt.Errorf("%s with invalid class name %q", name.Tag, p.Class)
 	}
 	if nsPath != nil {
-		var parts []string
-		for _, n := range nsPath.SelectElements("NAMESPACE") {
-			parts = append(parts, n.SelectAttrValue("NAME", ""))
-		}
-		p.Namespace = strings.Join(parts, "/")
+		p.Namespace = CIMXMLNamespace(nsPath)
+	}
+	if name.Tag == "CLASSNAME" {
+		return p, nil
 	}
 	for _, kb := range name.ChildElements() {
 		switch kb.Tag {
@@ -221,11 +256,32 @@ func cimxmlReferenceDepth(vr *etree.Element, namespace string, depth int) (Objec
 			} else {
 				return ObjectPath{}, fmt.Errorf("KEYBINDING %s without a value", kn)
 			}
-		case "KEYVALUE":
-			return ObjectPath{}, fmt.Errorf("unnamed KEYVALUE")
+		case "KEYVALUE", "VALUE.REFERENCE":
+			// DSP0201 allows one unnamed key; no class of ours has a
+			// single key that needs no name, so it is refused.
+			return ObjectPath{}, fmt.Errorf("unnamed %s", kb.Tag)
 		}
 	}
 	return p, nil
+}
+
+func firstOf(e *etree.Element, tags ...string) *etree.Element {
+	for _, t := range tags {
+		if c := e.SelectElement(t); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// CIMXMLNamespace returns the namespace a LOCALNAMESPACEPATH names: its
+// NAMESPACE elements' NAME attributes joined with "/".
+func CIMXMLNamespace(nsPath *etree.Element) string {
+	var parts []string
+	for _, n := range nsPath.SelectElements("NAMESPACE") {
+		parts = append(parts, n.SelectAttrValue("NAME", ""))
+	}
+	return strings.Join(parts, "/")
 }
 
 // EncodeCIMXMLInstance writes inst as DSP0201 CIM-XML text: <INSTANCE
@@ -359,4 +415,299 @@ func formatCIMDatetime(d Datetime) string {
 	}
 	return fmt.Sprintf("%04d%02d%02d%02d%02d%02d.%06d%c%03d", t.Year(), int(t.Month()), t.Day(), t.Hour(), t.Minute(),
 		t.Second(), t.Nanosecond()/1000, sign, off/60)
+}
+
+// ---- the pieces of CIM-XML operations (DSP0200) that are model-level ----
+
+// CIMXMLInstanceElement returns the <INSTANCE> element of inst, as
+// [EncodeCIMXMLInstance] writes it; when properties is not nil only the
+// properties it names (case-insensitively) are written (a DSP0200
+// PropertyList).
+func CIMXMLInstanceElement(inst *Instance, properties []string) *etree.Element {
+	if properties == nil {
+		return cimxmlInstanceElement(inst)
+	}
+	keep := &Instance{Class: inst.Class, Namespace: inst.Namespace, Values: map[string]Value{}}
+	for _, name := range properties {
+		if v, ok := inst.lookup(name); ok {
+			keep.Set(name, v)
+		}
+	}
+	e := cimxmlInstanceElement(keep)
+	for _, pe := range e.ChildElements() {
+		name := pe.SelectAttrValue("NAME", "")
+		listed := false
+		for _, want := range properties {
+			listed = listed || strings.EqualFold(want, name)
+		}
+		if !listed {
+			e.RemoveChild(pe)
+		}
+	}
+	return e
+}
+
+// WriteCIMXMLLocalNamespacePath appends <LOCALNAMESPACEPATH> with one
+// <NAMESPACE NAME> per segment of ns ("root/interop") to parent.
+func WriteCIMXMLLocalNamespacePath(parent *etree.Element, ns string) *etree.Element {
+	np := parent.CreateElement("LOCALNAMESPACEPATH")
+	for _, part := range strings.Split(ns, "/") {
+		if part != "" {
+			np.CreateElement("NAMESPACE").CreateAttr("NAME", part)
+		}
+	}
+	return np
+}
+
+// WriteCIMXMLInstanceName appends the <INSTANCENAME> of p to parent.
+func WriteCIMXMLInstanceName(parent *etree.Element, p ObjectPath) *etree.Element {
+	tmp := etree.NewElement("tmp")
+	writeCIMXMLReference(tmp, p, 0)
+	in := tmp.FindElement("LOCALINSTANCEPATH/INSTANCENAME")
+	parent.AddChild(in)
+	return in
+}
+
+// WriteCIMXMLInstancePath appends <INSTANCEPATH> (NAMESPACEPATH with HOST
+// host, then INSTANCENAME) of p to parent, the form DSP0200 answers
+// AssociatorNames, ReferenceNames and the pull operations with.
+func WriteCIMXMLInstancePath(parent *etree.Element, p ObjectPath, host string) *etree.Element {
+	ip := parent.CreateElement("INSTANCEPATH")
+	np := ip.CreateElement("NAMESPACEPATH")
+	np.CreateElement("HOST").SetText(host)
+	WriteCIMXMLLocalNamespacePath(np, p.Namespace)
+	WriteCIMXMLInstanceName(ip, p)
+	return ip
+}
+
+// WriteCIMXMLValue appends the CIM-XML value of v to parent: VALUE,
+// VALUE.ARRAY, VALUE.REFERENCE (a LOCALINSTANCEPATH) or VALUE.REFARRAY;
+// nothing for NULL. Embedded instances are escaped CIM-XML text in a
+// VALUE, as DSP0201 2.3 writes them.
+func WriteCIMXMLValue(parent *etree.Element, v Value) {
+	if v.IsNull() {
+		return
+	}
+	switch {
+	case v.Type == TypeReference && v.Array:
+		ra := parent.CreateElement("VALUE.REFARRAY")
+		for _, e := range v.Elems() {
+			if ref, ok := e.AsRef(); ok {
+				writeCIMXMLReference(ra.CreateElement("VALUE.REFERENCE"), ref, 0)
+			}
+		}
+	case v.Type == TypeReference:
+		if ref, ok := v.AsRef(); ok {
+			writeCIMXMLReference(parent.CreateElement("VALUE.REFERENCE"), ref, 0)
+		}
+	case v.Array:
+		va := parent.CreateElement("VALUE.ARRAY")
+		for _, e := range v.Elems() {
+			va.CreateElement("VALUE").SetText(cimxmlText(v.Type, e.V))
+		}
+	default:
+		parent.CreateElement("VALUE").SetText(cimxmlText(v.Type, v.V))
+	}
+}
+
+// cimxmlParamType is the PARAMTYPE attribute of a value of type t.
+func cimxmlParamType(t Type) string {
+	if t == TypeInstance {
+		return "string"
+	}
+	return t.String()
+}
+
+// EncodeCIMXMLOutput appends what a METHODRESPONSE carries for res to
+// parent: <RETURNVALUE PARAMTYPE> with the return value, then one
+// <PARAMVALUE NAME PARAMTYPE> per non-NULL out-parameter in declared order
+// (embedded instances marked EmbeddedObject="instance").
+func EncodeCIMXMLOutput(parent *etree.Element, m *Method, res Result) {
+	rt := m.ReturnType
+	if rt == 0 {
+		rt = TypeUint32
+	}
+	rv := strconv.FormatUint(uint64(res.ReturnValue), 10)
+	if rt.isSigned() {
+		rv = strconv.FormatInt(int64(int32(res.ReturnValue)), 10)
+	}
+	ret := parent.CreateElement("RETURNVALUE")
+	ret.CreateAttr("PARAMTYPE", rt.String())
+	ret.CreateElement("VALUE").SetText(rv)
+	for _, p := range m.Params {
+		if !p.Out {
+			continue
+		}
+		v, ok := Args(res.Out).Get(p.Name)
+		if !ok || v.IsNull() {
+			continue
+		}
+		pv := parent.CreateElement("PARAMVALUE")
+		pv.CreateAttr("NAME", p.Name)
+		pv.CreateAttr("PARAMTYPE", cimxmlParamType(p.valueType()))
+		if p.valueType() == TypeInstance {
+			pv.CreateAttr("EmbeddedObject", "instance")
+		}
+		WriteCIMXMLValue(pv, v)
+	}
+}
+
+// InvokeCIMXML is [Registry.Invoke] for a CIM-XML METHODCALL: params are
+// its PARAMVALUE elements, decoded by [Registry.DecodeCIMXMLArgs]; every
+// check and answer after decoding is Invoke's.
+func (r *Registry) InvokeCIMXML(ctx context.Context, target ObjectPath, method string, params []*etree.Element) (Result, *Method, error) {
+	return r.invoke(ctx, target, method, func(ns string, m *Method) (Args, error) {
+		return r.DecodeCIMXMLArgs(ns, m, params)
+	})
+}
+
+// DecodeCIMXMLArgs decodes the PARAMVALUE elements of a METHODCALL against
+// m's declaration: VALUE (a scalar in its declared type, or the escaped
+// CIM-XML text of an embedded instance), VALUE.ARRAY, VALUE.REFERENCE,
+// VALUE.REFARRAY, an INSTANCE element for an embedded instance, or no
+// value (NULL). An unknown or output-only parameter, a parameter sent
+// twice, a value of the wrong shape or one that does not parse is *Error
+// with StatusInvalidParameter; an embedded instance with a property its
+// class lacks is an *InvalidParameterError, as for WS-Man.
+func (r *Registry) DecodeCIMXMLArgs(namespace string, m *Method, params []*etree.Element) (Args, error) {
+	args := Args{}
+	for _, pv := range params {
+		name := pv.SelectAttrValue("NAME", "")
+		p, ok := m.Param(name)
+		if !ok {
+			return nil, Errorf(StatusInvalidParameter, "method %s has no parameter %q", m.Name, name)
+		}
+		if !p.In {
+			return nil, Errorf(StatusInvalidParameter, "parameter %s of %s is output-only", p.Name, m.Name)
+		}
+		if _, dup := args[p.Name]; dup {
+			return nil, Errorf(StatusInvalidParameter, "parameter %s of %s sent twice", p.Name, m.Name)
+		}
+		v, err := r.cimxmlParamValue(namespace, pv, p)
+		if ce := (*Error)(nil); errors.As(err, &ce) && ce.Status == StatusNoSuchProperty {
+			return nil, &InvalidParameterError{Param: p.Name, Reason: ce.Message}
+		}
+		if err != nil {
+			return nil, Errorf(StatusInvalidParameter, "parameter %s of %s: %v", p.Name, m.Name, err)
+		}
+		args[p.Name] = v
+	}
+	return args, nil
+}
+
+func (r *Registry) cimxmlParamValue(namespace string, pv *etree.Element, p Parameter) (Value, error) {
+	t := p.valueType()
+	kids := pv.ChildElements()
+	if len(kids) == 0 {
+		if p.Array {
+			return NullArray(t), nil
+		}
+		return Null(t), nil
+	}
+	if len(kids) > 1 {
+		return Value{}, fmt.Errorf("%d values", len(kids))
+	}
+	e := kids[0]
+	switch e.Tag {
+	case "VALUE.REFERENCE":
+		if t != TypeReference || p.Array {
+			return Value{}, fmt.Errorf("a reference for a %s%s parameter", t, arraySuffix(p.Array))
+		}
+		ref, err := r.cimxmlParamRef(namespace, e, p)
+		if err != nil {
+			return Value{}, err
+		}
+		return Ref(ref), nil
+	case "VALUE.REFARRAY":
+		if t != TypeReference || !p.Array {
+			return Value{}, fmt.Errorf("a reference array for a %s%s parameter", t, arraySuffix(p.Array))
+		}
+		refs := []ObjectPath{}
+		for _, vr := range e.ChildElements() {
+			if vr.Tag != "VALUE.REFERENCE" {
+				return Value{}, fmt.Errorf("%s in VALUE.REFARRAY", vr.Tag)
+			}
+			ref, err := r.cimxmlParamRef(namespace, vr, p)
+			if err != nil {
+				return Value{}, err
+			}
+			refs = append(refs, ref)
+		}
+		return Refs(refs), nil
+	case "VALUE.ARRAY":
+		if !p.Array || t == TypeReference {
+			return Value{}, fmt.Errorf("an array for a %s%s parameter", t, arraySuffix(p.Array))
+		}
+		xs := []any{}
+		for _, ve := range e.ChildElements() {
+			if ve.Tag != "VALUE" {
+				return Value{}, fmt.Errorf("%s in VALUE.ARRAY", ve.Tag)
+			}
+			x, err := r.cimxmlParamScalar(namespace, ve.Text(), p)
+			if err != nil {
+				return Value{}, err
+			}
+			xs = append(xs, x)
+		}
+		return arrayOf(t, xs), nil
+	case "VALUE":
+		if p.Array || t == TypeReference {
+			return Value{}, fmt.Errorf("a scalar for a %s%s parameter", t, arraySuffix(p.Array))
+		}
+		x, err := r.cimxmlParamScalar(namespace, e.Text(), p)
+		if err != nil {
+			return Value{}, err
+		}
+		return Value{Type: t, V: x}, nil
+	case "INSTANCE":
+		if p.Array || t != TypeInstance {
+			return Value{}, fmt.Errorf("an instance for a %s%s parameter", t, arraySuffix(p.Array))
+		}
+		inst, err := cimxmlInstance(r, namespace, e, 1)
+		if err != nil {
+			return Value{}, err
+		}
+		if p.EmbeddedClass != "" && !inst.Class.isA(p.EmbeddedClass) {
+			return Value{}, fmt.Errorf("embedded instance of %s is not a %s", inst.Class.Name, p.EmbeddedClass)
+		}
+		return Embedded(inst), nil
+	}
+	return Value{}, fmt.Errorf("unexpected %s", e.Tag)
+}
+
+func (r *Registry) cimxmlParamRef(namespace string, vr *etree.Element, p Parameter) (ObjectPath, error) {
+	ref, err := cimxmlReference(vr, namespace)
+	if err != nil {
+		return ObjectPath{}, err
+	}
+	if p.RefClass != "" {
+		if err := r.checkRefClass(ref, p.RefClass); err != nil {
+			return ObjectPath{}, err
+		}
+	}
+	return ref, nil
+}
+
+func (r *Registry) cimxmlParamScalar(namespace, text string, p Parameter) (any, error) {
+	if p.valueType() == TypeInstance {
+		inst, err := parseCIMXMLInstance(r, namespace, strings.TrimSpace(text), 1)
+		if err != nil {
+			return nil, err
+		}
+		if p.EmbeddedClass != "" && !inst.Class.isA(p.EmbeddedClass) {
+			return nil, fmt.Errorf("embedded instance of %s is not a %s", inst.Class.Name, p.EmbeddedClass)
+		}
+		return inst, nil
+	}
+	return parseScalar(p.Type, text)
+}
+
+// ParseCIMXMLInstanceElement reads an <INSTANCE> element (a
+// ModifyInstance's ModifiedInstance, an embedded instance sent as an
+// element) as [ParseCIMXMLInstance] reads its text.
+func ParseCIMXMLInstanceElement(r *Registry, namespace string, e *etree.Element) (*Instance, error) {
+	if e == nil || e.Tag != "INSTANCE" {
+		return nil, Errorf(StatusInvalidParameter, "CIM-XML: no INSTANCE element")
+	}
+	return cimxmlInstance(r, namespace, e, 0)
 }

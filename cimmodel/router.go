@@ -42,6 +42,15 @@ import (
 // Reference parameters are endpoint references, received as TypeReference
 // values. Otherwise Invoke returns what Func returns, with the method.
 func (r *Registry) Invoke(ctx context.Context, target ObjectPath, method string, input *etree.Element) (Result, *Method, error) {
+	return r.invoke(ctx, target, method, func(ns string, m *Method) (Args, error) {
+		return r.DecodeArgs(ns, m, input)
+	})
+}
+
+// invoke is the router behind [Registry.Invoke] and
+// [Registry.InvokeCIMXML]: decode reads the input parameters in the wire
+// form of the protocol; every check after it is the same.
+func (r *Registry) invoke(ctx context.Context, target ObjectPath, method string, decode func(ns string, m *Method) (Args, error)) (Result, *Method, error) {
 	c, err := r.lookup(target.Namespace, target.Class)
 	if err != nil {
 		return Result{}, nil, err
@@ -62,7 +71,7 @@ func (r *Registry) Invoke(ctx context.Context, target ObjectPath, method string,
 		norm.Class = target.Class
 		target = norm
 	}
-	args, err := r.DecodeArgs(ns, m, input)
+	args, err := decode(ns, m)
 	if ipe := (*InvalidParameterError)(nil); errors.As(err, &ipe) {
 		return r.invalidParameter(ns, m, ipe), m, ipe
 	}
