@@ -54,6 +54,9 @@ type Config struct {
 	// AllowUnencrypted permits Basic over plain HTTP. Unset (nil) means:
 	// allowed only when every listener is on a loopback address.
 	AllowUnencrypted *bool
+	// CIMXMLListen serves CIM-XML (DSP0200) on /cimom, "" (the default) for
+	// none: HTTPS with --tls-cert/--tls-key when they are given, else HTTP.
+	CIMXMLListen string
 }
 
 // DefaultConfig returns the embedded defaults `make run` uses.
@@ -104,6 +107,7 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "soft memory limit of the daemon in bytes (0: none), as GOMEMLIMIT")
 	fs.Int64Var(&c.CopyBandwidth, "copy-bandwidth", c.CopyBandwidth, "cap each replica copy at this many bytes per second (0: unlimited)")
 	fs.Int64Var(&c.ScrubRate, "scrub-rate", c.ScrubRate, "verify every Synchronized replica against its source in the background at this many bytes per second; a mismatch makes it Broken (0: off)")
+	fs.StringVar(&c.CIMXMLListen, "cimxml-listen", c.CIMXMLListen, "CIM-XML (DSP0200, SMI-S clients) listen address on /cimom, default off (5988 by convention, 5989 with --tls-cert/--tls-key: HTTPS)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address for /metrics (Prometheus) and /healthz, plain HTTP without authentication; default off")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -118,6 +122,9 @@ func (c *Config) ParseFlags(args []string) error {
 func (c *Config) Validate() error {
 	if c.Listen == "" && c.ListenTLS == "" {
 		return errors.New("no listener: give --listen or --listen-tls")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") && c.CIMXMLListen != "" {
+		return errors.New("--tls-cert and --tls-key go together")
 	}
 	if c.ListenTLS != "" && (c.TLSCert == "" || c.TLSKey == "") {
 		return errors.New("--listen-tls needs --tls-cert and --tls-key")
@@ -143,7 +150,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		return fmt.Errorf("--log-format must be json or console, not %q", c.LogFormat)
 	}
-	for _, addr := range []string{c.Listen, c.ListenTLS, c.MetricsListen} {
+	for _, addr := range []string{c.Listen, c.ListenTLS, c.MetricsListen, c.CIMXMLListen} {
 		if addr == "" {
 			continue
 		}
@@ -160,7 +167,7 @@ func (c *Config) allowUnencrypted() bool {
 	if c.AllowUnencrypted != nil {
 		return *c.AllowUnencrypted
 	}
-	for _, addr := range []string{c.Listen, c.ListenTLS} {
+	for _, addr := range []string{c.Listen, c.ListenTLS, c.CIMXMLListen} {
 		if addr != "" && !isLoopback(addr) {
 			return false
 		}

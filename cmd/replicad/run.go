@@ -146,6 +146,9 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.serve(tls.NewListener(m.limit(ln), tlsConfig(cert, cfg.TLSCompat)), handler, "https")
 	}
+	if err := m.serveCIMXML(registry, userFile); err != nil { // --cimxml-listen (cimxml.go)
+		return err
+	}
 	if m.Server.AllowUnencrypted && cfg.Listen != "" {
 		logger.Info("Basic authentication over plain HTTP is allowed", zap.Bool("allowUnencrypted", true))
 	}
@@ -264,7 +267,7 @@ func (m *Main) serve(ln net.Listener, h http.Handler, scheme string) {
 	}
 	m.addrs[scheme] = ln.Addr()
 	m.Logger.Info("listening", zap.String("scheme", scheme), zap.String("addr", ln.Addr().String()),
-		zap.String("url", fmt.Sprintf("%s://%s/wsman", scheme, ln.Addr())))
+		zap.String("url", listenURL(scheme, ln.Addr())))
 	go func() {
 		err := srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
