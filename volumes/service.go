@@ -45,6 +45,7 @@ type Service struct {
 	mu     sync.Mutex
 	cond   *sync.Cond     // signalled when a holder is released
 	busy   map[ID]*holder // current holder of each busy volume
+	inUse  InUseCheck     // asked before a delete (guard.go); nil: none
 	closed bool
 }
 

@@ -278,6 +278,9 @@ func (s *Service) delete(ctx context.Context, id ID) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.checkInUse(rec); err != nil {
+		return err
+	}
 	fn, tmp := fileName(rec.Name), deletingName(rec.Name)
 	root, err := s.openPool(rec.Pool)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
