@@ -30,9 +30,9 @@ import (
 func (s *Service) Quiesce(ctx context.Context, vols []VolumeRef) (resume func(), err error) {
 	refs := map[VolumeRef]bool{}
 	for _, v := range vols {
-		refs[v] = true
+		refs[VolumeRef{Pool: v.Pool, Volume: v.Volume}] = true
 	}
-	return s.quiesce(ctx, func(l lunRecord) bool { return refs[VolumeRef{l.Pool, l.Volume}] })
+	return s.quiesce(ctx, func(l lunRecord) bool { return refs[VolumeRef{Pool: l.Pool, Volume: l.Volume}] })
 }
 
 // QuiesceVolumes is Quiesce for volumes named by ID (replica's hook).

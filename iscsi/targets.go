@@ -149,15 +149,9 @@ func (s *Service) Expose(target string, vols []VolumeRef, initiators []string, r
 			return fmt.Errorf("%w: nothing to expose", ErrInvalid)
 		}
 		for i, v := range vols {
-			if j := rec.lunOf(ids[i]); j >= 0 {
-				rec.LUNs[j].ReadOnly = readOnly
-				continue
+			if err := rec.mapVolume(ids[i], v, readOnly); err != nil {
+				return err
 			}
-			n := rec.freeLUN()
-			if n == 0 {
-				return fmt.Errorf("%w: target %s has no free LUN number", ErrInvalid, name)
-			}
-			rec.LUNs = append(rec.LUNs, lunRecord{Number: n, VolumeID: ids[i], Pool: v.Pool, Volume: v.Volume, ReadOnly: readOnly})
 		}
 		rec.Initiators = union(rec.Initiators, inits)
 		return nil
@@ -166,6 +160,36 @@ func (s *Service) Expose(target string, vols []VolumeRef, initiators []string, r
 		return wrap(err)
 	}
 	return s.target(*rec), nil
+}
+
+// mapVolume maps volume id (v) into r with v.LUN or the lowest free
+// number, or updates its read-only flag when r maps it already. Errors:
+// ErrExists (the number maps another volume, or the volume has another
+// number), ErrInvalid (a number outside 1..255, or none free).
+func (r *targetRecord) mapVolume(id volumes.ID, v VolumeRef, readOnly bool) error {
+	if v.LUN < 0 || v.LUN > 255 {
+		return fmt.Errorf("%w: LUN %d not in 1..255", ErrInvalid, v.LUN)
+	}
+	if j := r.lunOf(id); j >= 0 {
+		if v.LUN != 0 && v.LUN != r.LUNs[j].Number {
+			return fmt.Errorf("%w: volume %s/%s is LUN %d of target %s already", ErrExists, v.Pool, v.Volume, r.LUNs[j].Number, r.Name)
+		}
+		r.LUNs[j].ReadOnly = readOnly
+		return nil
+	}
+	n := v.LUN
+	if n == 0 {
+		if n = r.freeLUN(); n == 0 {
+			return fmt.Errorf("%w: target %s has no free LUN number", ErrInvalid, r.Name)
+		}
+	}
+	for _, l := range r.LUNs {
+		if l.Number == n {
+			return fmt.Errorf("%w: LUN %d of target %s maps volume %s/%s", ErrExists, n, r.Name, l.Pool, l.Volume)
+		}
+	}
+	r.LUNs = append(r.LUNs, lunRecord{Number: n, VolumeID: id, Pool: v.Pool, Volume: v.Volume, ReadOnly: readOnly})
+	return nil
 }
 
 // Hide unmaps vols from target and disallows initiators; either may be
@@ -301,10 +325,11 @@ func (s *Service) resolve(vols []VolumeRef) ([]volumes.ID, error) {
 	ids := make([]volumes.ID, len(vols))
 	seen := map[VolumeRef]bool{}
 	for i, v := range vols {
-		if seen[v] {
+		key := VolumeRef{Pool: v.Pool, Volume: v.Volume}
+		if seen[key] {
 			return nil, fmt.Errorf("%w: volume %s/%s named twice", ErrInvalid, v.Pool, v.Volume)
 		}
-		seen[v] = true
+		seen[key] = true
 		vol, err := s.vols.Lookup(context.Background(), v.Pool, v.Volume)
 		if errors.Is(err, volumes.ErrInvalidName) {
 			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -466,12 +491,21 @@ func (s *Service) ExposedIn(pool, volume string) []string {
 	return names
 }
 
-// GuardVolume is the check volumes.Service.SetInUse takes: an error
-// matching ErrInUse naming the targets that expose pool/volume, nil when
-// none does.
+// GuardVolume is the check volumes.Service.SetInUse takes: nil when no
+// target exposes pool/volume, else an error matching ErrInUse whose text
+// names the targets ("iSCSI target(s) a, b"; volumes makes it "volume in
+// use by iSCSI target(s) a, b").
 func (s *Service) GuardVolume(pool, volume string) error {
 	if names := s.ExposedIn(pool, volume); len(names) > 0 {
-		return fmt.Errorf("%w: exposed in iSCSI target(s) %s", ErrInUse, strings.Join(names, ", "))
+		return exposedError(names)
 	}
 	return nil
 }
+
+// exposedError names the targets that expose a volume; it matches ErrInUse.
+type exposedError []string
+
+func (e exposedError) Error() string { return "iSCSI target(s) " + strings.Join(e, ", ") }
+
+// Is reports whether target is ErrInUse.
+func (e exposedError) Is(target error) bool { return target == ErrInUse }

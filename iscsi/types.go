@@ -54,8 +54,15 @@ type Session struct {
 	Connections int
 }
 
-// VolumeRef names a volume by pool and name.
-type VolumeRef struct{ Pool, Volume string }
+// VolumeRef names a volume by pool and name, and for Expose the LUN
+// number it should have.
+type VolumeRef struct {
+	Pool, Volume string
+	// LUN is the number Expose gives the volume: 0 means the lowest free
+	// one (or the one it already has), 1..255 that number. Hide and Quiesce
+	// ignore it.
+	LUN int
+}
 
 // Portal is the address initiators connect to.
 type Portal struct {
