@@ -92,6 +92,11 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 	for i, x := range syncs {
 		lastUse[x.Source] = i
 	}
+	resume, err := s.quiesce(ctx, consistentSources(op.Consistency, syncs))
+	if err != nil {
+		return fail(err)
+	}
+	defer resume()
 	for i := cp.Index; i < len(syncs); i++ {
 		x := syncs[i]
 		if err := s.setCopyState(x.ID, CopyStateUnsynchronized); err != nil {

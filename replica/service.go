@@ -53,6 +53,11 @@ type Options struct {
 	// error fails the job. Tests use it to hold a copy deterministically
 	// (until the job is terminated, say); the daemon sets none.
 	BeforeCopy func(ctx context.Context, source, target volumes.ID) error
+	// Quiesce, when set, stops outside I/O (iSCSI initiators) on the
+	// volumes a Restore or Resync writes, and on the sources of a group
+	// Snapshot with Sequential consistency, for as long as the copy runs
+	// (quiesce.go); nil quiesces nothing.
+	Quiesce QuiesceFunc
 }
 
 // CopyObserver is told of the data copy jobs write to replica targets.
