@@ -597,7 +597,12 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 			// crash, the target's data is compared.
 			ro.HashSidecar, ro.SidecarGeneration = sidecarPath(tgt), x.SidecarGen
 		}
+		resume, err := s.quiesce(ctx, []volumes.ID{writtenBy(pl.Op, x)})
+		if err != nil {
+			return s.modifyFailed(run.ID, err)
+		}
 		st, err := engine.Resync(ctx, from, to, ro)
+		resume()
 		if err != nil && pl.Op == OpResync && x.SyncType == SyncTypeMirror && errors.Is(err, engine.ErrSourceChanged) {
 			// A mirror's source is written meanwhile: the mirror loop
 			// takes over and catches up.
