@@ -51,6 +51,11 @@ type Config struct {
 	// ChannelBinding is how strictly NTLM and Kerberos logons over HTTPS
 	// must carry the TLS channel's binding (Windows' CbtHardeningLevel).
 	ChannelBinding wsman.ChannelBindingLevel
+	// ISCSI is --iscsi (on, off, auto) and ISCSIListen the portal tgtd
+	// listens on; ISCSIBaseIQN overrides the recorded base of target IQNs.
+	ISCSI        iscsiMode
+	ISCSIListen  string
+	ISCSIBaseIQN string
 	// AllowUnencrypted permits Basic over plain HTTP. Unset (nil) means:
 	// allowed only when every listener is on a loopback address.
 	AllowUnencrypted *bool
@@ -61,7 +66,8 @@ type Config struct {
 
 // DefaultConfig returns the embedded defaults `make run` uses.
 func DefaultConfig() Config {
-	return Config{Listen: "127.0.0.1:5985", DataDir: "./replicad-data", LogFormat: "json"}
+	return Config{Listen: "127.0.0.1:5985", DataDir: "./replicad-data", LogFormat: "json",
+		ISCSI: iscsiAuto, ISCSIListen: "127.0.0.1:3260"}
 }
 
 // optionalBool is a boolean flag that remembers whether it was given.
@@ -109,6 +115,9 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.Int64Var(&c.ScrubRate, "scrub-rate", c.ScrubRate, "verify every Synchronized replica against its source in the background at this many bytes per second; a mismatch makes it Broken (0: off)")
 	fs.StringVar(&c.CIMXMLListen, "cimxml-listen", c.CIMXMLListen, "CIM-XML (DSP0200, SMI-S clients) listen address on /cimom, default off (5988 by convention, 5989 with --tls-cert/--tls-key: HTTPS)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", c.MetricsListen, "address for /metrics (Prometheus) and /healthz, plain HTTP without authentication; default off")
+	fs.Var(&c.ISCSI, "iscsi", "iSCSI data plane (replicad's own tgtd): on, off, or auto (on when tgtd is installed; a tgtd that cannot start is logged)")
+	fs.StringVar(&c.ISCSIListen, "iscsi-listen", c.ISCSIListen, "iSCSI portal address (IP:port) of replicad's tgtd; ports from 1024 need no privileges")
+	fs.StringVar(&c.ISCSIBaseIQN, "iscsi-base-iqn", c.ISCSIBaseIQN, "base of target IQNs (target IQN = BASE:name); default the recorded one, first iqn.2026-12.<reversed host name>")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -150,7 +159,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		return fmt.Errorf("--log-format must be json or console, not %q", c.LogFormat)
 	}
-	for _, addr := range []string{c.Listen, c.ListenTLS, c.MetricsListen, c.CIMXMLListen} {
+	for _, addr := range []string{c.Listen, c.ListenTLS, c.MetricsListen, c.CIMXMLListen, c.ISCSIListen} {
 		if addr == "" {
 			continue
 		}

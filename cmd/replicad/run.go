@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/iscsi"
 	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/metrics"
 	"github.com/replicad/replicad/provider"
@@ -44,6 +45,12 @@ type Main struct {
 	// Metrics counts requests and serves /metrics and /healthz on
 	// --metrics-listen (issue 7).
 	Metrics *metrics.Metrics
+
+	// ISCSI is the iSCSI data plane (tgtd; issue 18), opened after volumes
+	// even with --iscsi=off (its guard keeps exposed volumes); iscsiOn
+	// says whether it serves (cmd/replicad/iscsi.go).
+	ISCSI   *iscsi.Service
+	iscsiOn bool
 
 	http []*http.Server
 	done []chan error
@@ -163,13 +170,18 @@ func (m *Main) openDomain(ctx context.Context) error {
 	if m.Volumes, err = volumes.Open(m.DB, m.Config.DataDir, volumes.Options{Logger: m.Logger.Named("volumes")}); err != nil {
 		return err
 	}
+	if err := m.openISCSI(ctx); err != nil {
+		return err
+	}
 	if m.Jobs, err = jobqueue.Open(m.DB, jobqueue.Options{Logger: m.Logger.Named("jobqueue")}); err != nil {
 		return err
 	}
-	if m.Replica, err = replica.Open(ctx, m.DB, m.Volumes, m.Jobs, m.Config.replicaOptions(m.Logger.Named("replica"), m.Metrics)); err != nil {
+	ropts := m.Config.replicaOptions(m.Logger.Named("replica"), m.Metrics)
+	ropts.Quiesce = m.iscsiQuiesce()
+	if m.Replica, err = replica.Open(ctx, m.DB, m.Volumes, m.Jobs, ropts); err != nil {
 		return err
 	}
-	m.Provider, err = provider.New(provider.Config{Volumes: m.Volumes, Jobs: m.Jobs, Replica: m.Replica, Logger: m.Logger.Named("provider")})
+	m.Provider, err = provider.New(provider.Config{Volumes: m.Volumes, Jobs: m.Jobs, Replica: m.Replica, ISCSI: m.iscsiService(), Logger: m.Logger.Named("provider")})
 	if err != nil {
 		return err
 	}
@@ -196,6 +208,7 @@ func (m *Main) closeDomain() error {
 	if m.Replica != nil {
 		errs = append(errs, m.Replica.Close())
 	}
+	errs = append(errs, m.closeISCSI())
 	if m.Volumes != nil {
 		errs = append(errs, m.Volumes.Close())
 	}
