@@ -72,7 +72,11 @@ var domainErrors = []errorRow{
 	{err: errNotOurs, status: cimmodel.StatusInvalidParameter, replication: returnInvalidParameter},
 	{err: volumes.ErrInvalidName, status: cimmodel.StatusInvalidParameter, storage: returnInvalidParameter, replication: returnInvalidParameter},
 	{err: volumes.ErrInvalidSize, status: cimmodel.StatusInvalidParameter, storage: returnSizeNotSupported},
-	{err: volumes.ErrNoSpace, status: cimmodel.StatusFailed, storage: returnSizeNotSupported, replication: returnFailed},
+	// Space that really runs out is 40000 (Not enough available capacity);
+	// a size past a thin pool's over-commit limit is one the pool does not
+	// support (4097, Size set to the most it accepts).
+	{err: volumes.ErrOverCommit, status: cimmodel.StatusFailed, storage: returnSizeNotSupported, replication: returnFailed},
+	{err: volumes.ErrNoSpace, status: cimmodel.StatusFailed, storage: returnNoCapacity, replication: returnFailed},
 	{err: volumes.ErrExists, status: cimmodel.StatusAlreadyExists, storage: returnInvalidParameter, replication: returnInvalidParameter},
 	{err: volumes.ErrNotFound, status: cimmodel.StatusNotFound, storage: returnInvalidParameter, replication: returnInvalidParameter},
 	{err: volumes.ErrPoolNotFound, status: cimmodel.StatusNotFound, storage: returnInvalidParameter, replication: returnInvalidParameter},

@@ -45,7 +45,10 @@ var errorAnswers = []struct {
 	{"replica.ErrClosed", replica.ErrClosed, 4, 1, 4, 4, 4, 4, 1, true, 1},
 	{"volumes.ErrInvalidName", volumes.ErrInvalidName, 5, 4, 5, 5, 5, 5, 4, true, 4},
 	{"volumes.ErrInvalidSize", volumes.ErrInvalidSize, 4097, 4, 4, 4, 4, 4, 1, true, 4},
-	{"volumes.ErrNoSpace", volumes.ErrNoSpace, 4097, 1, 4, 4, 4, 4, 1, true, 1},
+	// Issue 20: space that really runs out answers 40000 (Not enough
+	// available capacity), a thin pool's over-commit limit 4097.
+	{"volumes.ErrNoSpace", volumes.ErrNoSpace, 40000, 1, 4, 4, 4, 4, 1, true, 1},
+	{"volumes.ErrOverCommit", volumes.ErrOverCommit, 4097, 1, 4, 4, 4, 4, 1, true, 1},
 	{"volumes.ErrExists", volumes.ErrExists, 5, 11, 5, 5, 5, 5, 11, true, 11},
 	{"volumes.ErrNotFound", volumes.ErrNotFound, 5, 6, 5, 5, 5, 5, 6, true, 6},
 	{"volumes.ErrPoolNotFound", volumes.ErrPoolNotFound, 5, 6, 5, 5, 5, 5, 6, true, 6},

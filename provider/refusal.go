@@ -78,7 +78,7 @@ func (p *Provider) refusalErr(method string, code uint32, err error) cimmodel.Re
 		msg = scrubPaths(clientMessage(err))
 	}
 	res := p.refusal(code, status, method+": "+msg)
-	if errors.Is(err, volumes.ErrNoSpace) {
+	if errors.Is(err, volumes.ErrNoSpace) || errors.Is(err, volumes.ErrOverCommit) {
 		if inst, ok := res.Out[cimmodel.ExtendedStatusParam].AsInstance(); ok {
 			inst.Set("ErrorType", cimmodel.Uint16(errorTypeUnavailable)).
 				Set("ProbableCause", cimmodel.Uint16(probableCauseCapacity))

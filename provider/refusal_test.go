@@ -87,7 +87,7 @@ func TestRefusalsSayWhy(t *testing.T) {
 		}, 5, []string{"invalid", "../../etc/passwd"}},
 		{"no space in the pool", "CreateOrModifyElementFromStoragePool", func() (cimmodel.Result, error) {
 			return e.storageEnv.invoke(createMethod, param("ElementName", "huge"), param("Size", strconv.FormatUint(pool.FreeBytes+1<<30, 10)))
-		}, 4097, []string{"free space"}},
+		}, 40000, []string{"free space", "thick"}},
 		{"group in use", "DeleteGroup", func() (cimmodel.Result, error) {
 			return e.invoke(e.service(), "DeleteGroup", refParam("ReplicationGroup", e.p.groupPath(g.ID)))
 		}, 7, []string{"relationship"}},

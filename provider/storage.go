@@ -35,6 +35,14 @@ const (
 	// ReturnToStoragePool for a volume that is the source or target of a
 	// replication: it must leave the relationship first.
 	returnReplicationMember uint32 = 32768
+	// returnNoCapacity is replicad's vendor-specific answer of
+	// CreateOrModifyElementFromStoragePool when the pool's space really runs
+	// out (volumes.ErrNoSpace): the value and text Windows' Storage
+	// Management API gives for it ("Not enough available capacity", common
+	// return codes). 4097 Size Not Supported stays for what a pool's policy
+	// will not provision (volumes.ErrOverCommit), with Size set to the most
+	// it accepts.
+	returnNoCapacity uint32 = 40000
 )
 
 // errReplicationMember is returned when a volume cannot be deleted because

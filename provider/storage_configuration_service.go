@@ -36,9 +36,9 @@ func storageConfigurationMethods(create, ret cimmodel.MethodFunc) []*cimmodel.Me
 			Name:       "CreateOrModifyElementFromStoragePool",
 			ReturnType: cimmodel.TypeUint32,
 			ReturnValueMap: append(append([]string(nil), commonCodes...),
-				"4097", "4098..32767", "32768..65535"),
+				"4097", "4098..32767", "32768..39999", "40000", "40001..65535"),
 			ReturnValues: append(append([]string(nil), commonNames...),
-				"Size Not Supported", "Method Reserved", "Vendor Specific"),
+				"Size Not Supported", "Method Reserved", "Vendor Specific", "Not Enough Available Capacity", "Vendor Specific"),
 			Params: []cimmodel.Parameter{
 				{Name: "ElementName", Type: cimmodel.TypeString, In: true},
 				{Name: "ElementType", Type: cimmodel.TypeUint16, In: true,
@@ -113,7 +113,9 @@ func answer(code uint32) cimmodel.Result {
 // Size, an unknown pool or volume, an InPool together with TheElement, an
 // ElementType that is not a volume type when modifying, a name volumes
 // refuses or one already taken; 4097 for a size of 0, smaller than the
-// volume or larger than the free space; 1 for other element types, a Goal,
+// volume, or past a thin pool's over-commit limit (then with Size, the most
+// the pool accepts); 40000 when the pool's space runs out (a thick pool's
+// free space less what its volumes reserve); 1 for other element types, a Goal,
 // or a new name for an existing volume (renaming is not supported); 6 when
 // the volume is leased.
 func (p *Provider) createOrModifyElement(ctx context.Context, _ cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
@@ -225,5 +227,12 @@ func (p *Provider) refuseErr(method string, err error) (cimmodel.Result, error) 
 	}
 	code := storageReturnCode(err)
 	p.logger.Info("storage method refused", zap.String("method", method), zap.Uint32("returnValue", code), zap.Error(err))
-	return p.refusalErr(method, code, err), nil
+	res := p.refusalErr(method, code, err)
+	var se *volumes.SpaceError
+	if code == returnSizeNotSupported && errors.As(err, &se) {
+		// "the output value of Size is set to the nearest possible size"
+		// (CIM_StorageConfigurationService.CreateOrModifyElementFromStoragePool).
+		res.Out["Size"] = cimmodel.Uint64(se.Available / volumes.BlockSize * volumes.BlockSize)
+	}
+	return res, nil
 }

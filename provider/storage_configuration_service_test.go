@@ -116,7 +116,7 @@ func TestCreateVolumeBadInput(t *testing.T) {
 		{"name with a slash", []string{param("ElementName", "a/b"), param("Size", "512")}, 5, 0},
 		{"reserved device name", []string{param("ElementName", "NUL"), param("Size", "512")}, 5, 0},
 		{"size 0", []string{param("ElementName", "zero"), param("Size", "0")}, 4097, 0},
-		{"size above the free space", []string{param("ElementName", "huge"), param("Size", tooBig)}, 4097, 0},
+		{"size above the free space", []string{param("ElementName", "huge"), param("Size", tooBig)}, 40000, 0},
 		{"no size", []string{param("ElementName", "nosize")}, 5, 0},
 		{"name taken", []string{param("ElementName", "taken"), param("Size", "512")}, 5, 0},
 		{"unknown pool", []string{param("ElementName", "x"), param("Size", "512"), refParam("InPool", e.p.poolPath("nope"))}, 5, 0},

@@ -30,12 +30,14 @@ type storageEnv struct {
 	// replicaOpts are the replication domain's options (the logger is
 	// the test's).
 	replicaOpts replica.Options
-	db          *store.DB
-	vols        *volumes.Service
-	jobs        *jobqueue.Queue
-	repl        *replica.Service
-	p           *Provider
-	reg         *cimmodel.Registry
+	// provisioning are the pools' policies (zero: thick).
+	provisioning volumes.ProvisioningOptions
+	db           *store.DB
+	vols         *volumes.Service
+	jobs         *jobqueue.Queue
+	repl         *replica.Service
+	p            *Provider
+	reg          *cimmodel.Registry
 }
 
 func newStorageEnv(t testing.TB) *storageEnv {
@@ -75,7 +77,7 @@ func (e *storageEnv) openDomain() error {
 	if e.db, err = store.Open(filepath.Join(e.dataDir, "state.db"), store.Options{}); err != nil {
 		return err
 	}
-	if e.vols, err = volumes.Open(e.db, e.dataDir, volumes.Options{Logger: logger.Named("volumes")}); err != nil {
+	if e.vols, err = volumes.Open(e.db, e.dataDir, volumes.Options{Logger: logger.Named("volumes"), Provisioning: e.provisioning}); err != nil {
 		return err
 	}
 	if e.jobs, err = jobqueue.Open(e.db, jobqueue.Options{Logger: logger.Named("jobqueue")}); err != nil {

@@ -12,9 +12,14 @@ import (
 // storagePoolClass declares MSISCSITARGET_StoragePool: one instance per
 // volumes pool, InstanceID "replicad:pool:" + name, PoolID the name. The
 // space properties are those of the pool's filesystem in bytes:
-// TotalManagedSpace its size, RemainingManagedSpace what the daemon may
-// still allocate (statfs f_bavail), the limit Create and Grow check.
-// Windows adds the non-key SystemName (§3.9).
+// TotalManagedSpace its size, RemainingManagedSpace the largest volume the
+// pool's provisioning policy accepts now (volumes.Pool.AvailableBytes, the
+// limit Create and Grow check), and the policy (CIM_StoragePool 2.51, the
+// Thin Provisioning profile): SpaceLimitDetermination 2 Allocated for a
+// thick pool, 3 Quota for a thin one with an over-commit limit (SpaceLimit,
+// in bytes), 4 Limitless for a thin one without; LowSpaceWarningThreshold
+// the percentage of free space below which the pool warns. Windows adds the
+// non-key SystemName (§3.9).
 func (p *Provider) storagePoolClass() *cimmodel.Class {
 	c := &cimmodel.Class{Name: storagePoolClassName, Superclass: "CIM_StoragePool", Namespace: Namespace,
 		Properties: []cimmodel.Property{
@@ -58,7 +63,7 @@ func (p *Provider) poolInstance(c *cimmodel.Class, pool *volumes.Pool) *cimmodel
 	if pool.Missing {
 		status = statusLostComm
 	}
-	return cimmodel.NewInstance(c).
+	inst := cimmodel.NewInstance(c).
 		Set("InstanceID", cimmodel.String(poolInstancePrefix+pool.Name)).
 		Set("PoolID", cimmodel.String(pool.Name)).
 		Set("ElementName", cimmodel.String(pool.Name)).
@@ -69,10 +74,19 @@ func (p *Provider) poolInstance(c *cimmodel.Class, pool *volumes.Pool) *cimmodel
 		Set("Capacity", cimmodel.Uint64(pool.TotalBytes)).
 		Set("Reserved", cimmodel.Uint64(pool.ProvisionedBytes)).
 		Set("TotalManagedSpace", cimmodel.Uint64(pool.TotalBytes)).
-		Set("RemainingManagedSpace", cimmodel.Uint64(pool.FreeBytes)).
+		Set("RemainingManagedSpace", cimmodel.Uint64(pool.AvailableBytes)).
+		Set("SpaceLimitDetermination", cimmodel.Uint16(spaceLimitDetermination(pool))).
+
 		Set("ElementsShareSpace", cimmodel.Bool(true)).
 		Set("Usage", cimmodel.Uint16(2)). // Unrestricted
 		Set("OperationalStatus", cimmodel.Uint16s([]uint16{status}))
+	if pool.SpaceLimitBytes > 0 {
+		inst.Set("SpaceLimit", cimmodel.Uint64(pool.SpaceLimitBytes))
+	}
+	if pool.Policy.LowSpacePercent > 0 {
+		inst.Set("LowSpaceWarningThreshold", cimmodel.Uint16(uint16(pool.Policy.LowSpacePercent)))
+	}
+	return inst
 }
 
 // poolFromPath returns the pool an object path (or a reference parameter)
@@ -88,4 +102,17 @@ func (p *Provider) poolFromPath(ctx context.Context, path cimmodel.ObjectPath) (
 		return nil, fmt.Errorf("pool %q: %w", name, err)
 	}
 	return pool, nil
+}
+
+// spaceLimitDetermination is CIM_StoragePool.SpaceLimitDetermination for
+// pool's policy: 2 Allocated (thick), 3 Quota (thin with an over-commit
+// limit), 4 Limitless (thin without).
+func spaceLimitDetermination(pool *volumes.Pool) uint16 {
+	switch {
+	case pool.Policy.Provisioning != volumes.Thin:
+		return 2
+	case pool.SpaceLimitBytes > 0:
+		return 3
+	}
+	return 4
 }

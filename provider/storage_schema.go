@@ -100,6 +100,8 @@ func storageSchemaClasses() []*cimmodel.Class {
 			valueMapped(prop("SpaceLimitDetermination", cimmodel.TypeUint16),
 				[]string{"2", "3", "4"},
 				[]string{"Allocated", "Quote", "Limitless"}),
+			prop("SpaceLimit", cimmodel.TypeUint64),
+			prop("LowSpaceWarningThreshold", cimmodel.TypeUint16),
 			storagePoolUsage),
 		// Device/CIM_StorageConfigurationService.mof; the methods are declared
 		// here without an implementation and overridden by the concrete class.

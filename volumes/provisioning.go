@@ -88,8 +88,8 @@ type SpaceError struct {
 // Error names the pool, its policy, the bytes asked for and the most it
 // accepts.
 func (e *SpaceError) Error() string {
-	return fmt.Sprintf("%v: pool %s (%s) has %d bytes for %d requested: %s",
-		e.Err, e.Pool, e.Policy, e.Available, e.Requested, e.Detail)
+	return fmt.Sprintf("%v: %d bytes requested, %d available in pool %s (%s): %s",
+		e.Err, e.Requested, e.Available, e.Pool, e.Policy, e.Detail)
 }
 
 // Unwrap returns ErrNoSpace or ErrOverCommit.
