@@ -17,6 +17,10 @@ command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [[ -x /usr/sbin/mkfs.xfs ]] || need+=(xfsprogs) # replica/engine/reflink_test.go: a reflink filesystem
 command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible-core)
+# issue 18: replicad's own tgtd, and real initiators for integration/iscsi_*_test.go
+[[ -x /usr/sbin/tgtd && -x /usr/sbin/tgtadm ]] || need+=(tgt)
+command -v iscsi-readcapacity16 >/dev/null 2>&1 || need+=(libiscsi-bin) # iscsi-ls, iscsi-inq, iscsi-readcapacity16
+{ command -v qemu-io >/dev/null 2>&1 && ls /usr/lib/*/qemu/block-iscsi.so >/dev/null 2>&1; } || need+=(qemu-block-extra qemu-utils) # qemu-io with iscsi://
 if ((${#need[@]})); then
   sudo=""
   [[ $(id -u) -ne 0 ]] && sudo="sudo"
