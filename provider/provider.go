@@ -83,6 +83,7 @@ func (p *Provider) Register(reg *cimmodel.Registry) error {
 	classes = append(classes, p.replicationClasses()...)
 	classes = append(classes, p.maskingClasses()...)
 	declareExtendedStatus(classes)
+	classes = append(classes, p.interopClasses(reg)...) // SMI-S registration (interop.go)
 	for _, c := range classes {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("provider: %w", err)
