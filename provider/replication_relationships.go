@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -55,7 +54,7 @@ func (p *Provider) modifyListSynchronization(ctx context.Context, target cimmode
 	}
 	var ids []string
 	for _, ref := range argRefs(in, "Synchronization") {
-		if strings.EqualFold(ref.Class, groupSynchronizedClassName) || strings.EqualFold(ref.Class, "CIM_GroupSynchronized") {
+		if isGroupSynchronized(ref) {
 			return p.methodFailure(method, invalidArg("ModifyListSynchronization takes StorageSynchronized references; use ModifyReplicaSynchronization for %s", ref)), nil
 		}
 		x, err := p.syncOf(ctx, ref)
@@ -67,7 +66,7 @@ func (p *Provider) modifyListSynchronization(ctx context.Context, target cimmode
 	force, _ := argBool(in, "Force")
 	res, err := p.repl.svc.ModifyList(ctx, ids, op, replica.ModifyOptions{Force: force})
 	if err != nil {
-		return p.methodFailure(method, err), nil
+		return p.methodFailure(method, p.restoreChoice(ctx, err, "list only the one to restore from")), nil
 	}
 	return p.modifyAnswer(ctx, res, waitGiven && wait != uint16(replica.CopyStateNotApplicable)), nil
 }

@@ -166,7 +166,7 @@ func (p *Provider) replicationServiceClass() *cimmodel.Class {
 		{
 			Name: "ModifyReplicaSynchronization", ReturnType: cimmodel.TypeUint32,
 			ReturnValueMap: createReturnMap, ReturnValues: modifyReturnValues,
-			Description: "Operations 2 Abort (of a Resync), 8 Detach, 9 Dissolve, 12 Fracture, 14 Resync Replica, 15 Restore from Replica, 19 Return To ResourcePool and 21 Split (and 16 Resume, 22 Suspend on an Asynchronous Mirror) on a StorageSynchronized or GroupSynchronized, each from the CopyStates that allow it (5 otherwise, 6 while a job works on it); 14 and 15 answer 4096 with a Job; other operations answer 1 Not Supported.",
+			Description: "Operations 2 Abort (of a Resync), 8 Detach, 9 Dissolve, 12 Fracture, 14 Resync Replica, 15 Restore from Replica, 19 Return To ResourcePool and 21 Split (and 16 Resume, 22 Suspend on an Asynchronous Mirror) on a StorageSynchronized or GroupSynchronized, each from the CopyStates that allow it (5 otherwise, 6 while a job works on it); 14 and 15 answer 4096 with a Job; other operations answer 1 Not Supported. With 15 on a GroupSynchronized, SyncPair names the member(s) to restore from; a group holding several replicas of one source must name one (5 otherwise, the candidates in ExtendedStatus).",
 			Params: []cimmodel.Parameter{
 				rRequired(rParamMap(rIn("Operation", cimmodel.TypeUint16),
 					[]string{"0..1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23", "24..0x7FFF", "0x8000.."},
@@ -544,15 +544,21 @@ func (p *Provider) modifyReplicaSynchronization(ctx context.Context, target cimm
 	force, _ := argBool(in, "Force")
 	opts := replica.ModifyOptions{Force: force}
 	sync, _ := argRef(in, "Synchronization")
+	pairs := argRefs(in, "SyncPair")
 	var res replica.ModifyResult
 	var err error
 	switch {
-	case strings.EqualFold(sync.Class, groupSynchronizedClassName) || strings.EqualFold(sync.Class, "CIM_GroupSynchronized"):
+	case isGroupSynchronized(sync):
 		var gs *replica.GroupSynchronization
 		gs, err = p.groupSyncOf(ctx, sync)
 		if err == nil {
+			opts.Members, err = p.syncPairIDs(ctx, pairs)
+		}
+		if err == nil {
 			res, err = p.repl.svc.ModifyGroup(ctx, gs.ID, op, opts)
 		}
+	case len(pairs) > 0:
+		err = invalidArg("SyncPair names members of a GroupSynchronized; %s is a single synchronization", sync.Class)
 	default:
 		var x *replica.Synchronization
 		x, err = p.syncOf(ctx, sync)
@@ -561,7 +567,7 @@ func (p *Provider) modifyReplicaSynchronization(ctx context.Context, target cimm
 		}
 	}
 	if err != nil {
-		return p.methodFailure(method, err), nil
+		return p.methodFailure(method, p.restoreChoice(ctx, err, "name the one to restore from in SyncPair (a reference to its StorageSynchronized)")), nil
 	}
 	return p.modifyAnswer(ctx, res, waitGiven && wait != uint16(replica.CopyStateNotApplicable)), nil
 }

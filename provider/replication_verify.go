@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"go.uber.org/zap"
 
@@ -64,7 +63,7 @@ func (p *Provider) verifyReplica(ctx context.Context, target cimmodel.ObjectPath
 	sync, _ := argRef(in, "Synchronization")
 	var res replica.VerifyResult
 	var err error
-	if strings.EqualFold(sync.Class, groupSynchronizedClassName) || strings.EqualFold(sync.Class, "CIM_GroupSynchronized") {
+	if isGroupSynchronized(sync) {
 		var gs *replica.GroupSynchronization
 		if gs, err = p.groupSyncOf(ctx, sync); err == nil {
 			res, err = p.repl.svc.VerifyGroup(ctx, gs.ID, opts)

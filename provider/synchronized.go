@@ -2,11 +2,14 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/replica"
+	"github.com/replicad/replicad/volumes"
 )
 
 // CIM_StorageSynchronized values our instances use (§2.2, §5.3).
@@ -236,6 +239,49 @@ func (gp *groupSyncProvider) GetInstance(ctx context.Context, path cimmodel.Obje
 		return nil, replicationError(err)
 	}
 	return gp.p.groupSyncInstance(ctx, gp.class, gs)
+}
+
+// isGroupSynchronized reports whether path names a GroupSynchronized
+// (ours or the CIM class).
+func isGroupSynchronized(path cimmodel.ObjectPath) bool {
+	return strings.EqualFold(path.Class, groupSynchronizedClassName) || strings.EqualFold(path.Class, "CIM_GroupSynchronized")
+}
+
+// syncPairIDs returns the synchronizations the SyncPair references name
+// (nil for none). Errors wrap replica.ErrSyncNotFound.
+func (p *Provider) syncPairIDs(ctx context.Context, pairs []cimmodel.ObjectPath) ([]string, error) {
+	var ids []string
+	for _, ref := range pairs {
+		x, err := p.syncOf(ctx, ref)
+		if err != nil {
+			return nil, fmt.Errorf("SyncPair: %w", err)
+		}
+		ids = append(ids, x.ID)
+	}
+	return ids, nil
+}
+
+// restoreChoice turns a replica.RestoreChoiceError into the refusal a
+// client reads: the source, each candidate as its StorageSynchronized's
+// keys and its target's name, and how to choose (hint). Other errors pass
+// through unchanged. It still wraps replica.ErrInvalidRequest (5).
+func (p *Provider) restoreChoice(ctx context.Context, err error, hint string) error {
+	var choice *replica.RestoreChoiceError
+	if !errors.As(err, &choice) {
+		return err
+	}
+	name := func(id volumes.ID) string {
+		if v, err := p.volumes.Get(ctx, id); err == nil {
+			return v.Name
+		}
+		return string(id)
+	}
+	list := make([]string, len(choice.Candidates))
+	for i, x := range choice.Candidates {
+		list[i] = fmt.Sprintf("%s (StorageSynchronized SystemElement DeviceID=%s, SyncedElement DeviceID=%s)", name(x.Target), x.Source, x.Target)
+	}
+	return fmt.Errorf("%w: Restore from Replica would write %d replicas onto source %s, one after the other; %s. Candidates: %s",
+		replica.ErrInvalidRequest, len(list), name(choice.Source), hint, strings.Join(list, "; "))
 }
 
 // groupSyncOf returns the group synchronization a GroupSynchronized path

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -145,6 +146,77 @@ type ModifyOptions struct {
 	// running Resync or Restore first (the target may then be
 	// inconsistent), instead of answering ErrCopyInProgress.
 	Force bool
+	// Members, for ModifyGroup with OpRestore, names the member
+	// synchronizations to restore from (IDs among the group
+	// synchronization's Members); nil restores from every member. Other
+	// operations act on the whole group (ErrNotSupported when it is set).
+	Members []string
+}
+
+// RestoreChoiceError is the refusal (it wraps ErrInvalidRequest) of a
+// Restore From Replica that would write several replicas onto one source,
+// one after the other, leaving the source a copy of whichever came last:
+// the caller must name the one to restore from (ModifyOptions.Members).
+type RestoreChoiceError struct {
+	// Source is the volume the candidates are replicas of.
+	Source volumes.ID
+	// Candidates are its synchronizations the restore would write back,
+	// in the order given.
+	Candidates []Synchronization
+}
+
+// Error lists the candidates' targets.
+func (e *RestoreChoiceError) Error() string {
+	targets := make([]string, len(e.Candidates))
+	for i, x := range e.Candidates {
+		targets[i] = string(x.Target)
+	}
+	return fmt.Sprintf("%v: Restore from Replica would write %d replicas onto source %s (%s); name the one to restore from",
+		ErrInvalidRequest, len(e.Candidates), e.Source, strings.Join(targets, ", "))
+}
+
+// Unwrap returns ErrInvalidRequest.
+func (e *RestoreChoiceError) Unwrap() error { return ErrInvalidRequest }
+
+// checkRestoreChoice refuses a Restore From Replica of syncs in which two
+// synchronizations share a source (RestoreChoiceError).
+func checkRestoreChoice(syncs []*Synchronization) error {
+	bySource := map[volumes.ID][]Synchronization{}
+	var order []volumes.ID
+	for _, x := range syncs {
+		if _, ok := bySource[x.Source]; !ok {
+			order = append(order, x.Source)
+		}
+		bySource[x.Source] = append(bySource[x.Source], *x)
+	}
+	for _, src := range order {
+		if c := bySource[src]; len(c) > 1 {
+			return &RestoreChoiceError{Source: src, Candidates: c}
+		}
+	}
+	return nil
+}
+
+// chosenMembers returns the members of gs that opts names for op
+// (ModifyOptions.Members), or all of them.
+func chosenMembers(gs *GroupSynchronization, op Operation, opts ModifyOptions) ([]string, error) {
+	if len(opts.Members) == 0 {
+		return gs.Members, nil
+	}
+	if op != OpRestore {
+		return nil, unsupported("%s acts on every member of relationship %q; members can be named only to restore from them", op, gs.RelationshipName)
+	}
+	seen := map[string]bool{}
+	for _, id := range opts.Members {
+		if !slices.Contains(gs.Members, id) {
+			return nil, invalid("synchronization %s is not a member of relationship %q", id, gs.RelationshipName)
+		}
+		if seen[id] {
+			return nil, invalid("synchronization %s named twice", id)
+		}
+		seen[id] = true
+	}
+	return slices.Clone(opts.Members), nil
 }
 
 // ModifyResult is what Modify did.
@@ -179,16 +251,22 @@ func (s *Service) Modify(ctx context.Context, id string, op Operation, opts Modi
 	if x.GroupSync != "" {
 		return ModifyResult{}, fmt.Errorf("%w: synchronization %s → %s belongs to a group synchronization; modify that one", ErrInRelationship, x.Source, x.Target)
 	}
+	if len(opts.Members) > 0 {
+		return ModifyResult{}, invalid("members are named only within a group synchronization")
+	}
 	return s.modify(ctx, []string{x.ID}, "", op, opts)
 }
 
 // ModifyList performs op on every synchronization of ids, all or none
 // (ModifyListSynchronization). None may belong to a group synchronization
 // (ErrInRelationship) or be listed twice (ErrInvalidRequest). Rules as
-// ModifyGroup.
+// ModifyGroup (two of one source cannot be restored from at once).
 func (s *Service) ModifyList(ctx context.Context, ids []string, op Operation, opts ModifyOptions) (ModifyResult, error) {
 	if len(ids) == 0 {
 		return ModifyResult{}, invalid("no synchronization to modify")
+	}
+	if len(opts.Members) > 0 {
+		return ModifyResult{}, invalid("members are named only within a group synchronization")
 	}
 	seen := map[string]bool{}
 	for _, id := range ids {
@@ -215,13 +293,20 @@ func (s *Service) ModifyList(ctx context.Context, ids []string, op Operation, op
 // ErrNotSupported. Fracture, Split and Abort are synchronous; Resync Replica
 // and Restore From Replica return the job that does the work; Detach,
 // Dissolve and Return To ResourcePool end the association
-// (EndSynchronization). Errors leave every record as it was.
+// (EndSynchronization). A Restore From Replica writes each member's target
+// onto its source, so two members of one source (several replicas of one
+// element) are refused with a *RestoreChoiceError unless opts.Members names
+// the member to restore from. Errors leave every record as it was.
 func (s *Service) ModifyGroup(ctx context.Context, id string, op Operation, opts ModifyOptions) (ModifyResult, error) {
 	gs, err := s.GroupSynchronization(ctx, id)
 	if err != nil {
 		return ModifyResult{}, err
 	}
-	return s.modify(ctx, gs.Members, gs.ID, op, opts)
+	members, err := chosenMembers(gs, op, opts)
+	if err != nil {
+		return ModifyResult{}, err
+	}
+	return s.modify(ctx, members, gs.ID, op, opts)
 }
 
 func (s *Service) modify(ctx context.Context, ids []string, groupSync string, op Operation, opts ModifyOptions) (ModifyResult, error) {
@@ -267,6 +352,11 @@ func (s *Service) modify(ctx context.Context, ids []string, groupSync string, op
 		}
 		if err := checkFrom(op, tr, syncs); err != nil {
 			return ModifyResult{}, err
+		}
+		if op == OpRestore {
+			if err := checkRestoreChoice(syncs); err != nil {
+				return ModifyResult{}, err
+			}
 		}
 		leases = map[volumes.ID]func(){}
 		for _, x := range syncs {
