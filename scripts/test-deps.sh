@@ -17,6 +17,7 @@ command -v xmllint >/dev/null 2>&1 || need+=(libxml2-utils)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [[ -x /usr/sbin/mkfs.xfs ]] || need+=(xfsprogs) # replica/engine/reflink_test.go: a reflink filesystem
 command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible-core)
+command -v wbemcli >/dev/null 2>&1 || need+=(sblim-wbemcli) # issue 21: a CIM-XML client for integration/cimxml_*_test.go
 # issue 18: replicad's own tgtd, and real initiators for integration/iscsi_*_test.go
 [[ -x /usr/sbin/tgtd && -x /usr/sbin/tgtadm ]] || need+=(tgt)
 command -v iscsi-readcapacity16 >/dev/null 2>&1 || need+=(libiscsi-bin) # iscsi-ls, iscsi-inq, iscsi-readcapacity16
