@@ -28,6 +28,9 @@ type Options struct {
 	// verification counters. A returned error is reported as a scrape
 	// error for those metrics only.
 	Replicas func() (ReplicaStats, error)
+	// Pools, when set, is called on every scrape and feeds the
+	// replicad_pool_* metrics (pools.go), low space included.
+	Pools func() ([]PoolStats, error)
 	// Health, when set, is called by /healthz; a non-nil error answers 503.
 	Health func(ctx context.Context) error
 	// Process adds the Go runtime and process collectors (default off in
@@ -84,6 +87,9 @@ func New(opts Options) *Metrics {
 	}
 	if opts.Replicas != nil {
 		m.registry.MustRegister(&replicaCollector{stats: opts.Replicas})
+	}
+	if opts.Pools != nil {
+		m.registry.MustRegister(&poolCollector{pools: opts.Pools})
 	}
 	if opts.Process {
 		m.registry.MustRegister(collectors.NewGoCollector(),

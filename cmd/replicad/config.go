@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/replicad/replicad/volumes"
 	"github.com/replicad/replicad/wsman"
 )
 
@@ -62,12 +63,16 @@ type Config struct {
 	// CIMXMLListen serves CIM-XML (DSP0200) on /cimom, "" (the default) for
 	// none: HTTPS with --tls-cert/--tls-key when they are given, else HTTP.
 	CIMXMLListen string
+	// Provisioning is the pools' space policies (--provisioning,
+	// --pool-policy; provisioning.go).
+	Provisioning volumes.ProvisioningOptions
 }
 
 // DefaultConfig returns the embedded defaults `make run` uses.
 func DefaultConfig() Config {
 	return Config{Listen: "127.0.0.1:5985", DataDir: "./replicad-data", LogFormat: "json",
-		ISCSI: iscsiAuto, ISCSIListen: "127.0.0.1:3260"}
+		ISCSI: iscsiAuto, ISCSIListen: "127.0.0.1:3260",
+		Provisioning: volumes.ProvisioningOptions{Default: volumes.DefaultPolicy}}
 }
 
 // optionalBool is a boolean flag that remembers whether it was given.
@@ -118,6 +123,8 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.Var(&c.ISCSI, "iscsi", "iSCSI data plane (replicad's own tgtd): on, off, or auto (on when tgtd is installed; a tgtd that cannot start is logged)")
 	fs.StringVar(&c.ISCSIListen, "iscsi-listen", c.ISCSIListen, "iSCSI portal address (IP:port) of replicad's tgtd; ports from 1024 need no privileges")
 	fs.StringVar(&c.ISCSIBaseIQN, "iscsi-base-iqn", c.ISCSIBaseIQN, "base of target IQNs (target IQN = BASE:name); default the recorded one, first iqn.2026-12.<reversed host name>")
+	fs.Var(defaultPolicyFlag{&c.Provisioning}, "provisioning", "space policy of every pool: thin[,overcommit=PCT][,low-space=PCT] (provision up to PCT of the filesystem's size, 0: no limit) or thick[,low-space=PCT]")
+	fs.Var(poolPolicyFlag{&c.Provisioning}, "pool-policy", "NAME=POLICY: one pool's space policy, as --provisioning (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

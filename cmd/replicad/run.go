@@ -95,6 +95,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Process:   true,
 		JobStates: func() (map[string]int, error) { return m.Provider.JobStates() },
 		Replicas:  m.replicaStats,
+		Pools:     m.poolStats,
 		Health: func(context.Context) error {
 			return m.DB.View(func(*store.Tx) error { return nil })
 		},
@@ -167,7 +168,7 @@ func (m *Main) Run(ctx context.Context) error {
 // its job handlers, which resumes the jobs the last stop interrupted.
 func (m *Main) openDomain(ctx context.Context) error {
 	var err error
-	if m.Volumes, err = volumes.Open(m.DB, m.Config.DataDir, volumes.Options{Logger: m.Logger.Named("volumes")}); err != nil {
+	if m.Volumes, err = volumes.Open(m.DB, m.Config.DataDir, volumes.Options{Logger: m.Logger.Named("volumes"), Provisioning: m.Config.Provisioning}); err != nil {
 		return err
 	}
 	if err := m.openISCSI(ctx); err != nil {
