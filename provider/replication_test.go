@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -577,45 +578,48 @@ func TestJobStatesAndErrors(t *testing.T) {
 	}
 }
 
+// firstWrite is a replica.CopyObserver that closes its channel at the
+// first bytes a copy writes to a target.
+type firstWrite struct {
+	once    sync.Once
+	written chan struct{}
+}
+
+func (f *firstWrite) AddBytesCopied(int64)             { f.once.Do(func() { close(f.written) }) }
+func (f *firstWrite) ObserveCopy(int64, time.Duration) {}
+
 // TestTerminateRemovesTargets: RequestStateChange 4 on a running copy
-// job answers 0, leaves the job Terminated and removes every target,
-// group and synchronization the request made. The copy is held before its
-// first member (replica.Options.BeforeCopy) until the job's context ends,
-// so the terminate always meets a running copy.
+// answers 0, ends the job Terminated and leaves no target, no group, no
+// synchronization. The copy is known to be running and cannot finish
+// first: it has written its first chunk, and a bandwidth limit of 1 byte/s
+// holds the next (the source's second extent lies 8 MiB further, in
+// another chunk) for hours, until the termination cancels the wait.
 func TestTerminateRemovesTargets(t *testing.T) {
-	started := make(chan struct{}, 1)
-	hold := func(ctx context.Context, _, _ volumes.ID) error {
-		select {
-		case started <- struct{}{}:
-		default:
-		}
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	se := &storageEnv{t: t, dataDir: t.TempDir(), replicaOpts: replica.Options{BeforeCopy: hold}}
-	se.open()
-	t.Cleanup(se.close)
-	e := &replEnv{storageEnv: se, t: t}
-	src := e.volume("big", 4*rMiB)
+	first := &firstWrite{written: make(chan struct{})}
+	e := &replEnv{storageEnv: &storageEnv{t: t, dataDir: t.TempDir(),
+		replicaOpts: replica.Options{Copies: first, BandwidthLimit: 1}}, t: t}
+	e.open()
+	t.Cleanup(e.close)
+	src := e.volume("big", 16*rMiB)
 	before := e.state()
 	res := e.call("CreateGroupReplica", param("SyncType", "8"), refParam("SourceElement", e.p.volumePath(src)),
 		param("TargetElementCount", "2"), param("RelationshipName", "t"))
 	if res.ReturnValue != 4096 {
 		t.Fatalf("ReturnValue %d, want 4096", res.ReturnValue)
 	}
-	select {
-	case <-started:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the copy job never started")
-	}
 	path := outRef(t, res, "Job")
+	select {
+	case <-first.written:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the copy wrote nothing within 30 s")
+	}
 	rsc, err := e.invoke(path, "RequestStateChange", param("RequestedState", "4"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	j := e.waitJob(path)
 	if rsc.ReturnValue != 0 || j.State != jobqueue.StateTerminated {
-		t.Fatalf("RequestStateChange %d with job %s, want 0 and Terminated", rsc.ReturnValue, j.State)
+		t.Fatalf("RequestStateChange %d with job %s, want 0 and Terminated (the copy was running)", rsc.ReturnValue, j.State)
 	}
 	if err := e.p.jobs.Delete(j.ID); err != nil {
 		t.Fatal(err)
