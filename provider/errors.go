@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/iscsi"
 	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/replica"
 	"github.com/replicad/replicad/volumes"
@@ -33,13 +34,15 @@ const returnNone uint32 = 0
 // status of an intrinsic operation (Get, Put, Delete, Enumerate) and of a
 // refusal's CIM_Error, and the method return value of each class family —
 // storage for CIM_StorageConfigurationService's methods, replication for
-// the replication service's, the groups' and the jobs' (byMethod for the
-// methods that give the error a code of their own). returnNone: 4 (Failed).
+// the replication service's, the groups' and the jobs', masking for the
+// masking and iSCSI services' (byMethod for the methods that give the
+// error a code of their own). returnNone: 4 (Failed).
 type errorRow struct {
 	err         error
 	status      cimmodel.Status
 	storage     uint32
 	replication uint32
+	masking     uint32
 	byMethod    map[string]uint32
 }
 
@@ -78,7 +81,8 @@ var domainErrors = []errorRow{
 	{err: volumes.ErrOverCommit, status: cimmodel.StatusFailed, storage: returnSizeNotSupported, replication: returnFailed},
 	{err: volumes.ErrNoSpace, status: cimmodel.StatusFailed, storage: returnNoCapacity, replication: returnFailed},
 	{err: volumes.ErrExists, status: cimmodel.StatusAlreadyExists, storage: returnInvalidParameter, replication: returnInvalidParameter},
-	{err: volumes.ErrNotFound, status: cimmodel.StatusNotFound, storage: returnInvalidParameter, replication: returnInvalidParameter},
+	{err: volumes.ErrNotFound, status: cimmodel.StatusNotFound, storage: returnInvalidParameter, replication: returnInvalidParameter,
+		masking: returnInvalidParameter},
 	{err: volumes.ErrPoolNotFound, status: cimmodel.StatusNotFound, storage: returnInvalidParameter, replication: returnInvalidParameter},
 	{err: volumes.ErrPoolExists, status: cimmodel.StatusAlreadyExists, storage: returnFailed},
 	{err: volumes.ErrPoolNotEmpty, status: cimmodel.StatusFailed, storage: returnInUse},
@@ -91,6 +95,16 @@ var domainErrors = []errorRow{
 	{err: jobqueue.ErrFinished, status: cimmodel.StatusFailed, replication: returnInvalidTransition},
 	{err: jobqueue.ErrNotFinished, status: cimmodel.StatusFailed, replication: returnInUse},
 	{err: jobqueue.ErrNotFound, status: cimmodel.StatusNotFound, replication: returnInvalidParameter},
+	// The iSCSI data plane (provider/masking*.go). An exposed volume cannot
+	// be deleted or shrunk: In Use, naming the targets.
+	{err: iscsi.ErrInvalid, status: cimmodel.StatusInvalidParameter, masking: returnInvalidParameter},
+	{err: iscsi.ErrNotFound, status: cimmodel.StatusNotFound, masking: returnInvalidParameter,
+		byMethod: map[string]uint32{"DeleteStorageHardwareID": 4096, "DeleteiSCSINode": 4096}},
+	{err: iscsi.ErrExists, status: cimmodel.StatusAlreadyExists, masking: returnInvalidParameter,
+		byMethod: map[string]uint32{"ExposePaths": 4102, "CreateStorageHardwareID": 4096, "CreateiSCSINode": 4097}},
+	{err: iscsi.ErrInUse, status: cimmodel.StatusFailed, storage: returnInUse, replication: returnInUse, masking: returnFailed,
+		byMethod: map[string]uint32{"DeleteProtocolController": 4097, "DeleteiSCSINode": 4097}},
+	{err: iscsi.ErrUnavailable, status: cimmodel.StatusFailed, masking: returnFailed},
 }
 
 // family is a class family: the column of domainErrors its methods answer
@@ -101,12 +115,16 @@ type family int
 const (
 	storageFamily     family = iota // CIM_StorageConfigurationService, volumes, pools
 	replicationFamily               // the replication service, groups, synchronizations, jobs
+	maskingFamily                   // the controller, hardware ID and iSCSI configuration services
 )
 
 // code is r's return value in f, or returnNone.
 func (r *errorRow) code(f family) uint32 {
-	if f == storageFamily {
+	switch f {
+	case storageFamily:
 		return r.storage
+	case maskingFamily:
+		return r.masking
 	}
 	return r.replication
 }
@@ -144,21 +162,36 @@ func replicationReturnCode(method string, err error) uint32 {
 	if err == nil {
 		return returnOK
 	}
-	r := rowFor(replicationFamily, err)
+	return familyReturnCode(replicationFamily, method, err)
+}
+
+// maskingReturnCode is the return value of a masking or iSCSI
+// configuration method for err: 0 for nil, the table's code for a known
+// error (the method's own first), 4 (Failed) otherwise.
+func maskingReturnCode(method string, err error) uint32 {
+	return familyReturnCode(maskingFamily, method, err)
+}
+
+// familyReturnCode is the return value of method of family f for err.
+func familyReturnCode(f family, method string, err error) uint32 {
+	if err == nil {
+		return returnOK
+	}
+	r := rowFor(f, err)
 	if r == nil {
 		return returnFailed
 	}
 	if c, ok := r.byMethod[method]; ok {
 		return c
 	}
-	return r.replication
+	return r.code(f)
 }
 
 // errorStatus is the CIMStatusCode of a refusal's CIM_Error for err: the
 // status of the table's first row that matches err, and whether one does
 // (StatusFailed, false otherwise).
 func errorStatus(err error) (cimmodel.Status, bool) {
-	for _, f := range []family{replicationFamily, storageFamily} {
+	for _, f := range []family{replicationFamily, storageFamily, maskingFamily} {
 		if r := rowFor(f, err); r != nil {
 			return r.status, true
 		}
@@ -201,7 +234,7 @@ func clientMessage(err error) string {
 	kept := parts[:0]
 	for _, part := range parts {
 		switch part {
-		case "replica", "volumes", "jobqueue", "provider", "engine":
+		case "replica", "volumes", "jobqueue", "provider", "engine", "iscsi":
 			continue
 		}
 		kept = append(kept, serverPath.ReplaceAllString(part, "pools/"))

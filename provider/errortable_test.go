@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/iscsi"
 	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/replica"
 	"github.com/replicad/replicad/volumes"
@@ -70,6 +71,11 @@ var errorAnswers = []struct {
 	{"jobqueue.ErrNotRunning", jobqueue.ErrNotRunning, 4, 1, 4, 4, 4, 4, 1, false, 1},
 	{"errNotOurs", errNotOurs, 4, 1, 5, 5, 5, 5, 4, true, 4},
 	{"errReplicationMember", errReplicationMember, 32768, 1, 4, 4, 4, 4, 1, true, 1},
+	{"iscsi.ErrInvalid", iscsi.ErrInvalid, 4, 1, 4, 4, 4, 4, 1, true, 4},
+	{"iscsi.ErrNotFound", iscsi.ErrNotFound, 4, 1, 4, 4, 4, 4, 1, true, 6},
+	{"iscsi.ErrExists", iscsi.ErrExists, 4, 1, 4, 4, 4, 4, 1, true, 11},
+	{"iscsi.ErrInUse", iscsi.ErrInUse, 6, 1, 6, 6, 6, 6, 1, true, 1},
+	{"iscsi.ErrUnavailable", iscsi.ErrUnavailable, 4, 1, 4, 4, 4, 4, 1, true, 1},
 	{"other", errors.New("disk on fire"), 4, 1, 4, 4, 4, 4, 1, false, 1},
 	{"replica.ErrInUse+volumes.ErrInUse", fmt.Errorf("%w: %w", replica.ErrInUse, volumes.ErrInUse), 6, 1, 6, 6, 6, 6, 1, true, 1},
 	{"replica.ErrInUse+volumes.ErrNotFound", fmt.Errorf("%w: %w", replica.ErrInUse, volumes.ErrNotFound), 5, 6, 6, 6, 6, 6, 1, true, 1},

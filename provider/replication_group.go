@@ -152,12 +152,17 @@ func (p *Provider) replicationAssociationClasses() []*cimmodel.Class {
 	})
 	caps := assocClass(elementCapabilitiesClassName, "CIM_ElementCapabilities", func(ctx context.Context, c *cimmodel.Class) ([]*cimmodel.Instance, error) {
 		svc := cimmodel.Ref(p.servicePath(replicationServiceClassName))
-		return []*cimmodel.Instance{
+		out := []*cimmodel.Instance{
 			cimmodel.NewInstance(c).Set("ManagedElement", svc).Set("Capabilities", cimmodel.Ref(p.capabilitiesPath())).
 				Set("Characteristics", cimmodel.Uint16s([]uint16{2})), // Default
 			cimmodel.NewInstance(c).Set("ManagedElement", svc).Set("Capabilities", cimmodel.Ref(p.storageReplicationCapabilitiesPath())).
 				Set("Characteristics", cimmodel.Uint16s([]uint16{2})),
-		}, nil
+		}
+		masking, err := p.maskingElementCapabilities(c) // masking.go: the masking and iSCSI services, the targets
+		if err != nil {
+			return nil, err
+		}
+		return append(out, masking...), nil
 	})
 	return []*cimmodel.Class{members, hosted, affects, affected, owning, caps}
 }

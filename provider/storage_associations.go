@@ -11,10 +11,10 @@ import (
 // new service class adds its name here (a test checks that every
 // registered service has a HostedService).
 func hostedServiceClassNames() []string {
-	return []string{
+	return append([]string{
 		storageConfigurationServiceClassName,
 		replicationServiceClassName,
-	}
+	}, maskingServiceClassNames()...)
 }
 
 // storageAssociationClasses declares the associations between the system,
@@ -75,7 +75,7 @@ func (p *Provider) storageAssociationClasses() []*cimmodel.Class {
 				Set("GroupComponent", cimmodel.Ref(p.systemPath())).
 				Set("PartComponent", cimmodel.Ref(p.volumePath(v.ID))))
 		}
-		return out, nil
+		return p.spcSystemDevices(c, out) // the iSCSI targets (masking.go)
 	})
 	return []*cimmodel.Class{hosted, hostedPool, allocated, device}
 }
