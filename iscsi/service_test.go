@@ -47,4 +47,19 @@ func TestExposeHide(t *testing.T) {
 	if got := e.svc.ExposedIn(volumes.DefaultPool, "disk1"); got != nil {
 		t.Errorf("ExposedIn after Hide = %v", got)
 	}
+	if _, err := e.svc.Expose("t1", []iscsi.VolumeRef{{Pool: volumes.DefaultPool, Volume: "disk1"}}, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.DeleteTarget("t1", false); !errors.Is(err, iscsi.ErrInUse) {
+		t.Fatalf("DeleteTarget of a target with a LUN, without force = %v; want ErrInUse", err)
+	}
+	if err := e.svc.DeleteTarget("t1", true); err != nil {
+		t.Fatal(err)
+	}
+	if show := e.tgtadm("--op", "show", "--mode", "target"); strings.Contains(show, ":t1") {
+		t.Errorf("after DeleteTarget tgtd still has the target:\n%s", show)
+	}
+	if _, err := e.svc.Target("t1"); !errors.Is(err, iscsi.ErrNotFound) {
+		t.Errorf("Target after DeleteTarget = %v; want ErrNotFound", err)
+	}
 }
