@@ -112,7 +112,8 @@ func (s *Service) DeleteTarget(name string, force bool) error {
 var errDelete = errors.New("delete the record")
 
 // Expose maps vols into target (creating it, with a generated name, when
-// target is ""), allows initiators, and returns the target. A volume not
+// target is ""; vols and initiators may then be empty), allows
+// initiators, and returns the target. A volume not
 // mapped yet gets the lowest free LUN number (1..255); one already mapped
 // keeps its number and takes readOnly. One transaction in the store, then
 // tgtadm; if tgtadm fails the store change is rolled back and tgtd is
@@ -144,9 +145,6 @@ func (s *Service) Expose(target string, vols []VolumeRef, initiators []string, r
 	rec, err := s.change(name, func(_ *store.Tx, rec *targetRecord, exists bool) error {
 		if !exists && target != "" {
 			return fmt.Errorf("%w: target %s", ErrNotFound, target)
-		}
-		if !exists && target == "" && len(vols) == 0 && len(inits) == 0 {
-			return fmt.Errorf("%w: nothing to expose", ErrInvalid)
 		}
 		for i, v := range vols {
 			if err := rec.mapVolume(ids[i], v, readOnly); err != nil {
