@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -349,5 +350,75 @@ func TestReplicactlWaitReportsATerminatedJob(t *testing.T) {
 	}
 	if imgs := images(t, d); !equalStrings(imgs, []string{"big.img"}) {
 		t.Errorf("images after the cancel: %v, want only big.img", imgs)
+	}
+}
+
+// TestReplicactlThinPool runs the daemon's provisioning policies end to
+// end: a thin pool without a limit takes a sparse volume larger than its
+// filesystem's free space, warns once in the log that it is low on space
+// (threshold 100%) and shows it in /metrics; a thin pool with a limit
+// answers 4097 naming the over-commit limit, and a thick pool 40000 (Not
+// Enough Available Capacity) naming the free space, both through
+// replicactl with the daemon's reason.
+func TestReplicactlThinPool(t *testing.T) {
+	bin := buildReplicactl(t)
+	d := startDaemon(t, "", "--metrics-listen", "127.0.0.1:0", "--pool-policy", "default=thin,overcommit=0,low-space=100%",
+		"--pool-policy", "capped=thin,overcommit=100%", "--pool-policy", "fixed=thick")
+	c := ctl{t: t, bin: bin, d: d}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(d.dataDir, &st); err != nil {
+		t.Fatal(err)
+	}
+	free, total := st.Bavail*uint64(st.Bsize), st.Blocks*uint64(st.Bsize)
+	big := strconv.FormatUint(free+1<<30, 10)
+	c.must("volume", "create", "sparse", "--size", big)
+	if fi, err := os.Stat(filepath.Join(d.dataDir, "pools", "default", "sparse.img")); err != nil || fi.Size() <= int64(free) {
+		t.Fatalf("sparse.img: %v %v, want a file larger than the free space %d", fi, err, free)
+	}
+	if w := d.waitLogs("pool low on space", 1); w[0]["level"] != "warn" || w[0]["pool"] != "default" {
+		t.Errorf("low-space log %v, want a warning for pool default", w[0])
+	}
+
+	for _, pool := range []string{"capped", "fixed"} {
+		if err := os.Mkdir(filepath.Join(d.dataDir, "pools", pool), 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.stop()
+	d = startDaemon(t, d.dataDir, "--metrics-listen", "127.0.0.1:0", "--pool-policy", "default=thin,overcommit=0,low-space=100%",
+		"--pool-policy", "capped=thin,overcommit=100%", "--pool-policy", "fixed=thick")
+	c = ctl{t: t, bin: bin, d: d}
+	for _, tc := range []struct{ pool, size, says string }{
+		{"capped", strconv.FormatUint(total+1<<20, 10), "returned 4097 (Size Not Supported): CreateOrModifyElementFromStoragePool: "},
+		{"capped", strconv.FormatUint(total+1<<20, 10), "over-commit limit"},
+		{"fixed", big, "returned 40000 (Not Enough Available Capacity): "},
+		{"fixed", big, "not enough free space"},
+	} {
+		code, _, errs := c.run("volume", "create", "v", "--size", tc.size, "--pool", tc.pool)
+		if code != 1 || !strings.Contains(errs, tc.says) {
+			t.Errorf("volume create in %s: status %d, stderr %q, want 1 and %q", tc.pool, code, errs, tc.says)
+		}
+	}
+	var addr string
+	for _, e := range d.waitLogs("listening", 2) {
+		if e["scheme"] == "metrics" {
+			addr, _ = e["addr"].(string)
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`replicad_pool_low_space{pool="default"} 1`, `replicad_pool_low_space{pool="fixed"} 0`} {
+		if !strings.Contains(string(body), want+"\n") {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	_, rest, _ := strings.Cut(string(body), "replicad_pool_provisioned_bytes{pool=\"default\"} ")
+	line, _, _ := strings.Cut(rest, "\n")
+	if v, err := strconv.ParseFloat(line, 64); err != nil || v <= float64(free) {
+		t.Errorf("replicad_pool_provisioned_bytes of default = %q, want more than the free space %d", line, free)
 	}
 }

@@ -288,7 +288,7 @@ func returnText(method string, rv uint32) string {
 		"DeleteGroup":                          {7: "One or more elements in a replication relationship"},
 		"AddMembers":                           {7: "Group does not exist"},
 		"RemoveMembers":                        {7: "Group does not exist", 8: "Member not in group"},
-		"CreateOrModifyElementFromStoragePool": {4097: "Size Not Supported"},
+		"CreateOrModifyElementFromStoragePool": {4097: "Size Not Supported", 40000: "Not Enough Available Capacity"},
 		"ReturnToStoragePool":                  {32768: "Element Is In A Replication Relationship"},
 		"RequestStateChange": {4097: "Invalid State Transition", 4098: "Use of Timeout Parameter Not Supported",
 			4099: "Busy"},
