@@ -250,10 +250,11 @@ type copier struct {
 	next     int   // first chunk not yet finished
 	doneLow  int64 // allocated bytes of chunks below next, resume base included
 	doneAll  int64 // allocated bytes finished, resume base included
-	cpOff    int64 // offset of the last checkpoint
+	cpOff    int64 // offset of the last checkpoint asked for
 	cpTime   time.Time
 	recorded bool  // a checkpoint was handed to the caller
 	kicked   int64 // writeback was started for [0, kicked)
+	cps      *checkpointer
 }
 
 // writebackKick is how much finished target data accumulates before Copy starts its writeback.
@@ -315,6 +316,10 @@ type filled struct {
 // the chunk the writer waits for always has one.
 func (c *copier) run() error {
 	g, ctx := errgroup.WithContext(c.ctx)
+	if c.opts.Checkpoint != nil {
+		c.cps = newCheckpointer()
+		g.Go(func() error { return c.cps.serve(ctx, c.checkpoint) })
+	}
 	idx := make(chan int)
 	ahead := 0
 	if c.method == MethodReadWrite && c.src.direct == nil {
@@ -381,6 +386,7 @@ func (c *copier) run() error {
 		})
 	}
 	g.Go(func() error {
+		defer c.cps.close()
 		waiting := map[int]filled{}
 		for next := 0; next < len(c.chunks); next++ {
 			f, ok := waiting[next]
@@ -538,14 +544,26 @@ func (c *copier) complete(i int) error {
 	if wm <= c.cpOff || (wm-c.cpOff < c.opts.CheckpointEvery && time.Since(c.cpTime) < c.opts.CheckpointInterval) {
 		return nil
 	}
+	// The target below wm is written: the checkpointer makes it durable and
+	// records it while the copy goes on.
+	c.cps.ask(Checkpoint{Offset: wm, Size: c.size, Done: c.doneLow, Source: c.id})
+	c.cpOff, c.cpTime = wm, time.Now()
+	return nil
+}
+
+// checkpoint makes the target durable and hands cp to the caller. It runs on the
+// checkpointer's goroutine, beside the writer: every byte cp covers was written
+// before it was asked for, so the fdatasync started here covers them.
+func (c *copier) checkpoint(cp Checkpoint) error {
 	if err := unix.Fdatasync(int(c.dst.Fd())); err != nil {
 		return fmt.Errorf("engine: fdatasync target for checkpoint: %w", err)
 	}
-	cp := Checkpoint{Offset: wm, Size: c.size, Done: c.doneLow, Source: c.id}
 	if err := c.opts.Checkpoint(cp); err != nil {
-		return fmt.Errorf("engine: record checkpoint at %d: %w", wm, err)
+		return fmt.Errorf("engine: record checkpoint at %d: %w", cp.Offset, err)
 	}
-	c.cpOff, c.cpTime, c.recorded = wm, time.Now(), true
+	c.mu.Lock()
+	c.recorded = true
+	c.mu.Unlock()
 	return nil
 }
 

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/replicad/replicad/replica/engine"
 )
@@ -368,4 +371,39 @@ func TestCopyWritesInFileOrder(t *testing.T) {
 	if !slices.IsSorted(offs) {
 		t.Errorf("chunks written out of file order: %v", offs)
 	}
+}
+
+// TestCheckpointDoesNotStopWriter checks that the copy goes on writing while
+// a checkpoint is being taken: the first checkpoint waits until the writer
+// has written chunks past it.
+func TestCheckpointDoesNotStopWriter(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	makeImage(t, src, 16*mib, 3, seg{0, 16 * mib, false})
+	opts := engine.DefaultOptions()
+	opts.Method = engine.MethodReadWrite
+	opts.ChunkSize = mib
+	opts.Workers = 1
+	opts.CheckpointEvery = mib
+	var written atomic.Int64 // end of the last chunk written
+	engine.SetAfterChunk(&opts, func(off int64) { written.Store(off + mib) })
+	first := true
+	opts.Checkpoint = func(cp engine.Checkpoint) error {
+		if !first {
+			return nil
+		}
+		first = false
+		// Generous: this only fails when the writer waits for this call.
+		for deadline := time.Now().Add(20 * time.Second); written.Load() < cp.Offset+4*mib; {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("writer stalled at %d behind the checkpoint at %d", written.Load(), cp.Offset)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return nil
+	}
+	if _, err := engine.Copy(context.Background(), src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	mustEqualFiles(t, src, dst)
 }
