@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,15 +47,22 @@ func (s *Service) QuiesceVolumes(ctx context.Context, ids []volumes.ID) (resume 
 
 func (s *Service) quiesce(ctx context.Context, match func(lunRecord) bool) (func(), error) {
 	s.mu.Lock()
-	var names []string
+	var (
+		names []string
+		ids   []volumes.ID
+	)
 	err := s.db.View(func(tx *store.Tx) error {
 		recs, err := allTargets(tx)
 		for _, r := range recs {
+			found := false
 			for _, l := range r.LUNs {
 				if match(l) {
-					names = append(names, r.Name)
-					break
+					found = true
+					ids = append(ids, l.VolumeID)
 				}
+			}
+			if found {
+				names = append(names, r.Name)
 			}
 		}
 		return err
@@ -93,7 +101,7 @@ func (s *Service) quiesce(ctx context.Context, match func(lunRecord) bool) (func
 		})
 	}
 	if err == nil && pid != 0 {
-		err = s.drain(ctx, pid)
+		err = s.drain(ctx, pid, s.volumeFiles(ctx, ids))
 	}
 	if err != nil {
 		resume()
@@ -110,16 +118,33 @@ var ioSyscalls = map[int]bool{
 	unix.SYS_SYNC_FILE_RANGE: true, unix.SYS_FALLOCATE: true, unix.SYS_IO_SUBMIT: true,
 }
 
-// drain waits until no thread of tgtd (pid) runs or is in an I/O system
-// call, seen twice in a row: with its targets offline, tgtd then has no
-// command in flight for them. When tgtd's threads cannot be inspected it
+// volumeFiles are the device and inode of the volumes' current files.
+func (s *Service) volumeFiles(ctx context.Context, ids []volumes.ID) map[fileID]bool {
+	files := map[fileID]bool{}
+	for _, id := range ids {
+		v, err := s.vols.Get(ctx, id)
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Lstat(v.Path(), &st) == nil {
+			files[fileID{uint64(st.Dev), st.Ino}] = true
+		}
+	}
+	return files
+}
+
+// drain waits until no thread of tgtd (pid) is running or in an I/O
+// system call on one of files, seen twice in a row: with their targets
+// offline, tgtd then has no command in flight on them (I/O on other
+// targets' files goes on). When tgtd's threads cannot be inspected it
 // waits a fixed 100 ms instead.
-func (s *Service) drain(ctx context.Context, pid int) error {
+func (s *Service) drain(ctx context.Context, pid int, files map[fileID]bool) error {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.DrainTimeout)
 	defer cancel()
 	idle := 0
 	for idle < 2 {
-		busy, err := tgtdBusy(pid)
+		busy, err := tgtdBusy(pid, files)
 		if err != nil {
 			s.log.Warn("cannot see tgtd's threads; draining by a fixed pause", zap.Error(err))
 			select {
@@ -144,8 +169,9 @@ func (s *Service) drain(ctx context.Context, pid int) error {
 }
 
 // tgtdBusy reports whether a thread of pid is running or in an I/O system
-// call, from /proc/pid/task/*/syscall.
-func tgtdBusy(pid int) (bool, error) {
+// call on a descriptor of one of files, from /proc/pid/task/*/syscall (the
+// call's number, then its arguments, the first one the descriptor).
+func tgtdBusy(pid int, files map[fileID]bool) (bool, error) {
 	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
 	if err != nil || len(tasks) == 0 {
 		return false, fmt.Errorf("no tasks of tgtd %d", pid)
@@ -169,9 +195,24 @@ func tgtdBusy(pid int) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("%s: %q", t, f[0])
 		}
-		if ioSyscalls[n] {
+		if ioSyscalls[n] && len(f) > 1 && onFiles(pid, string(f[1]), files) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// onFiles reports whether descriptor fd (hexadecimal, as
+// /proc/pid/task/*/syscall shows it) of pid is one of files; one it
+// cannot tell counts as on them.
+func onFiles(pid int, fd string, files map[fileID]bool) bool {
+	n, err := strconv.ParseUint(strings.TrimPrefix(fd, "0x"), 16, 32)
+	if err != nil {
+		return true
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/fd/%d", pid, n), &st); err != nil {
+		return !os.IsNotExist(err)
+	}
+	return files[fileID{uint64(st.Dev), st.Ino}]
 }
