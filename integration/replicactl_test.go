@@ -375,8 +375,8 @@ func TestReplicactlThinPool(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(d.dataDir, "pools", "default", "sparse.img")); err != nil || fi.Size() <= int64(free) {
 		t.Fatalf("sparse.img: %v %v, want a file larger than the free space %d", fi, err, free)
 	}
-	if w := d.waitLogs("pool low on space", 1); w[0]["level"] != "warn" || w[0]["pool"] != "default" {
-		t.Errorf("low-space log %v, want a warning for pool default", w[0])
+	if w := d.waitLogs("pool low on space", 1); len(w) == 0 || w[0]["level"] != "warn" || w[0]["pool"] != "default" {
+		t.Errorf("low-space log %v, want a warning for pool default", w)
 	}
 
 	for _, pool := range []string{"capped", "fixed"} {
