@@ -36,8 +36,10 @@ func newFakeISCSI() *fakeISCSI {
 
 const fakeBaseIQN = "iqn.2026-12.test.replicad"
 
-func (f *fakeISCSI) Portal() iscsi.Portal { return iscsi.Portal{Address: "127.0.0.1", Port: 3260, TPGT: 1} }
-func (f *fakeISCSI) BaseIQN() string      { return fakeBaseIQN }
+func (f *fakeISCSI) Portal() iscsi.Portal {
+	return iscsi.Portal{Address: "127.0.0.1", Port: 3260, TPGT: 1}
+}
+func (f *fakeISCSI) BaseIQN() string { return fakeBaseIQN }
 
 func cloneTarget(t *iscsi.Target) iscsi.Target {
 	c := *t

@@ -374,8 +374,12 @@ func TestStorageHardwareIDMethods(t *testing.T) {
 // TestISCSINodeMethods: CreateiSCSINode and DeleteiSCSINode and their codes.
 func TestISCSINodeMethods(t *testing.T) {
 	e := newMaskEnv(t)
-	create := func(ps ...string) cimmodel.Result { return e.call(iscsiConfigServiceClassName, "CreateiSCSINode", ps...) }
-	del := func(ps ...string) cimmodel.Result { return e.call(iscsiConfigServiceClassName, "DeleteiSCSINode", ps...) }
+	create := func(ps ...string) cimmodel.Result {
+		return e.call(iscsiConfigServiceClassName, "CreateiSCSINode", ps...)
+	}
+	del := func(ps ...string) cimmodel.Result {
+		return e.call(iscsiConfigServiceClassName, "DeleteiSCSINode", ps...)
+	}
 	res := create(param("Alias", "backup"))
 	if res.ReturnValue != returnOK {
 		t.Fatalf("CreateiSCSINode = %d (%s)", res.ReturnValue, reason(res))
