@@ -26,6 +26,9 @@ const (
 
 func (m *iscsiMode) String() string { return string(*m) }
 
+// IsBoolFlag lets a bare --iscsi mean on; other values need --iscsi=VALUE.
+func (m *iscsiMode) IsBoolFlag() bool { return true }
+
 func (m *iscsiMode) Set(s string) error {
 	switch iscsiMode(s) {
 	case iscsiOn, iscsiOff, iscsiAuto:
