@@ -155,10 +155,3 @@ func (p *likePattern) match(s string) bool {
 	}
 	return i == len(elems)
 }
-
-// likeMatch compiles pat and matches s against it; for tests. A pattern
-// too long to compile matches nothing.
-func likeMatch(pat, s string) bool {
-	p, err := compileLike(pat)
-	return err == nil && p.match(s)
-}

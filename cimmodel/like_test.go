@@ -88,3 +88,10 @@ func BenchmarkLikeWorstCase(b *testing.B) {
 		}
 	}
 }
+
+// likeMatch compiles pat and matches s against it. A pattern too long to
+// compile matches nothing.
+func likeMatch(pat, s string) bool {
+	p, err := compileLike(pat)
+	return err == nil && p.match(s)
+}

@@ -116,9 +116,6 @@ func Open(url, user, password string, opts Options) (*Client, error) {
 	return c, err
 }
 
-// URL returns the endpoint address.
-func (c *Client) URL() string { return c.url }
-
 // request is an outgoing envelope.
 type request struct {
 	doc  *etree.Document

@@ -339,18 +339,6 @@ func (t *ticket) settle(failed bool) {
 	}
 }
 
-// failures returns the failures of the pair (source, user) that still
-// count (for tests and logs).
-func (l *limiter) failures(source, user string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	key := pairKey{source: source, user: user}
-	if l.pairs[key] == nil {
-		return 0
-	}
-	return l.pair(key, l.now()).failures
-}
-
 // userKey returns the limiter's key for a user name a client sent: the
 // users file's spelling when canonical (from logName) names a user,
 // unknownUser otherwise.

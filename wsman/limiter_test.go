@@ -236,3 +236,15 @@ func TestLimitListener(t *testing.T) {
 		t.Errorf("connection after one closed: closed, want kept")
 	}
 }
+
+// failures returns the failures of the pair (source, user) that still
+// count.
+func (l *limiter) failures(source, user string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := pairKey{source: source, user: user}
+	if l.pairs[key] == nil {
+		return 0
+	}
+	return l.pair(key, l.now()).failures
+}
