@@ -221,6 +221,11 @@ func cimError(f family, err error) error {
 	status := cimmodel.StatusFailed
 	if r := rowFor(f, err); r != nil {
 		status = r.status
+		if status == cimmodel.StatusFailed {
+			// A known refusal (in use, in a relationship): the client is
+			// told why (storage_refused.go).
+			err = &refusedError{msg: scrubPaths(clientMessage(err)), err: err}
+		}
 	}
 	return cimmodel.Errorf(status, "%w", err)
 }

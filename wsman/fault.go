@@ -80,6 +80,7 @@ const (
 	faultTimedOut
 	faultQuotaLimit
 	faultSchemaValidation
+	faultRefused // a provider refused an intrinsic operation, saying why (RefusalMessage)
 )
 
 // faultRow is one row of the table: what the client sees for a kind of error.
@@ -186,6 +187,11 @@ var faultTable = map[faultKind]faultRow{
 	faultQuotaLimit: {soap.CodeSender, wsmanName("QuotaLimit"), soap.ActionFaultWSMan,
 		"The WS-Management service is busy servicing other requests. Retry later.", codeQuotaLimit, "", false,
 		srcWsmerror + " (\"wsman, code=Sender, subcode=QuotaLimit\")"},
+	faultRefused: {soap.CodeReceiver, wsmanName("InternalError"), soap.ActionFaultWSMan,
+		"The provider refused the operation.", codeWBEMFailed, "", false,
+		"Windows' WinRM answers a WMI provider's failed operation with the shape of " + srcPypsrpIE +
+			", the provider's WMI code in f:WSManFault and its error text in f:Message (which Remove-CimInstance shows); " +
+			"here the reason is also the s:Reason text (pywinrm shows that); a captured Windows answer to a Delete of an in-use instance: not established"},
 	faultSchemaValidation: {soap.CodeSender, wsmanName("SchemaValidationError"), soap.ActionFaultWSMan,
 		"The SOAP XML in the message does not match the corresponding XML schema definition. Change the XML and retry.", codeSchemaValidation, "", false,
 		srcWsmerror + " (\"wsman, code=Sender, subcode=SchemaValidationError\"); Windows answer in pypsrp test_wsman.py test_raise_wsman_fault_without_provider"},
@@ -213,6 +219,16 @@ func protoErr(kind faultKind, format string, args ...any) *protocolError {
 	return &protocolError{kind: kind, message: fmt.Sprintf(format, args...)}
 }
 
+// refusal is an error a provider gives for an intrinsic operation it
+// refuses for a known reason (a volume in a replication relationship, a
+// leased one): RefusalMessage is that reason in words a client may read. A
+// StatusFailed *cimmodel.Error wrapping one is answered faultRefused with the
+// message, not the generic InternalError, and logged as a refusal.
+type refusal interface {
+	error
+	RefusalMessage() string
+}
+
 // classify maps any error from serve to its fault row and the client-facing message.
 func classify(err error) (faultKind, string, string) {
 	var pe *protocolError
@@ -233,6 +249,10 @@ func classify(err error) (faultKind, string, string) {
 	}
 	var ce *cimmodel.Error
 	if errors.As(err, &ce) {
+		var rf refusal
+		if ce.Status == cimmodel.StatusFailed && errors.As(err, &rf) {
+			return faultRefused, rf.RefusalMessage(), ""
+		}
 		return cimFault(ce.Status), ce.Message, ""
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
@@ -316,10 +336,14 @@ func (s *Server) buildFault(err error) (*soap.Fault, faultKind) {
 	if detail == "" {
 		detail = row.detail
 	}
+	reason := row.reason
+	if kind == faultRefused && msg != "" {
+		reason = msg
+	}
 	f := &soap.Fault{
 		Code:        row.code,
 		Subcode:     row.subcode,
-		Reason:      row.reason,
+		Reason:      reason,
 		Action:      row.action,
 		FaultDetail: detail,
 		Detail:      &soap.WSManFault{Code: row.wsCode, Machine: s.Machine, Message: msg},

@@ -10,7 +10,7 @@ import (
 // what the client sees (code, reason, WSManFault code) and where that comes
 // from.
 func TestFaultTableRows(t *testing.T) {
-	for k := faultInternal; k <= faultSchemaValidation; k++ {
+	for k := faultInternal; k <= faultRefused; k++ {
 		row, ok := faultTable[k]
 		if !ok {
 			t.Errorf("fault kind %d has no row", k)
@@ -23,8 +23,8 @@ func TestFaultTableRows(t *testing.T) {
 			t.Errorf("fault kind %d (%s): no source", k, row.subcode.Local)
 		}
 	}
-	if len(faultTable) != int(faultSchemaValidation)+1 {
-		t.Errorf("the table has %d rows for %d kinds", len(faultTable), int(faultSchemaValidation)+1)
+	if len(faultTable) != int(faultRefused)+1 {
+		t.Errorf("the table has %d rows for %d kinds", len(faultTable), int(faultRefused)+1)
 	}
 	// Whatever an internal error says, the fault says the row's text.
 	s := &Server{Machine: "m"}

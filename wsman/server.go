@@ -313,7 +313,7 @@ func (s *Server) writeFault(w http.ResponseWriter, env *soap.Envelope, err error
 		zap.String("replyID", msg.MessageID()),
 		zap.Error(err),
 	}
-	if kind == faultInternal || fault.Code == soap.CodeReceiver {
+	if (kind == faultInternal || fault.Code == soap.CodeReceiver) && kind != faultRefused {
 		s.Logger.Error("wsman fault", fields...)
 	} else {
 		s.Logger.Info("wsman fault", fields...)
