@@ -84,6 +84,11 @@ Task commands:
   replica verify SYNC [--max N]             compare replica and source: prints "identical" or the
                                             first differing offsets; exit 0 identical, 1 differs, 2 error
   job list | job show ID | job cancel ID | job wait ID
+  target list | target create NAME [--initiator IQN]... | target delete NAME
+  expose VOLUME... [--target T] [--initiator IQN]... [--read-only] [--lun N]...
+                                            map volumes into target T (a new one without --target)
+                                            and allow initiators to log in to it
+  hide [VOLUME...] --target T [--initiator IQN]...
 
 Flags (anywhere on the line):
   --url URL          endpoint (REPLICAD_URL; default http://127.0.0.1:5985/wsman)
@@ -284,6 +289,12 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.replica(ctx, rest)
 	case "job", "jobs":
 		return a.job(ctx, rest)
+	case "target", "targets":
+		return a.targetCmd(ctx, rest)
+	case "expose":
+		return a.expose(ctx, rest)
+	case "hide":
+		return a.hide(ctx, rest)
 	}
 	return usagef("unknown command %q", cmd)
 }
