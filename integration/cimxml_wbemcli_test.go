@@ -20,16 +20,23 @@ import (
 // cimxmlAddr returns the address the daemon's CIM-XML listener logged.
 func cimxmlAddr(t *testing.T, d *daemon) string {
 	t.Helper()
+	return listenerAddr(t, d, "cimxml")
+}
+
+// listenerAddr returns the address of the listener whose "listening" log
+// line has scheme.
+func listenerAddr(t *testing.T, d *daemon, scheme string) string {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, e := range d.logsWith("listening") {
-			if e["scheme"] == "cimxml" {
+			if e["scheme"] == scheme {
 				return e["addr"].(string)
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("no CIM-XML listener logged\n%s", d.logText())
+	t.Fatalf("no %s listener logged\n%s", scheme, d.logText())
 	return ""
 }
 
@@ -213,5 +220,28 @@ func wbemWaitJob(t *testing.T, w *wbem, job string) map[string]string {
 			t.Fatalf("job %s ended as %v", job, props)
 		}
 		return props
+	}
+}
+
+// With --tls-cert and --tls-key the CIM-XML listener is HTTPS (5989 by
+// convention): wbemcli verifies the certificate with -cacert, and plain
+// HTTP gets no CIM answer.
+func TestCIMXMLHTTPS(t *testing.T) {
+	t.Parallel()
+	requireClient(t, "wbemcli (sblim-wbemcli)", lookPath("wbemcli"))
+	dir := t.TempDir()
+	if out, err := exec.Command(binary, "cert", "--host", "127.0.0.1", "--out", dir).CombinedOutput(); err != nil {
+		t.Fatalf("replicad cert: %v\n%s", err, out)
+	}
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	d := startDaemon(t, "", "--cimxml-listen", "127.0.0.1:0", "--tls-cert", cert, "--tls-key", key)
+	addr := listenerAddr(t, d, "cimxml-https")
+	url := fmt.Sprintf("https://%s:%s@%s/interop:CIM_RegisteredProfile", d.user, d.password, addr)
+	out, err := exec.Command("wbemcli", "ein", "-cacert", cert, url).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `InstanceID="SNIA:Array:`) {
+		t.Fatalf("wbemcli over HTTPS: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("wbemcli", "ein", strings.Replace(url, "https://", "http://", 1)).CombinedOutput(); err == nil {
+		t.Errorf("plain HTTP to the HTTPS listener answered:\n%s", out)
 	}
 }
