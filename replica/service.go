@@ -87,9 +87,12 @@ type Service struct {
 	leases map[string]map[volumes.ID]func()
 	closed bool
 
-	// followMu is held by the mirror loop while it catches one mirror up,
-	// and by Modify, so that no operation sees a mirror half caught up.
-	// It is taken before mu.
+	// followMu serialises Modify and the endings of relationships
+	// (endRecords), so that no two of them decide on one synchronization's
+	// state at once. The mirror loop does not take it: it catches a mirror
+	// up under the leases of its volumes and records the outcome with
+	// followState, which checks the state again (a mirror fractured, split
+	// or suspended meanwhile is left as it is). It is taken before mu.
 	followMu  sync.Mutex
 	stopLoop  context.CancelFunc
 	loopDone  chan struct{}
