@@ -21,6 +21,13 @@ type verifiedCache struct {
 	key     [32]byte
 	mu      sync.Mutex
 	entries map[string]verifiedEntry
+	checks  map[string]*checkSlot // users whose password is being checked
+}
+
+// checkSlot serialises the password checks of one user.
+type checkSlot struct {
+	mu    sync.Mutex
+	users int // holders and waiters; the slot is dropped at 0
 }
 
 type verifiedEntry struct {
@@ -67,4 +74,31 @@ func (c *verifiedCache) forget(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.entries, name)
+}
+
+// lock waits until no other check of name's password runs and returns the
+// call that ends this one. When a user's remembered check expires, the
+// requests that miss it at once then pay one bcrypt comparison, not one each:
+// the first checks, the others find its result remembered (hit) after lock.
+func (c *verifiedCache) lock(name string) (unlock func()) {
+	c.mu.Lock()
+	if c.checks == nil {
+		c.checks = map[string]*checkSlot{}
+	}
+	slot := c.checks[name]
+	if slot == nil {
+		slot = &checkSlot{}
+		c.checks[name] = slot
+	}
+	slot.users++
+	c.mu.Unlock()
+	slot.mu.Lock()
+	return func() {
+		slot.mu.Unlock()
+		c.mu.Lock()
+		if slot.users--; slot.users == 0 {
+			delete(c.checks, name)
+		}
+		c.mu.Unlock()
+	}
 }
