@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -420,5 +421,45 @@ func TestReplicactlThinPool(t *testing.T) {
 	line, _, _ := strings.Cut(rest, "\n")
 	if v, err := strconv.ParseFloat(line, 64); err != nil || v <= float64(free) {
 		t.Errorf("replicad_pool_provisioned_bytes of default = %q, want more than the free space %d", line, free)
+	}
+}
+
+// TestDeleteOfReplicatedVolumeSaysWhy: WS-Transfer Delete of a volume in a
+// replication relationship (what Remove-CimInstance sends; replicactl
+// delete PATH) is refused with the reason in the fault, logged as a
+// refusal (INFO), not as an ERROR "Generic failure"; the volume stays.
+func TestDeleteOfReplicatedVolumeSaysWhy(t *testing.T) {
+	d := startDaemon(t, "")
+	c := ctl{t: t, bin: buildReplicactl(t), d: d}
+	c.must("volume", "create", "src", "--size", "1M")
+	c.must("replica", "create", "--source", "src", "--type", "clone", "--name", "srcclone", "--wait")
+	var vols []struct {
+		Path       string
+		Properties struct{ ElementName string }
+	}
+	out := c.must("enumerate", "MSISCSITARGET_StorageVolume", "--output", "json")
+	if err := json.Unmarshal([]byte(out), &vols); err != nil {
+		t.Fatalf("enumerate: %v\n%s", err, out)
+	}
+	path := ""
+	for _, v := range vols {
+		if v.Properties.ElementName == "src" {
+			path = v.Path
+		}
+	}
+	if path == "" {
+		t.Fatalf("no volume src in %s", out)
+	}
+	code, _, errs := c.run("delete", path)
+	if code != 1 || !strings.Contains(errs, "replication") || strings.Contains(errs, "Generic failure") {
+		t.Errorf("delete of a replicated volume: status %d, stderr %q; want 1 and the reason", code, errs)
+	}
+	for _, e := range d.logsWith("wsman fault") {
+		if e["level"] == "error" && strings.HasSuffix(fmt.Sprint(e["action"]), "/transfer/Delete") {
+			t.Errorf("the refusal was logged as an error: %v", e)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(d.dataDir, "pools", "default", "src.img")); err != nil {
+		t.Errorf("the refused volume is gone: %v", err)
 	}
 }
