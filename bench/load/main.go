@@ -31,6 +31,9 @@ type config struct {
 	burstClients int
 	burstRounds  int
 	maxRSSMiB    int64
+	ratioClients int
+	ratioRounds  int
+	ratioRound   time.Duration
 }
 
 func main() {
@@ -42,6 +45,9 @@ func main() {
 	flag.IntVar(&cfg.burstClients, "burst-clients", 256, "concurrent clients in the burst phase (above MaxConcurrentRequests)")
 	flag.IntVar(&cfg.burstRounds, "burst-rounds", 20, "requests per burst client")
 	flag.Int64Var(&cfg.maxRSSMiB, "max-rss-mib", 512, "fail when the daemon's peak resident memory exceeds this")
+	flag.IntVar(&cfg.ratioClients, "ratio-clients", 8, "concurrent clients of the Get ratio against a bare net/http handler")
+	flag.IntVar(&cfg.ratioRounds, "ratio-rounds", 3, "interleaved rounds of the Get ratio (0: skip it)")
+	flag.DurationVar(&cfg.ratioRound, "ratio-round", 3*time.Second, "length of one side of a Get ratio round")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -298,6 +304,12 @@ func run(cfg config) error {
 	}
 	service, volume := services[0], vols[0]
 
+	var ratio ratioResult
+	var ratioErr error
+	if cfg.ratioRounds > 0 {
+		ratio, ratioErr = getRatio("http://"+d.addr+"/wsman", logins[0], service, cfg.ratioClients, cfg.ratioRounds, cfg.ratioRound)
+	}
+
 	steady, elapsed := phase(cfg.clients, time.Now().Add(cfg.duration), cfg.requests, func(ctx context.Context, w int, i int64) error {
 		return mix(ctx, clients[w], service, volume, i)
 	})
@@ -323,6 +335,11 @@ func run(cfg config) error {
 		fmt.Printf("burst error ×%d: %s\n", n, msg)
 	}
 	fmt.Printf("daemon peak RSS (VmHWM): %d KiB\n", rss)
+	if cfg.ratioRounds > 0 && ratioErr == nil {
+		fmt.Printf("get ratio: %d clients, Basic, %d interleaved rounds of %v: daemon Get %.0f requests/s (rounds %.0f), bare net/http with the same %d-byte reply %.0f requests/s (rounds %.0f): ratio %.2f\n",
+			cfg.ratioClients, cfg.ratioRounds, cfg.ratioRound, median(ratio.daemon), ratio.daemon, ratio.bodyBytes,
+			median(ratio.bare), ratio.bare, median(ratio.daemon)/median(ratio.bare))
+	}
 
 	var problems []string
 	if steady.failed() > 0 || steady.shed > 0 {
@@ -344,6 +361,9 @@ func run(cfg config) error {
 	}
 	if stopErr != nil {
 		problems = append(problems, stopErr.Error())
+	}
+	if ratioErr != nil {
+		problems = append(problems, ratioErr.Error())
 	}
 	fmt.Printf("RELIABILITY load clients=%d seconds=%.1f requests=%d failed=%d rps=%.0f p50_ms=%.2f p99_ms=%.2f burst_clients=%d burst_ok=%d burst_shed=%d burst_failed=%d peak_rss_kib=%d max_rss_mib=%d\n",
 		cfg.clients, elapsed.Seconds(), steady.ok+steady.shed+steady.failed(), steady.failed()+steady.shed, rps,

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/replicad/replicad/cimmodel"
+	"github.com/replicad/replicad/client"
+)
+
+// The Get ratio: a WS-Transfer Get of one instance through the daemon against
+// a bare net/http handler that answers every request with the same reply
+// bytes (the daemon's own Get reply, about 2 KB), driven by the same clients
+// (the client package: Basic logon, envelope, parse of the reply) in
+// interleaved rounds of the same run. The ratio of the medians says what the
+// daemon's request path costs beyond HTTP and the client's own work.
+
+// recorder is an HTTP transport that keeps the last response body.
+type recorder struct {
+	base http.RoundTripper
+	mu   sync.Mutex
+	last []byte
+}
+
+// RoundTrip forwards req and keeps a copy of the response body.
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("load: read response: %w", err)
+	}
+	r.mu.Lock()
+	r.last = body
+	r.mu.Unlock()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
+// bareServer serves body to every POST that carries an Authorization header,
+// as a plain net/http handler.
+func bareServer(body []byte) (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("load: bare listener: %w", err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="bare"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
+		w.Write(body)
+	})}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String() + "/wsman", func() { srv.Close() }, nil
+}
+
+// ratioResult is the outcome of the Get ratio rounds.
+type ratioResult struct {
+	daemon, bare []float64 // requests/s per round
+	bodyBytes    int
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[(len(s)-1)/2]
+}
+
+// getRate runs clients goroutines doing Get of path through cs for d and
+// returns requests/s; any error fails the round.
+func getRate(cs []*client.Client, path cimmodel.ObjectPath, d time.Duration) (float64, error) {
+	st, elapsed := phase(len(cs), time.Now().Add(d), 1<<62, func(ctx context.Context, w int, _ int64) error {
+		_, err := cs[w].Get(ctx, path)
+		return err
+	})
+	if n := st.failed() + st.shed; n > 0 {
+		for msg := range st.errs {
+			return 0, fmt.Errorf("load: %d Get requests failed: %s", n, msg)
+		}
+		return 0, fmt.Errorf("load: %d Get requests shed", n)
+	}
+	return float64(st.ok) / elapsed.Seconds(), nil
+}
+
+// getRatio measures the Get ratio on daemonURL as user, rounds times d each side.
+func getRatio(daemonURL string, l login, path cimmodel.ObjectPath, clients, rounds int, d time.Duration) (ratioResult, error) {
+	var res ratioResult
+	rec := &recorder{base: &http.Transport{MaxIdleConnsPerHost: clients}}
+	probe := client.New(daemonURL, l.user, l.password, client.Options{HTTPClient: &http.Client{Transport: rec, Timeout: time.Minute}})
+	if _, err := probe.Get(context.Background(), path); err != nil {
+		return res, fmt.Errorf("load: Get for the bare server's reply: %w", err)
+	}
+	res.bodyBytes = len(rec.last)
+	bareURL, stop, err := bareServer(rec.last)
+	if err != nil {
+		return res, err
+	}
+	defer stop()
+	mk := func(url string) []*client.Client {
+		httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients, MaxIdleConns: clients}, Timeout: time.Minute}
+		out := make([]*client.Client, clients)
+		for i := range out {
+			out[i] = client.New(url, l.user, l.password, client.Options{HTTPClient: httpc})
+		}
+		return out
+	}
+	onDaemon, onBare := mk(daemonURL), mk(bareURL)
+	for range rounds {
+		r, err := getRate(onDaemon, path, d)
+		if err != nil {
+			return res, err
+		}
+		res.daemon = append(res.daemon, r)
+		if r, err = getRate(onBare, path, d); err != nil {
+			return res, err
+		}
+		res.bare = append(res.bare, r)
+	}
+	return res, nil
+}
