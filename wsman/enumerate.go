@@ -575,6 +575,9 @@ func (s *Server) release(req *request) (*soap.Message, error) {
 // fill writes as many of items into itemsElem as fit in the reply's
 // MaxEnvelopeSize and returns how many; EncodingLimit when not even one
 // fits. References take the form the request's resource URI asks for.
+// A reply that is too large is not cut down by halving and encoding it
+// again each time: the size of the envelope without items and the average
+// item give the count that fits, which one more encoding checks.
 func (s *Server) fill(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string) (int, error) {
 	return s.fillAs(req, m, itemsElem, items, mode, cimmodel.EPRFormOf(req.header().ResourceURI))
 }
@@ -582,25 +585,46 @@ func (s *Server) fill(req *request, m *soap.Message, itemsElem *etree.Element, i
 // fillAs is fill with references written in form.
 func (s *Server) fillAs(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string, form cimmodel.EPRForm) (int, error) {
 	n := len(items)
+	guessed := false
 	for {
-		for _, c := range itemsElem.ChildElements() {
-			itemsElem.RemoveChild(c)
-		}
-		for _, it := range items[:n] {
-			s.writeItem(m, itemsElem, it, mode, form)
-		}
-		out, err := m.Bytes(req.env.Encoding)
+		size, err := s.encodedSize(req, m, itemsElem, items[:n], mode, form)
 		if err != nil {
 			return 0, err
 		}
-		if len(out) <= req.maxEnvelope {
+		if size <= req.maxEnvelope {
 			return n, nil
 		}
 		if n <= 1 {
 			return 0, protoErr(faultEncodingLimit, "One item does not fit in the MaxEnvelopeSize of %d bytes.", req.maxEnvelope)
 		}
+		if !guessed {
+			guessed = true
+			base, err := s.encodedSize(req, m, itemsElem, nil, mode, form)
+			if err != nil {
+				return 0, err
+			}
+			if per := (size - base + n - 1) / n; per > 0 && base < req.maxEnvelope {
+				if guess := (req.maxEnvelope - base) / per; guess < n {
+					n = max(guess, 1)
+					continue
+				}
+			}
+		}
 		n /= 2
 	}
+}
+
+// encodedSize writes items into itemsElem (replacing what it held) and
+// returns the size of the encoded reply.
+func (s *Server) encodedSize(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string, form cimmodel.EPRForm) (int, error) {
+	for _, c := range itemsElem.ChildElements() {
+		itemsElem.RemoveChild(c)
+	}
+	for _, it := range items {
+		s.writeItem(m, itemsElem, it, mode, form)
+	}
+	out, err := m.Bytes(req.env.Encoding)
+	return len(out), err
 }
 
 // writeItem writes one enumerated item as the mode asks: the instance, its

@@ -351,6 +351,10 @@ func TestMaxEnvelopeSizeSplitsItems(t *testing.T) {
 	if got == 0 || got >= 40 {
 		t.Errorf("first reply holds %d widgets, want some but not all 40", got)
 	}
+	// About 22 fit: a reply filled by the item size, not cut to half (20).
+	if got <= 20 {
+		t.Errorf("first reply holds %d widgets, want the reply filled (more than 20 fit)", got)
+	}
 	if find(root, "EndOfSequence") != nil {
 		t.Errorf("EndOfSequence although widgets remain")
 	}
