@@ -110,7 +110,7 @@ func (l *links) GetInstance(ctx context.Context, path cimmodel.ObjectPath) (*cim
 // T_Thing.Combine, a static method taking references, arrays and an
 // embedded instance. Users: admin/pw (admin), reader/pw (reader).
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	reg    *cimmodel.Registry
 	things *things
 	srv    *cimxml.Server
@@ -135,7 +135,7 @@ func (a fakeAuth) AuthenticateBasic(r *http.Request) (string, error) {
 
 func (a fakeAuth) LogName(name string) string { return name }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, reg: cimmodel.NewRegistry()}
 	thing := &cimmodel.Class{Name: "T_Thing", Namespace: testNS, Properties: []cimmodel.Property{
@@ -250,7 +250,7 @@ func intrinsic(op, ns, params string) string {
 		`</IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>`
 }
 
-func response(t *testing.T, body, tag string) *etree.Element {
+func response(t testing.TB, body, tag string) *etree.Element {
 	t.Helper()
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes([]byte(body)); err != nil {
