@@ -24,10 +24,10 @@ func (a *app) identify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if a.output == "json" {
+	if a.structured() {
 		return a.printJSON(map[string]any{
 			"protocolVersion": id.ProtocolVersion, "productVendor": id.ProductVendor,
-			"productVersion": id.ProductVersion, "securityProfiles": id.SecurityProfiles,
+			"productVersion": id.ProductVersion, "securityProfiles": strs(id.SecurityProfiles),
 		})
 	}
 	t := &table{headers: []string{"PROPERTY", "VALUE"}}
@@ -94,7 +94,7 @@ func (a *app) deleteCmd(ctx context.Context, args []string) error {
 
 // done prints a one-row confirmation.
 func (a *app) done(what, target string) error {
-	t := &table{headers: []string{"RESULT", "TARGET"}}
+	t := &table{headers: []string{"RESULT", "TARGET"}, obj: map[string]any{"result": what, "target": target}}
 	t.add(what, target)
 	return a.print(t)
 }
@@ -241,10 +241,14 @@ func (a *app) invoke(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if a.output == "json" {
+	if a.structured() {
 		j := toJSON(out.Params)
-		j.Properties["ReturnValue"] = fmt.Sprint(out.ReturnValue)
-		err = a.printJSON(j)
+		rec := map[string]any{"returnValue": out.ReturnValue, "returnText": returnText(pos[1], out.ReturnValue),
+			"out": j.Properties}
+		if r := out.Reason(); r != "" {
+			rec["reason"] = r
+		}
+		err = a.printJSON(rec)
 	} else {
 		t := &table{headers: []string{"PARAMETER", "VALUE"}}
 		t.add("ReturnValue", fmt.Sprintf("%d (%s)", out.ReturnValue, returnText(pos[1], out.ReturnValue)))

@@ -48,10 +48,12 @@ func (a *app) job(ctx context.Context, args []string) error {
 		return err
 	}
 	if verb == "list" {
-		t := &table{headers: []string{"ID", "NAME", "STATE", "PERCENT", "ERROR"}}
+		t := &table{headers: []string{"ID", "NAME", "STATE", "PERCENT", "ERROR"}, list: true}
 		for _, j := range jobs {
-			t.add(shortJobID(j.Get("InstanceID")), j.Get("ElementName"), named(jobStates, j.Get("JobState")),
-				j.Get("PercentComplete"), j.Get("ErrorDescription"))
+			id, state := shortJobID(j.Get("InstanceID")), named(jobStates, j.Get("JobState"))
+			t.addRecord(map[string]any{"id": id, "instanceId": j.Get("InstanceID"), "name": j.Get("ElementName"),
+				"state": state, "percentComplete": number(j.Get("PercentComplete")), "error": j.Get("ErrorDescription")},
+				id, j.Get("ElementName"), state, j.Get("PercentComplete"), j.Get("ErrorDescription"))
 		}
 		return a.print(t)
 	}

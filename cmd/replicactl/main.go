@@ -102,7 +102,7 @@ Flags (anywhere on the line):
   --cert-file FILE   client certificate (PEM) for --auth certificate
   --key-file FILE    its private key (PEM)
   --spn NAME         Kerberos service principal (default HTTP/host of --url)
-  --output FORMAT    table (default) or json
+  --output FORMAT    table (default), json or yaml: one record per object, lists sorted
   --namespace NS     CIM namespace (default root/cimv2/storage/iscsitarget)
   --timeout D        operation timeout (default 60s)
 `
@@ -231,8 +231,8 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // connect checks the global settings and builds the client.
 func (a *app) connect() error {
-	if a.output != "table" && a.output != "json" {
-		return usagef("--output must be table or json, not %q", a.output)
+	if a.output != "table" && a.output != "json" && a.output != "yaml" {
+		return usagef("--output must be table, json or yaml, not %q", a.output)
 	}
 	if !strings.HasPrefix(a.url, "http://") && !strings.HasPrefix(a.url, "https://") {
 		return usagef("--url must start with http:// or https://, not %q", a.url)

@@ -72,11 +72,11 @@ func TestVolumesGroupsAndReplicas(t *testing.T) {
 	e.must(t, "volume", "create", "src1", "--size", "1M")
 	e.must(t, "volume", "create", "--size", "2M", "src2")
 	out := e.must(t, "volume", "list", "--output", "json")
-	var vols []map[string]string
+	var vols []map[string]any
 	if err := json.Unmarshal([]byte(out), &vols); err != nil {
 		t.Fatalf("volume list JSON: %v\n%s", err, out)
 	}
-	if len(vols) != 2 || vols[0]["name"] != "src1" || vols[0]["size"] != "1048576" {
+	if len(vols) != 2 || vols[0]["name"] != "src1" || vols[0]["sizeBytes"] != float64(1048576) {
 		t.Fatalf("volumes = %v, want src1 (1048576 bytes) and src2", vols)
 	}
 	e.must(t, "group", "create", "g1", "src1", "src2")
@@ -145,7 +145,7 @@ func TestBadInputIsOneLineAndChangesNothing(t *testing.T) {
 		})
 	}
 	out := e.must(t, "volume", "list", "--output", "json")
-	var vols []map[string]string
+	var vols []map[string]any
 	if err := json.Unmarshal([]byte(out), &vols); err != nil || len(vols) != 1 {
 		t.Errorf("volumes after bad input = %s (%v), want only v1", out, err)
 	}
@@ -238,12 +238,12 @@ func TestJobCommands(t *testing.T) {
 	e := newEnv(t)
 	e.must(t, "volume", "create", "j1", "--size", "1M")
 	e.must(t, "replica", "create", "--source", "j1", "--type", "clone", "--name", "j1c", "--wait")
-	var jobs []map[string]string
+	var jobs []map[string]any
 	if err := json.Unmarshal([]byte(e.must(t, "job", "list", "--output", "json")), &jobs); err != nil || len(jobs) != 1 {
 		t.Fatalf("job list: %v, %d jobs; want 1", err, len(jobs))
 	}
-	id := jobs[0]["id"]
-	if jobs[0]["state"] != "Completed" || jobs[0]["percent"] != "100" {
+	id, _ := jobs[0]["id"].(string)
+	if jobs[0]["state"] != "Completed" || jobs[0]["percentComplete"] != float64(100) {
 		t.Errorf("job = %v, want Completed at 100", jobs[0])
 	}
 	if out := e.must(t, "job", "show", id); !strings.Contains(out, "JobState") {

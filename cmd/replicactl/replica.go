@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -66,7 +67,7 @@ func (a *app) replica(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	t := &table{headers: []string{"NAME", "KIND", "SOURCE", "TARGET", "TYPE", "STATE", "SYNCED"}}
+	t := &table{headers: []string{"NAME", "KIND", "SOURCE", "TARGET", "TYPE", "STATE", "SYNCED"}, list: true}
 	for _, s := range syncs {
 		src, _ := s.Ref("SystemElement")
 		dst, _ := s.Ref("SyncedElement")
@@ -81,8 +82,10 @@ func (a *app) replica(ctx context.Context, args []string) error {
 		if synced != "" {
 			synced += "%"
 		}
-		t.add(name, kind, n.of(src), n.of(dst), named(syncTypeNames, s.Get("SyncType")),
-			named(copyStates, s.Get("CopyState")), synced)
+		typ, state := named(syncTypeNames, s.Get("SyncType")), named(copyStates, s.Get("CopyState"))
+		t.addRecord(map[string]any{"name": name, "kind": kind, "source": n.of(src), "target": n.of(dst), "type": typ,
+			"state": state, "percentSynced": number(s.Get("PercentSynced"))},
+			name, kind, n.of(src), n.of(dst), typ, state, synced)
 	}
 	return a.print(t)
 }
@@ -201,14 +204,22 @@ func (a *app) replicaCreate(ctx context.Context, args []string) error {
 // report prints a method's result; with wait it first follows the job.
 func (a *app) report(ctx context.Context, method string, out *client.Output, wait bool) error {
 	t := &table{headers: []string{"FIELD", "VALUE"}}
-	t.add("ReturnValue", fmt.Sprintf("%d (%s)", out.ReturnValue, returnText(method, out.ReturnValue)))
+	t.field("ReturnValue", fmt.Sprintf("%d (%s)", out.ReturnValue, returnText(method, out.ReturnValue)), "returnValue", out.ReturnValue)
 	job, hasJob := out.Params.Ref("Job")
+	jobJSON := map[string]any{}
+	if hasJob {
+		jobJSON["id"] = jobID(job)
+		jobJSON["path"] = client.FormatPath(job)
+	}
 	if hasJob && wait {
 		final, err := a.waitJob(ctx, job)
 		if err != nil {
 			return err
 		}
-		t.add("JobState", named(jobStates, final.Get("JobState")))
+		state := named(jobStates, final.Get("JobState"))
+		t.add("JobState", state)
+		jobJSON["state"] = state
+		jobJSON["percentComplete"] = number(final.Get("PercentComplete"))
 		// The job's results: AffectedJobElement leads to what it created.
 		affected, err := a.c.Enumerate(ctx, a.namespace, "*", client.EnumerateOptions{Association: &cimmodel.AssociationFilter{
 			Object: job, ResultClassName: "CIM_StorageVolume"}})
@@ -218,16 +229,19 @@ func (a *app) report(ctx context.Context, method string, out *client.Output, wai
 				vols = append(vols, v.Get("ElementName"))
 			}
 			if len(vols) > 0 {
+				sort.Strings(vols)
 				t.add("Targets", strings.Join(vols, ","))
 			}
+			t.obj["targets"] = strs(vols)
 		}
 	}
 	if hasJob {
 		t.add("Job", jobID(job))
+		t.obj["job"] = jobJSON
 	}
 	for _, p := range out.Params.Properties {
 		if p.Name != "Job" {
-			t.add(p.Name, p.Text())
+			t.field(p.Name, p.Text(), lowerFirst(p.Name), propJSON(p))
 		}
 	}
 	return a.print(t)

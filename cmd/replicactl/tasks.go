@@ -215,16 +215,21 @@ func (a *app) volumeList(ctx context.Context) error {
 }
 
 func (a *app) printVolumes(list []*client.Instance) error {
-	t := &table{headers: []string{"NAME", "DEVICEID", "SIZE", "STATUS", "PATH"}}
+	t := &table{headers: []string{"NAME", "DEVICEID", "SIZE", "STATUS", "PATH"}, list: true}
 	for _, v := range list {
 		size := ""
+		var sizeJSON any
 		bs, ok1 := v.Uint("BlockSize")
 		nb, ok2 := v.Uint("NumberOfBlocks")
 		if ok1 && ok2 {
 			size = strconv.FormatUint(bs*nb, 10)
+			sizeJSON = bs * nb
 		}
 		p, _ := v.Prop("OperationalStatus")
-		t.add(v.Get("ElementName"), v.Get("DeviceID"), size, operationalStatus(p.Values), v.Get("MSDevicePath"))
+		status := operationalStatus(p.Values)
+		t.addRecord(map[string]any{"name": v.Get("ElementName"), "deviceId": v.Get("DeviceID"), "sizeBytes": sizeJSON,
+			"status": strs(strings.Split(status, ",")), "path": v.Get("MSDevicePath")},
+			v.Get("ElementName"), v.Get("DeviceID"), size, status, v.Get("MSDevicePath"))
 	}
 	return a.print(t)
 }
@@ -374,9 +379,11 @@ func (a *app) groupList(ctx context.Context) error {
 			byGroup[keyText(id)] = append(byGroup[keyText(id)], n.of(member))
 		}
 	}
-	t := &table{headers: []string{"NAME", "INSTANCEID", "MEMBERS"}}
+	t := &table{headers: []string{"NAME", "INSTANCEID", "MEMBERS"}, list: true}
 	for _, g := range groups {
-		t.add(g.Get("ElementName"), g.Get("InstanceID"), strings.Join(byGroup[g.Get("InstanceID")], ","))
+		members := byGroup[g.Get("InstanceID")]
+		t.addRecord(map[string]any{"name": g.Get("ElementName"), "instanceId": g.Get("InstanceID"), "members": strs(members)},
+			g.Get("ElementName"), g.Get("InstanceID"), strings.Join(members, ","))
 	}
 	return a.print(t)
 }

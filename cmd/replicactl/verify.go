@@ -125,7 +125,7 @@ func (a *app) verify(ctx context.Context, args []string) error {
 
 // printVerify prints res and returns the exit status for it.
 func (a *app) printVerify(res verifyResult) error {
-	if a.output == "json" {
+	if a.structured() {
 		if err := a.printJSON(res); err != nil {
 			return err
 		}
