@@ -130,3 +130,16 @@ func TestJSONShapes(t *testing.T) {
 		t.Errorf("volume list --output yaml = %s", out)
 	}
 }
+
+// A size the server rounds up to the block size is reported on stderr; an
+// exact one is not.
+func TestSizeRoundingSaysSo(t *testing.T) {
+	e := newEnv(t)
+	code, out, errs := e.run("volume", "create", "odd", "--size", "1000")
+	if code != 0 || !strings.Contains(errs, "size 1000 rounded up to 1024") || !strings.Contains(out, "1024") {
+		t.Errorf("volume create --size 1000: %d %q %q, want the rounding said on stderr", code, out, errs)
+	}
+	if code, _, errs := e.run("volume", "create", "even", "--size", "1024"); code != 0 || errs != "" {
+		t.Errorf("volume create --size 1024: %d %q, want nothing on stderr", code, errs)
+	}
+}

@@ -203,6 +203,9 @@ func (a *app) volume(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if got, ok := out.Params.Uint("Size"); ok && got != bytes {
+		fmt.Fprintf(a.stderr, "replicactl: volume %s: size %d rounded up to %d (a multiple of the 512-byte block)\n", pos[0], bytes, got)
+	}
 	return a.printVolumes([]*client.Instance{vol})
 }
 
