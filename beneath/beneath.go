@@ -29,6 +29,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -107,6 +110,20 @@ func Open(path string, flag int, perm os.FileMode) (*os.File, error) {
 // describing it, so a successful answer always describes a file that
 // [OpenFile] would open.
 func Lstat(dir *os.File, name string) (fs.FileInfo, error) {
+	if oneComponent(name) {
+		// No directory to resolve: one fstatat that does not follow a link
+		// in the name's place answers as the O_PATH open below would, in one
+		// system call instead of three (a pool of 10,000 volumes is stat'ed
+		// whole for its space figures).
+		var st syscall.Stat_t // what os.FileInfo.Sys gives, so callers see one type
+		if err := unix.Fstatat(int(dir.Fd()), name, (*unix.Stat_t)(unsafe.Pointer(&st)), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return nil, &os.PathError{Op: "lstat", Path: joinName(dir, name), Err: err}
+		}
+		if st.Mode&syscall.S_IFMT == syscall.S_IFLNK {
+			return nil, &os.PathError{Op: "lstat", Path: joinName(dir, name), Err: linkErr(unix.ELOOP)}
+		}
+		return &statInfo{name: name, st: st}, nil
+	}
 	f, err := OpenFile(dir, name, unix.O_PATH, 0)
 	if err != nil {
 		return nil, relabel(err, "lstat")
@@ -355,4 +372,59 @@ func relabel(err error, op string) error {
 // joinName is the name given to files opened beneath dir, for messages.
 func joinName(dir *os.File, name string) string {
 	return filepath.Join(dir.Name(), name)
+}
+
+// oneComponent reports whether name is a single file name that OpenFile
+// would accept as it is: no separator, not empty, not "." and not starting
+// with "..".
+func oneComponent(name string) bool {
+	return name != "" && name != "." && !strings.HasPrefix(name, "..") && !strings.ContainsRune(name, '/')
+}
+
+// unix.Stat_t and syscall.Stat_t are the kernel's struct stat both: the
+// same size (these fail to compile otherwise) and layout.
+var (
+	_ [unsafe.Sizeof(unix.Stat_t{}) - unsafe.Sizeof(syscall.Stat_t{})]byte
+	_ [unsafe.Sizeof(syscall.Stat_t{}) - unsafe.Sizeof(unix.Stat_t{})]byte
+)
+
+// statInfo is the fs.FileInfo of a stat_t, as os.Lstat builds it.
+type statInfo struct {
+	name string
+	st   syscall.Stat_t
+}
+
+func (fi *statInfo) Name() string       { return fi.name }
+func (fi *statInfo) Size() int64        { return fi.st.Size }
+func (fi *statInfo) ModTime() time.Time { return time.Unix(fi.st.Mtim.Unix()) }
+func (fi *statInfo) IsDir() bool        { return fi.Mode().IsDir() }
+func (fi *statInfo) Sys() any           { return &fi.st }
+
+// Mode converts the stat_t mode as the os package does.
+func (fi *statInfo) Mode() fs.FileMode {
+	m := fs.FileMode(fi.st.Mode & 0o777)
+	switch fi.st.Mode & syscall.S_IFMT {
+	case syscall.S_IFBLK:
+		m |= fs.ModeDevice
+	case syscall.S_IFCHR:
+		m |= fs.ModeDevice | fs.ModeCharDevice
+	case syscall.S_IFDIR:
+		m |= fs.ModeDir
+	case syscall.S_IFIFO:
+		m |= fs.ModeNamedPipe
+	case syscall.S_IFLNK:
+		m |= fs.ModeSymlink
+	case syscall.S_IFSOCK:
+		m |= fs.ModeSocket
+	}
+	if fi.st.Mode&syscall.S_ISGID != 0 {
+		m |= fs.ModeSetgid
+	}
+	if fi.st.Mode&syscall.S_ISUID != 0 {
+		m |= fs.ModeSetuid
+	}
+	if fi.st.Mode&syscall.S_ISVTX != 0 {
+		m |= fs.ModeSticky
+	}
+	return m
 }

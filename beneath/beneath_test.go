@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -362,4 +363,38 @@ func TestOpenPath(t *testing.T) {
 		}
 		fx.outsideIntact(t)
 	})
+}
+
+// TestLstatMatchesOS checks that Lstat of a plain name (answered by one
+// fstatat) describes the file as os.Lstat does.
+func TestLstatMatchesOS(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vol.img")
+	if err := os.WriteFile(path, []byte("data"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	d, err := beneath.OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, name := range []string{"vol.img", "."} {
+		got, err := beneath.Lstat(d, name)
+		if err != nil {
+			t.Fatalf("Lstat(%q): %v", name, err)
+		}
+		want, err := os.Lstat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs, ws := got.Sys().(*syscall.Stat_t), want.Sys().(*syscall.Stat_t)
+		if got.Size() != want.Size() || got.Mode() != want.Mode() || !got.ModTime().Equal(want.ModTime()) ||
+			gs == nil || gs.Ino != ws.Ino || gs.Blocks != ws.Blocks {
+			t.Errorf("Lstat(%q) = size %d mode %v mtime %v sys %+v, want size %d mode %v mtime %v ino %d blocks %d",
+				name, got.Size(), got.Mode(), got.ModTime(), gs, want.Size(), want.Mode(), want.ModTime(), ws.Ino, ws.Blocks)
+		}
+	}
 }
