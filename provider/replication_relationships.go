@@ -131,7 +131,7 @@ func (p *Provider) getReplicationRelationships(ctx context.Context, target cimmo
 	}
 	refs := []cimmodel.ObjectPath{}
 	match := func(st replica.SyncType, m replica.Mode, cs replica.CopyState) bool {
-		return (!syncTypeGiven || uint16(st) == syncType) && (!modeGiven || uint16(m) == mode) && (!stateGiven || uint16(cs) == state)
+		return (!syncTypeGiven || cimValue(cimSyncTypes, st) == syncType) && (!modeGiven || cimValue(cimModes, m) == mode) && (!stateGiven || uint16(cs) == state)
 	}
 	if locality == localityRemote {
 		// replicad replicates locally only.

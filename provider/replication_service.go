@@ -226,18 +226,15 @@ func poolNameOf(path cimmodel.ObjectPath) (string, error) {
 }
 
 // commonRequest reads the parameters CreateElementReplica and
-// CreateGroupReplica share into req.
+// CreateGroupReplica share into req, translated to replica's values
+// (replication_request.go), and refuses the ones replicad cannot act on.
 func (p *Provider) commonRequest(in cimmodel.Args, req *replica.Request) error {
-	st, _ := argUint16(in, "SyncType")
-	req.SyncType = replica.SyncType(st)
-	mode, _ := argUint16(in, "Mode")
-	req.Mode = replica.Mode(mode)
-	wait, _ := argUint16(in, "WaitForCopyState")
-	req.WaitForCopyState = replica.CopyState(wait)
-	_, src := argRef(in, "SourceAccessPoint")
-	_, tgt := argRef(in, "TargetAccessPoint")
-	req.RemoteAccessPoint = src || tgt
-	_, req.TargetSettingGoal = argRef(in, "TargetSettingGoal")
+	if err := requestKind(in, req); err != nil {
+		return err
+	}
+	if err := requestLocality(in); err != nil {
+		return err
+	}
 	if pool, ok := argRef(in, "TargetPool"); ok {
 		name, err := poolNameOf(pool)
 		if err != nil {
@@ -284,8 +281,9 @@ func (p *Provider) createGroupReplica(ctx context.Context, target cimmodel.Objec
 	if err := p.commonRequest(in, &req); err != nil {
 		return p.methodFailure(method, err), nil
 	}
-	c, _ := argUint16(in, "Consistency")
-	req.Consistency = replica.Consistency(c)
+	if err := requestConsistency(in, &req); err != nil {
+		return p.methodFailure(method, err), nil
+	}
 	if req.SyncType == replica.SyncTypeMirror && req.Consistency == replica.ConsistencySequential {
 		// Each member of a mirror group follows its source on its own, so
 		// the group is never consistent as a whole (GetSupportedConsistency).
@@ -369,45 +367,6 @@ func replyDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
 	margin := time.Until(deadline) / 10
 	margin = min(max(margin, 500*time.Millisecond), 5*time.Second)
 	return context.WithDeadline(ctx, deadline.Add(-margin))
-}
-
-// settingsOf reads the replication settings replicad acts on from an
-// embedded CIM_ReplicationSettingData; values outside a property's ValueMap
-// are invalid.
-func settingsOf(inst *cimmodel.Instance) (replica.Settings, error) {
-	var s replica.Settings
-	if inst == nil {
-		return s, nil
-	}
-	// Check every valued property against its declared ValueMap, with the
-	// router's own rules.
-	m := &cimmodel.Method{Name: "ReplicationSettingData"}
-	args := cimmodel.Args{}
-	for _, pr := range inst.Class.Properties {
-		if len(pr.ValueMap) == 0 {
-			continue
-		}
-		if v := inst.Get(pr.Name); !v.IsNull() {
-			m.Params = append(m.Params, cimmodel.Parameter{Name: pr.Name, Type: pr.Type, In: true, ValueMap: pr.ValueMap, Values: pr.Values})
-			args[pr.Name] = v
-		}
-	}
-	if ipe := cimmodel.CheckArgs(m, args); ipe != nil {
-		return s, invalidArg("ReplicationSettingData.%s: %s", ipe.Param, ipe.Reason)
-	}
-	if v := inst.Get("ConsistentPointInTime"); !v.IsNull() {
-		b, _ := v.AsBool()
-		s.ConsistentPointInTime = &b
-	}
-	u := func(name string) uint16 {
-		n, _ := inst.Get(name).AsUint64()
-		return uint16(n)
-	}
-	s.Pairing, s.UnequalGroupsAction, s.TargetElementSupplier = u("Pairing"), u("UnequalGroupsAction"), u("TargetElementSupplier")
-	if u("Multihop") > 1 {
-		return s, fmt.Errorf("%w: ReplicationSettingData.Multihop %d: replicad copies in one hop", replica.ErrNotSupported, u("Multihop"))
-	}
-	return s, nil
 }
 
 func (p *Provider) createGroup(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
@@ -579,9 +538,9 @@ func (p *Provider) getAvailableTargetElements(ctx context.Context, target cimmod
 	}
 	st, _ := argUint16(in, "SyncType")
 	mode, _ := argUint16(in, "Mode")
-	switch {
-	case replica.SyncType(st) == replica.SyncTypeClone || replica.SyncType(st) == replica.SyncTypeSnapshot:
-	case replica.SyncType(st) == replica.SyncTypeMirror && replica.Mode(mode) == replica.ModeAsynchronous:
+	switch syncType := cimSyncTypes[st]; {
+	case syncType == replica.SyncTypeClone || syncType == replica.SyncTypeSnapshot:
+	case syncType == replica.SyncTypeMirror && cimModes[mode] == replica.ModeAsynchronous:
 	default:
 		return p.methodFailure(method, fmt.Errorf("%w: SyncType %d Mode %d: replicad makes Snapshot (7), Clone (8) and Asynchronous (3) Mirror (6) replicas", replica.ErrNotSupported, st, mode)), nil
 	}

@@ -167,8 +167,8 @@ func syncFields(inst *cimmodel.Instance, st replica.CopyState, v syncView, syncT
 	established, synchronized cimmodel.Value) {
 	inst.Set("CopyState", cimmodel.Uint16(uint16(st))).
 		Set("RequestedCopyState", cimmodel.Uint16(uint16(replica.CopyStateNotApplicable))).
-		Set("SyncType", cimmodel.Uint16(uint16(syncType))).
-		Set("Mode", cimmodel.Uint16(uint16(mode))).
+		Set("SyncType", cimmodel.Uint16(cimValue(cimSyncTypes, syncType))).
+		Set("Mode", cimmodel.Uint16(cimValue(cimModes, mode))).
 		Set("PercentSynced", cimmodel.Uint16(pct)).
 		Set("ProgressStatus", cimmodel.Uint16(v.progress)).
 		Set("SyncMaintained", cimmodel.Bool(st == replica.CopyStateSynchronized)).

@@ -24,7 +24,7 @@ func (s *Service) abort(ctx context.Context, ids []string) error {
 		case x.CopyState != CopyStateUnsynchronized && x.CopyState != CopyStateInitialized:
 			return fmt.Errorf("%w: Abort of %s → %s is not allowed from %s: no copy runs", ErrInvalidState, x.Source, x.Target, x.CopyState)
 		case x.Activity == ActivityNone:
-			return fmt.Errorf("%w: Abort of the initial copy %s → %s: terminate its job (RequestStateChange 4) instead", ErrNotSupported, x.Source, x.Target)
+			return fmt.Errorf("%w: Abort of the initial copy %s → %s: terminate its copy job instead", ErrNotSupported, x.Source, x.Target)
 		case x.Activity == ActivityRestoring:
 			return fmt.Errorf("%w: Abort of a Restore From Replica (%s → %s) would leave the source half restored", ErrInvalidState, x.Source, x.Target)
 		case x.Activity == ActivityFollowing:

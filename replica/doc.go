@@ -4,7 +4,11 @@
 // records in the state store and the copy job that makes the replicas.
 // It knows nothing of CIM, SOAP or HTTP: the provider package translates CIM
 // method calls into Requests and Service calls, and domain errors into return
-// codes.
+// codes. A Request carries replicad's own values (SyncType, Mode,
+// Consistency, TargetSupply); CIM's value maps, vendor values and the
+// parameters replicad refuses (access points, setting goals) are checked by
+// the provider, and replica's errors name what they are about in its own
+// words (the source group, the target element), not CIM parameters.
 //
 // # Requests
 //

@@ -174,7 +174,7 @@ func (s *Service) ModifyGroup(ctx context.Context, id string, op Operation, opts
 func (s *Service) modify(ctx context.Context, ids []string, groupSync string, op Operation, opts ModifyOptions) (ModifyResult, error) {
 	tr, ok := transitions[op]
 	if !ok {
-		return ModifyResult{}, unsupported("Operation %d (%s) on a Snapshot or Clone", uint16(op), op)
+		return ModifyResult{}, unsupported("%s: replicad does not perform it", op)
 	}
 	if tr.end != 0 {
 		if opts.Force {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,10 +51,12 @@ func TestReplicateRules(t *testing.T) {
 		{"mirror", group(replica.Request{SyncType: replica.SyncTypeMirror, SourceGroup: g.ID}), replica.ErrNotSupported},
 		{"reserved sync type", group(replica.Request{SyncType: 5, SourceGroup: g.ID}), replica.ErrInvalidRequest},
 		{"tokenized clone is reserved here", group(replica.Request{SyncType: 9, SourceGroup: g.ID}), replica.ErrInvalidRequest},
-		{"vendor sync type", group(replica.Request{SyncType: 0x8001, SourceGroup: g.ID}), replica.ErrNotSupported},
 		{"reserved mode", group(replica.Request{SyncType: clone, Mode: 4, SourceGroup: g.ID}), replica.ErrInvalidRequest},
-		{"vendor mode", group(replica.Request{SyncType: clone, Mode: 0x9000, SourceGroup: g.ID}), replica.ErrNotSupported},
 		{"reserved consistency", group(replica.Request{SyncType: clone, Consistency: 7, SourceGroup: g.ID}), replica.ErrInvalidRequest},
+		{"synchronous mirror", group(replica.Request{SyncType: replica.SyncTypeMirror, Mode: replica.ModeSynchronous, SourceGroup: g.ID}), replica.ErrNotSupported},
+		{"wait for a state a copy never reaches", group(replica.Request{SyncType: clone, SourceGroup: g.ID, WaitForCopyState: replica.CopyStateFractured}), replica.ErrNotSupported},
+		{"new targets only, with a target element", replica.Request{Shape: replica.ShapeElement, SyncType: clone, SourceElement: a.ID, TargetElement: b.ID, Settings: replica.Settings{Supply: replica.SupplyNew}}, replica.ErrInvalidRequest},
+		{"existing targets only, none for a group", group(replica.Request{SyncType: clone, SourceGroup: g.ID, TargetElement: b.ID, Settings: replica.Settings{Supply: replica.SupplyExisting}}), replica.ErrInvalidRequest},
 		{"no source", group(replica.Request{SyncType: clone}), replica.ErrInvalidRequest},
 		{"both sources", group(replica.Request{SyncType: clone, SourceGroup: g.ID, SourceElement: a.ID}), replica.ErrInvalidRequest},
 		{"target group and count", group(replica.Request{SyncType: clone, SourceElement: a.ID, TargetGroup: empty.ID, TargetElementCount: ptr(uint64(2))}), replica.ErrInvalidRequest},
@@ -67,20 +70,15 @@ func TestReplicateRules(t *testing.T) {
 		{"target group is source group", group(replica.Request{SyncType: clone, SourceGroup: g.ID, TargetGroup: g.ID}), replica.ErrInvalidRequest},
 		{"target group member count", group(replica.Request{SyncType: clone, SourceGroup: g.ID, TargetGroup: one.ID}), replica.ErrInvalidRequest},
 		{"target group member size", group(replica.Request{SyncType: clone, SourceElement: a.ID, TargetGroup: one.ID}), replica.ErrInvalidRequest},
-		{"remote access point", group(replica.Request{SyncType: clone, SourceGroup: g.ID, RemoteAccessPoint: true}), replica.ErrNotSupported},
-		{"target setting goal", group(replica.Request{SyncType: clone, SourceGroup: g.ID, TargetSettingGoal: true}), replica.ErrNotSupported},
 		{"unknown pool", group(replica.Request{SyncType: clone, SourceGroup: g.ID, TargetPool: "nope"}), replica.ErrInvalidRequest},
 		{"bad relationship name", group(replica.Request{SyncType: clone, SourceGroup: g.ID, RelationshipName: "a/b"}), replica.ErrInvalidRequest},
 		{"target name taken", group(replica.Request{SyncType: clone, SourceGroup: g.ID, RelationshipName: "taken"}), replica.ErrInvalidRequest},
-		{"pairing out of range", group(replica.Request{SyncType: clone, SourceGroup: g.ID, Settings: replica.Settings{Pairing: 9}}), replica.ErrInvalidRequest},
-		{"unequal groups allowed", group(replica.Request{SyncType: clone, SourceGroup: g.ID, Settings: replica.Settings{UnequalGroupsAction: 3}}), replica.ErrNotSupported},
-		{"client must supply targets", group(replica.Request{SyncType: clone, SourceGroup: g.ID, Settings: replica.Settings{TargetElementSupplier: 5}}), replica.ErrInvalidRequest},
-		{"client must supply, empty target group", group(replica.Request{SyncType: clone, SourceGroup: g.ID, TargetGroup: empty.ID, Settings: replica.Settings{TargetElementSupplier: 5}}), replica.ErrInvalidRequest},
+		{"client must supply targets", group(replica.Request{SyncType: clone, SourceGroup: g.ID, Settings: replica.Settings{Supply: replica.SupplyExisting}}), replica.ErrInvalidRequest},
+		{"client must supply, empty target group", group(replica.Request{SyncType: clone, SourceGroup: g.ID, TargetGroup: empty.ID, Settings: replica.Settings{Supply: replica.SupplyExisting}}), replica.ErrInvalidRequest},
 		{"point in time without consistency", group(replica.Request{SyncType: clone, SourceGroup: g.ID, Consistency: replica.ConsistencyNone, Settings: replica.Settings{ConsistentPointInTime: ptr(true)}}), replica.ErrInvalidRequest},
 		{"element: target is source", replica.Request{Shape: replica.ShapeElement, SyncType: clone, SourceElement: a.ID, TargetElement: a.ID}, replica.ErrInvalidRequest},
 		{"element: target size", replica.Request{Shape: replica.ShapeElement, SyncType: clone, SourceElement: a.ID, TargetElement: small.ID}, replica.ErrInvalidRequest},
 		{"element: target and pool", replica.Request{Shape: replica.ShapeElement, SyncType: clone, SourceElement: a.ID, TargetElement: b.ID, TargetPool: "default"}, replica.ErrInvalidRequest},
-		{"element: target and goal", replica.Request{Shape: replica.ShapeElement, SyncType: clone, SourceElement: a.ID, TargetElement: b.ID, TargetSettingGoal: true}, replica.ErrInvalidRequest},
 		{"element: group source", replica.Request{Shape: replica.ShapeElement, SyncType: clone, SourceGroup: g.ID}, replica.ErrInvalidRequest},
 		{"element: existing name", replica.Request{Shape: replica.ShapeElement, SyncType: clone, SourceElement: a.ID, ElementName: "b"}, replica.ErrInvalidRequest},
 	}
@@ -93,9 +91,20 @@ func TestReplicateRules(t *testing.T) {
 			if after := e.state(); after != before {
 				t.Errorf("a refused request changed the state:\ngot  %s\nwant %s", after, before)
 			}
+			for _, cim := range cimWords {
+				if strings.Contains(err.Error(), cim) {
+					t.Errorf("error %q names the CIM %s; replica speaks of its own concepts", err, cim)
+				}
+			}
 		})
 	}
 }
+
+// cimWords are CIM parameter names and value-map words the errors of
+// replica must not use: the provider translates CIM (issue 17 item 3).
+var cimWords = []string{"SourceGroup", "SourceElement", "TargetGroup", "TargetElement", "TargetPool",
+	"RelationshipName", "ElementName", "ReplicationSettingData", "TargetElementSupplier", "SyncType",
+	"WaitForCopyState", "NULL", "DMTF", "vendor"}
 
 func TestReplicateElementClone(t *testing.T) {
 	e := newEnv(t, true, replica.Options{})

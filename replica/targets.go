@@ -14,7 +14,7 @@ import (
 func (s *Service) AvailableTargets(ctx context.Context, source volumes.ID, pools []string) ([]*volumes.Volume, error) {
 	src, err := s.vols.Get(ctx, source)
 	if errors.Is(err, volumes.ErrNotFound) {
-		return nil, invalid("SourceElement %s does not exist", source)
+		return nil, invalid("source element %s does not exist", source)
 	} else if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func (s *Service) AvailableTargets(ctx context.Context, source volumes.ID, pools
 	for _, p := range pools {
 		vs, err := s.vols.List(ctx, p)
 		if errors.Is(err, volumes.ErrPoolNotFound) {
-			return nil, invalid("TargetPool %s does not exist", p)
+			return nil, invalid("target pool %s does not exist", p)
 		} else if err != nil {
 			return nil, err
 		}

@@ -7,8 +7,13 @@ import (
 	"github.com/replicad/replicad/volumes"
 )
 
-// SyncType is the kind of replica (DMTF CIM_ReplicationService SyncType,
-// cim-replication.md §1.1).
+// SyncType is the kind of replica: a Mirror follows its source, a Snapshot
+// and a Clone keep one point in time (a Clone as an independent copy).
+// SyncType, Mode, Consistency and CopyState are replicad's own values. Their
+// numbers are stored in the replication records, and were taken from DMTF's
+// value maps when the records were first written, so they stay as they
+// are; no caller passes protocol values through: the provider translates
+// CIM's (provider/replication_request.go).
 type SyncType uint16
 
 // The sync types.
@@ -18,7 +23,7 @@ const (
 	SyncTypeClone    SyncType = 8
 )
 
-// String returns the DMTF name of t.
+// String names t.
 func (t SyncType) String() string {
 	switch t {
 	case SyncTypeMirror:
@@ -31,7 +36,8 @@ func (t SyncType) String() string {
 	return fmt.Sprintf("SyncType(%d)", uint16(t))
 }
 
-// Mode says whether a request waits for its copy (DMTF Mode, §1.1).
+// Mode says whether a request waits for its copy; a Mirror's mode says how
+// it follows its source (only asynchronously, within a lag).
 type Mode uint16
 
 // The modes. ModeUnspecified in a Request means DefaultMode.
@@ -44,7 +50,7 @@ const (
 	DefaultMode = ModeAsynchronous
 )
 
-// String returns the DMTF name of m.
+// String names m.
 func (m Mode) String() string {
 	switch m {
 	case ModeSynchronous:
@@ -57,7 +63,8 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", uint16(m))
 }
 
-// Consistency is the consistency of a group replica (DMTF Consistency, §1.1).
+// Consistency is the consistency of a group replica: whether its members
+// hold one instant of their sources.
 type Consistency uint16
 
 // The consistencies. ConsistencyUnspecified in a Request means Sequential for
@@ -68,7 +75,7 @@ const (
 	ConsistencySequential  Consistency = 3
 )
 
-// String returns the DMTF name of c.
+// String names c.
 func (c Consistency) String() string {
 	switch c {
 	case ConsistencyNone:
@@ -81,8 +88,8 @@ func (c Consistency) String() string {
 	return fmt.Sprintf("Consistency(%d)", uint16(c))
 }
 
-// CopyState is the state of a synchronization (DMTF CIM_Synchronized.CopyState,
-// cim-replication.md §2.2).
+// CopyState is the state of a synchronization (its numbers are those of
+// CIM_Synchronized.CopyState, which the provider shows as they are).
 type CopyState uint16
 
 // The copy states replicad uses, and the ones clients may ask for.
