@@ -3,6 +3,7 @@ package volumes
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxNameLen is the longest volume or pool name accepted, in bytes.
@@ -35,11 +36,14 @@ func CheckName(name string) error {
 	if name == "" || len(name) > MaxNameLen {
 		return fmt.Errorf("%w: length %d not in 1..%d", ErrInvalidName, len(name), MaxNameLen)
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+	for i, c := range name {
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_', c == '.':
+		case c == utf8.RuneError:
+			// Not UTF-8: name the byte.
+			return fmt.Errorf("%w: %q: byte %#x not allowed", ErrInvalidName, name, name[i])
 		default:
+			// The character as the user typed it ('ü', not the 'Ã' of its first byte).
 			return fmt.Errorf("%w: %q: character %q not allowed", ErrInvalidName, name, c)
 		}
 	}

@@ -51,6 +51,8 @@ func listenURL(scheme string, addr net.Addr) string {
 		return fmt.Sprintf("http://%s%s", addr, cimxml.Path)
 	case "cimxml-https":
 		return fmt.Sprintf("https://%s%s", addr, cimxml.Path)
+	case "metrics":
+		return fmt.Sprintf("http://%s/metrics", addr)
 	}
 	return fmt.Sprintf("%s://%s/wsman", scheme, addr)
 }
