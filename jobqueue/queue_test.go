@@ -103,8 +103,8 @@ func TestSubmitComplete(t *testing.T) {
 	if sub.State != jobqueue.StateNew {
 		t.Errorf("submitted state: got %v, want New", sub.State)
 	}
-	if sub.TimeBeforeRemoval != jobqueue.DefaultRetention {
-		t.Errorf("TimeBeforeRemoval: got %v, want %v", sub.TimeBeforeRemoval, jobqueue.DefaultRetention)
+	if sub.TimeBeforeRemoval != 5*time.Minute { // CIM_Job.TimeBeforeRemoval's default
+		t.Errorf("TimeBeforeRemoval: got %v, want 5m", sub.TimeBeforeRemoval)
 	}
 	j := wait(t, q, sub.ID)
 	checks := []struct {

@@ -98,7 +98,15 @@ func TestJanitor(t *testing.T) {
 		wait(t, q, auto.ID)
 		wait(t, q, manual.ID)
 
-		time.Sleep(jobqueue.DefaultRetention + jobqueue.DefaultSweepInterval)
+		// CIM_Job's default TimeBeforeRemoval is 5 minutes and the janitor
+		// sweeps every 30 s: just before 5 minutes the job is still there,
+		// once both have passed it is gone.
+		time.Sleep(5*time.Minute - time.Second)
+		synctest.Wait()
+		if _, err := q.Get(auto.ID); err != nil {
+			t.Errorf("DeleteOnCompletion job before its 5 minutes: got %v, want kept", err)
+		}
+		time.Sleep(time.Second + 30*time.Second)
 		synctest.Wait()
 		if _, err := q.Get(auto.ID); !errors.Is(err, jobqueue.ErrNotFound) {
 			t.Errorf("DeleteOnCompletion job after retention: got %v, want ErrNotFound", err)
