@@ -16,7 +16,6 @@ const testNS = "root/test"
 // implements every optional provider interface.
 type memProvider struct {
 	mu    sync.Mutex
-	class *cimmodel.Class
 	insts []*cimmodel.Instance
 	calls int
 }
