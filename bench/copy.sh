@@ -19,7 +19,9 @@
 #   qemu-img  qemu-img convert -O raw, then sync
 # caches dropped before each copy; every target is checked with cmp and its allocated
 # blocks must not exceed cp's. It prints each tool's median, min and max and the
-# daemon's and the engine's ratios to the best peer tool (and, on disk, to the limit).
+# daemon's and the engine's ratios to the best peer tool (and, on disk, to the limit), and the
+# median of the per-round ratios (each round's time over the faster peer's in that round),
+# which shared-machine noise moves least.
 # The machine may be shared: compare figures within one run only.
 #
 # Needs root (loop mount, drop_caches), qemu-img, ~8 GiB of RAM for shm and ~6 GiB free
@@ -192,6 +194,13 @@ bench_image() {
 			"$bed" "$img" "$tool" "$m" "$lo" "$hi" "$best_tool" "$vs" "${vl:--}" "${B[$tool]}" \
 			"$( ((B[$tool] > data)) && echo "ABOVE cp's" || true)"
 		echo "# $bed $img $tool runs: ${T[$tool]% }"
+	done
+	# Paired: each round's time over the faster peer's in the same round, then the median.
+	for tool in daemon engine; do
+		[[ -n ${T[$tool]:-} && -n ${T[cp]:-} && -n ${T[qemu-img]:-} ]] || continue
+		printf '%-5s %-9s %-9s per-round ratio to the faster of cp and qemu-img (median min max): %s\n' "$bed" "$img" "$tool" \
+			"$(paste <(tr ' ' '\n' <<<"${T[$tool]}") <(tr ' ' '\n' <<<"${T[cp]}") <(tr ' ' '\n' <<<"${T[qemu-img]}") |
+				awk 'NF == 3 {b = $2 < $3 ? $2 : $3; print $1 / b}' | stats)"
 	done
 }
 
