@@ -27,7 +27,9 @@
 # Needs root (loop mount, drop_caches), qemu-img, ~8 GiB of RAM for shm and ~6 GiB free
 # in BENCH_DIR.
 #
-#   RUNS=7 SIZE=2G TESTBEDS="shm disk" IMAGES="5pct 50pct zeroruns 100pct" ./bench/copy.sh
+#   RUNS=7 SIZE=2G TESTBEDS="shm disk" IMAGES="5pct 50pct zeroruns 100pct" LOAD=1 ./bench/copy.sh
+#
+# LOAD=1 (default) ends with bench/load's Get ratio against a bare net/http handler.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -226,3 +228,10 @@ for bed in $TESTBEDS; do
 		;;
 	esac
 done
+
+# The request path (bench/load): a WS-Transfer Get through the daemon against a bare
+# net/http handler answering the same reply, 8 clients, interleaved rounds.
+if [[ ${LOAD:-1} == 1 ]]; then
+	(cd "$ROOT" && go run ./bench/load -replicad "$BIN/replicad" -duration 5s -requests 5000 \
+		-burst-clients 80 -burst-rounds 2 -ratio-rounds 5 -ratio-round 3s) | grep -E '^(get ratio|steady):'
+fi
