@@ -85,7 +85,10 @@ type Options struct {
 	Written func(n int64)
 	// Checkpoint, when set, is called after the target has been fdatasync'ed, at least
 	// every CheckpointEvery bytes or CheckpointInterval, whichever comes first. An
-	// error from it aborts the copy. Calls are serialised.
+	// error from it aborts the copy. Calls are serialised and come from a goroutine
+	// beside the writer: the copy goes on while the target is synced and the
+	// checkpoint recorded (when one takes longer, the checkpoints due meanwhile
+	// collapse into the latest). None comes after Copy returns.
 	Checkpoint func(cp Checkpoint) error
 	// CheckpointEvery is the number of source bytes between checkpoints; 0 means DefaultCheckpointEvery.
 	CheckpointEvery int64
