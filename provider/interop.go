@@ -48,11 +48,13 @@ type registeredProfile struct {
 	optional   bool
 }
 
-// profiles are the SMI-S profiles replicad implements: Server (the
-// object manager, in the interop namespace itself), Array (the computer
+// profiles are the SMI-S profiles replicad implements: SMI-S (the
+// release), Server (the object manager, in the interop namespace
+// itself), Array (the computer
 // system), its component profiles, and Masking and Mapping when the
 // masking classes are present.
 var profiles = []registeredProfile{
+	{name: "SMI-S"}, // the specification release itself (SMI-S CPIS, "Required Server Level Instances")
 	{name: "Server"},
 	{name: "Array", conformant: []string{"CIM_ComputerSystem"}},
 	{name: "Block Services", conformant: []string{"CIM_StorageConfigurationService"}},

@@ -132,7 +132,7 @@ func (v *interopView) references(ctx context.Context) ([]*cimmodel.Instance, err
 	}
 	link("Server", "Array")
 	for _, prof := range profiles {
-		if prof.name == "Server" || prof.name == "Array" {
+		if prof.name == "SMI-S" || prof.name == "Server" || prof.name == "Array" {
 			continue
 		}
 		ok, err := v.present(ctx, prof)

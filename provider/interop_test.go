@@ -14,9 +14,9 @@ import (
 // namespaces.
 func TestInteropRegisteredProfiles(t *testing.T) {
 	e := newStorageEnv(t)
-	want := []string{"Array", "Block Services", "Job Control", "Replication Services", "Server"}
+	want := []string{"Array", "Block Services", "Job Control", "Replication Services", "SMI-S", "Server"}
 	if maskingPresent(t, e) {
-		want = []string{"Array", "Block Services", "Job Control", "Masking and Mapping", "Replication Services", "Server"}
+		want = []string{"Array", "Block Services", "Job Control", "Masking and Mapping", "Replication Services", "SMI-S", "Server"}
 	}
 	for _, ns := range []string{InteropNamespace, InteropNamespaceAlias} {
 		insts, err := e.reg.Enumerate(context.Background(), ns, "CIM_RegisteredProfile")
