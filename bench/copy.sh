@@ -68,7 +68,9 @@ trap cleanup EXIT
 
 now() { date +%s.%N; }
 blocks() { stat -c %b "$1"; }
-drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# drop_caches DIR: syncs DIR's filesystem only (a global sync waits for everyone's
+# writes on a shared machine), then drops the clean caches.
+drop_caches() { sync -f "$1"; echo 3 >/proc/sys/vm/drop_caches; }
 # stats: reads numbers, prints "median min max".
 stats() { sort -g | awk '{a[NR]=$1} END {printf "%.3f %.3f %.3f", a[int((NR+1)/2)], a[1], a[NR]}'; }
 fdiv() { echo "$1 / $2" | bc -l; }
@@ -104,7 +106,7 @@ timed() {
 	dst=$dir/dst
 	[[ $tool == daemon ]] && dst=$dir/pools/default/c$round.img
 	rm -f "$dst"
-	drop_caches
+	drop_caches "$dir"
 	s=$(now)
 	case $tool in
 	daemon)
@@ -134,7 +136,7 @@ rate_write() {
 }
 rate_read() {
 	local s e
-	drop_caches
+	drop_caches "$(dirname "$1")"
 	s=$(now)
 	dd if="$1" of=/dev/null bs=64M iflag=direct status=none
 	e=$(now)
