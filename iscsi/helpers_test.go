@@ -54,6 +54,8 @@ type env struct {
 	vols *volumes.Service
 	svc  *iscsi.Service
 	addr string
+	// tgtadmPath, when set before open, replaces tgtadm (fault injection).
+	tgtadmPath string
 }
 
 func newEnv(t *testing.T) *env {
@@ -80,7 +82,7 @@ func (e *env) open() {
 	e.t.Helper()
 	var err error
 	e.svc, err = iscsi.Open(e.db, e.vols, iscsi.Options{Dir: filepath.Join(e.dir, "iscsi"), Listen: e.addr,
-		BaseIQN: "iqn.2026-12.test.replicad", Logger: zaptest.NewLogger(e.t)})
+		BaseIQN: "iqn.2026-12.test.replicad", Tgtadm: e.tgtadmPath, Logger: zaptest.NewLogger(e.t)})
 	if err != nil {
 		e.t.Fatal(err)
 	}

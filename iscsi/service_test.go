@@ -2,6 +2,8 @@ package iscsi_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -61,5 +63,50 @@ func TestExposeHide(t *testing.T) {
 	}
 	if _, err := e.svc.Target("t1"); !errors.Is(err, iscsi.ErrNotFound) {
 		t.Errorf("Target after DeleteTarget = %v; want ErrNotFound", err)
+	}
+}
+
+// TestExposeRollback: when tgtadm refuses part of a change, the store
+// keeps the target as it was and tgtd is put back to it: no LUN, no ACL of
+// the failed Expose remains.
+func TestExposeRollback(t *testing.T) {
+	requireTools(t)
+	e := newEnv(t)
+	v := e.volume("disk1", 4<<20)
+	if _, err := e.svc.CreateTarget("t1", []string{initiatorA}); err != nil {
+		t.Fatal(err)
+	}
+	// A tgtadm that refuses to bind while the flag file exists.
+	flag := filepath.Join(e.dir, "fail-bind")
+	wrapper := filepath.Join(e.dir, "tgtadm-wrapper")
+	script := "#!/bin/sh\nfor a in \"$@\"; do if [ \"$a\" = bind ] && [ -e " + flag + " ]; then echo 'tgtadm: injected failure' >&2; exit 22; fi; done\nexec tgtadm \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e.tgtadmPath = wrapper
+	e.open()
+	if err := os.WriteFile(flag, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.svc.Expose("t1", []iscsi.VolumeRef{{Pool: volumes.DefaultPool, Volume: "disk1"}}, []string{initiatorB}, false)
+	if err == nil || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("Expose with a failing tgtadm = %v; want its error", err)
+	}
+	tg, err := e.svc.Target("t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tg.LUNs) != 0 || len(tg.Initiators) != 1 || tg.Initiators[0] != initiatorA {
+		t.Errorf("after a failed Expose the store has %+v; want t1 as it was", tg)
+	}
+	show := e.tgtadm("--op", "show", "--mode", "target")
+	if strings.Contains(show, string(v.ID)) || strings.Contains(show, initiatorB) || !strings.Contains(show, initiatorA) {
+		t.Errorf("after a failed Expose tgtd is not back to t1 as it was:\n%s", show)
+	}
+	if got := e.svc.ExposedIn(volumes.DefaultPool, "disk1"); got != nil {
+		t.Errorf("ExposedIn after a failed Expose = %v", got)
 	}
 }
