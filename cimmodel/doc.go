@@ -26,7 +26,12 @@
 // [EncodeInstance] and [DecodeInstance] map instances to and from the WS-CIM
 // XML form (DSP0230); [ParseCIMXMLInstance] and [EncodeCIMXMLInstance] handle
 // the DSP0201 CIM-XML text form that embedded-instance string parameters use.
-// [EncodeOutput] writes a method's output message.
+// [EncodeOutput] writes a method's output message. cimxml.go also holds the
+// model-level pieces of CIM-XML operations (DSP0200) that package cimxml
+// speaks: object paths in every DSP0201 form ([ParseCIMXMLPath],
+// [WriteCIMXMLInstancePath]), typed values, PropertyList filtering, the
+// METHODRESPONSE output ([EncodeCIMXMLOutput]) and [Registry.InvokeCIMXML],
+// the method router fed with PARAMVALUEs.
 //
 // # Methods
 //
