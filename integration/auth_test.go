@@ -104,6 +104,7 @@ func pywinrm(t *testing.T, in pyInput, env ...string) pyOutput {
 // `replicad user add`.
 func prepareUsers(t *testing.T, extra map[string]string) (dataDir, adminPassword string) {
 	t.Helper()
+	requireDaemon(t)
 	dataDir = t.TempDir()
 	adminPassword = "Adm1n-" + strings.Repeat("x", 8)
 	add := func(name, role, pw string) {
@@ -143,6 +144,7 @@ func (d *daemon) tlsAddr() string {
 // daemon with both listeners.
 func startTLSDaemon(t *testing.T, dataDir string, extra ...string) *daemon {
 	t.Helper()
+	requireDaemon(t)
 	certDir := t.TempDir()
 	if out, err := exec.Command(binary, "cert", "--out", certDir, "--host", "replicad.test").CombinedOutput(); err != nil {
 		t.Fatalf("replicad cert: %v\n%s", err, out)
@@ -196,6 +198,7 @@ func pyChecks(t *testing.T, out pyOutput) {
 }
 
 func TestPywinrmNTLMEncrypted(t *testing.T) {
+	t.Parallel()
 	dataDir, pw := prepareUsers(t, nil)
 	d := startDaemon(t, dataDir, "--allow-unencrypted=false")
 	out := pywinrm(t, pyInput{Endpoint: d.url(), Transport: "ntlm", Username: "admin", Password: pw,
@@ -222,6 +225,7 @@ func TestPywinrmNTLMEncrypted(t *testing.T) {
 }
 
 func TestPywinrmBasicHTTPS(t *testing.T) {
+	t.Parallel()
 	dataDir, pw := prepareUsers(t, nil)
 	d := startTLSDaemon(t, dataDir, "--allow-unencrypted=false")
 	url := "https://" + d.tlsAddr() + "/wsman"
@@ -239,6 +243,7 @@ func TestPywinrmBasicHTTPS(t *testing.T) {
 }
 
 func TestPywinrmNTLMOverHTTPS(t *testing.T) {
+	t.Parallel()
 	dataDir, pw := prepareUsers(t, nil)
 	d := startTLSDaemon(t, dataDir, "--allow-unencrypted=false")
 	url := "https://" + d.tlsAddr() + "/wsman"
@@ -309,6 +314,7 @@ func masterzenCalls(t *testing.T, m *masterzen) {
 }
 
 func TestMasterzenNTLM(t *testing.T) {
+	t.Parallel()
 	dataDir, pw := prepareUsers(t, nil)
 	d := startDaemon(t, dataDir) // loopback: unencrypted messages allowed by default
 	m, _ := masterzenClient(t, d.addr, false, "admin", pw, func() winrm.Transporter {
@@ -321,6 +327,7 @@ func TestMasterzenNTLM(t *testing.T) {
 }
 
 func TestMasterzenBasicHTTPS(t *testing.T) {
+	t.Parallel()
 	dataDir, pw := prepareUsers(t, nil)
 	d := startTLSDaemon(t, dataDir, "--allow-unencrypted=false")
 	m, _ := masterzenClient(t, d.tlsAddr(), true, "admin", pw, nil)
@@ -328,6 +335,7 @@ func TestMasterzenBasicHTTPS(t *testing.T) {
 }
 
 func TestUnencryptedNTLMRefused(t *testing.T) {
+	t.Parallel()
 	dataDir, pw := prepareUsers(t, nil)
 	d := startDaemon(t, dataDir, "--allow-unencrypted=false")
 	m, _ := masterzenClient(t, d.addr, false, "admin", pw, func() winrm.Transporter {
@@ -344,6 +352,7 @@ func TestUnencryptedNTLMRefused(t *testing.T) {
 }
 
 func TestReaderRole(t *testing.T) {
+	t.Parallel()
 	dataDir, _ := prepareUsers(t, map[string]string{"viewer": "reader"})
 	d := startDaemon(t, dataDir)
 	out := pywinrm(t, pyInput{Endpoint: d.url(), Transport: "ntlm", Username: "viewer", Password: "viewer-pw",
@@ -363,6 +372,7 @@ func TestReaderRole(t *testing.T) {
 }
 
 func TestBadLogonsAndTampering(t *testing.T) {
+	t.Parallel()
 	dataDir, pw := prepareUsers(t, nil)
 	d := startDaemon(t, dataDir)
 	wrong := pywinrm(t, pyInput{Endpoint: d.url(), Transport: "ntlm", Username: "admin", Password: "wrong-" + pw,
@@ -442,6 +452,7 @@ func (c *ntlmConn) handshake(user, password, body string) ([]byte, int) {
 }
 
 func TestNTLMReplayAndTruncation(t *testing.T) {
+	t.Parallel()
 	dataDir, pw := prepareUsers(t, nil)
 	d := startDaemon(t, dataDir)
 	body := enumerateEnvelope(d.url(), uriReplService, "")
@@ -487,6 +498,7 @@ func TestNTLMReplayAndTruncation(t *testing.T) {
 // its challenge) and Basic, with a log line for the lockout; another user
 // from the same address is not locked out.
 func TestFailedLogonsRateLimited(t *testing.T) {
+	t.Parallel()
 	dataDir, pw := prepareUsers(t, map[string]string{"viewer": "reader"})
 	d := startDaemon(t, dataDir)
 	body := enumerateEnvelope(d.url(), uriReplService, "")

@@ -176,6 +176,7 @@ func clientTmpl(from, to time.Time, upn string, eku ...x509.ExtKeyUsage) func(t 
 // replicadUser runs `replicad user ARGS --data-dir dataDir`.
 func replicadUser(t *testing.T, dataDir string, args ...string) (string, error) {
 	t.Helper()
+	requireDaemon(t)
 	out, err := exec.Command(binary, append(append([]string{"user"}, args...), "--data-dir", dataDir)...).CombinedOutput()
 	return string(out), err
 }
@@ -186,6 +187,7 @@ func replicadUser(t *testing.T, dataDir string, args ...string) (string, error) 
 // UPN log on as their users; unmapped, expired and non-clientAuth
 // certificates are refused, and so is a mapping removed with --remove.
 func TestPywinrmCertificateLogon(t *testing.T) {
+	t.Parallel()
 	dataDir, _ := prepareUsers(t, map[string]string{"certuser": "admin", "carol": "admin"})
 	dir := t.TempDir()
 	now := time.Now()
@@ -338,6 +340,7 @@ func tlsProxy(t *testing.T, backend string) string {
 // certificate's). A wrong binding is refused under relaxed and strict, a
 // missing one only under strict; none accepts all three.
 func TestPywinrmNTLMChannelBinding(t *testing.T) {
+	t.Parallel()
 	no := false
 	for _, tt := range []struct {
 		level                       string
@@ -381,6 +384,7 @@ func TestPywinrmNTLMChannelBinding(t *testing.T) {
 // sends no channel binding, so over HTTPS it logs on under relaxed and is
 // refused under strict.
 func TestMasterzenNTLMWithoutBinding(t *testing.T) {
+	t.Parallel()
 	for _, level := range []string{"relaxed", "strict"} {
 		t.Run(level, func(t *testing.T) {
 			dataDir, pw := prepareUsers(t, nil)

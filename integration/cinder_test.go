@@ -17,6 +17,7 @@ import (
 // Mode, no Consistency), the GroupSynchronized found by its SyncedElement,
 // CopyState polled to 4, then Detach with Force, and the clean-up.
 func TestCinderConsistencyGroupSnapshot(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, name := range []string{"volume-a", "volume-b"} {
 		replWriteImage(t, dir, name, 8<<20, 128<<10, 1<<20)

@@ -7,9 +7,11 @@ import (
 )
 
 // requireClient skips the test when an external client is missing, unless
-// REPLICAD_REQUIRE_CLIENTS=1 (set by `make test`) makes that a failure.
+// REPLICAD_REQUIRE_CLIENTS=1 (set by `make test`) makes that a failure. The
+// tests that drive clients drive the daemon: they skip under -short first.
 func requireClient(t *testing.T, name string, check func() error) {
 	t.Helper()
+	requireDaemon(t)
 	if err := check(); err != nil {
 		if os.Getenv("REPLICAD_REQUIRE_CLIENTS") == "1" {
 			t.Fatalf("%s is required (REPLICAD_REQUIRE_CLIENTS=1) but unavailable: %v; run scripts/test-deps.sh", name, err)

@@ -64,7 +64,7 @@ func (d *daemon) kill9() {
 		d.t.Fatalf("kill -9: %v", err)
 	}
 	select {
-	case <-d.done:
+	case <-d.exited:
 	case <-time.After(30 * time.Second):
 		d.t.Fatalf("replicad still alive 30 s after SIGKILL")
 	}
@@ -120,6 +120,7 @@ func checkStore(t *testing.T, dataDir string) {
 // Failed/Terminated with an error, no source changed, no synchronization
 // reports Synchronized over differing bytes, and the store is consistent.
 func TestCrashKill9(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills and restarts the daemon repeatedly")
 	}
@@ -366,6 +367,7 @@ type crashEndRound struct {
 // source's bytes; after the surviving relationships are detached, every
 // target can be returned to its pool and no hidden file remains.
 func TestCrashKill9Endings(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kills and restarts the daemon repeatedly")
 	}

@@ -120,6 +120,7 @@ func (c *replCIM) waitRunning(job replEPR) {
 // while the copy runs; the job fails with a storage capacity CIM_Error,
 // leaves no partial file, and the daemon keeps answering.
 func TestFaultTargetPoolFull(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("mounts a tmpfs")
 	}
@@ -168,6 +169,7 @@ func TestFaultTargetPoolFull(t *testing.T) {
 // bandwidth limit paces every chunk but the first), so the truncation, sent
 // at the first progress, always lands mid-copy.
 func TestFaultSourceShrinks(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("throttled copy")
 	}
@@ -197,6 +199,7 @@ func TestFaultSourceShrinks(t *testing.T) {
 // answering and reports the source volume as missing rather than dropping
 // it.
 func TestFaultSourceDisappears(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("throttled copy")
 	}
@@ -233,6 +236,7 @@ func TestFaultSourceDisappears(t *testing.T) {
 // store it cannot write, and once the disk is writable again it starts, the
 // job is still there and completes the copy.
 func TestFaultStoreReadOnly(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("mounts a tmpfs")
 	}

@@ -33,7 +33,8 @@ func faultOf(t *testing.T, body string) (subcode, wsmanCode string) {
 // TestBadRequestsGetTheirFaults sends each kind of bad request through raw
 // HTTP and checks its specific fault, and that the daemon keeps serving.
 func TestBadRequestsGetTheirFaults(t *testing.T) {
-	d := startDaemon(t, "")
+	t.Parallel()
+	d := sharedDaemon(t)
 	keys := map[string]string{"SystemCreationClassName": "MSFTSM_ComputerSystem", "SystemName": "nohost",
 		"CreationClassName": "MSISCSITARGET_ReplicationService", "Name": "ReplicationService"}
 	huge := enumerateEnvelope(d.url(), uriReplService, "<w:Junk>"+strings.Repeat("x", 5<<20)+"</w:Junk>")
@@ -91,7 +92,8 @@ func TestBadRequestsGetTheirFaults(t *testing.T) {
 // TestUTF16Request sends an Enumerate in UTF-16LE with a byte-order mark, as
 // Windows may, and expects the answer in UTF-16 too.
 func TestUTF16Request(t *testing.T) {
-	d := startDaemon(t, "")
+	t.Parallel()
+	d := sharedDaemon(t)
 	utf16 := encodeUTF16LE(enumerateEnvelope(d.url(), uriReplService, `<w:OptimizeEnumeration/><w:MaxElements>5</w:MaxElements>`))
 	status, body := d.post(d.user, d.password, utf16, "application/soap+xml;charset=UTF-16")
 	if status != 200 {

@@ -95,7 +95,8 @@ func hostileCases(t *testing.T, to string) []hostileCase {
 // TestHostileEnvelopes posts every hostile body, authenticated, and expects
 // a SOAP fault for each and a daemon that still answers after each.
 func TestHostileEnvelopes(t *testing.T) {
-	d := startDaemon(t, "")
+	t.Parallel()
+	d := sharedDaemon(t)
 	cases := hostileCases(t, d.url())
 	faults := 0
 	for _, tc := range cases {
@@ -108,7 +109,7 @@ func TestHostileEnvelopes(t *testing.T) {
 			req.ContentLength = size
 			req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
 			req.SetBasicAuth(d.user, d.password)
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := d.httpClient().Do(req)
 			if err != nil {
 				t.Fatalf("POST: %v, want a fault reply", err)
 			}

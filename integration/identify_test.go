@@ -34,7 +34,7 @@ func (d *daemon) postIdentify(user, password, hdr string) (int, string) {
 	if user != "" {
 		req.SetBasicAuth(user, password)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := d.httpClient().Do(req)
 	if err != nil {
 		d.t.Fatalf("POST /wsman: %v", err)
 	}
@@ -48,7 +48,8 @@ func (d *daemon) postIdentify(user, password, hdr string) (int, string) {
 // then lists no SecurityProfiles ([MS-WSMV] 3.1.4.1.23); without the header
 // it answers 401 as Windows does; with credentials the profiles are there.
 func TestIdentifyWithoutAuthentication(t *testing.T) {
-	d := startDaemon(t, "")
+	t.Parallel()
+	d := sharedDaemon(t)
 	profiles := func(body string) []*etree.Element {
 		t.Helper()
 		doc := etree.NewDocument()

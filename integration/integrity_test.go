@@ -13,6 +13,7 @@ import (
 // Resync Replica. The replica must then be Synchronized and cmp must find
 // the two images equal.
 func TestResyncAfterTargetWrittenCmp(t *testing.T) {
+	t.Parallel()
 	cmp, err := exec.LookPath("cmp")
 	if err != nil {
 		t.Fatalf("cmp (diffutils) is needed: %v", err)

@@ -53,6 +53,7 @@ type kdc struct {
 // 127.0.0.1 until the test ends.
 func startKDC(t *testing.T) *kdc {
 	t.Helper()
+	requireDaemon(t)
 	for _, tool := range []string{"krb5kdc", "kdb5_util", "kadmin.local"} {
 		requireClient(t, "MIT Kerberos KDC (krb5-kdc, krb5-admin-server)", func() error {
 			if _, err := exec.LookPath(tool); err == nil {
@@ -170,6 +171,7 @@ func kerberosClient(t *testing.T, k *kdc, d *daemon, user, password, spn string)
 }
 
 func TestKerberosWithKDC(t *testing.T) {
+	t.Parallel()
 	k := startKDC(t)
 	dataDir, _ := prepareUsers(t, map[string]string{"alice": "admin"})
 	d := startDaemon(t, dataDir, "--keytab", filepath.Join(k.dir, "http.keytab"), "--kerberos-principal", "HTTP/localhost")
@@ -275,6 +277,7 @@ func runPywinrmKerberos(t *testing.T, k *kdc, d *daemon, url, mode string) pywin
 // unsealed messages over HTTP (--allow-unencrypted=false), and over HTTPS
 // unsealed.
 func TestKerberosPywinrm(t *testing.T) {
+	t.Parallel()
 	requirePywinrm(t)
 	requireClient(t, "python3-requests-kerberos and kinit (krb5-user)", func() error {
 		if _, err := exec.LookPath("kinit"); err != nil {
@@ -536,6 +539,7 @@ func (c *krbGoClient) sealedPost(protocol string, msg []byte, seq uint64) (int, 
 // replies both ways against a daemon that refuses unsealed messages over
 // HTTP.
 func TestKerberosGoClientSealed(t *testing.T) {
+	t.Parallel()
 	k := startKDC(t)
 	dataDir, _ := prepareUsers(t, map[string]string{"alice": "admin"})
 	d := startDaemon(t, dataDir, "--keytab", filepath.Join(k.dir, "http.keytab"), "--kerberos-principal", "HTTP/localhost",
@@ -584,6 +588,7 @@ func TestKerberosGoClientSealed(t *testing.T) {
 // tls-server-end-point of the daemon's certificate (RFC 5929) is accepted,
 // a wrong one and none are refused.
 func TestKerberosChannelBinding(t *testing.T) {
+	t.Parallel()
 	k := startKDC(t)
 	dataDir, _ := prepareUsers(t, map[string]string{"alice": "admin"})
 	d := startTLSDaemon(t, dataDir, "--keytab", filepath.Join(k.dir, "http.keytab"), "--kerberos-principal", "HTTP/localhost",
@@ -650,6 +655,7 @@ func TestKerberosChannelBinding(t *testing.T) {
 // it, accepts a ticket for WSMAN/twin, the other SPN of the same account
 // (same key), and refuses one for HTTP/localhost, naming it.
 func TestKerberosServiceTwin(t *testing.T) {
+	t.Parallel()
 	k := startKDC(t)
 	dataDir, _ := prepareUsers(t, map[string]string{"alice": "admin"})
 	d := startDaemon(t, dataDir, "--keytab", filepath.Join(k.dir, "twin.keytab"), "--allow-unencrypted=false")

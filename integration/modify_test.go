@@ -9,6 +9,7 @@ import (
 // snapshot's bytes back; operations from forbidden states and on a
 // synchronization that does not exist answer their codes.
 func TestSnapshotRestoreWithMasterzen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	replWriteImage(t, dir, "db", 8<<20, 64<<10, 1<<20)
 	d := startDaemon(t, dir)

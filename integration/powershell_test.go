@@ -104,6 +104,7 @@ func childText(e *etree.Element, local string) string {
 // and checks the answers have the shape the MI client parses; the replica's
 // images must appear on disk.
 func TestPowerShellCmdlets(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	c.must("volume", "create", "ps1", "--size", "2M")
@@ -232,14 +233,13 @@ func declared(e *etree.Element, name string, tags ...string) *etree.Element {
 
 // TestPowerShellGetCimClass replays what Get-CimClass sends (the MI
 // client's class retrieval, testdata/powershell/get-cimclass*.xml, see
-// SOURCES.md) and the Invoke-CimMethod -ClassName sequence (the class
-// fetched, then the method invoked on the class) against the real daemon:
-// the declarations come from the class registry with inheritance,
-// methods, parameters and the qualifiers the MI client reads, each valid
-// DSP0201, and the invocation on the class creates the replica.
+// SOURCES.md) against the real daemon: the declarations come from the
+// class registry with inheritance, methods, parameters and the qualifiers
+// the MI client reads, each valid DSP0201.
 func TestPowerShellGetCimClass(t *testing.T) {
+	t.Parallel()
 	requireClient(t, "xmllint", lookPath("xmllint"))
-	d := startDaemon(t, "")
+	d := sharedDaemon(t)
 	vars := map[string]string{"TO": d.url(), "CLASS": "MSISCSITARGET_ReplicationService"}
 
 	t.Run("Get-CimClass", func(t *testing.T) {
@@ -326,37 +326,43 @@ func TestPowerShellGetCimClass(t *testing.T) {
 			}
 		}
 	})
+}
 
-	t.Run("Invoke-CimMethod -ClassName", func(t *testing.T) {
-		c := ctl{t: t, bin: buildReplicactl(t), d: d}
-		c.must("volume", "create", "cn1", "--size", "1M")
-		c.must("group", "create", "cng", "cn1")
-		var groups []map[string]string
-		if err := json.Unmarshal([]byte(c.must("group", "list", "--output", "json")), &groups); err != nil || len(groups) != 1 {
-			t.Fatalf("group list: %v (%d groups), want 1", err, len(groups))
+// TestPowerShellInvokeOnClass replays the Invoke-CimMethod -ClassName
+// sequence (the class fetched, then the method invoked on the class):
+// the invocation on the class creates the replica.
+func TestPowerShellInvokeOnClass(t *testing.T) {
+	t.Parallel()
+	d := startDaemon(t, "")
+	vars := map[string]string{"TO": d.url(), "CLASS": "MSISCSITARGET_ReplicationService"}
+	c := ctl{t: t, bin: buildReplicactl(t), d: d}
+	c.must("volume", "create", "cn1", "--size", "1M")
+	c.must("group", "create", "cng", "cn1")
+	var groups []map[string]string
+	if err := json.Unmarshal([]byte(c.must("group", "list", "--output", "json")), &groups); err != nil || len(groups) != 1 {
+		t.Fatalf("group list: %v (%d groups), want 1", err, len(groups))
+	}
+	vars["GROUP"], vars["REL"] = groups[0]["instanceid"], "cnrel"
+	// The MI client fetches the class to type the arguments, then invokes on the class.
+	if cls := replay(t, d, "get-cimclass.xml", vars); declared(cls, "CreateGroupReplica", "METHOD") == nil {
+		t.Fatal("the class fetched first has no CreateGroupReplica")
+	}
+	out := replay(t, d, "invoke-cimmethod-classname-creategroupreplica.xml", vars)
+	if out.Tag != "CreateGroupReplica_OUTPUT" {
+		t.Fatalf("answer %s, want CreateGroupReplica_OUTPUT", out.Tag)
+	}
+	if rv := childText(out, "ReturnValue"); rv != "4096" && rv != "0" {
+		t.Fatalf("ReturnValue %s, want 0 or 4096", rv)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(d.dataDir, "pools", "default", "cnrel_1.img")); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("replica image: %v", err)
 		}
-		vars["GROUP"], vars["REL"] = groups[0]["instanceid"], "cnrel"
-		// The MI client fetches the class to type the arguments, then invokes on the class.
-		if cls := replay(t, d, "get-cimclass.xml", vars); declared(cls, "CreateGroupReplica", "METHOD") == nil {
-			t.Fatal("the class fetched first has no CreateGroupReplica")
-		}
-		out := replay(t, d, "invoke-cimmethod-classname-creategroupreplica.xml", vars)
-		if out.Tag != "CreateGroupReplica_OUTPUT" {
-			t.Fatalf("answer %s, want CreateGroupReplica_OUTPUT", out.Tag)
-		}
-		if rv := childText(out, "ReturnValue"); rv != "4096" && rv != "0" {
-			t.Fatalf("ReturnValue %s, want 0 or 4096", rv)
-		}
-		deadline := time.Now().Add(60 * time.Second)
-		for {
-			if _, err := os.Stat(filepath.Join(d.dataDir, "pools", "default", "cnrel_1.img")); err == nil {
-				break
-			} else if time.Now().After(deadline) {
-				t.Fatalf("replica image: %v", err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // psInstance writes inst (an instance element of a Get answer) the way the
@@ -403,6 +409,7 @@ func psInstance(inst *etree.Element, class string, set map[string]string, nils .
 // w:InvalidParameter, and nothing changes. On the way, the EPRs of the
 // associated instances and of the method's Job keep __cimnamespace.
 func TestPowerShellSetCimInstance(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	c.must("volume", "create", "ps1", "--size", "1M")

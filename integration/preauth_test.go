@@ -64,6 +64,7 @@ func negotiateHeader() string {
 // resident memory under 100 MB (it reached 1.08 GB for 16 when a NEGOTIATE
 // raised the body limit to 4 MiB).
 func TestPreauthMemoryNegotiateFlood(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	before := d.peakRSSKiB()
 	const clients, size = 64, 4 << 20
@@ -118,6 +119,7 @@ func TestPreauthMemoryNegotiateFlood(t *testing.T) {
 // and never send it (half anonymous, half with an NTLM NEGOTIATE) do not
 // keep an administrator from logging on with NTLM or Basic.
 func TestPreauthSlowConnections(t *testing.T) {
+	t.Parallel()
 	dataDir, pw := prepareUsers(t, nil)
 	d := startDaemon(t, dataDir)
 	for i := 0; i < 64; i++ {
@@ -147,6 +149,7 @@ func TestPreauthSlowConnections(t *testing.T) {
 // checked at most MaxFailures (10) times, and an NTLM session established
 // from the same address keeps working.
 func TestPreauthConcurrentGuesses(t *testing.T) {
+	t.Parallel()
 	dataDir, pw := prepareUsers(t, nil)
 	d := startDaemon(t, dataDir)
 	body := enumerateEnvelope(d.url(), uriReplService, "")
@@ -196,6 +199,7 @@ func TestPreauthConcurrentGuesses(t *testing.T) {
 // TestPreauthUserFieldRedacted: a password typed into the user field, with
 // Basic or NTLM, is never logged.
 func TestPreauthUserFieldRedacted(t *testing.T) {
+	t.Parallel()
 	dataDir, _ := prepareUsers(t, nil)
 	d := startDaemon(t, dataDir)
 	const secret = "S3cret-typed-into-the-user-field"
@@ -219,6 +223,7 @@ func TestPreauthUserFieldRedacted(t *testing.T) {
 // TestPreauthTLSCBCSuites: a TLS 1.2 client offering only a CBC-SHA1 suite
 // is refused by default and accepted with --tls-compat.
 func TestPreauthTLSCBCSuites(t *testing.T) {
+	t.Parallel()
 	cbc := &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
 		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA}}
 	gcm := &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12,
@@ -250,8 +255,9 @@ func TestPreauthTLSCBCSuites(t *testing.T) {
 // Transfer-Encoding and Content-Length is answered, then its connection
 // closed.
 func TestPreauthTransferEncodingAndLength(t *testing.T) {
-	d := startDaemon(t, "")
-	c := dialFrom(t, "127.0.0.1", d.addr)
+	t.Parallel()
+	d := sharedDaemon(t)
+	c := dialFrom(t, d.source, d.addr)
 	fmt.Fprintf(c, "POST /wsman HTTP/1.1\r\nHost: x\r\nWSMANIDENTIFY: unauthenticated\r\nContent-Type: application/soap+xml;charset=UTF-8\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(identifyEnvelope), identifyEnvelope)
 	c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a kept-alive connection would wait for the next request
 	br := bufio.NewReader(c)

@@ -24,6 +24,7 @@ func requirePywinrm(t *testing.T) {
 // plain Enumerate + Pull and the Invokes up to a CreateGroupReplica clone,
 // then poll its job with Get.
 func TestPywinrmProtocol(t *testing.T) {
+	t.Parallel()
 	requirePywinrm(t)
 	d := startDaemon(t, "")
 	out, err := exec.Command("/usr/bin/python3", "testdata/pywinrm/replicate.py", d.url(), d.user, d.password).CombinedOutput()

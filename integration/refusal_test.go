@@ -18,8 +18,9 @@ import (
 // ExtendedStatus CIM_Error whose Message gives the reason, with no server
 // folder in it.
 func TestPywinrmRefusalSaysWhy(t *testing.T) {
+	t.Parallel()
 	requirePywinrm(t)
-	d := startDaemon(t, "")
+	d := sharedDaemon(t)
 	out, err := exec.Command("/usr/bin/python3", "testdata/pywinrm/refusal.py", d.url(), d.user, d.password).CombinedOutput()
 	if err != nil {
 		t.Fatalf("refusal.py: %v\n%s\n%s", err, out, d.logText())
@@ -62,6 +63,7 @@ func TestPywinrmRefusalSaysWhy(t *testing.T) {
 // (xsi:type naming CIM_Error_Type in the DMTF class URI's namespace), whose
 // Message ($r.ExtendedStatus.Message) gives the reason.
 func TestPowerShellRefusalSaysWhy(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "")
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	c.must("volume", "create", "ps1", "--size", "1M")

@@ -336,6 +336,7 @@ func replPoolDir(dataDir string) string { return filepath.Join(dataDir, "pools",
 // daemon to import at start.
 func replWriteImage(t *testing.T, dataDir, name string, size, extent, stride int64) {
 	t.Helper()
+	requireDaemon(t)
 	if err := os.MkdirAll(replPoolDir(dataDir), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -391,6 +392,7 @@ func replPoolFiles(t *testing.T, dataDir string) []string {
 }
 
 func TestCreateGroupReplicaWithMasterzen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for _, name := range []string{"vol1", "vol2", "vol3"} {
 		replWriteImage(t, dir, name, 16<<20, 64<<10, 1<<20)
@@ -494,6 +496,7 @@ func replPairEPR(source, target replEPR) replEPR {
 // big copy leaves no target, no partial file, no group and no
 // synchronization behind.
 func TestTerminateMidCopyWithMasterzen(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("writes a large image")
 	}
@@ -550,6 +553,7 @@ func TestTerminateMidCopyWithMasterzen(t *testing.T) {
 // resumes from its checkpoint at the next start and completes
 // byte-identical.
 func TestCopyResumesAfterRestart(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("writes a large image")
 	}
@@ -613,6 +617,7 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 // TestCreateGroupReplicaBadInputWithMasterzen: wrong combinations answer
 // their return code over the wire and leave no file, group or job behind.
 func TestCreateGroupReplicaBadInputWithMasterzen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	replWriteImage(t, dir, "a", 4<<20, 64<<10, 1<<20)
 	replWriteImage(t, dir, "small", 2<<20, 64<<10, 1<<20)

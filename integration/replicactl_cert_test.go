@@ -14,6 +14,7 @@ import (
 // an unmapped
 // certificate is refused with a line naming the mapping command.
 func TestReplicactlCertificate(t *testing.T) {
+	t.Parallel()
 	dataDir, _ := prepareUsers(t, map[string]string{"certuser": "admin"})
 	dir := t.TempDir()
 	now := time.Now()

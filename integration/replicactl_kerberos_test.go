@@ -17,6 +17,7 @@ import (
 // (the authenticator's checksum carries the tls-server-end-point binding);
 // without a ticket it fails naming the credential cache.
 func TestReplicactlKerberos(t *testing.T) {
+	t.Parallel()
 	requireClient(t, "kinit (krb5-user)", func() error {
 		_, err := exec.LookPath("kinit")
 		return err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -461,5 +462,52 @@ func TestDeleteOfReplicatedVolumeSaysWhy(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(d.dataDir, "pools", "default", "src.img")); err != nil {
 		t.Errorf("the refused volume is gone: %v", err)
+	}
+}
+
+// TestBackupAndVersion: replicad backup of a running daemon goes through
+// its socket (bbolt's Tx.WriteTo while it serves) and the copy holds the
+// volume created before it; both binaries answer --version with version,
+// commit and Go version.
+func TestBackupAndVersion(t *testing.T) {
+	d := startDaemon(t, "")
+	c := ctl{t: t, bin: buildReplicactl(t), d: d}
+	c.must("volume", "create", "kept", "--size", "1M")
+	out := filepath.Join(t.TempDir(), "state.db.copy")
+	b, err := exec.Command(binary, "backup", "--data-dir", d.dataDir, "--out", out).CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "through the running daemon") {
+		t.Fatalf("replicad backup: %v\n%s", err, b)
+	}
+	// The copy is a store of its own: a daemon started on it sees the volume.
+	dir2 := t.TempDir()
+	if err := os.Rename(out, filepath.Join(dir2, "state.db")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir2, "pools", "default"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(d.dataDir, "pools", "default", "kept.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir2, "pools", "default", "kept.img"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.stop()
+	d2 := startDaemon(t, dir2)
+	c2 := ctl{t: t, bin: c.bin, d: d2}
+	if out := c2.must("volume", "list"); !strings.Contains(out, "kept") {
+		t.Errorf("the daemon on the restored copy lists %q, want kept", out)
+	}
+	if logs := d2.logsWith("imported volume"); len(logs) != 0 {
+		t.Errorf("the restored volume was imported anew (its record was not in the copy): %v", logs)
+	}
+
+	version := regexp.MustCompile(`^(replicad|replicactl) \S+ \(commit \S+, go\S+\)\n$`)
+	for _, bin := range []string{binary, c.bin} {
+		out, err := exec.Command(bin, "--version").Output()
+		if err != nil || !version.Match(out) {
+			t.Errorf("%s --version = %q, %v", filepath.Base(bin), out, err)
+		}
 	}
 }

@@ -82,6 +82,7 @@ func symlinkClone(t *testing.T, c *replCIM, source replEPR, name string) {
 // or its job fails; no file in the pools holds the outside file's bytes, and
 // the outside file is unchanged.
 func TestSymlinkSwap(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	secret, token := symlinkSecret(t)
 	want := fileHash(t, secret)

@@ -113,6 +113,7 @@ func scrapeMetrics(t *testing.T, addr string) string {
 // the daemon logs the alert and counts it; Resync Replica repairs it and
 // verify exits 0 again.
 func TestVerifyReplicaCommand(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "", "--metrics-listen", "127.0.0.1:0")
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	pool := filepath.Join(d.dataDir, "pools", "default")
@@ -174,6 +175,7 @@ func TestVerifyReplicaCommand(t *testing.T) {
 // written behind its back on its own, logs the alert and makes the pair
 // Broken, while an untouched pair stays Synchronized.
 func TestScrubFindsMismatch(t *testing.T) {
+	t.Parallel()
 	d := startDaemon(t, "", "--scrub-rate", strconv.Itoa(1<<30))
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	pool := filepath.Join(d.dataDir, "pools", "default")

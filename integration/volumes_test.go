@@ -170,6 +170,7 @@ func createParams(name, size string, pool map[string]string) string {
 // the same keys, then delete volumes with WS-Transfer Delete and
 // ReturnToStoragePool and check their files are gone.
 func TestVolumesLifecycle(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts the daemon twice; skipped with -short")
 	}

@@ -46,7 +46,7 @@ func newMasterzen(t *testing.T, d *daemon, user, password string) *masterzen {
 	fmt.Sscan(port, &p)
 	endpoint := winrm.NewEndpoint(host, p, false, false, nil, nil, nil, 0)
 	params := winrm.NewParameters("PT60S", "en-US", 153600)
-	transport := winrm.NewClientWithDial((&net.Dialer{}).Dial)
+	transport := winrm.NewClientWithDial(d.dialer().Dial)
 	params.TransportDecorator = func() winrm.Transporter { return transport }
 	client, err := winrm.NewClientWithParameters(endpoint, user, password, params)
 	if err != nil {
@@ -125,7 +125,8 @@ func findAll(e *etree.Element, local string) []*etree.Element {
 }
 
 func TestAuthenticationFailure(t *testing.T) {
-	d := startDaemon(t, "")
+	t.Parallel()
+	d := sharedDaemon(t)
 	m := newMasterzen(t, d, "admin", "not-the-password")
 	_, err := m.send(t, m.message(actionEnumerate, uriReplService))
 	if err == nil || !strings.Contains(err.Error(), "401") {
@@ -149,7 +150,8 @@ func TestAuthenticationFailure(t *testing.T) {
 }
 
 func TestEnumerateAndPullWithMasterzen(t *testing.T) {
-	d := startDaemon(t, "")
+	t.Parallel()
+	d := sharedDaemon(t)
 	m := newMasterzen(t, d, d.user, d.password)
 
 	// Plain WS-Enumeration: the context first, items through Pull.
@@ -206,7 +208,8 @@ func TestEnumerateAndPullWithMasterzen(t *testing.T) {
 // __cimnamespace, OptimizeEnumeration and EnumerateObjectAndEPR, as the CIM
 // cmdlets do, and gets the MSISCSITARGET_ subclass instance with its EPR.
 func TestEnumerateParentClassDMTF(t *testing.T) {
-	d := startDaemon(t, "")
+	t.Parallel()
+	d := sharedDaemon(t)
 	m := newMasterzen(t, d, d.user, d.password)
 	msg := m.message(actionEnumerate, uriDMTFReplServ, wsoap.NewHeaderOption("__cimnamespace", iscsiNamespace))
 	body := msg.CreateBodyElement("Enumerate", wsoap.DOM_NS_ENUM)
@@ -238,7 +241,8 @@ func TestEnumerateParentClassDMTF(t *testing.T) {
 }
 
 func TestGetBySelectors(t *testing.T) {
-	d := startDaemon(t, "")
+	t.Parallel()
+	d := sharedDaemon(t)
 	// First learn the instance's keys through an optimized enumeration.
 	status, body := d.post(d.user, d.password, []byte(enumerateEnvelope(d.url(), uriReplService,
 		`<w:OptimizeEnumeration/><w:MaxElements>10</w:MaxElements>`)), "")

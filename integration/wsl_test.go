@@ -46,6 +46,7 @@ func wslRun(t *testing.T, d *daemon, dir string, args ...string) *etree.Document
 }
 
 func TestWSL(t *testing.T) {
+	t.Parallel()
 	requireClient(t, "wsl", lookPath("wsl"))
 	d := startDaemon(t, "")
 	dir := t.TempDir()
