@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,12 +50,15 @@ func replImage(t *testing.T, dataDir, name string) string {
 
 // TestMirrorFollowsSourceWithMasterzen: an Asynchronous Mirror made over
 // the wire follows writes another process makes to its source (CopyState
-// polled back to 4 with the bytes equal), stays put while fractured, and
-// catches up with Resync Replica.
+// polled back to 4 with the bytes equal), stays put while fractured (while
+// a second mirror shows the loop at work), and catches up with Resync
+// Replica.
 func TestMirrorFollowsSourceWithMasterzen(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	replWriteImage(t, dir, "data", 8<<20, 64<<10, 1<<20)
-	d := startDaemon(t, dir)
+	replWriteImage(t, dir, "witness", 2<<20, 64<<10, 1<<20)
+	d := startDaemon(t, dir, "--mirror-lag", "400ms")
 	c := newReplCIM(t, d)
 	svc := c.service()
 	vols := c.volumes()
@@ -71,27 +75,36 @@ func TestMirrorFollowsSourceWithMasterzen(t *testing.T) {
 	replRequireCompleted(t, c.waitJob(c.out(out, "Job")))
 	sync := c.out(out, "Synchronization")
 	replSameImage(t, dir, "data", "m")
+	out, rv = c.invoke(svc, "CreateElementReplica", replScalar("ElementName", "w"), replScalar("SyncType", "6"),
+		replScalar("Mode", "3"), vols["witness"].param("SourceElement"), replScalar("WaitForCopyState", "4"))
+	if rv != 0 && rv != 4096 {
+		t.Fatalf("CreateElementReplica Mirror of witness: ReturnValue %d, want 0 or 4096", rv)
+	}
+	replRequireCompleted(t, c.waitJob(c.out(out, "Job")))
+	witness := c.out(out, "Synchronization")
 
-	// waitCaughtUp polls the association until it is Synchronized with a
-	// WhenSynced other than since and the bytes are equal.
-	waitCaughtUp := func(since string) string {
+	// caughtUp polls the mirror pair (source → target) until it is
+	// Synchronized with a WhenSynced other than since and the bytes are
+	// equal.
+	caughtUp := func(pair replEPR, source, target, since string) string {
 		t.Helper()
 		deadline := time.Now().Add(60 * time.Second)
 		for {
-			s := c.mustGet(sync)
+			s := c.mustGet(pair)
 			when := replDatetime(s, "WhenSynced")
-			if replProp(s, "CopyState") == "4" && when != "" && when != since && replImage(t, dir, "data") == replImage(t, dir, "m") {
+			if replProp(s, "CopyState") == "4" && when != "" && when != since && replImage(t, dir, source) == replImage(t, dir, target) {
 				if replProp(s, "SyncMaintained") != "true" || replProp(s, "ProgressStatus") != "2" {
 					t.Errorf("synchronized mirror: SyncMaintained %s ProgressStatus %s, want true and 2", replProp(s, "SyncMaintained"), replProp(s, "ProgressStatus"))
 				}
 				return when
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("the mirror did not catch up: CopyState %s WhenSynced %s", replProp(s, "CopyState"), when)
+				t.Fatalf("the mirror %s → %s did not catch up: CopyState %s WhenSynced %s", source, target, replProp(s, "CopyState"), when)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
+	waitCaughtUp := func(since string) string { t.Helper(); return caughtUp(sync, "data", "m", since) }
 	when := replDatetime(c.mustGet(sync), "WhenSynced")
 	replWriteAt(t, dir, "data", 3<<20+512, []byte("written by another process"))
 	when = waitCaughtUp(when)
@@ -101,7 +114,18 @@ func TestMirrorFollowsSourceWithMasterzen(t *testing.T) {
 	}
 	frozen := replImage(t, dir, "m")
 	replWriteAt(t, dir, "data", 5<<20, []byte("written while fractured"))
-	time.Sleep(3 * time.Second) // longer than the daemon's mirror lag
+	// The loop visits every mirror once a round, so each catch-up of the
+	// witness after a write to it happens a round later than the one
+	// before. The first catch-up copies a write made after the one to data,
+	// so its round ends after that write; the round after it runs wholly
+	// after the write to data, and the third catch-up shows that round has
+	// ended: had the loop been going to follow the fractured m, it would
+	// have by then.
+	since := replDatetime(c.mustGet(witness), "WhenSynced")
+	for i := range 3 {
+		replWriteAt(t, dir, "witness", int64(i)<<19, []byte(fmt.Sprintf("witness write %d", i)))
+		since = caughtUp(witness, "witness", "w", since)
+	}
 	if s := c.mustGet(sync); replProp(s, "CopyState") != "6" || replProp(s, "SyncMaintained") != "false" {
 		t.Errorf("fractured mirror: CopyState %s SyncMaintained %s, want 6 and false", replProp(s, "CopyState"), replProp(s, "SyncMaintained"))
 	}
