@@ -6,7 +6,7 @@ FUZZTIME ?= 30s
 # CI_FUZZTIME bounds each fuzz target's run inside `make test`.
 CI_FUZZTIME ?= 5s
 
-.PHONY: run build test test-short fuzz bench lint clean
+.PHONY: run build test test-short cover fuzz bench lint clean
 
 ## run: build and start the daemon on embedded defaults (127.0.0.1:5985, ./replicad-data)
 run:
@@ -16,16 +16,20 @@ run:
 build:
 	$(GO) build -o bin/ ./cmd/...
 
-## test: install test dependencies, vet, and run every test with real clients required
+## test: install test dependencies, vet, and run every test (unit and integration, with the race detector) with real clients required, then each fuzz target for CI_FUZZTIME
 test:
 	./scripts/test-deps.sh
 	$(GO) vet ./...
 	REPLICAD_REQUIRE_CLIENTS=1 $(GO) test -race -count=1 -timeout 40m ./...
 	./scripts/fuzz.sh $(CI_FUZZTIME)
 
-## test-short: unit tests only
+## test-short: unit tests only, in about a minute: -short skips the integration tests (every test that runs the replicad binary) and the few slow unit tests; no race detector
 test-short:
 	$(GO) test -short -count=1 ./...
+
+## cover: unit and integration tests with coverage counted in the daemons too; per-package table (scripts/cover.sh, docs/testing.md)
+cover:
+	./scripts/cover.sh
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
