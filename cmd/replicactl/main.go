@@ -64,6 +64,7 @@ type app struct {
 const usage = `usage: replicactl [flags] COMMAND [args]
 
 Generic commands:
+  version (or --version)                    replicactl's version, commit and Go version
   identify
   get PATH                                  e.g. get 'MSISCSITARGET_StoragePool.InstanceID="replicad:pool:default"'
   enumerate CLASS [--filter WQL] [--associated PATH [--assoc-class C] [--result-class C]
@@ -255,6 +256,12 @@ func (a *app) connect() error {
 
 // dispatch runs the command named by the first positional argument.
 func (a *app) dispatch(ctx context.Context, args []string) error {
+	for _, arg := range args {
+		if arg == "--version" || arg == "-version" {
+			fmt.Fprintln(a.stdout, versionLine("replicactl"))
+			return nil
+		}
+	}
 	// Global flags may come first; the rest is parsed by the command.
 	fs := a.flags("replicactl")
 	if err := fs.Parse(args); err != nil {
@@ -271,6 +278,9 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 	switch cmd {
 	case "help", "-h", "--help":
 		return &usageError{}
+	case "version":
+		fmt.Fprintln(a.stdout, versionLine("replicactl"))
+		return nil
 	case "identify":
 		return a.identify(ctx, rest)
 	case "get":

@@ -30,6 +30,9 @@ func runCert(args []string, stdout, stderr io.Writer) int {
 	days := fs.Int("days", 365, "validity in days")
 	force := fs.Bool("force", false, "overwrite existing files")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {

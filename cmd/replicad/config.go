@@ -125,6 +125,7 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.StringVar(&c.ISCSIBaseIQN, "iscsi-base-iqn", c.ISCSIBaseIQN, "base of target IQNs (target IQN = BASE:name); default the recorded one, first iqn.2026-12.<reversed host name>")
 	fs.Var(defaultPolicyFlag{&c.Provisioning}, "provisioning", "space policy of every pool: thin[,overcommit=PCT][,low-space=PCT] (provision up to PCT of the filesystem's size, 0: no limit) or thick[,low-space=PCT]")
 	fs.Var(poolPolicyFlag{&c.Provisioning}, "pool-policy", "NAME=POLICY: one pool's space policy, as --provisioning (repeatable)")
+	fs.Usage = func() { printUsage(fs.Output(), fs.PrintDefaults) }
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

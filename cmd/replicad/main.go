@@ -27,12 +27,17 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	if len(os.Args) > 1 { // subcommands (user.go, cert.go)
+	if len(os.Args) > 1 { // subcommands (user.go, cert.go, backup.go, version.go)
 		switch os.Args[1] {
 		case "user":
 			os.Exit(runUser(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
 		case "cert":
 			os.Exit(runCert(os.Args[2:], os.Stdout, os.Stderr))
+		case "backup":
+			os.Exit(runBackup(os.Args[2:], os.Stdout, os.Stderr))
+		case "version", "--version", "-version":
+			fmt.Println(versionLine("replicad"))
+			os.Exit(0)
 		}
 	}
 	m := NewMain()

@@ -45,6 +45,8 @@ type Main struct {
 	// Metrics counts requests and serves /metrics and /healthz on
 	// --metrics-listen (issue 7).
 	Metrics *metrics.Metrics
+	// backup serves DATA/backup.sock for replicad backup (backup.go).
+	backup net.Listener
 
 	// ISCSI is the iSCSI data plane (tgtd; issue 18), opened after volumes
 	// even with --iscsi=off (its guard keeps exposed volumes); iscsiOn
@@ -87,6 +89,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.DB, err = store.Open(filepath.Join(cfg.DataDir, "state.db"), store.Options{})
 	if err != nil {
+		return err
+	}
+	if err := m.listenBackup(); err != nil { // replicad backup (backup.go)
 		return err
 	}
 	// Metrics first: copy jobs feed them from the start. Job states and
@@ -306,6 +311,7 @@ func (m *Main) Close() error {
 		}
 	}
 	errs = append(errs, m.closeDomain())
+	m.closeBackup()
 	if m.DB != nil {
 		if err := m.DB.Close(); err != nil {
 			errs = append(errs, err)
@@ -356,7 +362,10 @@ func newLogger(format string) (*zap.Logger, error) {
 	var cfg zap.Config
 	if format == "console" {
 		cfg = zap.NewDevelopmentConfig()
-		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		cfg.EncoderConfig.EncodeLevel = zapcore.CapitalLevelEncoder
+		if isTerminal(os.Stderr) { // no colour codes in a file or a pipe
+			cfg.EncoderConfig.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		}
 	} else {
 		cfg = zap.NewProductionConfig()
 		cfg.EncoderConfig.TimeKey = "time"

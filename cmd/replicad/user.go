@@ -47,6 +47,10 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	verb := args[0]
+	if verb == "-h" || verb == "-help" || verb == "--help" || verb == "help" {
+		fmt.Fprint(stdout, userUsage)
+		return 0
+	}
 	fs := flag.NewFlagSet("replicad user "+verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	def := DefaultConfig()
@@ -62,6 +66,9 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	rest := args[1:]
 	for {
 		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
 			return 2
 		}
 		if fs.NArg() == 0 {
