@@ -38,10 +38,12 @@ func writtenBy(op Operation, x *Synchronization) volumes.ID {
 }
 
 // consistentSources are the sources to quiesce for a copy of syncs: those
-// of a Snapshot of several members with Sequential consistency, none
-// otherwise.
-func consistentSources(c Consistency, syncs []*Synchronization) []volumes.ID {
-	if c != ConsistencySequential || len(syncs) < 2 || syncs[0].SyncType != SyncTypeSnapshot {
+// of a Snapshot (one instant of its sources; for a group with Sequential
+// consistency one instant across the members), none for Clones and
+// Mirrors. Without the quiesce a snapshot's copy of a source an initiator
+// writes fails (the engine sees the source change under it).
+func consistentSources(_ Consistency, syncs []*Synchronization) []volumes.ID {
+	if len(syncs) == 0 || syncs[0].SyncType != SyncTypeSnapshot {
 		return nil
 	}
 	ids := make([]volumes.ID, 0, len(syncs))

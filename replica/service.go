@@ -54,9 +54,9 @@ type Options struct {
 	// (until the job is terminated, say); the daemon sets none.
 	BeforeCopy func(ctx context.Context, source, target volumes.ID) error
 	// Quiesce, when set, stops outside I/O (iSCSI initiators) on the
-	// volumes a Restore or Resync writes, and on the sources of a group
-	// Snapshot with Sequential consistency, for as long as the copy runs
-	// (quiesce.go); nil quiesces nothing.
+	// volumes a Restore or Resync writes, and on the sources of a
+	// Snapshot (of a group: all members at once), for as long as the copy
+	// runs (quiesce.go); nil quiesces nothing.
 	Quiesce QuiesceFunc
 }
 
