@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -231,7 +232,12 @@ func (r *iscsiRig) qemuIO(initiator, iqn string, lun int, cmds ...string) (strin
 		args = append(args, "-c", c)
 	}
 	args = append(args, "--image-opts", fmt.Sprintf("driver=iscsi,transport=tcp,portal=%s,target=%s,lun=%d,initiator-name=%s", r.portal, iqn, lun, initiator))
-	out, err := exec.Command("qemu-io", args...).CombinedOutput()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "qemu-io", args...).CombinedOutput()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("qemu-io did not finish within a minute: %w", ctx.Err())
+	}
 	if err == nil && bytes.Contains(out, []byte("Pattern verification failed")) {
 		err = errors.New("pattern verification failed")
 	}
