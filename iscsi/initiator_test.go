@@ -306,3 +306,45 @@ func readAt(t *testing.T, path string, off int64, n int) []byte {
 	}
 	return b
 }
+
+// TestCHAP: a target with a CHAP credential refuses an initiator in its
+// mask that does not present it, and takes one that does; clearing it
+// lets the initiator in without.
+func TestCHAP(t *testing.T) {
+	requireTools(t, "iscsi-readcapacity16")
+	e := newEnv(t)
+	e.volume("disk1", 4<<20)
+	tg, err := e.svc.Expose("", []iscsi.VolumeRef{{Pool: volumes.DefaultPool, Volume: "disk1"}}, []string{initiatorA}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetCHAP(tg.Name, &iscsi.CHAP{User: "alice", Secret: "short"}); !errors.Is(err, iscsi.ErrInvalid) {
+		t.Fatalf("SetCHAP with a 5-byte secret = %v; want ErrInvalid", err)
+	}
+	if _, err := e.svc.SetCHAP(tg.Name, &iscsi.CHAP{User: "alice", Secret: "secret123456"}); err != nil {
+		t.Fatal(err)
+	}
+	withCHAP := func(user, secret string) error {
+		url := fmt.Sprintf("iscsi://%s%%%s@%s/%s/1", user, secret, e.addr, tg.IQN)
+		out, err := exec.Command("iscsi-readcapacity16", "-i", initiatorA, url).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	}
+	if _, err := e.readCapacity(initiatorA, tg.IQN, 1); err == nil {
+		t.Fatal("an initiator without the CHAP secret logged in")
+	}
+	if err := withCHAP("alice", "wrongsecret1"); err == nil {
+		t.Fatal("an initiator with a wrong CHAP secret logged in")
+	}
+	if err := withCHAP("alice", "secret123456"); err != nil {
+		t.Fatalf("with the CHAP secret: %v", err)
+	}
+	if _, err := e.svc.SetCHAP(tg.Name, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.readCapacity(initiatorA, tg.IQN, 1); err != nil {
+		t.Fatalf("after CHAP is cleared: %v", err)
+	}
+}
