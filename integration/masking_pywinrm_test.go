@@ -29,7 +29,9 @@ func maskingPhase(t *testing.T, r *iscsiRig, phase string, v any) {
 // read-write, LUN 4 read-only, chosen DeviceNumbers) make A see the target
 // with both LUNs, write LUN 3 and not LUN 4, while B sees nothing; the
 // model reads back through association filters and WQL; HidePaths takes
-// LUN 3 away (and a second one answers 4100); DeleteStorageHardwareID
+// LUN 3 away (and a second one answers 4100); the exposed LUN 4's
+// volume is not returned to its pool (In Use, naming the target);
+// DeleteStorageHardwareID
 // revokes A; DeleteProtocolController removes the target.
 func TestMaskingPywinrm(t *testing.T) {
 	t.Parallel()
@@ -104,13 +106,16 @@ func TestMaskingPywinrm(t *testing.T) {
 		t.Fatalf("initiator B read LUN 3's capacity (%d) of a target whose mask does not name it", size)
 	}
 
-	var hide struct{ Hide, HideAgain []string }
+	var hide struct{ Hide, HideAgain, DeleteExposed []string }
 	maskingPhase(t, r, "hide", &hide)
 	if len(hide.Hide) != 2 || hide.Hide[0] != "0" {
 		t.Fatalf("HidePaths = %v, want 0", hide.Hide)
 	}
 	if len(hide.HideAgain) != 2 || hide.HideAgain[0] != "4100" || !strings.Contains(hide.HideAgain[1], "does not map") {
 		t.Errorf("HidePaths of a volume not exposed = %v, want 4100 saying so", hide.HideAgain)
+	}
+	if len(hide.DeleteExposed) != 2 || hide.DeleteExposed[0] != "6" || !strings.Contains(hide.DeleteExposed[1], "pytarget") {
+		t.Errorf("ReturnToStoragePool of an exposed volume = %v, want 6 (In Use) naming the target", hide.DeleteExposed)
 	}
 	if _, err := r.readCapacity(iscsiInitiatorA, iqn, 3); err == nil {
 		t.Error("A still reads LUN 3 after HidePaths")

@@ -10,7 +10,8 @@ phases:
           CreateiSCSINode "pytarget", ExposePaths m1 at LUN 3 read-write to A
           into it, then m2 at LUN 4 read-only; read the model back
           (association filters, WQL) and try two bad calls
-  hide    HidePaths m1 from the target; a second HidePaths of m1 (not exposed)
+  hide    HidePaths m1 from the target; a second HidePaths of m1 (not exposed);
+          ReturnToStoragePool of m2 (exposed)
   revoke  DeleteStorageHardwareID A (it leaves the mask)
   delete  DeleteProtocolController of the target
 """
@@ -204,6 +205,13 @@ def main():
             res, _ = invoke(proto, "MSISCSITARGET_ControllerConfigurationService", "HidePaths", ccs,
                             q("LUNames", m1) + q("ProtocolControllers", node))
             r[key] = [res["ReturnValue"], res["reason"]]
+        # m2 is still exposed: it cannot go back to its pool.
+        scs = service(proto, "MSISCSITARGET_StorageConfigurationService")
+        vol = [v for v in enumerate_all(proto, WMI + "MSISCSITARGET_StorageVolume") if v["ElementName"] == "m2"][0]
+        keys = {k: vol[k] for k in ("SystemCreationClassName", "SystemName", "CreationClassName", "DeviceID")}
+        res, _ = invoke(proto, "MSISCSITARGET_StorageConfigurationService", "ReturnToStoragePool", scs,
+                        q("TheElement", epr("MSISCSITARGET_StorageVolume", keys)))
+        r["deleteExposed"] = [res["ReturnValue"], res["reason"]]
     elif phase == "revoke":
         hw = service(proto, "MSISCSITARGET_StorageHardwareIDManagementService")
         res, _ = invoke(proto, "MSISCSITARGET_StorageHardwareIDManagementService", "DeleteStorageHardwareID", hw,
