@@ -348,3 +348,25 @@ func TestCHAP(t *testing.T) {
 		t.Fatalf("after CHAP is cleared: %v", err)
 	}
 }
+
+// TestConformance runs a subset of libiscsi's SCSI conformance suite
+// (iscsi-test-cu) on a LUN as replicad configures it (file handed over as
+// a /proc fd path, volume ID as serial number), destructive tests
+// included: every test of the subset must pass.
+func TestConformance(t *testing.T) {
+	requireTools(t, "iscsi-test-cu")
+	e := newEnv(t)
+	e.volume("disk1", 64<<20)
+	tg, err := e.svc.Expose("", []iscsi.VolumeRef{{Pool: volumes.DefaultPool, Volume: "disk1"}}, []string{initiatorA, initiatorB}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, test := range []string{"SCSI.TestUnitReady", "SCSI.Inquiry", "SCSI.ReadCapacity10", "SCSI.ReadCapacity16",
+		"SCSI.Read10", "SCSI.Write10", "SCSI.Write16", "SCSI.Verify10", "SCSI.WriteSame10", "SCSI.Mandatory"} {
+		out, err := exec.Command("iscsi-test-cu", "--dataloss", "--fail", "--silent", "-i", initiatorA, "-I", initiatorB,
+			"-t", test, e.lunURL(tg.IQN, 1)).CombinedOutput()
+		if err != nil || !bytes.Contains(out, []byte("Run Summary")) {
+			t.Errorf("%s: %v\n%s", test, err, out)
+		}
+	}
+}
