@@ -476,3 +476,57 @@ func TestExposedVolumeDeleteIsInUse(t *testing.T) {
 		t.Errorf("WS-Transfer Delete status = %v, want Failed", got)
 	}
 }
+
+// TestMaskingCapabilitiesTellTheTruth: every action the masking
+// capabilities list is a method the services implement, every other one
+// is not served, and the booleans match what the methods do (the method
+// tests above show ClientSelectableDeviceNumbers, SPCAllowsNoLUs and
+// SPCAllowsNoInitiators at work).
+func TestMaskingCapabilitiesTellTheTruth(t *testing.T) {
+	e := newMaskEnv(t)
+	caps := e.enumerate("CIM_ProtocolControllerMaskingCapabilities")
+	if len(caps) != 1 {
+		t.Fatalf("%d masking capabilities, want 1", len(caps))
+	}
+	actions := map[uint16]struct{ class, method string }{
+		2: {hardwareIDServiceClassName, "CreateStorageHardwareID"}, 3: {controllerConfigServiceClass, "ExposePaths"},
+		4: {hardwareIDServiceClassName, "DeleteStorageHardwareID"}, 11: {controllerConfigServiceClass, "ExposePaths"},
+		12: {controllerConfigServiceClass, "HidePaths"}, 13: {controllerConfigServiceClass, "ExposeDefaultLUs"},
+		14: {controllerConfigServiceClass, "HideDefaultLUs"}, 15: {controllerConfigServiceClass, "AttachDevice"},
+		16: {controllerConfigServiceClass, "DetachDevice"}, 17: {controllerConfigServiceClass, "CreateProtocolControllerWithPorts"},
+		18: {controllerConfigServiceClass, "DeleteProtocolController"},
+	}
+	listed := map[uint16]bool{}
+	v := caps[0].Get("SupportedSynchronousActions")
+	for _, el := range v.Elems() {
+		n, _ := el.AsUint64()
+		listed[uint16(n)] = true
+	}
+	if async := caps[0].Get("SupportedAsynchronousActions"); async.Len() != 0 {
+		t.Errorf("SupportedAsynchronousActions = %v: every method completes within the call", async)
+	}
+	for action, m := range actions {
+		c, _ := e.reg.Class(Namespace, m.class)
+		meth, ok := e.reg.Method(c, m.method)
+		served := ok && meth.Func != nil
+		if listed[action] != served {
+			t.Errorf("action %d (%s.%s): listed %v, served %v", action, m.class, m.method, listed[action], served)
+		}
+	}
+	for name, want := range map[string]bool{"ClientSelectableDeviceNumbers": clientSelectableDeviceNumbers,
+		"SPCAllowsNoLUs": true, "SPCAllowsNoInitiators": true, "SPCSupportsDefaultViews": false, "ExposePathsSupported": true} {
+		if got, _ := caps[0].Get(name).AsBool(); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	nodeCaps := e.enumerate(iscsiConfigCapabilitiesClsName)
+	c, _ := e.reg.Class(Namespace, iscsiConfigServiceClassName)
+	_, create := e.reg.Method(c, "CreateiSCSINode")
+	_, endpoint := e.reg.Method(c, "CreateiSCSIProtocolEndpoint")
+	if got, _ := nodeCaps[0].Get("iSCSINodeCreationSupported").AsBool(); got != create {
+		t.Errorf("iSCSINodeCreationSupported = %v, CreateiSCSINode served %v", got, create)
+	}
+	if got, _ := nodeCaps[0].Get("iSCSIProtocolEndpointCreationSupported").AsBool(); got != endpoint {
+		t.Errorf("iSCSIProtocolEndpointCreationSupported = %v, CreateiSCSIProtocolEndpoint served %v", got, endpoint)
+	}
+}
