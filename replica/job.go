@@ -136,13 +136,7 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 		opts.Checkpoint = func(c engine.Checkpoint) error {
 			return run.SaveCheckpoint(copyCheckpoint{Index: i, Engine: &c, Reports: cp.Reports})
 		}
-		var st engine.Stats
-		if s.opts.BeforeCopy != nil {
-			err = s.opts.BeforeCopy(ctx, x.Source, x.Target)
-		}
-		if err == nil {
-			st, err = s.copyMember(ctx, x, src.Path(), partial, opts)
-		}
+		st, err := s.copyMember(ctx, x, src.Path(), partial, opts)
 		if err != nil {
 			if ctx.Err() != nil && !s.terminating(op.ID) {
 				log.Info("copy interrupted; it resumes from its checkpoint", zap.Int("member", i))

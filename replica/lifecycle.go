@@ -5,8 +5,11 @@ import (
 	"slices"
 )
 
-// Operation is a ModifyReplicaSynchronization operation (DMTF Operation,
-// cim-replication.md §1.6).
+// Operation is something done to a synchronization after its copy:
+// fracture, split, resync, restore, abort, suspend, resume or an ending.
+// Its numbers are stored in the Resync/Restore jobs' payloads; they are
+// DMTF's Operation values, which the provider passes through after checking
+// them against Operations.
 type Operation uint16
 
 // The operations replicad knows. Operations shows which of them a
@@ -24,7 +27,7 @@ const (
 	OpSuspend      Operation = 22
 )
 
-// String returns the DMTF name of o.
+// String names o.
 func (o Operation) String() string {
 	names := map[Operation]string{2: "Abort", 8: "Detach", 9: "Dissolve", 12: "Fracture", 14: "Resync Replica",
 		15: "Restore from Replica", 16: "Resume", 19: "Return To ResourcePool", 21: "Split", 22: "Suspend"}

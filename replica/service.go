@@ -48,11 +48,6 @@ type Options struct {
 	// they go and of each member's finished copy (the daemon passes its
 	// metrics); nil counts nothing.
 	Copies CopyObserver
-	// BeforeCopy, when set, is called by a copy job with the job's context
-	// before it copies each member (source and target volume IDs); an
-	// error fails the job. Tests use it to hold a copy deterministically
-	// (until the job is terminated, say); the daemon sets none.
-	BeforeCopy func(ctx context.Context, source, target volumes.ID) error
 	// Quiesce, when set, stops outside I/O (iSCSI initiators) on the
 	// volumes a Restore or Resync writes, and on the sources of a
 	// Snapshot (of a group: all members at once), for as long as the copy
