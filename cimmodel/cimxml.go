@@ -390,6 +390,10 @@ func writeCIMXMLReference(vr *etree.Element, p ObjectPath, depth int) {
 		default:
 			kv.CreateAttr("VALUETYPE", "string")
 		}
+		// DSP0201 2.4 requires the CIM type of a key value too.
+		if t := k.Value.Type; t.valid() && t != TypeReference && t != TypeInstance {
+			kv.CreateAttr("TYPE", t.String())
+		}
 		kv.SetText(keyText(k.Value))
 	}
 }
