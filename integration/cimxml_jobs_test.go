@@ -16,7 +16,7 @@ import (
 // 7 only with OperationalStatus {2, 17}, PercentComplete 100 and ErrorCode 0.
 func TestCIMXMLJobConsistentWhilePolled(t *testing.T) {
 	t.Parallel()
-	requireClient(t, "replicad", func() error { return nil })
+	requireClient(t, "xmllint (libxml2-utils)", lookPath("xmllint"))
 	dataDir := t.TempDir()
 	replWriteImage(t, dataDir, "big", 32<<20, 1<<20, 1<<20)
 	d := startDaemon(t, dataDir, "--cimxml-listen", "127.0.0.1:0", "--copy-bandwidth", fmt.Sprint(8<<20))

@@ -6,6 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,6 +90,7 @@ func (c *pywbemClient) do(method, object, body, tag string) *etree.Element {
 		c.t.Fatalf("%s: HTTP %d, CIMOperation %q, CIMError %q, Content-Type %q\n%s", method, resp.StatusCode,
 			resp.Header.Get("CIMOperation"), resp.Header.Get("CIMError"), resp.Header.Get("Content-Type"), raw)
 	}
+	cimxmlValid(c.t, method, raw)
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(raw); err != nil {
 		c.t.Fatalf("%s: answer is not XML: %v", method, err)
@@ -103,6 +107,20 @@ func (c *pywbemClient) do(method, object, body, tag string) *etree.Element {
 		c.t.Fatalf("%s: CIMError %s: %s", method, e.SelectAttrValue("CODE", ""), e.SelectAttrValue("DESCRIPTION", ""))
 	}
 	return rsp
+}
+
+// cimxmlValid validates a CIM-XML answer against DSP0201's DTD (DSP0203
+// 2.4.0, wsman/testdata/dtd) with xmllint: element order, required
+// attributes (KEYVALUE's TYPE, PARAMVALUE's NAME, …) and content models.
+func cimxmlValid(t *testing.T, method string, raw []byte) {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "answer.xml")
+	if err := os.WriteFile(f, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("xmllint", "--noout", "--dtdvalid", "../wsman/testdata/dtd/DSP0203_2.4.0.dtd", f).CombinedOutput(); err != nil {
+		t.Errorf("%s: the answer is not valid DSP0201: %v\n%s", method, err, out)
+	}
 }
 
 func (c *pywbemClient) imethod(method, ns, params string) *etree.Element {
@@ -225,7 +243,7 @@ func lsmVersion(s string) int {
 
 func TestCIMXMLReplaySmispy(t *testing.T) {
 	t.Parallel()
-	requireClient(t, "replicad", func() error { return nil })
+	requireClient(t, "xmllint (libxml2-utils)", lookPath("xmllint"))
 	dataDir := t.TempDir()
 	replWriteImage(t, dataDir, "lsmsrc", 4<<20, 64<<10, 1<<20)
 	d := startDaemon(t, dataDir, "--cimxml-listen", "127.0.0.1:0")
