@@ -33,6 +33,8 @@ const (
 	protocolIFTypeOther        uint16 = 1
 	protocolIFTypeTCP          uint16 = 4111
 	enabledStateEnabled        uint16 = 2
+	authNone                   uint16 = 2 // iSCSI AuthenticationMethod: No Authentication
+	authCHAP                   uint16 = 4 // CHAP
 )
 
 // sapPath is the object path of a service access point of class (the
@@ -152,11 +154,23 @@ func (p *Provider) iscsiEndpointClasses() []*cimmodel.Class {
 	})
 	connection := listClass(iscsiConnectionClassName, "CIM_iSCSIConnection", nil, func(ctx context.Context, c *cimmodel.Class) ([]*cimmodel.Instance, error) {
 		ss, err := p.sessions()
+		if err != nil || len(ss) == 0 {
+			return nil, err
+		}
+		ts, err := p.targets()
 		if err != nil {
 			return nil, err
 		}
+		chap := map[string]bool{}
+		for _, t := range ts {
+			chap[t.Name] = t.CHAP != nil
+		}
 		var out []*cimmodel.Instance
 		for _, s := range ss {
+			auth := authNone
+			if chap[s.Target] {
+				auth = authCHAP
+			}
 			for n := 1; n <= s.Connections; n++ {
 				inst := cimmodel.NewInstance(c)
 				for _, k := range connectionPath(s, n).Keys {
@@ -167,7 +181,7 @@ func (p *Provider) iscsiEndpointClasses() []*cimmodel.Class {
 					Set("ElementName", cimmodel.String(s.Initiator+" from "+s.Address)).
 					Set("Directionality", cimmodel.Uint16(2)).
 					Set("AggregationBehavior", cimmodel.Uint16(2)). // No Lower-Level Composition
-					Set("AuthenticationMethodUsed", cimmodel.Uint16(2)).
+					Set("AuthenticationMethodUsed", cimmodel.Uint16(auth)).
 					Set("OperationalStatus", cimmodel.Uint16s([]uint16{statusOK})).
 					Set("EnabledState", cimmodel.Uint16(enabledStateEnabled)))
 			}

@@ -335,8 +335,9 @@ func (p *Provider) maskingCapabilitiesClass() *cimmodel.Class {
 }
 
 // iscsiCapabilitiesClass declares MSISCSITARGET_iSCSICapabilities, the
-// abilities of every target (iSCSI node): RFC 3720 (version 0) and no
-// authentication (CHAP is not configurable through these classes).
+// abilities of every target (iSCSI node): RFC 3720 (version 0), no
+// authentication or one-way CHAP (the data plane sets CHAP per target;
+// these classes do not, docs/iscsi.md).
 func (p *Provider) iscsiCapabilitiesClass() *cimmodel.Class {
 	c := &cimmodel.Class{Name: iscsiCapabilitiesClassName, Superclass: "CIM_iSCSICapabilities", Namespace: Namespace}
 	c.Provider = singleton(func() *cimmodel.Instance {
@@ -345,7 +346,7 @@ func (p *Provider) iscsiCapabilitiesClass() *cimmodel.Class {
 			Set("ElementName", cimmodel.String("replicad iSCSI node capabilities")).
 			Set("MinimumSpecificationVersionSupported", cimmodel.Uint8(0)).
 			Set("MaximumSpecificationVersionSupported", cimmodel.Uint8(0)).
-			Set("AuthenticationMethodsSupported", cimmodel.Uint16s([]uint16{2}))
+			Set("AuthenticationMethodsSupported", cimmodel.Uint16s([]uint16{authNone, authCHAP}))
 	})
 	return c
 }

@@ -530,3 +530,25 @@ func TestMaskingCapabilitiesTellTheTruth(t *testing.T) {
 		t.Errorf("iSCSIProtocolEndpointCreationSupported = %v, CreateiSCSIProtocolEndpoint served %v", got, endpoint)
 	}
 }
+
+// TestConnectionAuthentication: a connection to a target with CHAP says
+// CHAP, one without says No Authentication.
+func TestConnectionAuthentication(t *testing.T) {
+	e := newMaskEnv(t)
+	for _, n := range []string{"open", "chap"} {
+		if _, err := e.fake.CreateTarget(n, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.fake.targets["chap"].CHAP = &iscsi.CHAP{User: "u", Secret: "secret-secret"}
+	e.fake.sessions = []iscsi.Session{{Target: "open", Initiator: iqnA, SessionID: "1", Connections: 1},
+		{Target: "chap", Initiator: iqnB, SessionID: "2", Connections: 1}}
+	got := map[string]uint64{}
+	for _, c := range e.enumerate(iscsiConnectionClassName) {
+		got[stringOf(c, "InstanceID")] = uint64Of(t, c, "AuthenticationMethodUsed")
+	}
+	want := map[string]uint64{connectionInstancePrefix + "open:1:1": 2, connectionInstancePrefix + "chap:2:1": 4}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("AuthenticationMethodUsed = %v, want %v", got, want)
+	}
+}
