@@ -66,7 +66,8 @@ SUBJECT = "MSISCSITARGET_AuthorizedSubject"
 VOLUME = "MSISCSITARGET_StorageVolume"
 CONTROLLER = "MSISCSITARGET_ControllerConfigurationService"
 ISCSI = "MSISCSITARGET_iSCSIConfigurationService"
-READ_WRITE, READ_ONLY = "2", "3"
+READ_WRITE = "2"
+READ_ONLY = "3"
 
 
 def state_of(client, name):
