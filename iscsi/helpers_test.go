@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/zap/zaptest"
 
@@ -56,12 +57,21 @@ type env struct {
 	addr string
 	// tgtadmPath, when set before open, replaces tgtadm (fault injection).
 	tgtadmPath string
+	// reconcileEvery is Options.ReconcileEvery (0: -1, never, so that
+	// tests see only the reconciles they cause).
+	reconcileEvery time.Duration
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, &env{t: t})
+}
+
+// newEnvWith is newEnv with e's options (tgtadmPath, reconcileEvery).
+func newEnvWith(t *testing.T, e *env) *env {
+	t.Helper()
 	requireTools(t)
-	e := &env{t: t, dir: t.TempDir(), addr: freePort(t)}
+	e.dir, e.addr = t.TempDir(), freePort(t)
 	var err error
 	if e.db, err = store.Open(filepath.Join(e.dir, "state.db"), store.Options{}); err != nil {
 		t.Fatal(err)
@@ -81,8 +91,12 @@ func newEnv(t *testing.T) *env {
 func (e *env) open() {
 	e.t.Helper()
 	var err error
+	if e.reconcileEvery == 0 {
+		e.reconcileEvery = -1
+	}
 	e.svc, err = iscsi.Open(e.db, e.vols, iscsi.Options{Dir: filepath.Join(e.dir, "iscsi"), Listen: e.addr,
-		BaseIQN: "iqn.2026-12.test.replicad", Tgtadm: e.tgtadmPath, Logger: zaptest.NewLogger(e.t)})
+		BaseIQN: "iqn.2026-12.test.replicad", Tgtadm: e.tgtadmPath, ReconcileEvery: e.reconcileEvery,
+		Logger: zaptest.NewLogger(e.t)})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -34,6 +34,11 @@ type Options struct {
 	// DrainTimeout bounds Quiesce's wait for in-flight commands; 0 means
 	// 10 seconds.
 	DrainTimeout time.Duration
+	// ReconcileEvery is how often tgtd is compared with the store besides
+	// after each change and each start (drift: a LUN removed behind our
+	// back, a volume file a copy replaced); 0 means 30 seconds, negative
+	// never.
+	ReconcileEvery time.Duration
 	// Logger receives tgtd's restarts and reconcile fixes; nil means zap.NewNop().
 	Logger *zap.Logger
 }
@@ -91,6 +96,9 @@ func Open(db *store.DB, vols *volumes.Service, opts Options) (*Service, error) {
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 10 * time.Second
+	}
+	if opts.ReconcileEvery == 0 {
+		opts.ReconcileEvery = 30 * time.Second
 	}
 	if opts.DrainTimeout <= 0 {
 		opts.DrainTimeout = 10 * time.Second

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/replicad/replicad/iscsi"
 	"github.com/replicad/replicad/volumes"
@@ -108,5 +109,33 @@ func TestExposeRollback(t *testing.T) {
 	}
 	if got := e.svc.ExposedIn(volumes.DefaultPool, "disk1"); got != nil {
 		t.Errorf("ExposedIn after a failed Expose = %v", got)
+	}
+}
+
+// TestPeriodicReconcile: a LUN and an ACL removed from tgtd behind
+// replicad's back come back without any change through the API.
+func TestPeriodicReconcile(t *testing.T) {
+	requireTools(t)
+	e := &env{t: t, reconcileEvery: 100 * time.Millisecond}
+	e = newEnvWith(t, e)
+	v := e.volume("disk1", 4<<20)
+	if _, err := e.svc.CreateTarget("t1", []string{initiatorA}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Expose("t1", []iscsi.VolumeRef{{Pool: volumes.DefaultPool, Volume: "disk1"}}, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	e.tgtadm("--op", "delete", "--mode", "logicalunit", "--tid", "1", "--lun", "1")
+	e.tgtadm("--op", "unbind", "--mode", "target", "--tid", "1", "--initiator-name", initiatorA)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		show := e.tgtadm("--op", "show", "--mode", "target")
+		if strings.Contains(show, string(v.ID)) && strings.Contains(show, initiatorA) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the LUN and ACL removed behind replicad's back did not come back:\n%s", show)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -83,6 +83,12 @@ func (s *Service) Close() error {
 func (s *Service) supervise(sup *supervisor) {
 	defer close(sup.done)
 	backoff := minBackoff
+	var tick <-chan time.Time
+	if s.opts.ReconcileEvery > 0 {
+		t := time.NewTicker(s.opts.ReconcileEvery)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		s.mu.Lock()
 		exited, started := sup.exited, sup.started
@@ -91,6 +97,9 @@ func (s *Service) supervise(sup *supervisor) {
 		case <-sup.stop:
 			s.kill(sup)
 			return
+		case <-tick:
+			s.reconcilePeriodic()
+			continue
 		case <-exited:
 		}
 		if time.Since(started) > stableRun {
@@ -235,5 +244,17 @@ func (s *Service) tgtdPid() int {
 		return 0
 	default:
 		return s.sup.proc.Pid
+	}
+}
+
+// reconcilePeriodic compares tgtd with the store between changes.
+func (s *Service) reconcilePeriodic() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tgtdPid() == 0 {
+		return
+	}
+	if err := s.reconcileLocked(context.Background(), nil); err != nil {
+		s.log.Warn("periodic reconcile", zap.Error(err))
 	}
 }
