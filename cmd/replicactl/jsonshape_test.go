@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -141,5 +143,26 @@ func TestSizeRoundingSaysSo(t *testing.T) {
 	}
 	if code, _, errs := e.run("volume", "create", "even", "--size", "1024"); code != 0 || errs != "" {
 		t.Errorf("volume create --size 1024: %d %q, want nothing on stderr", code, errs)
+	}
+}
+
+// Every command and subcommand answers --help with the usage and status 0,
+// and --version (or version) with version, commit and Go version.
+func TestHelpAndVersion(t *testing.T) {
+	getenv := func(string) string { return "" }
+	for _, args := range [][]string{{"--help"}, {"help"}, {"volume", "--help"}, {"volume", "create", "--help"},
+		{"group", "--help"}, {"replica", "--help"}, {"replica", "create", "--help"}, {"replica", "verify", "--help"},
+		{"job", "--help"}, {"get", "--help"}, {"enumerate", "--help"}, {"invoke", "--help"}, {"delete", "--help"}} {
+		var out, errb strings.Builder
+		if code := run(context.Background(), args, getenv, &out, &errb); code != 0 || !strings.Contains(out.String(), "usage: replicactl") {
+			t.Errorf("replicactl %v: status %d, stdout %.40q, stderr %q", args, code, out.String(), errb.String())
+		}
+	}
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		var out, errb strings.Builder
+		if code := run(context.Background(), args, getenv, &out, &errb); code != 0 ||
+			!regexp.MustCompile(`^replicactl \S+ \(commit \S+, go\S+\)\n$`).MatchString(out.String()) {
+			t.Errorf("replicactl %v: status %d, %q", args, code, out.String())
+		}
 	}
 }

@@ -314,6 +314,9 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 func (a *app) sub(noun string, args []string, verbs ...string) (string, []string, error) {
 	fs := a.flags(noun)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", nil, &usageError{} // NOUN --help: the usage, status 0
+		}
 		return "", nil, usagef("%s: %v", noun, err)
 	}
 	args = fs.Args()
