@@ -370,3 +370,29 @@ func TestConformance(t *testing.T) {
 		}
 	}
 }
+
+// TestGrowExposed: a volume grown while exposed is re-opened by the
+// periodic reconcile (tgt reads a LUN's size once), so the initiator sees
+// the new size, and the data stays.
+func TestGrowExposed(t *testing.T) {
+	requireTools(t, "iscsi-readcapacity16", "qemu-io")
+	e := newEnvWith(t, &env{t: t, reconcileEvery: 100 * time.Millisecond})
+	v := e.volume("disk1", 4<<20)
+	tg, err := e.svc.Expose("", []iscsi.VolumeRef{{Pool: volumes.DefaultPool, Volume: "disk1"}}, []string{initiatorA}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := e.qemuIO(initiatorA, tg.IQN, 1, false, "write -P 0x21 0 64k"); err != nil {
+		t.Fatalf("write: %v\n%s", err, out)
+	}
+	if _, err := e.vols.Grow(context.Background(), v.ID, 8<<20); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the initiator to see 8 MiB", func() bool {
+		size, err := e.readCapacity(initiatorA, tg.IQN, 1)
+		return err == nil && size == 8<<20
+	})
+	if out, err := e.qemuIO(initiatorA, tg.IQN, 1, true, "read -P 0x21 0 64k", "read -P 0 6M 64k"); err != nil {
+		t.Fatalf("read after the grow: %v\n%s", err, out)
+	}
+}

@@ -96,7 +96,7 @@ func (s *Service) syncTarget(ctx context.Context, rec targetRecord, cur *shownTa
 		if l.Number == 0 {
 			continue
 		}
-		if w, ok := want[l.Number]; ok && s.lunMatches(ctx, w, l, held) {
+		if w, ok := want[l.Number]; ok && s.lunMatches(ctx, w, l, held, s.sizes[lunKey{tid, l.Number}]) {
 			present[l.Number] = true
 			continue
 		}
@@ -135,9 +135,10 @@ func (s *Service) syncTarget(ctx context.Context, rec targetRecord, cur *shownTa
 }
 
 // lunMatches reports whether tgtd's LUN l serves w: the volume's ID as
-// serial number, the same read-only flag, and the file the volume's path
-// names now still open in tgtd (held; nil when tgtd's files cannot be read).
-func (s *Service) lunMatches(ctx context.Context, w lunRecord, l shownLUN, held map[fileID]bool) bool {
+// serial number, the same read-only flag, the file the volume's path
+// names now still open in tgtd (held; nil when tgtd's files cannot be
+// read) and, when known (size > 0), of the size tgtd opened it with.
+func (s *Service) lunMatches(ctx context.Context, w lunRecord, l shownLUN, held map[fileID]bool, size int64) bool {
 	if l.Serial != string(w.VolumeID) || l.ReadOnly != w.ReadOnly {
 		return false
 	}
@@ -150,6 +151,9 @@ func (s *Service) lunMatches(ctx context.Context, w lunRecord, l shownLUN, held 
 	}
 	var st syscall.Stat_t
 	if err := syscall.Lstat(v.Path(), &st); err != nil {
+		return false
+	}
+	if size > 0 && st.Size != size {
 		return false
 	}
 	return held[fileID{uint64(st.Dev), st.Ino}]
@@ -174,6 +178,10 @@ func (s *Service) addLUN(ctx context.Context, tid int, w lunRecord) error {
 		return err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
 	path := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), f.Fd())
 	if err := s.adm.newLUN(ctx, tid, w.Number, path); err != nil {
 		return err
@@ -188,6 +196,7 @@ func (s *Service) addLUN(ctx context.Context, tid int, w lunRecord) error {
 		}
 		return err
 	}
+	s.sizes[lunKey{tid, w.Number}] = fi.Size()
 	s.log.Info("LUN added to tgtd", zap.Int("tid", tid), zap.Int("lun", w.Number), zap.String("pool", w.Pool),
 		zap.String("volume", w.Volume), zap.Bool("readOnly", w.ReadOnly))
 	return nil

@@ -68,6 +68,9 @@ type Service struct {
 	// accounts are the CHAP accounts (user → secret) created in the
 	// running tgtd; a new tgtd starts with none.
 	accounts map[string]string
+	// sizes are the file sizes tgtd opened its LUNs with (tgt reads a
+	// size once); a LUN whose volume grew since is re-opened.
+	sizes map[lunKey]int64
 }
 
 // Open reads the base IQN from the store (recording it on first start) and
@@ -172,3 +175,6 @@ func (s *Service) Portal() Portal { return s.portal }
 func (s *Service) BaseIQN() string { return s.baseIQN }
 
 func (s *Service) now() time.Time { return time.Now().UTC() }
+
+// lunKey names one LUN of one tgtd target.
+type lunKey struct{ tid, lun int }

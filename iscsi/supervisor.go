@@ -172,6 +172,7 @@ func (s *Service) launch(ctx context.Context, sup *supervisor) error {
 	go func() { _ = cmd.Wait(); close(exited) }()
 	sup.proc, sup.exited, sup.started = cmd.Process, exited, time.Now()
 	s.accounts = map[string]string{}
+	s.sizes = map[lunKey]int64{}
 	_ = os.WriteFile(s.pidFile(), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600)
 	if err := s.waitReady(ctx, exited); err != nil {
 		_ = cmd.Process.Kill()
