@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -122,18 +124,28 @@ func TestLimiterPairBackoff(t *testing.T) {
 // the backoff would be over by the time they wake.
 func TestLimiterWaitersRefusedAtBudget(t *testing.T) {
 	// A backoff of 1 ns on the real clock is over when the waiter wakes.
-	l := newLimiter(2, 1000, time.Minute, time.Nanosecond, time.Minute, time.Now)
+	// The clock tells when the waiter has looked at it: take holds the
+	// limiter's lock from that look until it waits for a change, so the
+	// settles below (which take the lock) come after it waits.
+	var armed atomic.Bool
+	looked := make(chan struct{})
+	var once sync.Once
+	clock := func() time.Time {
+		if armed.Load() {
+			once.Do(func() { close(looked) })
+		}
+		return time.Now()
+	}
+	l := newLimiter(2, 1000, time.Minute, time.Nanosecond, time.Minute, clock)
 	a, _ := l.take(context.Background(), "192.0.2.1", "admin")
 	b, _ := l.take(context.Background(), "192.0.2.1", "admin")
 	got := make(chan error, 1)
-	started := make(chan struct{})
+	armed.Store(true)
 	go func() {
-		close(started)
 		_, err := l.take(context.Background(), "192.0.2.1", "admin")
 		got <- err
 	}()
-	<-started
-	time.Sleep(50 * time.Millisecond) // let it reach the wait
+	<-looked
 	a.settle(true)
 	b.settle(true)
 	if err := <-got; !errors.Is(err, errRateLimited) {

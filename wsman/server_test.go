@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -110,14 +111,7 @@ func newTestServerWith(t testing.TB, n int) (*httptest.Server, *widgets, *wsman.
 	if err := reg.Register(w.class); err != nil {
 		t.Fatal(err)
 	}
-	var u users.File
-	if err := u.Set(testUser, testPass); err != nil {
-		t.Fatal(err)
-	}
-	if err := u.Set(otherUser, otherPass); err != nil {
-		t.Fatal(err)
-	}
-	s := wsman.NewServer(reg, &u)
+	s := wsman.NewServer(reg, loadTestUsers(t))
 	if _, fuzzing := t.(*testing.F); !fuzzing { // a fuzz target may not log through f
 		s.Logger = zaptest.NewLogger(t)
 	}
@@ -127,6 +121,57 @@ func newTestServerWith(t testing.TB, n int) (*httptest.Server, *widgets, *wsman.
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv, w, s
+}
+
+// testUsers is a users file (and its companion) with testUser and
+// otherUser at bcrypt's default cost, hashed once for the package: each
+// hash costs about a second under the race detector, and every server
+// needs the same two.
+var testUsers = sync.OnceValues(func() (files map[string][]byte, err error) {
+	dir, err := os.MkdirTemp("", "wsman-users-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var u users.File
+	if err := u.Set(testUser, testPass); err != nil {
+		return nil, err
+	}
+	if err := u.Set(otherUser, otherPass); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "users")
+	if err := u.Save(path); err != nil {
+		return nil, err
+	}
+	files = map[string][]byte{}
+	for _, p := range []string{path, users.MetaPath(path)} {
+		if files[filepath.Base(p)], err = os.ReadFile(p); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+})
+
+// loadTestUsers loads a copy of testUsers of the test's own, as the daemon
+// loads its users file.
+func loadTestUsers(t testing.TB) *users.File {
+	t.Helper()
+	files, err := testUsers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	u, err := users.Load(filepath.Join(dir, "users"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func post(t testing.TB, srv *httptest.Server, user, pass string, body []byte) (int, []byte) {
