@@ -44,3 +44,6 @@ func (s *Service) Intents() int {
 
 // SidecarName is the hash sidecar's file name of volume v.
 func SidecarName(v *volumes.Volume) string { return "." + v.Name + sidecarSuffix }
+
+// ScrubRunning reports whether the scrub loop was started.
+func (s *Service) ScrubRunning() bool { return s.integrity.stopScrub != nil }

@@ -122,7 +122,7 @@ func TestMirrorCatchesTouchR(t *testing.T) {
 		t.Fatalf("copy job %s: %s", job.State, job.Err)
 	}
 	x := e.waitMirror(res.Syncs[0].ID, time.Time{})
-	time.Sleep(200 * time.Millisecond) // the loop's first look has settled the stamps
+	e.loopRounds(e.mirror("witness")) // the loop's first look has settled the stamps
 	x = e.waitMirror(x.ID, time.Time{})
 	for _, side := range []string{"source", "target"} {
 		before := e.sync(x.ID).Synchronized

@@ -3,6 +3,7 @@ package replica_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -30,6 +31,39 @@ func (e *env) waitMirror(id string, after time.Time) *replica.Synchronization {
 	}
 }
 
+// mirror makes an Asynchronous Mirror of a new volume called name and
+// waits until it follows its source.
+func (e *env) mirror(name string) *replica.Synchronization {
+	e.t.Helper()
+	src := e.volume(name, MiB)
+	res, err := e.svc.Replicate(context.Background(), replica.Request{Shape: replica.ShapeElement, SyncType: replica.SyncTypeMirror,
+		Mode: replica.ModeAsynchronous, SourceElement: src.ID, ElementName: name + "-mirror"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if job := e.wait(res.JobID); job.State != jobqueue.StateCompleted {
+		e.t.Fatalf("copy job %s: %s", job.State, job.Err)
+	}
+	return e.waitMirror(res.Syncs[0].ID, time.Time{})
+}
+
+// loopRounds returns once the mirror loop has looked at every mirror at
+// least once since it was called: it writes to the source of witness (a
+// mirror that follows) twice, waiting for each catch-up. The round that
+// catches up the second write starts after the round that caught up the
+// first, which ran after the call; whatever their order within a round,
+// every other mirror was looked at in one of the two before the second
+// catch-up ends. Positive evidence instead of a sleep for "the loop left
+// that mirror alone".
+func (e *env) loopRounds(witness *replica.Synchronization) {
+	e.t.Helper()
+	for i := range 2 {
+		before := e.sync(witness.ID).Synchronized
+		e.writeAt(witness.Source, int64(i)*64<<10, []byte(fmt.Sprintf("witness write %d at %s", i, time.Now())))
+		e.waitMirror(witness.ID, before)
+	}
+}
+
 // TestMirrorFollowsSource writes to a mirror's source behind replicad's
 // back and sees the mirror catch up; a fractured mirror stays put until
 // Resync; a suspended one until Resume.
@@ -47,6 +81,7 @@ func TestMirrorFollowsSource(t *testing.T) {
 	}
 	x := e.sync(res.Syncs[0].ID)
 	e.sameBytes(x.Source, x.Target)
+	witness := e.mirror("witness")
 
 	before := x.Synchronized
 	e.writeAt(src.ID, 1*MiB+123, []byte("written by another process"))
@@ -57,7 +92,7 @@ func TestMirrorFollowsSource(t *testing.T) {
 	}
 	frozen := e.image(x.Target)
 	e.writeAt(src.ID, 3*MiB, []byte("written while fractured"))
-	time.Sleep(200 * time.Millisecond) // several lags: the loop must leave it alone
+	e.loopRounds(witness) // the loop must leave it alone
 	if got := e.sync(x.ID).CopyState; got != replica.CopyStateFractured {
 		t.Fatalf("fractured mirror: got %s, want Fractured", got)
 	}
@@ -73,9 +108,13 @@ func TestMirrorFollowsSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.writeAt(src.ID, 2*MiB, []byte("written while suspended"))
-	time.Sleep(200 * time.Millisecond)
+	suspended := e.image(x.Target)
+	e.loopRounds(witness)
 	if got := e.sync(x.ID).CopyState; got != replica.CopyStateSuspended {
 		t.Fatalf("suspended mirror: got %s, want Suspended", got)
+	}
+	if string(e.image(x.Target)) != string(suspended) {
+		t.Fatal("a suspended mirror followed its source")
 	}
 	resumed := time.Now()
 	if _, err := e.modify(x.ID, replica.OpResume, replica.ModifyOptions{}); err != nil {

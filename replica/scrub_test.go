@@ -92,12 +92,18 @@ func TestScrubSkipsBusyPairs(t *testing.T) {
 	e.waitState(x.ID, replica.CopyStateBroken)
 }
 
-// TestScrubOff: without a rate no scrub runs.
+// TestScrubOff: without a rate no scrub loop is started (with one, it
+// is), so no pair is verified.
 func TestScrubOff(t *testing.T) {
+	if on := newEnv(t, true, replica.Options{ScrubRate: 1 << 20, ScrubPause: time.Hour}); !on.svc.ScrubRunning() {
+		t.Fatal("ScrubRate set: no scrub loop")
+	}
 	e := newEnv(t, true, replica.Options{ScrubPause: time.Millisecond})
+	if e.svc.ScrubRunning() {
+		t.Fatal("ScrubRate 0: a scrub loop runs")
+	}
 	x := e.clone("off")
 	e.writeAt(x.Target, 0, []byte("x"))
-	time.Sleep(50 * time.Millisecond) // fifty pauses: a scrub would have run
 	if st := e.svc.IntegrityStats(); st.ScrubPasses != 0 || st.Verifications != 0 {
 		t.Fatalf("scrub ran with rate 0: %+v", st)
 	}
