@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/beevik/etree"
 
@@ -76,9 +77,13 @@ func (p *things) DeleteInstance(ctx context.Context, path cimmodel.ObjectPath) e
 	return nil
 }
 
+// thingTime is every thing's When: nanoseconds, more than CIM-XML's
+// microseconds carry.
+var thingTime = time.Date(2026, 12, 3, 12, 0, 0, 123456789, time.UTC)
+
 func (p *things) add(id string, size uint64) {
 	p.items[id] = cimmodel.NewInstance(p.class).Set("ID", cimmodel.String(id)).Set("Size", cimmodel.Uint64(size)).
-		Set("Tags", cimmodel.Strings([]string{"a", "b"}))
+		Set("Tags", cimmodel.Strings([]string{"a", "b"})).Set("When", cimmodel.TimeValue(thingTime))
 }
 
 type links struct {

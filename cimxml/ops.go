@@ -225,8 +225,43 @@ func (s *Server) modifyInstance(c *call, out *etree.Element) error {
 		}
 		changes = kept
 	}
+	if err := s.dropUnchanged(c, path, changes); err != nil {
+		return err
+	}
 	_, err = s.registry.Modify(c.ctx, path, changes)
 	return err
+}
+
+// dropUnchanged removes from changes the read-only properties whose value
+// is the current one as CIM-XML writes it. Clients such as wbemcli send
+// back the whole instance they read with one property changed, and a
+// datetime read at CIM-XML's microseconds must not count as a change of a
+// read-only property the server holds to the nanosecond.
+func (s *Server) dropUnchanged(c *call, path cimmodel.ObjectPath, changes *cimmodel.Instance) error {
+	cur, err := s.registry.Get(c.ctx, path)
+	if err != nil {
+		return err
+	}
+	for _, p := range s.registry.Properties(changes.Class) {
+		v, ok := changes.Values[p.Name]
+		if !ok || p.Write {
+			continue
+		}
+		if wireText(cur.Get(p.Name)) == wireText(v) {
+			delete(changes.Values, p.Name)
+		}
+	}
+	return nil
+}
+
+// wireText is v as CIM-XML writes it ("" for NULL).
+func wireText(v cimmodel.Value) string {
+	e := etree.NewElement("v")
+	cimmodel.WriteCIMXMLValue(e, v)
+	doc := etree.NewDocument()
+	doc.SetRoot(e)
+	s, _ := doc.WriteToString()
+	return s
 }
 
 func (s *Server) deleteInstance(c *call, out *etree.Element) error {

@@ -48,6 +48,22 @@ func TestInstanceOperations(t *testing.T) {
 	if got := e.things.items["t1"].Get("Size").V; got != uint64(999) {
 		t.Errorf("after ModifyInstance Size = %v, want 999", got)
 	}
+	// The whole instance sent back, as wbemcli's mi does: the read-only
+	// When at CIM-XML's microseconds is no change; a different When is.
+	whole := func(when string) string {
+		return `<VALUE.NAMEDINSTANCE>` + thingName("t2") + `<INSTANCE CLASSNAME="T_Thing"><PROPERTY NAME="ID" TYPE="string"><VALUE>t2</VALUE></PROPERTY>` +
+			`<PROPERTY NAME="Size" TYPE="uint64"><VALUE>7</VALUE></PROPERTY><PROPERTY.ARRAY NAME="Tags" TYPE="string"><VALUE.ARRAY><VALUE>a</VALUE>` +
+			`<VALUE>b</VALUE></VALUE.ARRAY></PROPERTY.ARRAY><PROPERTY NAME="When" TYPE="datetime"><VALUE>` + when + `</VALUE></PROPERTY></INSTANCE></VALUE.NAMEDINSTANCE>`
+	}
+	if code := errorCode(e.call("ModifyInstance", iparam("ModifiedInstance", whole("20261203120000.123456+000")))); code != 0 {
+		t.Errorf("ModifyInstance of the whole instance as read: CODE %d", code)
+	}
+	if got := e.things.items["t2"].Get("Size").V; got != uint64(7) {
+		t.Errorf("after ModifyInstance t2 Size = %v, want 7", got)
+	}
+	if code := errorCode(e.call("ModifyInstance", iparam("ModifiedInstance", whole("20261203120001.000000+000")))); code != 4 {
+		t.Errorf("ModifyInstance changing the read-only When: CODE %d, want 4", code)
+	}
 	if code := errorCode(e.callAs("reader", "ModifyInstance", iparam("ModifiedInstance", mod))); code != 2 {
 		t.Errorf("ModifyInstance by a reader: CODE %d, want 2 (CIM_ERR_ACCESS_DENIED)", code)
 	}
