@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/replicad/replicad/metrics"
 	"github.com/replicad/replicad/volumes"
@@ -78,4 +82,28 @@ func (m *Main) poolStats() ([]metrics.PoolStats, error) {
 			LowSpace: p.LowSpace})
 	}
 	return out, nil
+}
+
+// poolWatchInterval is how often watchPools looks at the pools' space.
+const poolWatchInterval = time.Minute
+
+// watchPools reads every pool's space each interval, so that a pool falling
+// below its low-space threshold (a copy filling it, another program) is
+// logged even when nobody creates a volume or scrapes /metrics. It returns
+// when ctx ends or the volumes service is closed.
+func (m *Main) watchPools(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := m.Volumes.Pools(ctx); errors.Is(err, volumes.ErrClosed) || ctx.Err() != nil {
+			return
+		} else if err != nil {
+			m.Logger.Warn("read pool space", zap.Error(err))
+		}
+	}
 }

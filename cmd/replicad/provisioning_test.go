@@ -1,8 +1,15 @@
 package main
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
+	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/volumes"
 )
 
@@ -37,5 +44,38 @@ func TestProvisioningFlags(t *testing.T) {
 		if err := c.ParseFlags(bad); err == nil {
 			t.Errorf("ParseFlags(%q) accepted", bad)
 		}
+	}
+}
+
+// watchPools notices a pool below its low-space threshold without any
+// request, and stops once the volumes service is closed.
+func TestWatchPoolsWarns(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(filepath.Join(dir, "state.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	core, logs := observer.New(zap.InfoLevel)
+	vols, err := volumes.Open(db, dir, volumes.Options{Logger: zap.New(core),
+		Provisioning: volumes.ProvisioningOptions{Default: volumes.Policy{Provisioning: volumes.Thin, LowSpacePercent: 100}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Volumes: vols, Logger: zap.New(core)}
+	done := make(chan struct{})
+	go func() { m.watchPools(context.Background(), time.Millisecond); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for logs.FilterMessage("pool low on space").Len() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no low-space warning from watchPools")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	vols.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("watchPools did not stop after the volumes service closed")
 	}
 }

@@ -108,6 +108,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.openDomain(ctx); err != nil {
 		return err
 	}
+	go m.watchPools(ctx, poolWatchInterval) // low-space warnings (provisioning.go)
 	registry := cimmodel.NewRegistry()
 	if err := m.Provider.Register(registry); err != nil {
 		return err
