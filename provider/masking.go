@@ -253,6 +253,9 @@ func (p *Provider) hardwareIDClass() *cimmodel.Class {
 		if err != nil {
 			return nil, err
 		}
+		// CurrentlyAuthenticated is a live fact: when tgtd cannot say
+		// (it is restarting), every ID shows false rather than failing
+		// the enumeration.
 		loggedOn := map[string]bool{}
 		if len(ids) > 0 {
 			if ss, err := p.iscsi.Sessions(); err == nil {

@@ -150,7 +150,8 @@ func argUint16s(in cimmodel.Args, name string) ([]uint16, bool) {
 	return out, true
 }
 
-// refusal is a method's refusal before any change: its code and reason.
+// refusalOf is a method's refusal found before any change: the return
+// value and the reason the client reads in ExtendedStatus.
 type refusalOf struct {
 	code uint32
 	why  string
@@ -158,6 +159,7 @@ type refusalOf struct {
 
 func (r *refusalOf) Error() string { return r.why }
 
+// refuseWith builds a refusalOf.
 func refuseWith(code uint32, format string, args ...any) *refusalOf {
 	return &refusalOf{code: code, why: fmt.Sprintf(format, args...)}
 }
