@@ -165,5 +165,14 @@ func (p *Provider) interopNamespaceClasses(reg *cimmodel.Registry, ns string) []
 	refProfile.Provider = v.provider(v.references)
 	commFor.Provider = v.provider(func(context.Context) ([]*cimmodel.Instance, error) { return v.commForManager(), nil })
 	nsIn.Provider = v.provider(func(context.Context) ([]*cimmodel.Instance, error) { return v.namespacesInManager(), nil })
-	return []*cimmodel.Class{managed, system, logical, enabled, service, wbem, sap, om, nsClass, rp, comm, ectp, refProfile, commFor, nsIn}
+	// SMI-S before 1.5 registered component profiles as subprofiles; every
+	// profile here is a CIM_RegisteredProfile, and a client that still asks
+	// for subprofiles gets none rather than CIM_ERR_INVALID_CLASS.
+	subProfile := interopAbstract(ns, "CIM_RegisteredSubProfile", "CIM_RegisteredProfile")
+	requires := &cimmodel.Class{Name: "CIM_SubProfileRequiresProfile", Namespace: ns, Association: true, Abstract: true,
+		Properties: []cimmodel.Property{
+			{Name: "Antecedent", Type: cimmodel.TypeReference, Key: true, RefClass: "CIM_RegisteredProfile"},
+			{Name: "Dependent", Type: cimmodel.TypeReference, Key: true, RefClass: "CIM_RegisteredSubProfile"}}}
+	return []*cimmodel.Class{managed, system, logical, enabled, service, wbem, sap, om, nsClass, rp, subProfile, comm, ectp,
+		refProfile, requires, commFor, nsIn}
 }

@@ -107,6 +107,9 @@ func TestInteropObjectManager(t *testing.T) {
 	if got, want := len(nss), len(e.reg.Namespaces()); got != want || want < 3 {
 		t.Errorf("%d CIM_Namespace instances, want %d (every namespace: %v)", got, want, e.reg.Namespaces())
 	}
+	if subs, err := e.reg.Enumerate(context.Background(), InteropNamespace, "CIM_RegisteredSubProfile"); err != nil || len(subs) != 0 {
+		t.Errorf("CIM_RegisteredSubProfile: %d instances, %v; want none and no error", len(subs), err)
+	}
 	mechs, err := e.reg.Enumerate(context.Background(), InteropNamespaceAlias, "CIM_ObjectManagerCommunicationMechanism")
 	if err != nil {
 		t.Fatal(err)
