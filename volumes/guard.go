@@ -1,5 +1,12 @@
 package volumes
 
+import (
+	"context"
+	"fmt"
+
+	"github.com/replicad/replicad/store"
+)
+
 // InUseCheck is asked before a volume is deleted whether a layer above
 // still uses it (the iSCSI data plane: the volume is exposed in a target).
 // A non-nil error refuses the delete; its text names the users ("iSCSI
@@ -28,4 +35,23 @@ func (s *Service) checkInUse(rec volumeRecord) error {
 		return &InUseError{ID: rec.ID, Purpose: err.Error()}
 	}
 	return nil
+}
+
+// CheckInUse asks the installed check about volume id without deleting
+// it: nil, or the *InUseError Delete would return. Callers that will
+// delete the volume later (replica's Return To ResourcePool) ask first, so
+// that they refuse up front instead of failing half way. Errors also:
+// ErrNotFound.
+func (s *Service) CheckInUse(ctx context.Context, id ID) error {
+	if err := s.checkOpen(ctx); err != nil {
+		return err
+	}
+	var rec volumeRecord
+	if err := s.db.View(func(tx *store.Tx) (err error) {
+		rec, err = getVolume(tx, id)
+		return err
+	}); err != nil {
+		return fmt.Errorf("volume %s: %w", id, err)
+	}
+	return s.checkInUse(rec)
 }

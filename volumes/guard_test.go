@@ -29,6 +29,12 @@ func TestInUseGuard(t *testing.T) {
 		}
 		return nil
 	})
+	if err := e.svc.CheckInUse(ctx, kept.ID); !errors.Is(err, volumes.ErrInUse) {
+		t.Fatalf("CheckInUse of a guarded volume = %v; want ErrInUse", err)
+	}
+	if err := e.svc.CheckInUse(ctx, free.ID); err != nil {
+		t.Fatalf("CheckInUse of an unguarded volume = %v", err)
+	}
 	err = e.svc.Delete(ctx, kept.ID)
 	if !errors.Is(err, volumes.ErrInUse) || !strings.Contains(err.Error(), "iSCSI target(s) backup") {
 		t.Fatalf("Delete of a guarded volume = %v; want ErrInUse naming the target", err)
