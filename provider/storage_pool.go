@@ -76,7 +76,6 @@ func (p *Provider) poolInstance(c *cimmodel.Class, pool *volumes.Pool) *cimmodel
 		Set("TotalManagedSpace", cimmodel.Uint64(pool.TotalBytes)).
 		Set("RemainingManagedSpace", cimmodel.Uint64(pool.AvailableBytes)).
 		Set("SpaceLimitDetermination", cimmodel.Uint16(spaceLimitDetermination(pool))).
-
 		Set("ElementsShareSpace", cimmodel.Bool(true)).
 		Set("Usage", cimmodel.Uint16(2)). // Unrestricted
 		Set("OperationalStatus", cimmodel.Uint16s([]uint16{status}))
