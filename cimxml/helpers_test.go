@@ -121,6 +121,9 @@ type env struct {
 	srv    *cimxml.Server
 	url    string
 	calls  []cimmodel.Args
+	// block, when set, holds every Combine call until it is closed;
+	// started is told of each call that waits.
+	block, started chan struct{}
 }
 
 type fakeAuth struct{ u *users.File }
@@ -158,6 +161,10 @@ func newEnv(t testing.TB) *env {
 		{Name: "Result", Type: cimmodel.TypeReference, Out: true, RefClass: "T_Thing"},
 		{Name: "Count", Type: cimmodel.TypeUint32, Out: true},
 	}, Func: func(ctx context.Context, target cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
+		if e.block != nil {
+			e.started <- struct{}{}
+			<-e.block
+		}
 		e.calls = append(e.calls, in)
 		n := uint32(0)
 		if v, ok := in.Get("Things"); ok {

@@ -44,8 +44,10 @@ type Limits struct {
 	PreAuthTimeout time.Duration
 	ReadTimeout    time.Duration
 	// MaxConcurrentRequests caps authenticated requests served at once
-	// (default 64); more get 503.
+	// (default 64), MaxRequestsPerUser one user's (default 16, as
+	// wsman.AuthConfig's); more get 503.
 	MaxConcurrentRequests int
+	MaxRequestsPerUser    int
 	// OperationTimeout bounds one operation (default 60 s).
 	OperationTimeout time.Duration
 	// MaxEnumerationsPerUser and MaxEnumerations cap open pull enumeration
@@ -71,6 +73,9 @@ func (l *Limits) setDefaults() {
 	}
 	if l.MaxConcurrentRequests <= 0 {
 		l.MaxConcurrentRequests = 64
+	}
+	if l.MaxRequestsPerUser <= 0 {
+		l.MaxRequestsPerUser = 16
 	}
 	if l.OperationTimeout <= 0 {
 		l.OperationTimeout = 60 * time.Second
@@ -110,6 +115,9 @@ type Server struct {
 	once  sync.Once
 	slots chan struct{}
 	enums *enumerations
+
+	mu       sync.Mutex
+	inflight map[string]int // requests in progress per user
 }
 
 // NewServer returns a server answering from registry, logging users on
@@ -123,6 +131,7 @@ func (s *Server) init() {
 	s.once.Do(func() {
 		s.Limits.setDefaults()
 		s.slots = make(chan struct{}, s.Limits.MaxConcurrentRequests)
+		s.inflight = map[string]int{}
 		s.enums = newEnumerations(s.Limits, func() time.Time { return s.Now() })
 		if s.LogonBusy == nil {
 			s.LogonBusy = func(error) bool { return false }
@@ -179,16 +188,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeRequestError(w, r, user, start, badRequest("unsupported-operation", nil, "CIMOperation header %q", op))
 		return
 	}
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	default:
+	release, ok := s.admit(user)
+	if !ok {
 		discardBody(w, r)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "too many requests in progress", http.StatusServiceUnavailable)
 		s.Logger.Warn("cimxml request refused: too many in progress", zap.String("user", user), zap.String("remote", r.RemoteAddr))
 		return
 	}
+	defer release()
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.Limits.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -218,6 +226,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	call := &call{ctx: ctx, user: user, req: req, remote: r.RemoteAddr}
 	out, err := s.serve(call)
 	s.writeResponse(w, r, call, out, err, start)
+}
+
+// admit takes a slot of the server's and of user's requests in progress,
+// or reports that either is full.
+func (s *Server) admit(user string) (release func(), ok bool) {
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight[user] >= s.Limits.MaxRequestsPerUser {
+		<-s.slots
+		return nil, false
+	}
+	s.inflight[user]++
+	return func() {
+		s.mu.Lock()
+		if s.inflight[user]--; s.inflight[user] <= 0 {
+			delete(s.inflight, user)
+		}
+		s.mu.Unlock()
+		<-s.slots
+	}, true
 }
 
 // headerValue returns an HTTP header's value, URL-decoded as DSP0200 §7.4

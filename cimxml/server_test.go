@@ -310,3 +310,34 @@ func TestRequestErrors(t *testing.T) {
 		t.Error("no answer after the hostile requests")
 	}
 }
+
+// One user's requests in progress are capped (Limits.MaxRequestsPerUser):
+// past the cap 503, while another user is still served.
+func TestRequestsPerUserCapped(t *testing.T) {
+	e := newEnv(t)
+	e.srv.Limits.MaxRequestsPerUser = 1 // read by every request; none has run yet
+	e.block, e.started = make(chan struct{}), make(chan struct{}, 1)
+	combine := `<?xml version="1.0" encoding="utf-8"?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="1001" PROTOCOLVERSION="1.0"><SIMPLEREQ>` +
+		`<METHODCALL NAME="Combine"><LOCALCLASSPATH><LOCALNAMESPACEPATH><NAMESPACE NAME="test"/><NAMESPACE NAME="ns"/></LOCALNAMESPACEPATH>` +
+		className("T_Thing") + `</LOCALCLASSPATH></METHODCALL></SIMPLEREQ></MESSAGE></CIM>`
+	done := make(chan int, 1)
+	go func() {
+		status, _, _ := e.post("admin", "Combine", combine)
+		done <- status
+	}()
+	<-e.started
+	get := intrinsic("GetInstance", testNS, iparam("InstanceName", thingName("t1")))
+	if status, _, _ := e.post("admin", "GetInstance", get); status != http.StatusServiceUnavailable {
+		t.Errorf("admin's second request while one is in progress: HTTP %d, want 503", status)
+	}
+	if status, _, _ := e.post("reader", "GetInstance", get); status != http.StatusOK {
+		t.Errorf("another user meanwhile: HTTP %d, want 200", status)
+	}
+	close(e.block)
+	if status := <-done; status != http.StatusOK {
+		t.Errorf("the blocked call: HTTP %d", status)
+	}
+	if status, _, _ := e.post("admin", "GetInstance", get); status != http.StatusOK {
+		t.Errorf("admin after the call ended: HTTP %d, want 200", status)
+	}
+}
