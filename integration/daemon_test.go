@@ -149,6 +149,16 @@ func launch(dataDir string, extraArgs ...string) (*process, error) {
 				}
 			}
 		}
+		if err := sc.Err(); err != nil {
+			// A line past the scanner's 1 MiB: note it and keep the pipe
+			// drained, or the daemon would block writing its log.
+			note := fmt.Sprintf("(integration: log unreadable from here on: %v)", err)
+			p.mu.Lock()
+			p.raw.WriteString(note + "\n")
+			p.lines = append(p.lines, logLine{text: note})
+			p.mu.Unlock()
+			io.Copy(io.Discard, stderr)
+		}
 		p.exitErr = p.cmd.Wait()
 		close(p.exited)
 	}()
