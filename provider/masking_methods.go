@@ -82,8 +82,9 @@ func (p *Provider) controllerConfigurationMethods() []*cimmodel.Method {
 				{Name: "DeleteChildrenProtocolControllers", Type: cimmodel.TypeBoolean, In: true},
 				{Name: "DeleteUnits", Type: cimmodel.TypeBoolean, In: true},
 			},
-			Func:        p.deleteProtocolController,
-			Description: "Deletes an iSCSI target and its LUN mappings (the volumes stay); Busy (4097) while initiators are logged in.",
+			Func: p.deleteProtocolController,
+			Description: "Deletes an iSCSI target and its LUN mappings; with DeleteUnits also the volumes no other target maps " +
+				"(4096 when some stay). Busy (4097) while initiators are logged in.",
 		},
 	}
 }
@@ -477,10 +478,12 @@ func (p *Provider) hideArgs(ctx context.Context, in cimmodel.Args) (iscsi.Target
 }
 
 // deleteProtocolController implements DeleteProtocolController: it deletes
-// the target with its LUN mappings and mask; the volumes stay. Answers: 0;
-// 1 while the data plane is off, or for DeleteUnits (delete the volumes
-// with ReturnToStoragePool); 5 for a reference that names no target; 4097
-// (Busy) while initiators are logged in to it.
+// the target with its LUN mappings and mask; the volumes stay unless
+// DeleteUnits, which deletes those no other target maps. Answers: 0; 1
+// while the data plane is off; 4 (before any change) when DeleteUnits
+// would delete a volume in a replication relationship; 5 for a reference
+// that names no target; 4096 when DeleteUnits kept volumes other targets
+// map; 4097 (Busy) while initiators are logged in to it.
 func (p *Provider) deleteProtocolController(ctx context.Context, _ cimmodel.ObjectPath, in cimmodel.Args) (cimmodel.Result, error) {
 	const method = "DeleteProtocolController"
 	if p.iscsi == nil {
@@ -493,8 +496,11 @@ func (p *Provider) deleteProtocolController(ctx context.Context, _ cimmodel.Obje
 	} else if err != nil {
 		return p.maskRefuseErr(method, err)
 	}
+	var units, kept []*volumes.Volume
 	if del, _ := argBool(in, "DeleteUnits"); del {
-		return p.maskRefuse(method, returnNotSupported, "DeleteUnits is not supported: delete the volumes with ReturnToStoragePool")
+		if units, kept, err = p.unitsToDelete(ctx, t); err != nil {
+			return p.answerRefusal(method, err)
+		}
 	}
 	if err := p.deleteTarget(t.Name); err != nil {
 		var r *refusalOf
@@ -503,7 +509,60 @@ func (p *Provider) deleteProtocolController(ctx context.Context, _ cimmodel.Obje
 		}
 		return p.answerRefusal(method, err)
 	}
+	for _, v := range units {
+		if err := p.deleteVolume(ctx, v); err != nil {
+			return p.maskRefuseErr(method, fmt.Errorf("target %s deleted, but not its volume: %w", t.Name, err))
+		}
+	}
+	if len(kept) > 0 {
+		var names []string
+		for _, v := range kept {
+			names = append(names, v.Name)
+		}
+		return p.maskRefuse(method, returnUnitsKept, fmt.Sprintf("target %s deleted; volumes %s stay: other targets map them",
+			t.Name, strings.Join(names, ", ")))
+	}
 	return answer(returnOK), nil
+}
+
+// returnUnitsKept is DeleteProtocolController's 4096, LogicalDevices
+// Associated to Other ProtocolControllers Not Deleted.
+const returnUnitsKept uint32 = 4096
+
+// unitsToDelete splits the volumes target t maps into those
+// DeleteProtocolController(DeleteUnits) deletes and those it keeps because
+// other targets map them (WIN: a LogicalDevice stays while another
+// ProtocolController uses it). A volume in a replication relationship is
+// a refusal (4, Failed) before anything changes.
+func (p *Provider) unitsToDelete(ctx context.Context, t iscsi.Target) (del, kept []*volumes.Volume, err error) {
+	ts, err := p.iscsi.Targets()
+	if err != nil {
+		return nil, nil, fmt.Errorf("list targets: %w", err)
+	}
+	for _, l := range t.LUNs {
+		v, err := p.volumes.Lookup(ctx, l.Pool, l.Volume)
+		if errors.Is(err, volumes.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return nil, nil, fmt.Errorf("volume %s/%s: %w", l.Pool, l.Volume, err)
+		}
+		shared := slices.ContainsFunc(ts, func(o iscsi.Target) bool {
+			return o.Name != t.Name && slices.ContainsFunc(o.LUNs, func(ol iscsi.LUN) bool { return ol.Pool == l.Pool && ol.Volume == l.Volume })
+		})
+		if shared {
+			kept = append(kept, v)
+			continue
+		}
+		role, err := p.repl.svc.RoleOf(ctx, v.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		if role.InRelationship() {
+			return nil, nil, refuseWith(returnFailed, "DeleteUnits: volume %s is a replication source or target; end the relationship first", v.Name)
+		}
+		del = append(del, v)
+	}
+	return del, kept, nil
 }
 
 // deleteTarget deletes target name unless initiators are logged in to it

@@ -297,9 +297,6 @@ func TestDeleteProtocolController(t *testing.T) {
 		t.Errorf("unknown SPC = %d (%s), want 5", res.ReturnValue, reason(res))
 	}
 	e.fake.sessions = nil
-	if res := call(refParam("ProtocolController", spc), param("DeleteUnits", "true")); res.ReturnValue != returnNotSupported {
-		t.Errorf("DeleteUnits = %d (%s), want 1", res.ReturnValue, reason(res))
-	}
 	if after := e.fake.state(); after != before {
 		t.Errorf("refusals changed the data plane:\nbefore %s\nafter  %s", before, after)
 	}
@@ -311,6 +308,58 @@ func TestDeleteProtocolController(t *testing.T) {
 	}
 	if _, err := e.p.volumes.Get(context.Background(), v.ID); err != nil {
 		t.Errorf("the volume went with its target: %v", err)
+	}
+}
+
+// TestDeleteProtocolControllerDeleteUnits: DeleteUnits deletes the
+// volumes only this target maps, keeps (4096) those another target maps,
+// and refuses (4, nothing changed) a volume in a replication relationship.
+func TestDeleteProtocolControllerDeleteUnits(t *testing.T) {
+	e := newMaskEnv(t)
+	v1 := e.createVolume("default", "only", 1<<20)
+	v2 := e.createVolume("default", "shared", 1<<20)
+	src := e.createVolume("default", "src", 1<<20)
+	dst := e.createVolume("default", "dst", 1<<20)
+	e.pair(src, dst)
+	ref := func(names ...string) []iscsi.VolumeRef {
+		var out []iscsi.VolumeRef
+		for _, n := range names {
+			out = append(out, iscsi.VolumeRef{Pool: "default", Volume: n})
+		}
+		return out
+	}
+	for name, vols := range map[string][]string{"t1": {"only", "shared"}, "t2": {"shared"}, "t3": {"src"}} {
+		if _, err := e.fake.CreateTarget(name, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.fake.Expose(name, ref(vols...), nil, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	call := func(target string) cimmodel.Result {
+		return e.call(controllerConfigServiceClass, "DeleteProtocolController",
+			refParam("ProtocolController", e.p.spcPath(target)), param("DeleteUnits", "true"))
+	}
+	before, files := e.fake.state(), e.state()
+	if res := call("t3"); res.ReturnValue != returnFailed || !strings.Contains(reason(res), "replication") {
+		t.Errorf("DeleteUnits of a replication source = %d (%s), want 4", res.ReturnValue, reason(res))
+	}
+	if e.fake.state() != before || e.state() != files {
+		t.Errorf("the refused DeleteUnits changed something")
+	}
+	res := call("t1")
+	if res.ReturnValue != returnUnitsKept || !strings.Contains(reason(res), "shared") {
+		t.Errorf("DeleteUnits with a shared volume = %d (%s), want 4096 naming it", res.ReturnValue, reason(res))
+	}
+	if _, err := e.fake.Target("t1"); err == nil {
+		t.Error("target t1 is still there")
+	}
+	ctx := context.Background()
+	if _, err := e.p.volumes.Get(ctx, v1.ID); err == nil {
+		t.Error("the volume only t1 mapped is still there")
+	}
+	if _, err := e.p.volumes.Get(ctx, v2.ID); err != nil {
+		t.Errorf("the volume t2 maps too is gone: %v", err)
 	}
 }
 
