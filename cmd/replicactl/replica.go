@@ -221,8 +221,11 @@ func (a *app) report(ctx context.Context, method string, out *client.Output, wai
 		jobJSON["state"] = state
 		jobJSON["percentComplete"] = number(final.Get("PercentComplete"))
 		// The job's results: AffectedJobElement leads to what it created.
+		// Through AffectedJobElement only: an association filter on "*" walks
+		// every association class, and one that fails (say, of a data plane
+		// that is off) would hide the targets.
 		affected, err := a.c.Enumerate(ctx, a.namespace, "*", client.EnumerateOptions{Association: &cimmodel.AssociationFilter{
-			Object: job, ResultClassName: "CIM_StorageVolume"}})
+			Object: job, AssociationClassName: "CIM_AffectedJobElement", ResultClassName: "CIM_StorageVolume"}})
 		if err == nil {
 			var vols []string
 			for _, v := range affected {
