@@ -24,7 +24,7 @@ const (
 
 // requireTools skips when tgt or libiscsi's tools are missing, unless
 // REPLICAD_REQUIRE_CLIENTS=1 (make test) makes that a failure.
-func requireTools(t *testing.T, names ...string) {
+func requireTools(t testing.TB, names ...string) {
 	t.Helper()
 	for _, n := range append([]string{"tgtd", "tgtadm"}, names...) {
 		if _, err := exec.LookPath(n); err != nil {
@@ -37,7 +37,7 @@ func requireTools(t *testing.T, names ...string) {
 }
 
 // freePort returns a loopback address with a port nobody listens on now.
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,7 +49,7 @@ func freePort(t *testing.T) string {
 
 // env is a store, volumes and a started iscsi.Service with its own tgtd.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	db   *store.DB
 	vols *volumes.Service
@@ -68,7 +68,7 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvWith is newEnv with e's options (tgtadmPath, reconcileEvery).
-func newEnvWith(t *testing.T, e *env) *env {
+func newEnvWith(t testing.TB, e *env) *env {
 	t.Helper()
 	requireTools(t)
 	e.dir, e.addr = t.TempDir(), freePort(t)
