@@ -115,11 +115,6 @@ func Open(db *store.DB, vols *volumes.Service, opts Options) (*Service, error) {
 		return nil, fmt.Errorf("iscsi: open: %w", err)
 	}
 	opts.Dir = dir
-	// tgtd listens on Dir/tgtd.sock.0, a Unix socket: its path must fit
-	// sun_path (108 bytes with the NUL).
-	if sock := filepath.Join(dir, "tgtd.sock.0"); len(sock) > 107 {
-		return nil, fmt.Errorf("iscsi: open: tgtd's control socket %s is longer than a Unix socket path may be (107 bytes): use a shorter --data-dir", sock)
-	}
 	s := &Service{db: db, vols: vols, opts: opts, log: opts.Logger, portal: portal, quiesced: map[string]int{},
 		adm: &tgtadm{path: opts.Tgtadm, socket: filepath.Join(dir, "tgtd.sock"), timeout: opts.Timeout}}
 	if s.baseIQN, err = s.loadBaseIQN(opts.BaseIQN); err != nil {

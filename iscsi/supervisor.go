@@ -44,6 +44,11 @@ type supervisor struct {
 // done; a LUN that could not be re-created is logged, not fatal. Errors:
 // tgtd cannot be started (missing program, portal address in use).
 func (s *Service) Start(ctx context.Context) error {
+	// tgtd listens on Dir/tgtd.sock.0, a Unix socket: its path must fit
+	// sun_path (108 bytes with the NUL).
+	if sock := s.adm.socket + ".0"; len(sock) > 107 {
+		return fmt.Errorf("iscsi: start: tgtd's control socket %s is longer than a Unix socket path may be (107 bytes): use a shorter --data-dir", sock)
+	}
 	if err := os.MkdirAll(s.opts.Dir, 0o700); err != nil {
 		return fmt.Errorf("iscsi: start: %w", err)
 	}
