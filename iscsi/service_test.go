@@ -1,7 +1,9 @@
 package iscsi_test
 
 import (
+	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,5 +139,26 @@ func TestPeriodicReconcile(t *testing.T) {
 			t.Fatalf("the LUN and ACL removed behind replicad's back did not come back:\n%s", show)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestPortalTaken: a portal address another process listens on is an
+// error of Start, not a tgtd running without a portal.
+func TestPortalTaken(t *testing.T) {
+	requireTools(t)
+	e := newEnv(t)
+	e.svc.Close()
+	ln, err := net.Listen("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	svc, err := iscsi.Open(e.db, e.vols, iscsi.Options{Dir: filepath.Join(e.dir, "iscsi"), Listen: e.addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	if err := svc.Start(context.Background()); err == nil || !strings.Contains(err.Error(), e.addr) {
+		t.Fatalf("Start on a taken portal = %v; want an error naming it", err)
 	}
 }

@@ -160,8 +160,11 @@ func (s *Service) launch(ctx context.Context, sup *supervisor) error {
 		return err
 	}
 	defer logf.Close()
+	var logStart int64
 	if fi, err := logf.Stat(); err == nil && fi.Size() > 16<<20 {
 		_ = logf.Truncate(0)
+	} else if err == nil {
+		logStart = fi.Size()
 	}
 	cmd := exec.Command(s.opts.Tgtd, "-f", "--iscsi", "portal="+s.opts.Listen)
 	cmd.Env = append(os.Environ(), "TGT_IPC_SOCKET="+s.adm.socket)
@@ -179,7 +182,11 @@ func (s *Service) launch(ctx context.Context, sup *supervisor) error {
 	s.accounts = map[string]string{}
 	s.sizes = map[lunKey]int64{}
 	_ = os.WriteFile(s.pidFile(), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o600)
-	if err := s.waitReady(ctx, exited); err != nil {
+	err = s.waitReady(ctx, exited)
+	if err == nil {
+		err = s.checkPortal(logStart)
+	}
+	if err != nil {
 		_ = cmd.Process.Kill()
 		<-exited
 		return err
@@ -187,6 +194,23 @@ func (s *Service) launch(ctx context.Context, sup *supervisor) error {
 	s.log.Info("tgtd started", zap.Int("pid", cmd.Process.Pid), zap.String("portal", s.opts.Listen))
 	if err := s.reconcileLocked(ctx, nil); err != nil {
 		s.log.Error("reconcile after tgtd start", zap.Error(err))
+	}
+	return nil
+}
+
+// checkPortal reads what the started tgtd logged (from offset start):
+// a tgtd that could not bind its portal keeps running without one, which
+// only its log tells (another process took the port after our check).
+func (s *Service) checkPortal(start int64) error {
+	f, err := os.Open(filepath.Join(s.opts.Dir, "tgtd.log"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	buf := make([]byte, 64<<10)
+	n, _ := f.ReadAt(buf, start)
+	if bytes.Contains(buf[:n], []byte("failed to create/bind to portal")) {
+		return fmt.Errorf("tgtd could not listen on the portal %s (see %s)", s.opts.Listen, f.Name())
 	}
 	return nil
 }
