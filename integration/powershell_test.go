@@ -110,7 +110,9 @@ func TestPowerShellCmdlets(t *testing.T) {
 	c.must("volume", "create", "ps1", "--size", "2M")
 	c.must("volume", "create", "ps2", "--size", "1M")
 	c.must("group", "create", "psg", "ps1", "ps2")
-	var groups []map[string]string
+	var groups []struct {
+		InstanceID string `json:"instanceId"`
+	}
 	if err := json.Unmarshal([]byte(c.must("group", "list", "--output", "json")), &groups); err != nil || len(groups) != 1 {
 		t.Fatalf("group list: %v (%d groups), want 1", err, len(groups))
 	}
@@ -119,7 +121,7 @@ func TestPowerShellCmdlets(t *testing.T) {
 		t.Fatalf("replication service: %v", err)
 	}
 	system, _ := svcs[0].Properties["SystemName"].(string)
-	vars := map[string]string{"TO": d.url(), "GROUP": groups[0]["instanceid"], "SYSTEM": system}
+	vars := map[string]string{"TO": d.url(), "GROUP": groups[0].InstanceID, "SYSTEM": system}
 
 	t.Run("New-CimSession", func(t *testing.T) {
 		resp := replay(t, d, "new-cimsession-identify.xml", vars)
@@ -338,11 +340,13 @@ func TestPowerShellInvokeOnClass(t *testing.T) {
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	c.must("volume", "create", "cn1", "--size", "1M")
 	c.must("group", "create", "cng", "cn1")
-	var groups []map[string]string
+	var groups []struct {
+		InstanceID string `json:"instanceId"`
+	}
 	if err := json.Unmarshal([]byte(c.must("group", "list", "--output", "json")), &groups); err != nil || len(groups) != 1 {
 		t.Fatalf("group list: %v (%d groups), want 1", err, len(groups))
 	}
-	vars["GROUP"], vars["REL"] = groups[0]["instanceid"], "cnrel"
+	vars["GROUP"], vars["REL"] = groups[0].InstanceID, "cnrel"
 	// The MI client fetches the class to type the arguments, then invokes on the class.
 	if cls := replay(t, d, "get-cimclass.xml", vars); declared(cls, "CreateGroupReplica", "METHOD") == nil {
 		t.Fatal("the class fetched first has no CreateGroupReplica")
@@ -415,7 +419,9 @@ func TestPowerShellSetCimInstance(t *testing.T) {
 	c.must("volume", "create", "ps1", "--size", "1M")
 	c.must("volume", "create", "ps2", "--size", "1M")
 	c.must("group", "create", "psg", "ps1", "ps2")
-	var groups []map[string]string
+	var groups []struct {
+		InstanceID string `json:"instanceId"`
+	}
 	if err := json.Unmarshal([]byte(c.must("group", "list", "--output", "json")), &groups); err != nil || len(groups) != 1 {
 		t.Fatalf("group list: %v (%d groups), want 1", err, len(groups))
 	}
@@ -424,7 +430,7 @@ func TestPowerShellSetCimInstance(t *testing.T) {
 		t.Fatalf("replication service: %v", err)
 	}
 	system, _ := svcs[0].Properties["SystemName"].(string)
-	vars := map[string]string{"TO": d.url(), "GROUP": groups[0]["instanceid"], "SYSTEM": system}
+	vars := map[string]string{"TO": d.url(), "GROUP": groups[0].InstanceID, "SYSTEM": system}
 	// EPRs answering the cmdlets' DMTF-addressed requests keep the
 	// namespace (__cimnamespace, DMTF URI): the method's Job reference and
 	// the associated instances' EPRs.

@@ -69,7 +69,9 @@ func TestPowerShellRefusalSaysWhy(t *testing.T) {
 	c.must("volume", "create", "ps1", "--size", "1M")
 	c.must("volume", "create", "psrel_1", "--size", "1M")
 	c.must("group", "create", "psg", "ps1")
-	var groups []map[string]string
+	var groups []struct {
+		InstanceID string `json:"instanceId"`
+	}
 	if err := json.Unmarshal([]byte(c.must("group", "list", "--output", "json")), &groups); err != nil || len(groups) != 1 {
 		t.Fatalf("group list: %v (%d groups), want 1", err, len(groups))
 	}
@@ -78,7 +80,7 @@ func TestPowerShellRefusalSaysWhy(t *testing.T) {
 		t.Fatalf("replication service: %v", err)
 	}
 	system, _ := svcs[0].Properties["SystemName"].(string)
-	vars := map[string]string{"TO": d.url(), "GROUP": groups[0]["instanceid"], "SYSTEM": system}
+	vars := map[string]string{"TO": d.url(), "GROUP": groups[0].InstanceID, "SYSTEM": system}
 	out := replay(t, d, "invoke-cimmethod-creategroupreplica.xml", vars)
 	if out.Tag != "CreateGroupReplica_OUTPUT" {
 		t.Fatalf("answer %s, want CreateGroupReplica_OUTPUT", out.Tag)
