@@ -317,13 +317,13 @@ func TestReplicactlWaitReportsATerminatedJob(t *testing.T) {
 	var id string
 	deadline := time.Now().Add(30 * time.Second)
 	for id == "" {
-		var jobs []map[string]string
+		var jobs []struct{ ID, State string }
 		if err := json.Unmarshal([]byte(c.must("job", "list", "--output", "json")), &jobs); err != nil {
 			t.Fatal(err)
 		}
 		for _, j := range jobs {
-			if j["state"] == "Running" {
-				id = j["id"]
+			if j.State == "Running" {
+				id = j.ID
 			}
 		}
 		if id == "" && time.Now().After(deadline) {
@@ -352,6 +352,19 @@ func TestReplicactlWaitReportsATerminatedJob(t *testing.T) {
 	}
 	if imgs := images(t, d); !equalStrings(imgs, []string{"big.img"}) {
 		t.Errorf("images after the cancel: %v, want only big.img", imgs)
+	}
+	// A cancelled job is not complete: it keeps the share it had done.
+	var after []struct {
+		ID, State       string
+		PercentComplete float64
+	}
+	if err := json.Unmarshal([]byte(c.must("job", "list", "--output", "json")), &after); err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range after {
+		if j.ID == id && (j.State != "Terminated" || j.PercentComplete >= 100) {
+			t.Errorf("cancelled job %s: %s at %v%%, want Terminated below 100", id, j.State, j.PercentComplete)
+		}
 	}
 }
 

@@ -12,7 +12,8 @@
 // inside a caller's transaction (replica submits a copy job together with its
 // own records) and the job runs only after that transaction commits. A job
 // goes New → Running → Completed, Failed or Terminated; the last three are
-// final. PercentComplete is 100 in every final state and below 100 before.
+// final. PercentComplete is 100 once Completed or Failed, and below 100
+// before and for a Terminated job (the share it had done).
 //
 // # Handler contract
 //

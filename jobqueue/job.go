@@ -129,7 +129,8 @@ type Job struct {
 	// State is the job's state.
 	State State
 	// PercentComplete is Done/Total in percent, at most 99 while the job is
-	// unfinished and 100 once it is final, whatever the outcome.
+	// unfinished or once Terminated (a cancelled job is not complete), and
+	// 100 once Completed or Failed.
 	PercentComplete uint16
 	// Done and Total are the handler's last progress report, in the
 	// handler's units (bytes for copies).
@@ -170,9 +171,11 @@ func (j Job) Elapsed(now time.Time) time.Duration {
 	return now.Sub(j.Started)
 }
 
-// percent computes PercentComplete for a state and progress.
+// percent computes PercentComplete for a state and progress: 100 once
+// Completed or Failed, the share done (below 100) while unfinished and when
+// Terminated, so that a cancelled copy does not look finished.
 func percent(s State, done, total int64) uint16 {
-	if s.Final() {
+	if s == StateCompleted || s == StateFailed {
 		return 100
 	}
 	if total <= 0 || done <= 0 {

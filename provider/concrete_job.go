@@ -37,8 +37,9 @@ const (
 // What clients rely on (§6.5): a finished job is JobState 7,
 // OperationalStatus exactly [2, 17], PercentComplete 100, ErrorCode 0; a
 // failed one JobState 10 and a terminated one JobState 8, both with
-// OperationalStatus [6, 17], PercentComplete 100, ErrorCode ≠ 0, an
-// ErrorDescription and a CIM_Error from GetError.
+// OperationalStatus [6, 17], ErrorCode ≠ 0, an ErrorDescription and a
+// CIM_Error from GetError; PercentComplete is 100 for the failed one and
+// the share done (below 100) for the terminated one, which is not complete.
 func (p *Provider) concreteJobClass() *cimmodel.Class {
 	c := &cimmodel.Class{Name: concreteJobClassName, Superclass: "CIM_ConcreteJob", Namespace: Namespace}
 	c.Provider = &jobProvider{p: p, class: c}
