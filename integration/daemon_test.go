@@ -118,7 +118,10 @@ type daemon struct {
 // logs its listening address.
 func launch(dataDir string, extraArgs ...string) (*process, error) {
 	p := &process{dataDir: dataDir, user: "admin", exited: make(chan struct{})}
-	args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json"}, extraArgs...)
+	// --iscsi=off unless the test asks (a later flag wins): a tgtd per daemon
+	// would race for the default portal; iSCSI tests pass --iscsi=on and a
+	// portal of their own.
+	args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json", "--iscsi=off"}, extraArgs...)
 	p.cmd = exec.Command(binary, args...)
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {

@@ -39,6 +39,7 @@ func TestRunServesCIMXML(t *testing.T) {
 	m := NewMain()
 	m.Config.DataDir = t.TempDir()
 	m.Config.Listen = "127.0.0.1:0"
+	m.Config.ISCSI = iscsiOff // no tgtd on the default portal from a unit test
 	m.Config.CIMXMLListen = "127.0.0.1:0"
 	m.Config.LogFormat = "console"
 	if err := m.Run(context.Background()); err != nil {

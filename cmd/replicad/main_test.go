@@ -23,6 +23,7 @@ func runMain(t *testing.T) *Main {
 	m := NewMain()
 	m.Config.DataDir = t.TempDir()
 	m.Config.Listen = "127.0.0.1:0"
+	m.Config.ISCSI = iscsiOff // no tgtd on the default portal from a unit test
 	m.Config.LogFormat = "console"
 	if err := m.Run(context.Background()); err != nil {
 		m.Close()
