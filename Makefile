@@ -8,9 +8,9 @@ CI_FUZZTIME ?= 5s
 
 .PHONY: run build test test-short cover fuzz bench lint clean
 
-## run: build and start the daemon on embedded defaults (127.0.0.1:5985, ./replicad-data)
+## run: build and start the daemon on embedded defaults (127.0.0.1:5985, ./replicad-data); Ctrl-C stops it and make exits 0
 run:
-	$(GO) run ./cmd/replicad --listen $(LISTEN) --data-dir $(DATA_DIR) --log-format console
+	$(GO) run ./cmd/replicad --listen $(LISTEN) --data-dir $(DATA_DIR) --log-format console --own-terminal
 
 ## build: compile replicad and replicactl into ./bin
 build:

@@ -21,6 +21,9 @@ type Config struct {
 	DataDir   string
 	UsersFile string // "" → DataDir/users, created on first start
 	LogFormat string // json or console
+	// OwnTerminal is --own-terminal: take the terminal's foreground so that
+	// Ctrl-C reaches replicad alone (make run uses it; terminal.go).
+	OwnTerminal bool
 	// Keytab enables Kerberos with the service keys in this file;
 	// KerberosPrincipal restricts tickets to one of its principals.
 	Keytab            string
@@ -111,6 +114,7 @@ func (c *Config) ParseFlags(args []string) error {
 	fs.StringVar(&c.UsersFile, "users", c.UsersFile, "htpasswd file with bcrypt hashes (htpasswd -B); default DATA/users, created with an admin user on first start")
 	fs.Var(optionalBool{&c.AllowUnencrypted}, "allow-unencrypted", "allow Basic authentication over plain HTTP (default: only when every listener is on loopback)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: json or console")
+	fs.BoolVar(&c.OwnTerminal, "own-terminal", false, "become the terminal's foreground job, so that Ctrl-C stops replicad alone and whatever started it (make run) sees its exit status")
 	fs.StringVar(&c.Keytab, "keytab", c.Keytab, "Kerberos keytab with the service keys (e.g. HTTP/host); enables Kerberos logons")
 	fs.StringVar(&c.KerberosPrincipal, "kerberos-principal", c.KerberosPrincipal, "accept only tickets for this keytab principal (e.g. HTTP/host.example.com) and its HTTP/-WSMAN/ twin; default any in the keytab")
 	fs.DurationVar(&c.MirrorLag, "mirror-lag", c.MirrorLag, "how long a write to the source of an Asynchronous Mirror may go unnoticed (default 2s)")

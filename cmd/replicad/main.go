@@ -48,14 +48,27 @@ func main() {
 		fmt.Fprintln(os.Stderr, "replicad:", err)
 		os.Exit(2)
 	}
+	restore := func() {}
+	if m.Config.OwnTerminal {
+		restore = takeTerminal()
+	}
+	status := serve(ctx, m)
+	restore()
+	os.Exit(status)
+}
+
+// serve runs the daemon until ctx ends (SIGINT, SIGTERM) and returns the
+// exit status: 0 after a clean shutdown.
+func serve(ctx context.Context, m *Main) int {
 	if err := m.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "replicad:", err)
 		m.Close()
-		os.Exit(1)
+		return 1
 	}
 	<-ctx.Done()
 	if err := m.Close(); err != nil {
 		fmt.Fprintln(os.Stderr, "replicad: shutdown:", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
