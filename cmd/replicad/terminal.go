@@ -13,13 +13,13 @@ import (
 // replicad alone: replicad then shuts down cleanly and exits 0, and the
 // programs that started it (make run, go run) see that status instead of
 // dying of the interrupt themselves. It returns a function that gives the
-// terminal back to the group that had it. When stdin is not a terminal it
-// does nothing.
+// terminal back to the group that had it. When stdin is not a terminal, or
+// replicad is not in its foreground (started with &), it does nothing.
 func takeTerminal() (restore func()) {
 	fd := int(os.Stdin.Fd())
 	previous, err := unix.IoctlGetInt(fd, unix.TIOCGPGRP)
-	if err != nil {
-		return func() {} // not a terminal (or not ours)
+	if err != nil || previous != syscall.Getpgrp() {
+		return func() {} // not a terminal, or we run in the background: leave it
 	}
 	if err := syscall.Setpgid(0, 0); err != nil {
 		return func() {}
