@@ -122,6 +122,9 @@ func accepted(res cimmodel.Result) bool {
 // actions and the Copy Services modify operations are tried; and a few
 // things not advertised are refused with a reason.
 func TestCapabilitiesTellTheTruth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("tries every advertised capability with real copies (the slowest unit test); make test runs it")
+	}
 	e := newReplEnv(t)
 	w := &capsWalk{e: e, t: t}
 	types := w.property(e.p.capabilitiesPath(), "SupportedReplicationTypes")
