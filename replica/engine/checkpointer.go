@@ -5,25 +5,27 @@ import (
 	"sync"
 )
 
-// checkpointer takes the checkpoints of a copy off its data path: the writer
-// asks for one and goes on writing while the checkpointer's goroutine makes
-// the target durable (an fdatasync takes tens of milliseconds to seconds) and
-// records it. While one is being taken, newer requests replace each other,
-// so the checkpoints handed on still advance in order and the last one asked
-// for before close is always taken. A nil *checkpointer ignores every call.
-type checkpointer struct {
+// checkpointer takes work off a copy's data path: the writer asks for a
+// checkpoint (or reports progress) and goes on writing while the
+// checkpointer's goroutine makes the target durable (an fdatasync takes tens
+// of milliseconds to seconds) and records it, or hands the progress to the
+// caller (the job layer persists it, with an fsync). While one is being
+// taken, newer requests replace each other, so what is handed on still
+// advances in order and the last value asked for before close is always
+// taken. A nil *checkpointer ignores every call.
+type checkpointer[T any] struct {
 	mu      sync.Mutex
-	pending *Checkpoint
+	pending *T
 	closed  bool
 	wake    chan struct{} // one token: pending or closed changed
 }
 
-func newCheckpointer() *checkpointer {
-	return &checkpointer{wake: make(chan struct{}, 1)}
+func newCheckpointer[T any]() *checkpointer[T] {
+	return &checkpointer[T]{wake: make(chan struct{}, 1)}
 }
 
 // ask queues cp, replacing a queued checkpoint that was not started yet.
-func (k *checkpointer) ask(cp Checkpoint) {
+func (k *checkpointer[T]) ask(cp T) {
 	if k == nil {
 		return
 	}
@@ -35,7 +37,7 @@ func (k *checkpointer) ask(cp Checkpoint) {
 
 // close tells serve that no more checkpoints come: it takes the queued one, if
 // any, and returns.
-func (k *checkpointer) close() {
+func (k *checkpointer[T]) close() {
 	if k == nil {
 		return
 	}
@@ -45,7 +47,7 @@ func (k *checkpointer) close() {
 	k.signal()
 }
 
-func (k *checkpointer) signal() {
+func (k *checkpointer[T]) signal() {
 	select {
 	case k.wake <- struct{}{}:
 	default:
@@ -54,7 +56,7 @@ func (k *checkpointer) signal() {
 
 // serve calls take for each checkpoint asked for, one at a time, until close
 // or ctx ends; it returns take's first error.
-func (k *checkpointer) serve(ctx context.Context, take func(Checkpoint) error) error {
+func (k *checkpointer[T]) serve(ctx context.Context, take func(T) error) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err

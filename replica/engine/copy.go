@@ -254,7 +254,8 @@ type copier struct {
 	cpTime   time.Time
 	recorded bool  // a checkpoint was handed to the caller
 	kicked   int64 // writeback was started for [0, kicked)
-	cps      *checkpointer
+	cps      *checkpointer[Checkpoint]
+	progress *checkpointer[[2]int64] // done, total
 }
 
 // writebackKick is how much finished target data accumulates before Copy starts its writeback.
@@ -317,8 +318,15 @@ type filled struct {
 func (c *copier) run() error {
 	g, ctx := errgroup.WithContext(c.ctx)
 	if c.opts.Checkpoint != nil {
-		c.cps = newCheckpointer()
+		c.cps = newCheckpointer[Checkpoint]()
 		g.Go(func() error { return c.cps.serve(ctx, c.checkpoint) })
+	}
+	if c.opts.Progress != nil {
+		// The caller may persist progress (a job does, with an fsync): not on the writer.
+		c.progress = newCheckpointer[[2]int64]()
+		g.Go(func() error {
+			return c.progress.serve(ctx, func(p [2]int64) error { c.opts.Progress(p[0], p[1]); return nil })
+		})
 	}
 	idx := make(chan int)
 	ahead := 0
@@ -387,6 +395,7 @@ func (c *copier) run() error {
 	}
 	g.Go(func() error {
 		defer c.cps.close()
+		defer c.progress.close()
 		waiting := map[int]filled{}
 		for next := 0; next < len(c.chunks); next++ {
 			f, ok := waiting[next]
@@ -523,9 +532,7 @@ func (c *copier) complete(i int) error {
 		c.doneLow += c.chunks[c.next].len
 		c.next++
 	}
-	if c.opts.Progress != nil {
-		c.opts.Progress(c.doneAll, c.total)
-	}
+	c.progress.ask([2]int64{c.doneAll, c.total})
 	wm := c.size
 	if c.next < len(c.chunks) {
 		wm = c.chunks[c.next].off

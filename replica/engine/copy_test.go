@@ -407,3 +407,45 @@ func TestCheckpointDoesNotStopWriter(t *testing.T) {
 	}
 	mustEqualFiles(t, src, dst)
 }
+
+// TestProgressDoesNotStopWriter checks that a slow Progress callback (the
+// job layer persists progress with an fsync) does not hold up the writer,
+// and that the last report is the whole copy.
+func TestProgressDoesNotStopWriter(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	makeImage(t, src, 16*mib, 4, seg{0, 16 * mib, false})
+	opts := engine.DefaultOptions()
+	opts.Method = engine.MethodReadWrite
+	opts.ChunkSize = mib
+	opts.Workers = 1
+	var written atomic.Int64
+	engine.SetAfterChunk(&opts, func(off int64) { written.Store(off + mib) })
+	first := true
+	var stalled error
+	var last int64
+	opts.Progress = func(done, total int64) {
+		last = done
+		if !first {
+			return
+		}
+		first = false
+		for deadline := time.Now().Add(20 * time.Second); written.Load() < done+4*mib; {
+			if time.Now().After(deadline) {
+				stalled = fmt.Errorf("writer stalled at %d behind a progress report of %d", written.Load(), done)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if _, err := engine.Copy(context.Background(), src, dst, opts); err != nil {
+		t.Fatal(err)
+	}
+	if stalled != nil {
+		t.Error(stalled)
+	}
+	if last != 16*mib {
+		t.Errorf("last progress %d, want %d", last, 16*mib)
+	}
+	mustEqualFiles(t, src, dst)
+}
