@@ -66,6 +66,8 @@ func images(t *testing.T, d *daemon) []string {
 // group and two replicas on disk, the second run changes nothing, and the
 // removal playbook (checked first) takes everything away again.
 func TestAnsibleCollection(t *testing.T) {
+	t.Parallel()
+	requireDaemon(t)
 	requireClient(t, "ansible-playbook", lookPath("ansible-playbook"))
 	requirePywinrm(t)
 	d := startDaemon(t, "")
@@ -106,6 +108,8 @@ func TestAnsibleCollection(t *testing.T) {
 // holding the return value and the server's reason (asserted in the
 // playbook, which then fails), and a mirror is created (Mode 3).
 func TestAnsibleRefusalsSayWhy(t *testing.T) {
+	t.Parallel()
+	requireDaemon(t)
 	requireClient(t, "ansible-playbook", lookPath("ansible-playbook"))
 	requirePywinrm(t)
 	d := startDaemon(t, "")
@@ -131,6 +135,8 @@ func TestAnsibleRefusalsSayWhy(t *testing.T) {
 // traceback (all asserted in the playbook). The detached target is then
 // deleted as a volume of its own.
 func TestAnsibleMirrorLifecycle(t *testing.T) {
+	t.Parallel()
+	requireDaemon(t)
 	requireClient(t, "ansible-playbook", lookPath("ansible-playbook"))
 	requirePywinrm(t)
 	d := startDaemon(t, "")

@@ -51,6 +51,8 @@ func readmeBlocks(t *testing.T) []string {
 // pywinrm example and the Ansible modules read). Any failing command fails
 // the test with the session's output.
 func TestReadmeRuns(t *testing.T) {
+	t.Parallel()
+	requireDaemon(t)
 	blocks := readmeBlocks(t)
 	if len(blocks) < 4 {
 		t.Fatalf("%d marked blocks in README.md, want the first session, pywinrm, Ansible and backup", len(blocks))

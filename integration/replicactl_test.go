@@ -64,6 +64,8 @@ func (c ctl) must(args ...string) string {
 // generic commands, the task commands from volumes to a detached group
 // clone, and one-line errors that change nothing.
 func TestReplicactl(t *testing.T) {
+	t.Parallel()
+	requireDaemon(t)
 	d := startDaemon(t, "")
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	pool := filepath.Join(d.dataDir, "pools", "default")
@@ -147,6 +149,8 @@ func TestReplicactl(t *testing.T) {
 // self-signed certificate from `replicad cert`: refused without --insecure
 // or --ca-file (one line naming both), served with either.
 func TestReplicactlTLS(t *testing.T) {
+	t.Parallel()
+	requireDaemon(t)
 	certDir := t.TempDir()
 	if out, err := exec.Command(binary, "cert", "--host", "127.0.0.1", "--out", certDir).CombinedOutput(); err != nil {
 		t.Fatalf("replicad cert: %v\n%s", err, out)
@@ -178,6 +182,8 @@ func TestReplicactlTLS(t *testing.T) {
 // TestMetricsEndpoint checks /metrics and /healthz on --metrics-listen and
 // that requests to /wsman are counted by status.
 func TestMetricsEndpoint(t *testing.T) {
+	t.Parallel()
+	requireDaemon(t)
 	d := startDaemon(t, "", "--metrics-listen", "127.0.0.1:0")
 	var addr string
 	for _, e := range d.waitLogs("listening", 2) {
@@ -241,6 +247,8 @@ const enumerateBody = `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envel
 // passes is one replicad accepts, the unit starts the binary with them, and
 // systemd-analyze (when present) finds nothing wrong with the unit.
 func TestDeployFiles(t *testing.T) {
+	t.Parallel()
+	requireDaemon(t)
 	env, err := os.ReadFile("../deploy/replicad.env")
 	if err != nil {
 		t.Fatal(err)
@@ -288,6 +296,8 @@ func TestDeployFiles(t *testing.T) {
 // second replicactl, and checks the waiting command exits 1 with the job's
 // error on one line and leaves no target behind.
 func TestReplicactlWaitReportsATerminatedJob(t *testing.T) {
+	t.Parallel()
+	requireDaemon(t)
 	// 16 MiB of data at 2 MiB/s: about 8 s of copying.
 	d := startDaemon(t, "", "--copy-bandwidth", strconv.Itoa(2<<20))
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
@@ -376,6 +386,8 @@ func TestReplicactlWaitReportsATerminatedJob(t *testing.T) {
 // Enough Available Capacity) naming the free space, both through
 // replicactl with the daemon's reason.
 func TestReplicactlThinPool(t *testing.T) {
+	t.Parallel()
+	requireDaemon(t)
 	bin := buildReplicactl(t)
 	d := startDaemon(t, "", "--metrics-listen", "127.0.0.1:0", "--pool-policy", "default=thin,overcommit=0,low-space=100%",
 		"--pool-policy", "capped=thin,overcommit=100%", "--pool-policy", "fixed=thick")
@@ -443,6 +455,8 @@ func TestReplicactlThinPool(t *testing.T) {
 // delete PATH) is refused with the reason in the fault, logged as a
 // refusal (INFO), not as an ERROR "Generic failure"; the volume stays.
 func TestDeleteOfReplicatedVolumeSaysWhy(t *testing.T) {
+	t.Parallel()
+	requireDaemon(t)
 	d := startDaemon(t, "")
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	c.must("volume", "create", "src", "--size", "1M")
@@ -483,6 +497,8 @@ func TestDeleteOfReplicatedVolumeSaysWhy(t *testing.T) {
 // volume created before it; both binaries answer --version with version,
 // commit and Go version.
 func TestBackupAndVersion(t *testing.T) {
+	t.Parallel()
+	requireDaemon(t)
 	d := startDaemon(t, "")
 	c := ctl{t: t, bin: buildReplicactl(t), d: d}
 	c.must("volume", "create", "kept", "--size", "1M")
