@@ -104,6 +104,16 @@ func (s *Service) endRecords(ctx context.Context, syncs []*Synchronization, grou
 	if err != nil {
 		return nil, err
 	}
+	if how == EndReturnToPool {
+		// A target that something outside replica holds (an iSCSI target
+		// exposing it) is refused before anything ends, rather than
+		// left to a deletion that fails after the records are gone.
+		for id := range targets {
+			if err := s.vols.CheckInUse(ctx, id); err != nil {
+				return nil, fmt.Errorf("target %s: %w", targets[id].Name, err)
+			}
+		}
+	}
 	s.followMu.Lock()
 	defer s.followMu.Unlock()
 	s.mu.Lock()
