@@ -70,6 +70,9 @@ func newEnv(t *testing.T) *env {
 // newEnvWith is newEnv with e's options (tgtadmPath, reconcileEvery).
 func newEnvWith(t testing.TB, e *env) *env {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a real tgtd: skipped with -short (make test runs it)")
+	}
 	requireTools(t)
 	e.dir, e.addr = t.TempDir(), freePort(t)
 	var err error
