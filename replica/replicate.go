@@ -204,7 +204,7 @@ func (s *Service) record(p *plan, opID string, targets []*volumes.Volume, create
 	err := s.db.Update(func(tx *store.Tx) error {
 		var err error
 		job, err = s.jobs.SubmitTx(tx, jobqueue.Spec{Kind: KindCopy, Name: name,
-			Description: fmt.Sprintf("%s of %d volume(s), relationship %s", p.req.SyncType, len(targets), p.relName),
+			Description: p.jobDescription(len(targets)),
 			Payload:     copyPayload{Op: opID}, Affected: affected, Owner: "replication",
 			DeleteOnCompletion: false})
 		if err != nil {
@@ -274,3 +274,13 @@ func AffectedVolume(id volumes.ID, created bool) string {
 
 // AffectedGroup is the Spec.Affected entry for target group id.
 func AffectedGroup(id string) string { return AffectedTargetGroup + ":" + id }
+
+// jobDescription says what the copy job makes, by the names the client gave:
+// the new target's ElementName for a one-element request, else the
+// relationship's name.
+func (p *plan) jobDescription(targets int) string {
+	if p.req.ElementName != "" {
+		return fmt.Sprintf("%s of %d volume(s) into %s", p.req.SyncType, targets, p.req.ElementName)
+	}
+	return fmt.Sprintf("%s of %d volume(s), relationship %s", p.req.SyncType, targets, p.relName)
+}
