@@ -154,6 +154,13 @@ func (s *Service) follow(ctx context.Context, x *Synchronization) error {
 		// change proves that nothing changed since.
 		return nil
 	}
+	// Registered before the leases are taken, so that it ends after they
+	// are released: Modify's hold waits for exactly that.
+	ctx, end, ok := s.catchUps.begin(ctx, x.ID)
+	if !ok {
+		return nil // an operation holds this mirror: next round
+	}
+	defer end()
 	var leases []func()
 	defer func() {
 		for _, r := range leases {

@@ -197,6 +197,11 @@ func (s *Service) modify(ctx context.Context, ids []string, groupSync string, op
 	if op == OpAbort {
 		return ModifyResult{}, s.abort(ctx, ids)
 	}
+	if tr.async {
+		// The copy needs the volumes: take them from the mirror loop first
+		// (before mu, which a catch-up needs to finish).
+		defer s.catchUps.hold(ids)()
+	}
 	s.followMu.Lock()
 	defer s.followMu.Unlock()
 	s.mu.Lock()

@@ -92,6 +92,9 @@ type Service struct {
 	stopLoop  context.CancelFunc
 	loopDone  chan struct{}
 	closeOnce sync.Once
+	// catchUps lets Modify take a mirror away from the mirror loop
+	// (catchup.go).
+	catchUps catchUps
 	// integrity holds verification counters and the scrub loop (verify.go).
 	integrity *integrity
 }
