@@ -31,6 +31,7 @@ var allowedImports = map[string][]string{
 	"provider/providertest":     {"store", "volumes", "jobqueue", "replica", "provider"},
 	"client":                    {"soap", "cimmodel", "ntlm", "spnego"},
 	"metrics":                   nil,
+	"internal/buildinfo":        nil,
 	"integration":               nil,
 }
 

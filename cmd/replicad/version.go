@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
-	"runtime/debug"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/replicad/replicad/internal/buildinfo"
 )
 
 // version is replicad's version; a release build sets it with
@@ -15,32 +15,8 @@ import (
 // build (go install ...@v1.2.3) is used, or "devel".
 var version = ""
 
-// versionLine is "replicad VERSION (commit REV[-dirty], GO)", from the
-// build information Go records in the binary.
-func versionLine(prog string) string {
-	v, commit := version, "unknown"
-	if info, ok := debug.ReadBuildInfo(); ok {
-		if v == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-			v = info.Main.Version
-		}
-		var dirty bool
-		for _, s := range info.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				commit = s.Value
-			case "vcs.modified":
-				dirty = s.Value == "true"
-			}
-		}
-		if dirty {
-			commit += "-dirty"
-		}
-	}
-	if v == "" {
-		v = "devel"
-	}
-	return fmt.Sprintf("%s %s (commit %s, %s)", prog, v, commit, runtime.Version())
-}
+// versionLine is "replicad VERSION (commit REV[-dirty], GO)".
+func versionLine(prog string) string { return buildinfo.Line(prog, version) }
 
 // usageHeader is what `replicad --help` prints before the flags: the
 // daemon and every subcommand.
