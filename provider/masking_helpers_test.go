@@ -24,8 +24,10 @@ type fakeISCSI struct {
 	targets  map[string]*iscsi.Target
 	hwids    map[string]iscsi.HardwareID
 	sessions []iscsi.Session
-	fail     error
-	next     int
+	// sessionsErr, when set, is what Sessions returns (tgtd down).
+	sessionsErr error
+	fail        error
+	next        int
 }
 
 var _ iscsiBackend = (*fakeISCSI)(nil)
@@ -233,6 +235,9 @@ func (f *fakeISCSI) DeleteHardwareID(id string) error {
 func (f *fakeISCSI) Sessions() ([]iscsi.Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.sessionsErr != nil {
+		return nil, f.sessionsErr
+	}
 	return slices.Clone(f.sessions), nil
 }
 

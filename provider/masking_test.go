@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -599,5 +600,21 @@ func TestConnectionAuthentication(t *testing.T) {
 	want := map[string]uint64{connectionInstancePrefix + "open:1:1": 2, connectionInstancePrefix + "chap:2:1": 4}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("AuthenticationMethodUsed = %v, want %v", got, want)
+	}
+}
+
+// TestSessionsWithTgtdDown: with tgtd not answering, the sessions and
+// connections enumerate empty (nobody can be logged in) instead of failing,
+// so that a walk over every association class still answers.
+func TestSessionsWithTgtdDown(t *testing.T) {
+	e := newMaskEnv(t)
+	e.fake.sessions = []iscsi.Session{{Target: "t", Initiator: iqnA, SessionID: "1", Connections: 1}}
+	e.fake.sessionsErr = fmt.Errorf("tgtadm: %w", iscsi.ErrUnavailable)
+	if got := e.enumerate(iscsiSessionClassName); len(got) != 0 {
+		t.Errorf("sessions with tgtd down: %d, want 0", len(got))
+	}
+	e.fake.sessionsErr = errors.New("tgtadm: unexpected output")
+	if _, err := e.reg.Enumerate(context.Background(), Namespace, iscsiSessionClassName); err == nil {
+		t.Error("another failure to list sessions was not reported")
 	}
 }
