@@ -48,27 +48,30 @@ const cimMaxCopyState = 17
 // vendorValue reports a value in the DMTF Vendor Specific range.
 func vendorValue(v uint16) bool { return v >= 0x8000 }
 
+// fromCIM translates value v of parameter param through values: a value in
+// the vendor range is Not Supported, any other unknown one is an invalid
+// argument naming the choices (want).
+func fromCIM[T any](param string, v uint16, values map[uint16]T, want string) (T, error) {
+	if t, ok := values[v]; ok {
+		return t, nil
+	}
+	var zero T
+	if vendorValue(v) {
+		return zero, fmt.Errorf("%w: %s %d is a vendor value replicad does not define", replica.ErrNotSupported, param, v)
+	}
+	return zero, invalidArg("%s %d: must be %s", param, v, want)
+}
+
 // requestKind reads SyncType, Mode and WaitForCopyState into req.
 func requestKind(in cimmodel.Args, req *replica.Request) error {
 	st, _ := argUint16(in, "SyncType")
-	syncType, ok := cimSyncTypes[st]
-	switch {
-	case ok:
-		req.SyncType = syncType
-	case vendorValue(st):
-		return fmt.Errorf("%w: SyncType %d is a vendor value replicad does not define", replica.ErrNotSupported, st)
-	default:
-		return invalidArg("SyncType %d: must be 6 Mirror, 7 Snapshot or 8 Clone", st)
+	var err error
+	if req.SyncType, err = fromCIM("SyncType", st, cimSyncTypes, "6 Mirror, 7 Snapshot or 8 Clone"); err != nil {
+		return err
 	}
 	if mode, given := argUint16(in, "Mode"); given {
-		m, ok := cimModes[mode]
-		switch {
-		case ok:
-			req.Mode = m
-		case vendorValue(mode):
-			return fmt.Errorf("%w: Mode %d is a vendor value replicad does not define", replica.ErrNotSupported, mode)
-		default:
-			return invalidArg("Mode %d: must be 2 Synchronous or 3 Asynchronous", mode)
+		if req.Mode, err = fromCIM("Mode", mode, cimModes, "2 Synchronous or 3 Asynchronous"); err != nil {
+			return err
 		}
 	}
 	wait, given := argUint16(in, "WaitForCopyState")
@@ -92,16 +95,9 @@ func requestConsistency(in cimmodel.Args, req *replica.Request) error {
 	if !given {
 		return nil
 	}
-	consistency, ok := cimConsistencies[c]
-	switch {
-	case ok:
-		req.Consistency = consistency
-	case vendorValue(c):
-		return fmt.Errorf("%w: Consistency %d is a vendor value replicad does not define", replica.ErrNotSupported, c)
-	default:
-		return invalidArg("Consistency %d: must be 2 No Consistency or 3 Sequential Consistency", c)
-	}
-	return nil
+	var err error
+	req.Consistency, err = fromCIM("Consistency", c, cimConsistencies, "2 No Consistency or 3 Sequential Consistency")
+	return err
 }
 
 // requestLocality refuses what replicad cannot do with the request's
