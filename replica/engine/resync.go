@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -54,12 +55,17 @@ type ResyncOptions struct {
 	// against the target's data (a periodic scan for changes nothing else can
 	// see); the sidecar is still rewritten.
 	CompareTarget bool
+	// Changed, when set, is marked (in its own block size) with every block
+	// Resync wrote or punched in the target, so that a caller can tell those
+	// who follow the target exactly what changed (a tracked change).
+	Changed *DirtyMap
 }
 
 // Resync brings the existing target dstPath up to date with srcPath, writing only
 // blocks that differ: those in opts.Dirty, or else those whose hash differs from
 // the trusted sidecar (or from the target's data where no trusted sidecar
-// vouches for it). A block that became all zero is punched in the target, never
+// vouches for it: then each side is read once, in chunks, and only its
+// allocated extents, a hole standing for zeros). A block that became all zero is punched in the target, never
 // skipped. The target takes the source's size and is fdatasync'ed before Resync
 // returns nil; nil also means that the source did not change (size, mtime or
 // ctime) during the pass, so the two files were equal when it ended. A pass that
@@ -122,6 +128,11 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	if r.exts, err = extentsOf(int(src.Fd()), r.size); err != nil {
 		return st, err
 	}
+	// The target's extents as it is before the pass: only this pass
+	// changes them meanwhile, and only in blocks it has already compared.
+	if r.dexts, err = extentsOf(int(dst.Fd()), min(dfi.Size(), r.size)); err != nil {
+		return st, err
+	}
 	sc, err := readSidecar(opts.HashSidecar, opts.BlockSize)
 	if err != nil {
 		return st, err
@@ -150,6 +161,12 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	if srcErr != nil && !errors.Is(srcErr, ErrSourceChanged) {
 		return st, srcErr
 	}
+	// The target's identity as this pass left it, taken before the
+	// fdatasync so that the wait for its timestamps to settle overlaps it.
+	written, err := IdentityOf(dst)
+	if err != nil {
+		return st, err
+	}
 	if err := unix.Fdatasync(int(dst.Fd())); err != nil {
 		return st, fmt.Errorf("engine: fdatasync target: %w", err)
 	}
@@ -157,7 +174,7 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	if opts.HashSidecar != "" {
 		// Every block was compared or written: the hashes describe the
 		// target now, whether or not the source changed meanwhile.
-		if st.SidecarGeneration, st.Target, err = r.saveSidecar(dst, sc, trusted, dstID); err != nil {
+		if st.SidecarGeneration, st.Target, err = r.saveSidecar(dst, sc, trusted, dstID, written); err != nil {
 			return st, err
 		}
 	}
@@ -193,15 +210,16 @@ func (r *resyncer) mutate() error {
 // saveSidecar writes the sidecar for the target as it is now and returns its
 // generation. An unchanged target whose sidecar was trusted keeps it. When
 // someone else changed the target while its identity settled, no sidecar is
-// written (0): the next pass compares against the target's data.
-func (r *resyncer) saveSidecar(dst *os.File, sc *sidecar, trusted bool, before Identity) (uint64, Identity, error) {
+// written (0): the next pass compares against the target's data. written is
+// the target's identity when the pass ended.
+func (r *resyncer) saveSidecar(dst *os.File, sc *sidecar, trusted bool, before, written Identity) (uint64, Identity, error) {
 	if trusted && !r.mutated.Load() {
 		return sc.gen, before, nil
 	}
 	if err := r.mutate(); err != nil {
 		return 0, Identity{}, err
 	}
-	id, settled, err := settledIdentity(dst)
+	id, settled, err := settle(dst, written)
 	if err != nil || !settled {
 		return 0, Identity{}, err
 	}
@@ -225,7 +243,8 @@ type resyncer struct {
 	dst     *dataFile
 	size    int64
 	nblocks int64
-	exts    []Extent
+	exts    []Extent // the source's data extents
+	dexts   []Extent // the target's data extents before the pass
 	thr     *throttle
 	old     [][sha256.Size]byte // sidecar hashes, shorter than nblocks when unknown
 	hashes  [][sha256.Size]byte // new hashes; each worker writes only its own blocks
@@ -241,6 +260,8 @@ type resyncer struct {
 	dropOnce sync.Once   // drops the sidecar before the first change
 	dropErr  error       // of dropOnce
 	mutated  atomic.Bool // the target was changed
+
+	changedMu sync.Mutex // serialises marks in opts.Changed
 }
 
 // plan lists the blocks to look at: the dirty ones (plus any the sidecar does not
@@ -296,7 +317,7 @@ func (r *resyncer) run(ctx context.Context) error {
 	for range r.opts.Workers {
 		g.Go(func() error {
 			buf := alignedBuffer(r.opts.ChunkSize/r.opts.BlockSize*r.opts.BlockSize + r.opts.BlockSize)
-			tbuf := alignedBuffer(r.opts.BlockSize)
+			tbuf := alignedBuffer(int64(len(buf)))
 			for i := range idx {
 				if err := r.doRange(gctx, r.work[i], buf, tbuf); err != nil {
 					return err
@@ -338,6 +359,26 @@ func (r *resyncer) readData(ctx context.Context, p []byte, off int64) error {
 	return nil
 }
 
+// readTarget fills p with the target at off as it was before the pass: its
+// data extents are read, holes and bytes past its old end are zeros, read
+// from nowhere.
+func (r *resyncer) readTarget(p []byte, off int64) error {
+	end := off + int64(len(p))
+	clear(p)
+	i := sort.Search(len(r.dexts), func(i int) bool { return r.dexts[i].End() > off })
+	for ; i < len(r.dexts) && r.dexts[i].Offset < end; i++ {
+		lo, hi := max(r.dexts[i].Offset, off), min(r.dexts[i].End(), end)
+		q := p[lo-off : hi-off]
+		n, err := r.dst.ReadAt(q, lo)
+		r.targetRead.Add(int64(n))
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("engine: read target at %d: %w", lo, err)
+		}
+		clear(q[n:])
+	}
+	return nil
+}
+
 func (r *resyncer) doRange(ctx context.Context, br blockRange, buf, tbuf []byte) error {
 	bs := r.opts.BlockSize
 	off := br.first * bs
@@ -345,6 +386,25 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf, tbuf []byte)
 	p := buf[:end-off]
 	if err := r.readData(ctx, p, off); err != nil {
 		return err
+	}
+	forced := func(b int64) bool { return r.dirty && (r.opts.Dirty.Test(b) || b >= r.forced) }
+	// The target is read once for the span of blocks that no trusted hash
+	// and no dirty bit settles.
+	tlo, thi := int64(-1), int64(-1)
+	for b := br.first; b < br.first+br.n; b++ {
+		if !forced(b) && b >= int64(len(r.old)) {
+			if tlo < 0 {
+				tlo = b
+			}
+			thi = b + 1
+		}
+	}
+	var tp []byte
+	if tlo >= 0 {
+		tp = tbuf[tlo*bs-off : min(thi*bs, end)-off]
+		if err := r.readTarget(tp, tlo*bs); err != nil {
+			return err
+		}
 	}
 	for b := br.first; b < br.first+br.n; b++ {
 		boff := b * bs
@@ -354,16 +414,12 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf, tbuf []byte)
 		if !zero {
 			h = sha256.Sum256(blk)
 		}
-		changed := r.dirty && (r.opts.Dirty.Test(b) || b >= r.forced)
+		changed := forced(b)
 		if !changed {
 			if b < int64(len(r.old)) {
 				changed = h != r.old[b]
 			} else {
-				th, err := r.targetHash(boff, tbuf[:len(blk)])
-				if err != nil {
-					return err
-				}
-				changed = h != th
+				changed = !bytes.Equal(blk, tbuf[boff-off:boff-off+int64(len(blk))])
 			}
 		}
 		r.hashes[b] = h
@@ -381,27 +437,17 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf, tbuf []byte)
 	return ctx.Err()
 }
 
-// targetHash hashes the target's block at off the way doRange hashes the source's.
-func (r *resyncer) targetHash(off int64, p []byte) ([sha256.Size]byte, error) {
-	var h [sha256.Size]byte
-	n, err := r.dst.ReadAt(p, off)
-	r.targetRead.Add(int64(n))
-	if err != nil && err != io.EOF {
-		return h, fmt.Errorf("engine: read target at %d: %w", off, err)
-	}
-	clear(p[n:])
-	if isZero(p) {
-		return h, nil
-	}
-	return sha256.Sum256(p), nil
-}
-
 // apply makes the target's block at off equal to blk: punched when zero, written otherwise.
 func (r *resyncer) apply(blk []byte, off int64, zero bool) error {
 	if err := r.mutate(); err != nil {
 		return err
 	}
 	r.changed.Add(1)
+	if r.opts.Changed != nil {
+		r.changedMu.Lock()
+		r.opts.Changed.MarkRange(off, int64(len(blk)))
+		r.changedMu.Unlock()
+	}
 	if zero {
 		err := unix.Fallocate(int(r.dst.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, int64(len(blk)))
 		if err == nil {
@@ -424,4 +470,47 @@ func (r *resyncer) apply(blk []byte, off int64, zero bool) error {
 	r.written.Add(int64(len(blk)))
 	r.opts.wrote(int64(len(blk)))
 	return nil
+}
+
+// timestampTick is how often the clock that stamps file times advances:
+// the kernel stamps a write with its coarse clock, which moves once a tick
+// (clock_getres(CLOCK_REALTIME_COARSE), 1–10 ms), or TimestampGranularity
+// where the kernel does not say.
+var timestampTick = sync.OnceValue(func() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGetres(unix.CLOCK_REALTIME_COARSE, &ts); err != nil || ts.Nano() <= 0 {
+		return TimestampGranularity
+	}
+	return time.Duration(ts.Nano())
+})
+
+// stampGranularity bounds how coarse the timestamps of id are: two ticks of
+// the kernel's coarse clock (one for the clock, one for the margin), or two
+// seconds for a file whose times are whole seconds (a filesystem that keeps
+// no finer times).
+func stampGranularity(id Identity) time.Duration {
+	if id.CtimeNS%int64(time.Second) == 0 && id.MtimeNS%int64(time.Second) == 0 {
+		return 2 * time.Second
+	}
+	return 2 * timestampTick()
+}
+
+// settle returns f's identity once a later write must change it, and
+// whether it is still written, the identity f had when the pass ended. A
+// write stamps the file with the coarse clock, so a write in the same tick
+// as the last one of the pass may leave every timestamp as it was; once the
+// clock has moved past the last change's stamp, any later write shows. settle
+// waits only for what is left of that (usually nothing: the fdatasync since
+// took longer), not a fixed time; a write by someone else meanwhile makes it
+// unusable as a description of what the pass wrote (false).
+func settle(f *os.File, written Identity) (Identity, bool, error) {
+	gran := stampGranularity(written)
+	if wait := gran - time.Since(time.Unix(0, written.CtimeNS)); wait > 0 {
+		time.Sleep(min(wait, gran)) // a stamp from the future waits one granule
+	}
+	id, err := IdentityOf(f)
+	if err != nil {
+		return id, false, err
+	}
+	return id, id == written, nil
 }
