@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -13,40 +15,28 @@ import (
 	"github.com/replicad/replicad/volumes"
 )
 
-// BenchmarkFleet measures one Create, Get, Lookup and Pool (the lookup a
-// replica request makes per target) with 100 and with 10,000 volumes in
-// the pool: each should cost about the same at both counts. The fleet is
+// fleetSizes are the volume counts BenchmarkFleet measures at.
+var fleetSizes = []int{100, 1000, 10000}
+
+// BenchmarkFleet measures one Create, Get, Lookup, Pool (the lookup a
+// replica request made per target) and ListAfter (a page of 100) with 100, 1,000 and 10,000 volumes in the pool
+// (thick, the zero Options: Create counts what the pool's volumes have not
+// written): each should cost about the same at every count. The fleet is
 // adopted by one Rescan of sparse files, in the data folder of b.TempDir.
+// At the end it logs each operation's cost at the largest count over its
+// cost at the smallest (the goal is ≤ 1.2).
 func BenchmarkFleet(b *testing.B) {
-	for _, n := range []int{100, 10000} {
+	perOp := map[string]map[int][]time.Duration{} // every -count run
+	record := func(op string, n int, b *testing.B) {
+		if perOp[op] == nil {
+			perOp[op] = map[int][]time.Duration{}
+		}
+		perOp[op][n] = append(perOp[op][n], b.Elapsed()/time.Duration(b.N))
+	}
+	for _, n := range fleetSizes {
 		b.Run(fmt.Sprintf("volumes=%d", n), func(b *testing.B) {
-			dir := b.TempDir()
-			pool := filepath.Join(dir, "pools", volumes.DefaultPool)
-			if err := os.MkdirAll(pool, 0o755); err != nil {
-				b.Fatal(err)
-			}
-			for i := range n {
-				if err := os.WriteFile(filepath.Join(pool, fmt.Sprintf("v%05d.img", i)), nil, 0o600); err != nil {
-					b.Fatal(err)
-				}
-				if err := os.Truncate(filepath.Join(pool, fmt.Sprintf("v%05d.img", i)), MiB); err != nil {
-					b.Fatal(err)
-				}
-			}
-			db, err := store.Open(filepath.Join(dir, "state.db"), store.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			svc, err := volumes.Open(db, dir, volumes.Options{Logger: zap.NewNop()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer svc.Close()
+			svc := openFleet(b, n)
 			ctx := context.Background()
-			if _, err := svc.Rescan(ctx); err != nil {
-				b.Fatal(err)
-			}
 			v, err := svc.Lookup(ctx, volumes.DefaultPool, "v00042")
 			if err != nil {
 				b.Fatal(err)
@@ -57,6 +47,7 @@ func BenchmarkFleet(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
+				record("Get", n, b)
 			})
 			b.Run("Lookup", func(b *testing.B) {
 				for b.Loop() {
@@ -64,6 +55,7 @@ func BenchmarkFleet(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
+				record("Lookup", n, b)
 			})
 			b.Run("Pool", func(b *testing.B) {
 				for b.Loop() {
@@ -71,14 +63,81 @@ func BenchmarkFleet(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
+				record("Pool", n, b)
 			})
+			b.Run("ListAfter", func(b *testing.B) {
+				for b.Loop() {
+					if page, _, err := svc.ListAfter(ctx, "", 100); err != nil || len(page) != 100 {
+						b.Fatal(err, len(page))
+					}
+				}
+				record("ListAfter", n, b)
+			})
+			made := 0 // -count runs Create again on the same fleet
 			b.Run("Create", func(b *testing.B) {
-				for i := 0; b.Loop(); i++ {
-					if _, err := svc.Create(ctx, volumes.DefaultPool, fmt.Sprintf("new%d", i), MiB); err != nil {
+				for b.Loop() {
+					made++
+					if _, err := svc.Create(ctx, volumes.DefaultPool, fmt.Sprintf("new%d", made), MiB); err != nil {
 						b.Fatal(err)
 					}
 				}
+				record("Create", n, b)
 			})
 		})
 	}
+	logFleetRatios(perOp)
+}
+
+// logFleetRatios logs, per operation, its cost at the largest fleet over
+// its cost at the smallest (medians of the -count runs), when both ran (a
+// -bench filter may skip some), on standard output: a parent benchmark's
+// own log is not shown.
+func logFleetRatios(perOp map[string]map[int][]time.Duration) {
+	lo, hi := fleetSizes[0], fleetSizes[len(fleetSizes)-1]
+	for _, op := range []string{"Get", "Lookup", "Pool", "ListAfter", "Create"} {
+		small, big := median(perOp[op][lo]), median(perOp[op][hi])
+		if small > 0 && big > 0 {
+			fmt.Printf("fleet %s: %v at %d volumes, %v at %d: ratio %.2f\n", op, small, lo, big, hi, float64(big)/float64(small))
+		}
+	}
+}
+
+// openFleet opens a Service over a pool of n sparse 1 MiB volumes
+// v00000..v<n-1>, closed when b ends.
+func openFleet(b *testing.B, n int) *volumes.Service {
+	b.Helper()
+	dir := b.TempDir()
+	pool := filepath.Join(dir, "pools", volumes.DefaultPool)
+	if err := os.MkdirAll(pool, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(pool, fmt.Sprintf("v%05d.img", i)), nil, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Truncate(filepath.Join(pool, fmt.Sprintf("v%05d.img", i)), MiB); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db, err := store.Open(filepath.Join(dir, "state.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	svc, err := volumes.Open(db, dir, volumes.Options{Logger: zap.NewNop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { svc.Close() })
+	return svc
+}
+
+// median is the middle of ds (0 for none).
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

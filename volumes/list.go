@@ -1,0 +1,67 @@
+package volumes
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/replicad/replicad/store"
+)
+
+// ListAfter returns at most limit volumes of every pool whose ID is greater
+// than after (byte order of the ID strings; "" starts at the first), in ID
+// order, and whether more volumes follow the last one returned. It is one
+// read transaction that decodes only the records it returns and stats only
+// their image files (opening each pool met once), so paging through N
+// volumes costs N, not N²/limit. A volume deleted between two pages is
+// simply not met; one created meanwhile is met when its ID sorts after
+// the cursor. Errors: ErrInvalidSize (limit < 1), ErrClosed.
+func (s *Service) ListAfter(ctx context.Context, after ID, limit int) (vols []*Volume, more bool, err error) {
+	wrap := func(err error) error { return fmt.Errorf("list volumes after %q: %w", after, err) }
+	if err := s.checkOpen(ctx); err != nil {
+		return nil, false, wrap(err)
+	}
+	if limit < 1 {
+		return nil, false, wrap(fmt.Errorf("%w: limit %d", ErrInvalidSize, limit))
+	}
+	recs := make([]volumeRecord, 0, min(limit, 1024))
+	if err := s.db.View(func(tx *store.Tx) error {
+		return tx.ForEachAfter(bucketVolumes, string(after), func(_ string, raw []byte) error {
+			if len(recs) == limit {
+				more = true
+				return store.ErrStop
+			}
+			var r volumeRecord
+			if err := store.Decode(raw, &r); err != nil {
+				return err
+			}
+			recs = append(recs, r)
+			return nil
+		})
+	}); err != nil {
+		return nil, false, wrap(err)
+	}
+	return s.volumesInOrder(recs), more, nil
+}
+
+// volumesInOrder turns records into Volumes in the records' order, opening
+// each pool directory once.
+func (s *Service) volumesInOrder(recs []volumeRecord) []*Volume {
+	roots := map[string]*dirHandle{}
+	defer func() {
+		for _, r := range roots {
+			if r != nil {
+				r.Close()
+			}
+		}
+	}()
+	out := make([]*Volume, 0, len(recs))
+	for _, r := range recs {
+		root, ok := roots[r.Pool]
+		if !ok {
+			root, _ = s.openPool(r.Pool)
+			roots[r.Pool] = root
+		}
+		out = append(out, s.volume(r, root))
+	}
+	return out
+}
