@@ -128,11 +128,6 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	if r.exts, err = extentsOf(int(src.Fd()), r.size); err != nil {
 		return st, err
 	}
-	// The target's extents as it is before the pass: only this pass
-	// changes them meanwhile, and only in blocks it has already compared.
-	if r.dexts, err = extentsOf(int(dst.Fd()), min(dfi.Size(), r.size)); err != nil {
-		return st, err
-	}
 	sc, err := readSidecar(opts.HashSidecar, opts.BlockSize)
 	if err != nil {
 		return st, err
@@ -140,6 +135,14 @@ func Resync(ctx context.Context, srcPath, dstPath string, opts ResyncOptions) (s
 	trusted := sc.trusted(opts, dstID)
 	if trusted {
 		r.old = sc.hashes
+	}
+	if int64(len(r.old)) < r.nblocks {
+		// Blocks no hash vouches for are compared with the target as it is
+		// before the pass: only the pass changes its extents meanwhile, and
+		// only in blocks it has already compared.
+		if r.dexts, err = extentsOf(int(dst.Fd()), min(dfi.Size(), r.size)); err != nil {
+			return st, err
+		}
 	}
 	r.hashes = make([][sha256.Size]byte, r.nblocks)
 	copy(r.hashes, r.old)
