@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -94,5 +95,33 @@ func TestResyncReportsChanged(t *testing.T) {
 	if !st.SidecarTrusted || st.TargetBytesRead != 0 || st.BytesRead > want.Count()*bs {
 		t.Errorf("second mirror: sidecar trusted %v, read %d target and %d source bytes; want true, 0, at most %d",
 			st.SidecarTrusted, st.TargetBytesRead, st.BytesRead, want.Count()*bs)
+	}
+}
+
+// TestDirtyMapMergeClone: Merge marks every byte range of the other map in
+// the map's own block size, growing it; a Clone is independent.
+func TestDirtyMapMergeClone(t *testing.T) {
+	m := engine.NewDirtyMap(1*mib, 64<<10)
+	m.Set(1)
+	c := m.Clone()
+	same := engine.NewDirtyMap(0, 64<<10)
+	same.Set(3)
+	same.Set(40) // past m's end
+	m.Merge(same)
+	fine := engine.NewDirtyMap(1*mib, 4096)
+	fine.Set(16*5 + 3) // inside block 5 of m
+	m.Merge(fine)
+	coarse := engine.NewDirtyMap(4*mib, 256<<10)
+	coarse.Set(2) // blocks 8..11 of m
+	m.Merge(coarse)
+	var got []int64
+	for i := m.Next(0); i >= 0; i = m.Next(i + 1) {
+		got = append(got, i)
+	}
+	if want := []int64{1, 3, 5, 8, 9, 10, 11, 40}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("merged map marks %v, want %v", got, want)
+	}
+	if c.Count() != 1 || !c.Test(1) {
+		t.Errorf("the clone marks %d blocks, want only block 1", c.Count())
 	}
 }

@@ -104,6 +104,26 @@ func (m *DirtyMap) Next(i int64) int64 {
 // Reset marks every block clean.
 func (m *DirtyMap) Reset() { clear(m.words) }
 
+// Clone returns a copy of m that shares nothing with it.
+func (m *DirtyMap) Clone() *DirtyMap {
+	return &DirtyMap{blockSize: m.blockSize, blocks: m.blocks, words: append([]uint64(nil), m.words...)}
+}
+
+// Merge marks in m every byte range that o marks, in m's own block size
+// (a block of m is dirty when any byte of it is dirty in o).
+func (m *DirtyMap) Merge(o *DirtyMap) {
+	if o.blockSize == m.blockSize {
+		m.grow(o.blocks)
+		for i, w := range o.words {
+			m.words[i] |= w
+		}
+		return
+	}
+	for i := o.Next(0); i >= 0; i = o.Next(i + 1) {
+		m.MarkRange(i*o.blockSize, o.blockSize)
+	}
+}
+
 const dirtyMagic = "RDMAP001"
 
 // MarshalBinary encodes the map as a magic, block size, block count and the

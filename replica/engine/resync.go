@@ -498,6 +498,17 @@ func stampGranularity(id Identity) time.Duration {
 	return 2 * timestampTick()
 }
 
+// StampGranularity bounds how coarse the timestamps of a file with
+// identity id are (see Settle): a look at the file taken at least this long
+// after its ctime proves that any later write changes its identity.
+func StampGranularity(id Identity) time.Duration { return stampGranularity(id) }
+
+// Settle returns f's identity once a later write must change it (waiting
+// what is left of StampGranularity since its ctime), and whether it is
+// still id, the identity the caller saw after its own last write: false
+// means someone else wrote f meanwhile.
+func Settle(f *os.File, id Identity) (Identity, bool, error) { return settle(f, id) }
+
 // settle returns f's identity once a later write must change it, and
 // whether it is still written, the identity f had when the pass ended. A
 // write stamps the file with the coarse clock, so a write in the same tick
