@@ -40,6 +40,14 @@
 // space is below its low-space threshold logs a warning once and reports
 // [Pool.LowSpace].
 //
+// No single operation reads every record or stats every file (tally.go):
+// each pool's volume count and provisioned bytes are kept in memory where
+// records are written and rebuilt by every Rescan (Open's included); what
+// its files occupy, and so what thick volumes have not written yet, comes
+// from a count of the files made at most once a second per pool. A thick
+// pool's reservation between counts is never below the truth (writes only
+// lower it), and a check that would refuse counts again first.
+//
 // # Import and missing files
 //
 // [Open] and [Service.Rescan] import regular *.img files dropped into a pool

@@ -73,6 +73,14 @@ func BenchmarkFleet(b *testing.B) {
 				}
 				record("ListAfter", n, b)
 			})
+			b.Run("Count", func(b *testing.B) { // what Pool pays at most once a second
+				for b.Loop() {
+					if err := svc.CountNow(volumes.DefaultPool); err != nil {
+						b.Fatal(err)
+					}
+				}
+				record("Count", n, b)
+			})
 			made := 0 // -count runs Create again on the same fleet
 			b.Run("Create", func(b *testing.B) {
 				for b.Loop() {
@@ -94,7 +102,7 @@ func BenchmarkFleet(b *testing.B) {
 // own log is not shown.
 func logFleetRatios(perOp map[string]map[int][]time.Duration) {
 	lo, hi := fleetSizes[0], fleetSizes[len(fleetSizes)-1]
-	for _, op := range []string{"Get", "Lookup", "Pool", "ListAfter", "Create"} {
+	for _, op := range []string{"Get", "Lookup", "Pool", "ListAfter", "Create", "Count"} {
 		small, big := median(perOp[op][lo]), median(perOp[op][hi])
 		if small > 0 && big > 0 {
 			fmt.Printf("fleet %s: %v at %d volumes, %v at %d: ratio %.2f\n", op, small, lo, big, hi, float64(big)/float64(small))

@@ -30,7 +30,11 @@ type Pool struct {
 	// ProvisionedBytes is the sum of the pool's volumes' sizes (apparent,
 	// sparse: it may exceed TotalBytes).
 	ProvisionedBytes uint64
-	// AllocatedBytes is the disk space the pool's volume files occupy.
+	// AllocatedBytes is the disk space the pool's volume files occupy, as
+	// last counted: a Pool call finding the count older than a second
+	// starts another in the background, and one made after a volume was
+	// opened for writing through OpenImage waits for a count. Writes made
+	// around this package (tgtd, a copy by hand) show after a later call.
 	AllocatedBytes uint64
 	// Volumes is the number of volumes in the pool, missing ones included.
 	Volumes int
@@ -61,12 +65,8 @@ func (s *Service) Pools(ctx context.Context) ([]*Pool, error) {
 		return nil, fmt.Errorf("list pools: %w", err)
 	}
 	var pools []poolRecord
-	var vols []volumeRecord
 	if err := s.db.View(func(tx *store.Tx) (err error) {
-		if pools, err = allPools(tx); err != nil {
-			return err
-		}
-		vols, err = allVolumes(tx)
+		pools, err = allPools(tx)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("list pools: %w", err)
@@ -74,7 +74,7 @@ func (s *Service) Pools(ctx context.Context) ([]*Pool, error) {
 	sort.Slice(pools, func(i, j int) bool { return pools[i].Name < pools[j].Name })
 	out := make([]*Pool, 0, len(pools))
 	for _, p := range pools {
-		pl, err := s.pool(p, vols)
+		pl, err := s.pool(p)
 		if err != nil {
 			return nil, fmt.Errorf("list pools: %w", err)
 		}
@@ -92,25 +92,22 @@ func (s *Service) Pool(ctx context.Context, name string) (*Pool, error) {
 		return nil, fmt.Errorf("get pool %q: %w", name, ErrPoolNotFound)
 	}
 	var rec poolRecord
-	var vols []volumeRecord
 	if err := s.db.View(func(tx *store.Tx) (err error) {
-		if rec, err = getPool(tx, name); err != nil {
-			return err
-		}
-		vols, err = allVolumes(tx)
+		rec, err = getPool(tx, name)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("get pool %s: %w", name, err)
 	}
-	p, err := s.pool(rec, vols)
+	p, err := s.pool(rec)
 	if err != nil {
 		return nil, fmt.Errorf("get pool %s: %w", name, err)
 	}
 	return p, nil
 }
 
-// pool builds the Pool of rec; vols may hold volumes of other pools.
-func (s *Service) pool(rec poolRecord, vols []volumeRecord) (*Pool, error) {
+// pool builds the Pool of rec from its tally (tally.go: figuresToReport
+// says when its files are counted).
+func (s *Service) pool(rec poolRecord) (*Pool, error) {
 	p := &Pool{Name: rec.Name, Created: rec.Created, path: s.poolDir(rec.Name)}
 	root, err := s.openPool(rec.Name)
 	switch {
@@ -128,23 +125,12 @@ func (s *Service) pool(rec poolRecord, vols []volumeRecord) (*Pool, error) {
 		}
 		p.TotalBytes, p.FreeBytes, p.UsedBytes = u.total, u.free, u.used
 	}
-	var unwritten uint64
-	for _, v := range vols {
-		if v.Pool != rec.Name {
-			continue
-		}
-		p.Volumes++
-		p.ProvisionedBytes += v.SizeBytes
-		var alloc uint64
-		if root != nil {
-			if fi, err := root.Lstat(fileName(v.Name)); err == nil && fi.Mode().IsRegular() {
-				alloc = allocatedBytes(fi)
-			}
-		}
-		p.AllocatedBytes += alloc
-		unwritten += sub(v.SizeBytes, alloc)
+	f, err := s.figuresToReport(rec.Name)
+	if err != nil {
+		return nil, err
 	}
-	s.provision(p, unwritten)
+	p.Volumes, p.ProvisionedBytes, p.AllocatedBytes = f.volumes, f.provisioned, f.allocated
+	s.provision(p, f.unwritten)
 	return p, nil
 }
 
@@ -208,7 +194,8 @@ func (s *Service) CreatePool(ctx context.Context, name string) (*Pool, error) {
 		}
 		return nil, wrap(err)
 	}
-	p, err := s.pool(rec, nil)
+	s.tally.addPool(name)
+	p, err := s.pool(rec)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -235,16 +222,9 @@ func (s *Service) DeletePool(ctx context.Context, name string) error {
 		if _, err := getPool(tx, name); err != nil {
 			return err
 		}
-		vols, err := allVolumes(tx)
-		if err != nil {
-			return err
-		}
-		for _, v := range vols {
-			if v.Pool == name {
-				return fmt.Errorf("%w: volume %s", ErrPoolNotEmpty, v.Name)
-			}
-		}
-		return nil
+		return tx.ForEachPrefix(bucketNames, nameKey(name, ""), func(key string, _ []byte) error {
+			return fmt.Errorf("%w: volume %s", ErrPoolNotEmpty, key[len(name)+1:])
+		})
 	}); err != nil {
 		return wrap(err)
 	}
@@ -267,5 +247,6 @@ func (s *Service) DeletePool(ctx context.Context, name string) error {
 		}
 		return wrap(err)
 	}
+	s.tally.removePool(name)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/replicad/replicad/volumes"
@@ -115,4 +116,25 @@ func TestCreateAndDeletePool(t *testing.T) {
 			t.Errorf("Pools after delete: got %v, %v; want only default", pools, err)
 		}
 	})
+}
+
+// A pool whose only volume lost its file is still not empty: the record
+// keeps it (the name index is asked, not the directory).
+func TestDeletePoolWithMissingVolume(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.svc.CreatePool(ctx, "fast"); err != nil {
+		t.Fatal(err)
+	}
+	v := e.create("fast", "gone", MiB)
+	if err := os.Remove(v.Path()); err != nil {
+		t.Fatal(err)
+	}
+	err := e.svc.DeletePool(ctx, "fast")
+	if !errors.Is(err, volumes.ErrPoolNotEmpty) || !strings.Contains(err.Error(), "volume gone") {
+		t.Fatalf("DeletePool with a missing volume: %v, want ErrPoolNotEmpty naming it", err)
+	}
+	if _, err := e.svc.Pool(ctx, "fast"); err != nil {
+		t.Errorf("Pool after refused delete: %v", err)
+	}
 }

@@ -7,10 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/replicad/replicad/store"
 )
 
 // Provisioning is how a pool's volumes take their space (see the package
@@ -227,52 +226,51 @@ func (pr *provisioner) observe(pool string, u fsUsage) bool {
 // poolSpace is what a pool's space check counts.
 type poolSpace struct {
 	usage       fsUsage
-	provisioned uint64 // sum of the pool's volume sizes
-	unwritten   uint64 // sum over its volumes of size minus allocated bytes
+	provisioned uint64    // sum of the pool's volume sizes
+	unwritten   uint64    // sum over its volumes of size minus allocated bytes
+	counted     time.Time // when unwritten was counted (tally.go)
 }
 
-// space reads the filesystem under root and the pool's volumes.
+// space reads the filesystem under root and the pool's tally (no record
+// is read and no file stat'ed: tally.go).
 func (s *Service) space(pool string, root *dirHandle) (poolSpace, error) {
-	var sp poolSpace
 	u, err := root.statFS()
 	if err != nil {
-		return sp, err
+		return poolSpace{}, err
 	}
-	sp.usage = u
-	var vols []volumeRecord
-	if err := s.db.View(func(tx *store.Tx) (err error) {
-		vols, err = allVolumes(tx)
-		return err
-	}); err != nil {
-		return sp, err
-	}
-	for _, v := range vols {
-		if v.Pool != pool {
-			continue
-		}
-		sp.provisioned += v.SizeBytes
-		var alloc uint64
-		if fi, err := root.Lstat(fileName(v.Name)); err == nil && fi.Mode().IsRegular() {
-			alloc = allocatedBytes(fi)
-		}
-		if alloc < v.SizeBytes {
-			sp.unwritten += v.SizeBytes - alloc
-		}
-	}
-	return sp, nil
+	f := s.tally.figures(pool)
+	return poolSpace{usage: u, provisioned: f.provisioned, unwritten: f.unwritten, counted: f.counted}, nil
 }
 
-// checkSpace is the policy's check of a Create (grow 0: a new volume of
-// size bytes) or a Grow (of a volume that has grow bytes already, to size)
+// checkSpace is the policy's check of a Create (had 0: a new volume of
+// size bytes) or a Grow (of a volume that has had bytes already, to size)
 // in pool, whose directory is root. It returns a *SpaceError when the pool
 // refuses, and notes the pool's low-space state either way.
 func (s *Service) checkSpace(pool string, root *dirHandle, size, had uint64) error {
-	sp, err := s.space(pool, root)
-	if err != nil {
-		return err
+	return s.checkPolicy(pool, root, size-had, 0)
+}
+
+// checkPolicy applies pool's policy to add provisioned bytes of which write
+// are written at once. A thick pool's tally may overstate what its volumes
+// have not written yet (never understate it: tally.go); before it refuses,
+// it counts the pool's files and checks again.
+func (s *Service) checkPolicy(pool string, root *dirHandle, add, write uint64) error {
+	began := time.Now()
+	pol := s.prov.policy(pool)
+	for try := 0; ; try++ {
+		sp, err := s.space(pool, root)
+		if err != nil {
+			return err
+		}
+		s.prov.observe(pool, sp.usage)
+		err = pol.check(pool, sp, add, write)
+		if err == nil || pol.Provisioning == Thin || try > 0 || !sp.counted.Before(began) {
+			return err
+		}
+		if err := s.count(pool, true); err != nil {
+			return err
+		}
 	}
-	s.prov.observe(pool, sp.usage)
-	return s.prov.policy(pool).check(pool, sp, size-had, 0)
 }
 
 // check applies p to a request in pool for add more provisioned bytes of
@@ -324,12 +322,7 @@ func (s *Service) CheckSpace(ctx context.Context, pool string, sizeBytes, writeB
 		return wrap(fmt.Errorf("%w: %v", ErrPoolNotFound, err))
 	}
 	defer root.Close()
-	sp, err := s.space(pool, root)
-	if err != nil {
-		return wrap(err)
-	}
-	s.prov.observe(pool, sp.usage)
-	if err := s.prov.policy(pool).check(pool, sp, sizeBytes, writeBytes); err != nil {
+	if err := s.checkPolicy(pool, root, sizeBytes, writeBytes); err != nil {
 		return wrap(err)
 	}
 	return nil

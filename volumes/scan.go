@@ -166,7 +166,7 @@ func (s *Service) rescan(ctx context.Context) (ScanReport, error) {
 	}
 
 	if len(newPools) == 0 && len(imports) == 0 && len(changed) == 0 {
-		return rep, nil
+		return rep, s.retally()
 	}
 	err = s.db.Update(func(tx *store.Tx) error {
 		for _, p := range newPools {
@@ -212,7 +212,7 @@ func (s *Service) rescan(ctx context.Context) (ScanReport, error) {
 	for _, id := range rep.Missing {
 		s.log.Warn("volume file missing", zap.String("id", string(id)))
 	}
-	return rep, nil
+	return rep, s.retally()
 }
 
 // scanPool finishes interrupted deletes in one pool directory and returns

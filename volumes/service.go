@@ -37,6 +37,8 @@ type Service struct {
 	log      *zap.Logger
 	now      func() time.Time
 	prov     *provisioner
+	tally    *tallies       // each pool's totals (tally.go)
+	counts   sync.WaitGroup // counts of pool files in the background
 
 	// scan is held shared by operations that create or remove files and
 	// records, exclusively by Rescan and pool creation or deletion.
@@ -73,6 +75,7 @@ func Open(db *store.DB, dataDir string, opts Options) (*Service, error) {
 		log:      opts.Logger,
 		now:      opts.Now,
 		busy:     make(map[ID]*holder),
+		tally:    newTallies(),
 	}
 	if s.log == nil {
 		s.log = zap.NewNop()
@@ -92,11 +95,13 @@ func Open(db *store.DB, dataDir string, opts Options) (*Service, error) {
 }
 
 // Close makes every later call fail with ErrClosed. Leases already held stay
-// valid until released. It does not close the store. Close is idempotent.
+// valid until released. It waits for counts of pool files running in the
+// background, and does not close the store. Close is idempotent.
 func (s *Service) Close() error {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+	s.counts.Wait()
 	return nil
 }
 

@@ -10,7 +10,7 @@ import (
 // Buckets of the state database owned by this package.
 const (
 	bucketVolumes = "volumes"      // ID → volumeRecord
-	bucketNames   = "volume-names" // pool + "/" + name → ID
+	bucketNames   = "volume-names" // pool + "/" + name → ID (also the index by pool)
 	bucketPools   = "pools"        // pool name → poolRecord
 )
 
@@ -95,6 +95,25 @@ func allVolumes(tx *store.Tx) ([]volumeRecord, error) {
 		var r volumeRecord
 		if err := store.Decode(raw, &r); err != nil {
 			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// poolVolumes reads the volumes of pool through the name index (keys
+// "pool/name"), in name order, without decoding other pools' records.
+func poolVolumes(tx *store.Tx, pool string) ([]volumeRecord, error) {
+	var out []volumeRecord
+	err := tx.ForEachPrefix(bucketNames, nameKey(pool, ""), func(key string, raw []byte) error {
+		var id ID
+		if err := store.Decode(raw, &id); err != nil {
+			return err
+		}
+		r, err := getVolume(tx, id)
+		if err != nil {
+			return fmt.Errorf("volumes: name %s: %w", key, err)
 		}
 		out = append(out, r)
 		return nil

@@ -226,6 +226,7 @@ func (s *Service) create(ctx context.Context, pool, name string, sizeBytes uint6
 		return nil, err
 	}
 	committed = true
+	s.tally.created(pool, name, size)
 	return s.volume(rec, root), nil
 }
 
@@ -290,10 +291,12 @@ func (s *Service) delete(ctx context.Context, id ID) error {
 		defer root.Close()
 	}
 	renamed := false
+	var alloc uint64 // what the file occupied, for the pool's tally
 	if root != nil {
 		fi, err := root.Lstat(fn)
 		switch {
 		case err == nil && fi.Mode().IsRegular():
+			alloc = allocatedBytes(fi)
 			if err := root.Rename(fn, tmp); err != nil {
 				return fmt.Errorf("volumes: rename %s: %w", fn, err)
 			}
@@ -326,6 +329,7 @@ func (s *Service) delete(ctx context.Context, id ID) error {
 		}
 		return err
 	}
+	s.tally.deleted(rec.Pool, rec.Name, rec.SizeBytes, alloc)
 	if renamed {
 		if err := root.Remove(tmp); err != nil {
 			s.log.Error("remove file of deleted volume", zapPath(root, tmp), zapErr(err))
@@ -427,6 +431,7 @@ func (s *Service) grow(ctx context.Context, id ID, sizeBytes uint64) (*Volume, e
 		}
 		return nil, err
 	}
+	s.tally.grown(rec.Pool, rec.Name, old, size)
 	return s.volume(rec, root), nil
 }
 
@@ -539,18 +544,15 @@ func (s *Service) List(ctx context.Context, pool string) ([]*Volume, error) {
 		return nil, wrap(fmt.Errorf("%w: %q", ErrPoolNotFound, pool))
 	}
 	var recs []volumeRecord
-	if err := s.db.View(func(tx *store.Tx) error {
-		if pool != "" {
-			if _, err := getPool(tx, pool); err != nil {
-				return err
-			}
+	if err := s.db.View(func(tx *store.Tx) (err error) {
+		if pool == "" {
+			recs, err = allVolumes(tx)
+			return err
 		}
-		all, err := allVolumes(tx)
-		for _, r := range all {
-			if pool == "" || r.Pool == pool {
-				recs = append(recs, r)
-			}
+		if _, err := getPool(tx, pool); err != nil {
+			return err
 		}
+		recs, err = poolVolumes(tx, pool)
 		return err
 	}); err != nil {
 		return nil, wrap(err)
@@ -612,6 +614,7 @@ func (s *Service) OpenImage(ctx context.Context, id ID, writable bool) (*os.File
 	flag := os.O_RDONLY
 	if writable {
 		flag = os.O_RDWR
+		s.tally.opened(rec.Pool)
 	}
 	// The Lstat keeps a FIFO from blocking the open; the open itself refuses
 	// a link swapped in after it, and the Stat below checks what was opened.
