@@ -41,24 +41,33 @@ type EnumerationLimits struct {
 }
 
 // Estimates of what an open context holds, in bytes (64-bit Go): the
-// context with its ID and map entry, an ObjectPath in its slice (56 bytes)
-// and one key binding with its boxed value (48 + 16). A test measures the
-// heap to keep them honest.
+// context with its ID, map entry and cursor, an ObjectPath in its slice (56
+// bytes) and one key binding with its boxed value (48 + 16). A test
+// measures the heap to keep them honest.
 const (
-	enumerationOverhead = 512
+	enumerationOverhead = 768
 	pathOverhead        = 64
 	keyOverhead         = 80
 )
 
-// enumeration is one open enumeration context. It holds the object paths
-// of the items still to send, not the instances: Pull fetches those again
-// (what changed since the Enumerate shows, what was deleted is skipped).
+// enumeration is one open enumeration context. An enumeration of a class
+// (without a filter, or with a WQL or selector filter) holds a cursor: its
+// class and the key of the last instance sent, whatever the number of
+// instances; each Pull asks the providers for the next instances in key
+// order (cimmodel.Registry.EnumeratePage). An instance created behind the
+// cursor is not sent, one created ahead of it is, one deleted before its
+// turn is not: each instance is sent at most once, as it is at the Pull.
+// The other enumerations (association filters, class declarations) hold
+// the object paths of the items still to send, not the instances: Pull
+// fetches those again (what changed since the Enumerate shows, what was
+// deleted is skipped).
 type enumeration struct {
 	id      string
 	owner   string
 	mode    string
 	uri     string
-	query   *cimmodel.Query       // the WQL filter, whose projection re-fetched instances get; nil: all properties
+	query   *cimmodel.Query       // the WQL filter, whose projection instances get; nil: all properties
+	cursor  *classCursor          // a class enumeration's position; nil: paths
 	paths   []cimmodel.ObjectPath // every item not sent by the Enumerate itself, in order
 	next    int                   // the first of paths not yet sent
 	bytes   int64                 // the estimate counted against the budget
@@ -66,6 +75,31 @@ type enumeration struct {
 	busy    bool // a Pull is working on it
 
 	classOpts *cimmodel.ClassXMLOptions // a class enumeration (class.go): paths name classes
+}
+
+// classCursor is where the enumeration of a class and its subclasses
+// stands.
+type classCursor struct {
+	namespace, class string
+	keep             func(*cimmodel.Instance) bool // a filter; nil: every instance
+	at               cimmodel.Cursor               // just past the last instance sent
+}
+
+// position is where an enumeration stands after a Pull: next (paths) or
+// at (a cursor), and whether nothing is left.
+type position struct {
+	next int
+	at   cimmodel.Cursor
+	end  bool
+}
+
+// position returns where en stands now; callers hold en (busy).
+func (en *enumeration) position() position {
+	pos := position{next: en.next}
+	if en.cursor != nil {
+		pos.at = en.cursor.at
+	}
+	return pos
 }
 
 // pathBytes estimates the memory an ObjectPath holds.
@@ -182,6 +216,9 @@ func (e *enumerations) open(t *enumTicket, en *enumeration) error {
 	for _, p := range en.paths {
 		size += pathBytes(p)
 	}
+	if c := en.cursor; c != nil {
+		size += int64(len(c.namespace) + len(c.class) + len(c.at.Class) + 2*len(c.at.Key))
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t.settled = true
@@ -215,19 +252,23 @@ func (e *enumerations) acquire(id, owner string) (*enumeration, error) {
 	return en, nil
 }
 
-// settle ends a Pull on en: next is the first item not sent. A context
-// with nothing left is dropped; otherwise it waits for the next Pull, also
-// after a Pull that failed, which leaves next where it was.
-func (e *enumerations) settle(en *enumeration, next int) {
+// settle ends a Pull on en at pos. A context with nothing left is
+// dropped; otherwise it waits for the next Pull, also after a Pull that
+// failed, which leaves it where it was.
+func (e *enumerations) settle(en *enumeration, pos position) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	en.busy = false
 	if e.byID[en.id] != en { // released meanwhile
 		return
 	}
-	if en.next = next; next >= len(en.paths) {
+	if pos.end {
 		e.drop(en.id, en)
 		return
+	}
+	en.next = pos.next
+	if en.cursor != nil {
+		en.cursor.at = pos.at
 	}
 	en.expires = e.now().Add(e.idle)
 }
@@ -247,19 +288,22 @@ func (e *enumerations) release(id, owner string) error {
 }
 
 // item is one enumerated item on its way into a reply: the instance
-// (nil in EnumerateEPR mode after the first reply) and its path; end is
-// the index in the context's paths just past it.
+// (nil in EnumerateEPR mode for a context of paths) and its path; end is
+// the index in the context's paths just past it, at the cursor just past
+// it.
 type item struct {
 	inst  *cimmodel.Instance
 	path  cimmodel.ObjectPath
 	end   int
+	at    cimmodel.Cursor
 	class *classItem // a class declaration instead of an instance (class.go)
 }
 
 // enumerate answers wsen:Enumerate, with the WS-Management extensions
 // OptimizeEnumeration, MaxElements, EnumerationMode and Filter (DSP0226 §8).
 // The quotas of open contexts are checked before any instance is
-// enumerated; the context keeps the paths of the items not in this reply.
+// enumerated. An enumeration of a class keeps a cursor (enumeration); an
+// association filter's keeps the paths of the items not in this reply.
 func (s *Server) enumerate(req *request) (*soap.Message, error) {
 	h := req.header()
 	t, err := s.resolveClass(h)
@@ -289,35 +333,44 @@ func (s *Server) enumerate(req *request) (*soap.Message, error) {
 		return nil, err
 	}
 	defer s.enums.cancel(tk)
-	insts, query, err := s.filtered(req, t, body)
+	en := &enumeration{mode: mode, uri: t.uri}
+	insts, err := s.source(req, t, body, en)
 	if err != nil {
 		return nil, err
 	}
-	en := &enumeration{mode: mode, uri: t.uri, query: query}
 	m := soap.NewResponse(h, soap.ActionEnumerateResponse)
 	resp := m.Body().CreateElement(m.NS(soap.NSEnumeration, "EnumerateResponse"))
 	ctxElem := resp.CreateElement(m.NS(soap.NSEnumeration, "EnumerationContext"))
 	// The ID is in place while the items are measured against MaxEnvelopeSize.
 	ctxElem.SetText(tk.id)
-	sent := 0
 	if optimized {
-		page := make([]item, min(max, len(insts)))
-		for i := range page {
-			page[i] = item{inst: insts[i], path: insts[i].Path(), end: i + 1}
-		}
-		itemsElem := resp.CreateElement(m.NS(soap.NSWSMan, "Items"))
-		if sent, err = s.fillAs(req, m, itemsElem, page, mode, cimmodel.EPRFormOf(t.uri)); err != nil {
+		page, more, err := s.firstPage(req, en, insts, max)
+		if err != nil {
 			return nil, err
 		}
-		if sent == len(insts) {
+		itemsElem := resp.CreateElement(m.NS(soap.NSWSMan, "Items"))
+		sent, err := s.fillAs(req, m, itemsElem, page, mode, cimmodel.EPRFormOf(t.uri))
+		if err != nil {
+			return nil, err
+		}
+		if sent == len(page) && !more {
 			ctxElem.SetText("")
 			resp.CreateElement(m.NS(soap.NSWSMan, "EndOfSequence"))
 			return m, nil
 		}
+		if sent > 0 {
+			en.next = page[sent-1].end
+			if en.cursor != nil {
+				en.cursor.at = page[sent-1].at
+			}
+		}
 	}
-	en.paths = make([]cimmodel.ObjectPath, 0, len(insts)-sent)
-	for _, inst := range insts[sent:] {
-		en.paths = append(en.paths, inst.Path())
+	if en.cursor == nil {
+		en.paths = make([]cimmodel.ObjectPath, 0, len(insts)-en.next)
+		for _, inst := range insts[en.next:] {
+			en.paths = append(en.paths, inst.Path())
+		}
+		en.next = 0
 	}
 	if err := s.enums.open(tk, en); err != nil {
 		return nil, err
@@ -325,40 +378,55 @@ func (s *Server) enumerate(req *request) (*soap.Message, error) {
 	return m, nil
 }
 
-// filtered returns the instances an Enumerate asks for: all of the class, or
-// those its filter selects, and the parsed WQL filter when there is one.
+// firstPage returns the items of an optimized Enumerate: at most max from
+// en's cursor, or of insts when en has none, and whether more follow.
+func (s *Server) firstPage(req *request, en *enumeration, insts []*cimmodel.Instance, max int) ([]item, bool, error) {
+	if en.cursor != nil {
+		return s.cursorPage(req, en, max)
+	}
+	page := make([]item, min(max, len(insts)))
+	for i := range page {
+		page[i] = item{inst: insts[i], path: insts[i].Path(), end: i + 1}
+	}
+	return page, len(insts) > len(page), nil
+}
+
+// source sets up what an Enumerate enumerates: a cursor over a class (all
+// its instances, or those a WQL or selector filter keeps), checked but not
+// yet walked, or the instances an association filter finds, returned.
 // Every loop stops when the request's context ends.
-func (s *Server) filtered(req *request, t target, body *etree.Element) ([]*cimmodel.Instance, *cimmodel.Query, error) {
+func (s *Server) source(req *request, t target, body *etree.Element, en *enumeration) ([]*cimmodel.Instance, error) {
 	if err := req.ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	filter := child(body, soap.NSWSMan, "Filter")
 	if filter == nil {
 		filter = child(body, soap.NSEnumeration, "Filter")
 	}
-	if filter != nil && filter.SelectAttrValue("Dialect", "") == DialectWQL {
+	dialect := ""
+	if filter != nil {
+		dialect = filter.SelectAttrValue("Dialect", "")
+	}
+	switch {
+	case filter != nil && dialect == DialectWQL:
 		q, err := cimmodel.ParseWQL(strings.TrimSpace(filter.Text()))
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		insts, err := s.registry.Select(req.ctx, t.namespace, q)
-		return insts, q, wqlError(err)
-	}
-	insts, err := s.unqueried(req, t, filter)
-	return insts, nil, err
-}
-
-// unqueried returns the instances of an Enumerate without a WQL filter.
-func (s *Server) unqueried(req *request, t target, filter *etree.Element) ([]*cimmodel.Instance, error) {
-	if filter == nil {
+		if err := s.registry.CheckQuery(t.namespace, q); err != nil {
+			return nil, wqlError(err)
+		}
+		en.query = q
+		en.cursor = &classCursor{namespace: t.namespace, class: q.Class, keep: q.Match}
+		return nil, nil
+	case filter == nil:
 		if t.class == nil {
 			return nil, &protocolError{kind: faultCannotProcessFilter,
 				message: "Enumerating the * resource URI needs a WQL or association filter."}
 		}
-		return s.registry.Enumerate(req.ctx, t.namespace, t.class.Name)
-	}
-	switch dialect := filter.SelectAttrValue("Dialect", ""); dialect {
-	case DialectAssociation:
+		en.cursor = &classCursor{namespace: t.namespace, class: t.class.Name}
+		return nil, nil
+	case dialect == DialectAssociation:
 		f, err := cimmodel.ParseAssociationFilter(filter)
 		if err != nil {
 			return nil, &protocolError{kind: faultCannotProcessFilter, message: "The association filter is not valid: " + err.Error(), err: err}
@@ -367,23 +435,28 @@ func (s *Server) unqueried(req *request, t target, filter *etree.Element) ([]*ci
 			return s.registry.References(req.ctx, f)
 		}
 		return s.registry.Associators(req.ctx, f)
-	case DialectSelector:
+	case dialect == DialectSelector:
 		if t.class == nil {
 			return nil, protoErr(faultCannotProcessFilter, "A selector filter needs a class resource URI.")
 		}
-		return s.selectorFiltered(req, t, filter)
+		keep, err := s.selectorFilter(t, filter)
+		if err != nil {
+			return nil, err
+		}
+		en.cursor = &classCursor{namespace: t.namespace, class: t.class.Name, keep: keep}
+		return nil, nil
 	default:
 		return nil, protoErr(faultFilterDialectUnavailable, "The filter dialect %q is not supported; use WQL, the association filter or the selector filter.", dialect)
 	}
 }
 
-// selectorFiltered keeps the instances whose properties equal the filter's
-// selectors (DSP0226 §8.6 / ANNEX: the SelectorFilter dialect; MS-WSMV
-// 3.1.4.1.13 wsman:Filter). A selector may name any property of the class,
-// key or not; every selector must match (an array property matches when one
-// of its elements does, a NULL one never). A name that is no property of
-// the class is CannotProcessFilter.
-func (s *Server) selectorFiltered(req *request, t target, filter *etree.Element) ([]*cimmodel.Instance, error) {
+// selectorFilter returns the test of a selector filter: the instances
+// whose properties equal the filter's selectors (DSP0226 §8.6 / ANNEX: the
+// SelectorFilter dialect; MS-WSMV 3.1.4.1.13 wsman:Filter). A selector may
+// name any property of the class, key or not; every selector must match
+// (an array property matches when one of its elements does, a NULL one
+// never). A name that is no property of the class is CannotProcessFilter.
+func (s *Server) selectorFilter(t target, filter *etree.Element) (func(*cimmodel.Instance) bool, error) {
 	set := child(filter, soap.NSWSMan, "SelectorSet")
 	if set == nil {
 		return nil, protoErr(faultCannotProcessFilter, "The selector filter has no SelectorSet.")
@@ -392,20 +465,7 @@ func (s *Server) selectorFiltered(req *request, t target, filter *etree.Element)
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.registry.Enumerate(req.ctx, t.namespace, t.class.Name)
-	if err != nil {
-		return nil, err
-	}
-	var out []*cimmodel.Instance
-	for _, inst := range all {
-		if err := req.ctx.Err(); err != nil {
-			return nil, err
-		}
-		if matchesSelectors(inst, want) {
-			out = append(out, inst)
-		}
-	}
-	return out, nil
+	return func(inst *cimmodel.Instance) bool { return matchesSelectors(inst, want) }, nil
 }
 
 // filterSelectors reads the selectors of a selector filter as bindings of
@@ -480,8 +540,9 @@ func matchesSelectors(inst *cimmodel.Instance, want []cimmodel.KeyBinding) bool 
 	return true
 }
 
-// pull answers wsen:Pull with the next items of an open context, fetched
-// again by path. A Pull that fails (EncodingLimit, a provider's error, the
+// pull answers wsen:Pull with the next items of an open context: the
+// next instances after its cursor, or those at its next paths, fetched
+// again. A Pull that fails (EncodingLimit, a provider's error, the
 // OperationTimeout) leaves the context as it was: the client may retry,
 // with a smaller MaxElements or a larger MaxEnvelopeSize.
 func (s *Server) pull(req *request) (*soap.Message, error) {
@@ -498,9 +559,9 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	next := en.next
-	defer func() { s.enums.settle(en, next) }()
-	page, err := s.page(req, en, max)
+	pos := en.position()
+	defer func() { s.enums.settle(en, pos) }()
+	page, more, err := s.page(req, en, max)
 	if err != nil {
 		return nil, err
 	}
@@ -513,25 +574,70 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	end := len(en.paths) // every path left named a deleted instance
-	if sent > 0 {
-		end = page[sent-1].end
+	next := pos
+	switch {
+	case en.cursor != nil:
+		if sent > 0 {
+			next.at = page[sent-1].at
+		}
+		next.end = sent == len(page) && !more
+	case sent > 0:
+		next.next = page[sent-1].end
+		next.end = next.next >= len(en.paths)
+	default: // every path left named a deleted instance
+		next.end = true
 	}
-	if end >= len(en.paths) {
+	if next.end {
 		resp.RemoveChild(ctxElem)
 		resp.CreateElement(m.NS(soap.NSEnumeration, "EndOfSequence"))
 	}
-	next = end
+	pos = next
 	return m, nil
 }
 
-// page returns the next at most max items of en. Instances are fetched
-// again (in EnumerateEPR mode the paths are enough); those deleted since
-// the Enumerate are skipped.
-func (s *Server) page(req *request, en *enumeration, max int) ([]item, error) {
-	if en.classOpts != nil {
-		return s.classPage(en, max), nil
+// page returns the next at most max items of en and whether more follow.
+func (s *Server) page(req *request, en *enumeration, max int) ([]item, bool, error) {
+	switch {
+	case en.classOpts != nil:
+		out := s.classPage(en, max)
+		more := len(out) > 0 && out[len(out)-1].end < len(en.paths)
+		return out, more, nil
+	case en.cursor != nil:
+		return s.cursorPage(req, en, max)
 	}
+	out, err := s.pathPage(req, en, max)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(out) > 0 && out[len(out)-1].end < len(en.paths)
+	return out, more, nil
+}
+
+// cursorPage returns the next at most max instances after en's cursor,
+// each projected by the WQL filter's SELECT list, and whether more follow.
+func (s *Server) cursorPage(req *request, en *enumeration, max int) ([]item, bool, error) {
+	c := en.cursor
+	got, more, err := s.registry.EnumeratePage(req.ctx, c.namespace, c.class, c.at, max, c.keep)
+	if err != nil {
+		if en.query != nil {
+			err = wqlError(err)
+		}
+		return nil, false, err
+	}
+	out := make([]item, len(got))
+	for i, g := range got {
+		out[i] = item{inst: g.Instance, path: g.Instance.Path(), at: g.Cursor}
+		if en.query != nil {
+			out[i].inst = en.query.Project(g.Instance)
+		}
+	}
+	return out, more, nil
+}
+
+// pathPage returns the next at most max items of en's paths. Instances are
+// fetched again (in EnumerateEPR mode the paths are enough); those deleted
+// since the Enumerate are skipped.
+func (s *Server) pathPage(req *request, en *enumeration, max int) ([]item, error) {
 	var out []item
 	for i := en.next; len(out) == 0 && i < len(en.paths); {
 		j := min(i+max, len(en.paths))

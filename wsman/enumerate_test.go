@@ -415,3 +415,47 @@ func TestConcurrentPulls(t *testing.T) {
 		}
 	}
 }
+
+// TestPullCursorBetweenChanges checks what a class enumeration's cursor
+// sends when instances come and go between Pulls: one created behind the
+// cursor is not sent, one created ahead of it is; one deleted ahead of it
+// is not sent, one deleted behind it changes nothing; a changed one shows
+// as it is at the Pull; no instance is sent twice, and the order is the
+// key order.
+func TestPullCursorBetweenChanges(t *testing.T) {
+	srv, v, _ := newVolumeServer(t, 10, 3)
+	status, reply := post(t, srv, testUser, testPass, volumeRequest(enumerate(`<w:OptimizeEnumeration/><w:MaxElements>3</w:MaxElements>`), ""))
+	if status != 200 {
+		t.Fatalf("Enumerate: %d %s", status, subcode(t, reply))
+	}
+	got := deviceIDs(t, reply)
+	id := find(parse(t, reply), "EnumerationContext").Text()
+	v.set(func() {
+		v.live["v0001"] = false            // behind: already sent
+		v.live["v0005"] = false            // ahead: not sent
+		v.ids = append(v.ids, "v0000a")    // behind the cursor (v0002)
+		v.live["v0000a"] = true            //
+		v.ids = append(v.ids, "v0007a")    // ahead
+		v.live["v0007a"] = true            //
+		v.notes["v0004"] = "renamed v0004" // ahead, changed
+	})
+	for page := 0; page < 20; page++ {
+		status, reply := post(t, srv, testUser, testPass, volumeRequest(pull(id, 2), ""))
+		if status != 200 {
+			t.Fatalf("Pull %d: %d %s", page, status, subcode(t, reply))
+		}
+		got = append(got, deviceIDs(t, reply)...)
+		if page == 0 && !strings.Contains(string(reply), ">renamed v0004<") {
+			t.Errorf("the Pull does not show v0004 as it is now:\n%s", reply)
+		}
+		root := parse(t, reply)
+		if find(root, "EndOfSequence") != nil {
+			break
+		}
+		id = find(root, "EnumerationContext").Text()
+	}
+	want := "v0000 v0001 v0002 v0003 v0004 v0006 v0007 v0007a v0008 v0009"
+	if strings.Join(got, " ") != want {
+		t.Errorf("enumerated %v, want %s", got, want)
+	}
+}
