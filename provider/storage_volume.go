@@ -51,6 +51,7 @@ type volumeProvider struct {
 var (
 	_ cimmodel.InstanceModifier = (*volumeProvider)(nil)
 	_ cimmodel.InstanceDeleter  = (*volumeProvider)(nil)
+	_ cimmodel.InstancePager    = (*volumeProvider)(nil)
 )
 
 // EnumerateInstances returns one instance per volume of every pool.
@@ -68,6 +69,36 @@ func (vp *volumeProvider) EnumerateInstances(ctx context.Context) ([]*cimmodel.I
 		out = append(out, vp.p.volumeInstance(vp.class, v, roles[v.ID]))
 	}
 	return out, nil
+}
+
+// EnumeratePage returns at most limit volumes whose IDs follow after, in
+// ID order (the key of a volume instance that varies is DeviceID, the ID):
+// an enumeration context holds the last ID it sent, not the volumes.
+func (vp *volumeProvider) EnumeratePage(ctx context.Context, after string, limit int) (cimmodel.Page, error) {
+	vols, more, err := vp.p.volumesAfter(ctx, volumes.ID(after), limit)
+	if err != nil {
+		return cimmodel.Page{}, storageError(err)
+	}
+	roles, err := vp.p.repl.svc.Roles(ctx)
+	if err != nil {
+		return cimmodel.Page{}, storageError(err)
+	}
+	pg := cimmodel.Page{Instances: make([]*cimmodel.Instance, len(vols)), Keys: make([]string, len(vols)), More: more}
+	for i, v := range vols {
+		pg.Instances[i] = vp.p.volumeInstance(vp.class, v, roles[v.ID])
+		pg.Keys[i] = string(v.ID)
+	}
+	return pg, nil
+}
+
+// volumesAfter returns at most limit volumes of every pool whose IDs
+// follow after (byte order), in ID order, and whether more follow.
+func (p *Provider) volumesAfter(ctx context.Context, after volumes.ID, limit int) ([]*volumes.Volume, bool, error) {
+	vols, more, err := p.volumes.ListAfter(ctx, after, limit)
+	if err != nil {
+		return nil, false, fmt.Errorf("list volumes: %w", err)
+	}
+	return vols, more, nil
 }
 
 // GetInstance returns the volume named by path's keys.
