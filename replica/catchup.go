@@ -2,10 +2,16 @@ package replica
 
 import (
 	"context"
+	"slices"
 	"sync"
+
+	"github.com/replicad/replicad/replica/engine"
+	"github.com/replicad/replicad/volumes"
 )
 
-// catchUps lets Modify take a mirror away from the mirror loop: an
+// catchUps lets Modify take a mirror away from the mirror loop, and
+// remembers the writes replicad itself made (track) so that mirrors catch up
+// from the blocks written instead of reading their source. An
 // operation that needs the mirror's volumes (Resync, Restore) holds the
 // synchronization, which cancels a catch-up in flight and waits until it
 // has let go of its leases, and keeps the loop from starting another one
@@ -15,6 +21,11 @@ type catchUps struct {
 	mu      sync.Mutex
 	running map[string]*catchUp
 	held    map[string]int
+	// tracks holds, per volume, the blocks replicad wrote into it (track).
+	tracks map[volumes.ID]*track
+	// tracked counts, per synchronization, the catch-ups and Resyncs made
+	// from a track.
+	tracked map[string]int64
 }
 
 // catchUp is one catch-up in flight.
@@ -77,4 +88,95 @@ func (c *catchUps) hold(ids []string) (release func()) {
 			}
 		}
 	}
+}
+
+// maxTrackStamps bounds the stamps a track keeps: a mirror whose last sync
+// is older than that many tracked writes compares instead.
+const maxTrackStamps = 32
+
+// track is what replicad itself wrote into one volume's image (a Restore
+// onto a mirror's source, a Resync onto a target): a chain of stamps of the
+// image, each settled (a later write by anyone changes it), each following
+// the one before by replicad's writes alone, and the blocks those writes
+// changed between each stamp and the next. A mirror of the volume whose
+// last sync saw one of the stamps, with the image still at the last,
+// catches up from the blocks written since (a tracked change); any other
+// write to the image breaks the chain (its stamp is not the last) and the
+// mirror compares instead. The tracks live in memory: after a restart the
+// mirrors compare.
+type track struct {
+	stamps []string
+	writes []*engine.DirtyMap // writes[i]: from stamps[i] to stamps[i+1]
+}
+
+// wrote records that replicad changed the blocks of changed in volume v's
+// image, which had stamp before (taken while nobody else could write it)
+// and has settled stamp after. An unknown stamp ("") forgets v's track.
+func (c *catchUps) wrote(v volumes.ID, before, after string, changed *engine.DirtyMap) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if before == "" || after == "" || changed == nil {
+		delete(c.tracks, v)
+		return
+	}
+	if c.tracks == nil {
+		c.tracks = map[volumes.ID]*track{}
+	}
+	t := c.tracks[v]
+	if t == nil || t.stamps[len(t.stamps)-1] != before {
+		// Something else wrote the image since the last tracked write:
+		// the chain starts again.
+		t = &track{stamps: []string{before}}
+		c.tracks[v] = t
+	}
+	if after == before {
+		return // nothing written
+	}
+	t.stamps = append(t.stamps, after)
+	t.writes = append(t.writes, changed.Clone())
+	if n := len(t.stamps) - maxTrackStamps; n > 0 {
+		t.stamps, t.writes = t.stamps[n:], t.writes[n:]
+	}
+}
+
+// changedSince returns the blocks replicad changed in volume v's image
+// since it had stamp from, now that it has stamp now, or nil when that is
+// not known: from is not in v's track, or now is not its last stamp (the
+// image was written by someone else since). The caller must know from to be
+// settled. The map is the caller's.
+func (c *catchUps) changedSince(v volumes.ID, from, now string) *engine.DirtyMap {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.tracks[v]
+	if t == nil || from == "" || t.stamps[len(t.stamps)-1] != now {
+		return nil
+	}
+	i := slices.Index(t.stamps, from)
+	if i < 0 {
+		return nil
+	}
+	m := engine.NewDirtyMap(0, engine.DefaultResyncBlockSize)
+	for _, w := range t.writes[i:] {
+		m.Merge(w)
+	}
+	return m
+}
+
+// countTracked counts a catch-up or Resync of synchronization id made
+// from a track.
+func (c *catchUps) countTracked(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tracked == nil {
+		c.tracked = map[string]int64{}
+	}
+	c.tracked[id]++
+}
+
+// trackedCount is how many catch-ups and Resyncs of synchronization id were
+// made from a track.
+func (c *catchUps) trackedCount(id string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tracked[id]
 }

@@ -3,10 +3,14 @@ package replica_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/replica"
+	"github.com/replicad/replicad/volumes"
 )
 
 // TestResyncRightAfterFractureDuringCatchUp: a mirror is catching up (a
@@ -37,4 +41,86 @@ func TestResyncRightAfterFractureDuringCatchUp(t *testing.T) {
 		e.wait(res.JobID)
 	}
 	e.waitMirror(m.ID, time.Time{})
+}
+
+// copiedBytes is what c was told was copied so far.
+func (c *copyCounter) copiedBytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
+}
+
+// retryInUse calls f until it does not answer ErrInUse (the mirror loop
+// holds a mirror's volumes for a moment while it looks at it: a client
+// tries again), for at most 20 s.
+func (e *env) retryInUse(f func() error) error {
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		err := f()
+		if !errors.Is(err, replica.ErrInUse) || time.Now().After(deadline) {
+			return err
+		}
+	}
+}
+
+// mirrorOf makes an Asynchronous Mirror of src called name and waits until
+// it follows its source.
+func (e *env) mirrorOf(src volumes.ID, name string) *replica.Synchronization {
+	e.t.Helper()
+	var res *replica.Result
+	if err := e.retryInUse(func() (err error) {
+		res, err = e.svc.Replicate(context.Background(), replica.Request{Shape: replica.ShapeElement, SyncType: replica.SyncTypeMirror,
+			Mode: replica.ModeAsynchronous, SourceElement: src, ElementName: name})
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	if job := e.wait(res.JobID); job.State != jobqueue.StateCompleted {
+		e.t.Fatalf("copy job %s: %s", job.State, job.Err)
+	}
+	return e.waitMirror(res.Syncs[0].ID, time.Time{})
+}
+
+// TestMirrorCatchesUpFromTrackedRestore: a Restore from one mirror writes
+// its source; a second mirror of that source catches up from the blocks
+// the Restore wrote (a tracked change: it copies just those, without
+// reading its source), and a write by someone else right after the
+// Restore is not lost to that shortcut.
+func TestMirrorCatchesUpFromTrackedRestore(t *testing.T) {
+	copies := &copyCounter{}
+	e := newEnv(t, true, replica.Options{MirrorLag: 20 * time.Millisecond, Copies: copies})
+	src := e.filled("src", 4*MiB)
+	m1, m2 := e.mirrorOf(src.ID, "m1"), e.mirrorOf(src.ID, "m2")
+	const block = 64 << 10
+
+	restore := func(writes ...int64) {
+		t.Helper()
+		if _, err := e.modify(m1.ID, replica.OpFracture, replica.ModifyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, off := range writes {
+			e.writeAt(m1.Target, off, []byte(fmt.Sprintf("written into the replica at %d, %s", off, time.Now())))
+		}
+		if err := e.retryInUse(func() error {
+			_, err := e.modify(m1.ID, replica.OpRestore, replica.ModifyOptions{})
+			return err
+		}); err != nil {
+			t.Fatalf("Restore: %v", err)
+		}
+	}
+	tracked, copied, before := e.svc.TrackedCatchUps(m2.ID), copies.copiedBytes(), e.sync(m2.ID).Synchronized
+	restore(100, 3*MiB+5)
+	e.waitMirror(m2.ID, before)
+	if got := e.svc.TrackedCatchUps(m2.ID); got <= tracked {
+		t.Errorf("m2 caught up with a Restore's writes by reading its source (%d tracked catch-ups, want more than %d)", got, tracked)
+	}
+	// Two blocks restored onto the source, the same two onto m2; m1's
+	// target was the Restore's model and is left alone.
+	if got := copies.copiedBytes() - copied; got != 4*block {
+		t.Errorf("copied %d bytes for a Restore of two blocks and m2's catch-up, want %d", got, 4*block)
+	}
+
+	before = e.sync(m2.ID).Synchronized
+	restore(2 * MiB)
+	e.writeAt(src.ID, MiB+7, []byte("written by another process right after the Restore"))
+	e.waitMirror(m2.ID, before) // equal bytes, the write included
 }

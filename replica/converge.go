@@ -66,9 +66,7 @@ func (s *Service) converge(ctx context.Context, x *Synchronization, src, tgt *vo
 		if err != nil {
 			return false, err
 		}
-		ro := engine.ResyncOptions{Options: engine.DefaultOptions(), HashSidecar: sidecarPath(tgt), SidecarGeneration: gen}
-		ro.Workers = s.opts.EngineWorkers
-		ro.BandwidthLimit = s.opts.BandwidthLimit
+		ro := engine.ResyncOptions{Options: s.resyncOptions(), HashSidecar: sidecarPath(tgt), SidecarGeneration: gen}
 		st, err = engine.Resync(ctx, src.Path(), tgt.Path(), ro)
 		gen = st.SidecarGeneration
 		if err == nil {

@@ -47,6 +47,49 @@ func stampOf(path string) (string, error) {
 	return id.String(), nil
 }
 
+// settledStamp is the stamp of the image at path once a later write by
+// anyone must change it (engine.Settle), and when it was seen then; ""
+// when the image was written meanwhile by someone else.
+func settledStamp(path string) (string, time.Time, error) {
+	f, err := beneath.Open(path, unix.O_PATH, 0)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	defer f.Close()
+	id, err := engine.IdentityOf(f)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	id, ok, err := engine.Settle(f, id)
+	seen := time.Now()
+	if err != nil || !ok {
+		return "", seen, err
+	}
+	return id.String(), seen, nil
+}
+
+// stampSettled reports whether stamp, seen at seen, was seen long enough
+// after the image's last change (its ctime) that any later write changed
+// it: file times are coarse, and a write in the same tick as the look
+// leaves them as they were.
+func stampSettled(stamp string, seen time.Time) bool {
+	var id engine.Identity
+	if _, err := fmt.Sscanf(stamp, "%d:%d:%d:%d:%d", &id.Dev, &id.Ino, &id.Size, &id.MtimeNS, &id.CtimeNS); err != nil || id.String() != stamp {
+		return false
+	}
+	return seen.Sub(time.Unix(0, id.CtimeNS)) > engine.StampGranularity(id)
+}
+
+// trackedSince returns the blocks replicad itself wrote into x's source
+// since x's last sync, now that the source has stamp now, or nil when
+// someone else may have written it (catchUps.changedSince).
+func (s *Service) trackedSince(x *Synchronization, now string) *engine.DirtyMap {
+	if !stampSettled(x.SourceStamp, x.SourceSeen) {
+		return nil
+	}
+	return s.catchUps.changedSince(x.Source, x.SourceStamp, now)
+}
+
 // targetStamp is the stamp of the target a Resync left: the identity its
 // hash sidecar records, "" when none does (the next look catches up).
 func targetStamp(st engine.Stats) string {
@@ -148,10 +191,9 @@ func (s *Service) follow(ctx context.Context, x *Synchronization) error {
 	}
 	scan := s.mirrorScan() > 0 && seen.Sub(x.Scanned) >= s.mirrorScan()
 	if x.CopyState == CopyStateSynchronized && !scan && sid.String() == x.SourceStamp && tstamp == x.TargetStamp &&
-		x.SourceSeen.Sub(time.Unix(0, sid.CtimeNS)) > engine.TimestampGranularity {
-		// File times are coarse: a write in the same tick as the last
-		// look leaves them as they were. Only a look well after the last
-		// change proves that nothing changed since.
+		stampSettled(x.SourceStamp, x.SourceSeen) {
+		// Only a look well after the last change proves that nothing
+		// changed since.
 		return nil
 	}
 	// Registered before the leases are taken, so that it ends after they
@@ -184,10 +226,13 @@ func (s *Service) follow(ctx context.Context, x *Synchronization) error {
 	}); err != nil || !ok {
 		return err
 	}
-	ro := engine.ResyncOptions{Options: engine.DefaultOptions(), HashSidecar: sidecarPath(tgt),
+	ro := engine.ResyncOptions{Options: s.resyncOptions(), HashSidecar: sidecarPath(tgt),
 		SidecarGeneration: x.SidecarGen, CompareTarget: scan}
-	ro.Workers = s.opts.EngineWorkers
-	ro.BandwidthLimit = s.opts.BandwidthLimit
+	if !scan {
+		// Only the blocks replicad wrote, when nobody else wrote the source
+		// since the last sync; the source's data otherwise.
+		ro.Dirty = s.trackedSince(x, sid.String())
+	}
 	st, err := engine.Resync(ctx, src.Path(), tgt.Path(), ro)
 	if err != nil {
 		if errors.Is(err, engine.ErrSourceChanged) {
@@ -229,10 +274,27 @@ func (s *Service) follow(ctx context.Context, x *Synchronization) error {
 		return true
 	})
 	if err == nil {
+		if ro.Dirty != nil {
+			s.catchUps.countTracked(x.ID)
+		}
 		s.logger.Debug("mirror caught up", zap.String("source", src.Name), zap.String("target", tgt.Name),
-			zap.Int64("bytes", st.BytesCopied), zap.Bool("scan", scan), zap.Bool("sidecarTrusted", st.SidecarTrusted))
+			zap.Int64("bytes", st.BytesCopied), zap.Int64("bytesRead", st.BytesRead+st.TargetBytesRead),
+			zap.Bool("scan", scan), zap.Bool("tracked", ro.Dirty != nil), zap.Bool("sidecarTrusted", st.SidecarTrusted))
 	}
 	return err
+}
+
+// resyncOptions are the engine options of the Resync passes replicad runs
+// (catch-ups, convergence, Resync and Restore): the configured workers and
+// bandwidth, the bytes written counted as copied.
+func (s *Service) resyncOptions() engine.Options {
+	o := engine.DefaultOptions()
+	o.Workers = s.opts.EngineWorkers
+	o.BandwidthLimit = s.opts.BandwidthLimit
+	if s.opts.Copies != nil {
+		o.Written = s.opts.Copies.AddBytesCopied
+	}
+	return o
 }
 
 // followState applies change to synchronization id in one transaction

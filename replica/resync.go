@@ -114,9 +114,7 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 		if err != nil {
 			return s.modifyFailed(run.ID, fmt.Errorf("target %s: %w", x.Target, err))
 		}
-		ro := engine.ResyncOptions{Options: engine.DefaultOptions()}
-		ro.Workers = s.opts.EngineWorkers
-		ro.BandwidthLimit = s.opts.BandwidthLimit
+		ro := engine.ResyncOptions{Options: s.resyncOptions(), Changed: engine.NewDirtyMap(0, engine.DefaultResyncBlockSize)}
 		base := int64(i) * scale
 		ro.Progress = func(done, all int64) {
 			if all > 0 {
@@ -140,12 +138,18 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 			// Fracture or Split in which anyone wrote the target, or a
 			// crash, the target's data is compared.
 			ro.HashSidecar, ro.SidecarGeneration = sidecarPath(tgt), x.SidecarGen
+			if serr == nil {
+				// Where replicad itself made every change to the source
+				// since the last sync, only those blocks are read.
+				ro.Dirty = s.trackedSince(x, stamp)
+			}
 		}
-		resume, err := s.quiesce(ctx, []volumes.ID{writtenBy(pl.Op, x)})
+		written := writtenBy(pl.Op, x)
+		resume, err := s.quiesce(ctx, []volumes.ID{written})
 		if err != nil {
 			return s.modifyFailed(run.ID, err)
 		}
-		st, err := engine.Resync(ctx, from, to, ro)
+		st, after, err := s.trackedResync(ctx, written, from, to, ro)
 		resume()
 		if err != nil && pl.Op == OpResync && x.SyncType == SyncTypeMirror && errors.Is(err, engine.ErrSourceChanged) {
 			// A mirror's source is written meanwhile: the mirror loop
@@ -177,8 +181,10 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 			return s.modifyFailed(run.ID, fmt.Errorf("%s %s → %s: %w", pl.Op, x.Source, x.Target, err))
 		}
 		if pl.Op == OpRestore {
-			seen = time.Now()
-			stamp, serr = stampOf(src.Path())
+			// As the Restore left it, settled before the source was let go
+			// (a write after that shows); "" when someone else wrote it
+			// meanwhile (the loop compares).
+			stamp, seen, serr = after.stamp, after.seen, after.err
 		}
 		if serr == nil {
 			_, serr = s.followState(x.ID, func(cur *Synchronization) bool {
@@ -192,6 +198,9 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 		if serr != nil {
 			return s.modifyFailed(run.ID, fmt.Errorf("stamp source %s: %w", src.Name, serr))
 		}
+		if ro.Dirty != nil {
+			s.catchUps.countTracked(x.ID)
+		}
 		if pl.Op == OpRestore {
 			// The sidecar still describes the target, which did not change.
 			run.Logger.Info("source restored from replica", zap.String("source", src.Name), zap.String("replica", tgt.Name), zap.Int64("bytes", st.BytesCopied))
@@ -201,6 +210,33 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 		run.Progress(base+scale, total)
 	}
 	return s.settle(run.ID, CopyStateSynchronized)
+}
+
+// settledLook is a stamp of an image seen once a later write must change it
+// (settledStamp).
+type settledLook struct {
+	stamp string
+	seen  time.Time
+	err   error
+}
+
+// trackedResync runs engine.Resync from → to, to being the image of volume
+// written, which nobody else writes meanwhile (quiesced and leased), and
+// records the blocks it changed as a track of written (catchUps.wrote), so
+// that written's mirrors catch up from them. It returns the engine's
+// result and to's settled stamp after the pass.
+func (s *Service) trackedResync(ctx context.Context, written volumes.ID, from, to string, ro engine.ResyncOptions) (engine.Stats, settledLook, error) {
+	before, berr := stampOf(to)
+	st, err := engine.Resync(ctx, from, to, ro)
+	var after settledLook
+	after.stamp, after.seen, after.err = settledStamp(to)
+	if berr != nil || after.err != nil || (err != nil && !errors.Is(err, engine.ErrSourceChanged)) {
+		// A pass that failed may have written more than it marked.
+		s.catchUps.wrote(written, "", "", nil)
+	} else {
+		s.catchUps.wrote(written, before, after.stamp, ro.Changed)
+	}
+	return st, after, err
 }
 
 // jobTerminated reports whether job id was asked to terminate (an Abort),
