@@ -1,0 +1,80 @@
+package integration
+
+import (
+	"testing"
+	"time"
+)
+
+// TestCatchUpCopiesTheChange: after a small change to the source of an
+// Asynchronous Mirror, the mirror loop's catch-up copies only the blocks
+// that changed, and so does Resync Replica after a Fracture: the copy
+// metric (replicad_copy_bytes_total) grows by the changed 64 KiB blocks,
+// not by the volume's 16 MiB of data.
+func TestCatchUpCopiesTheChange(t *testing.T) {
+	t.Parallel()
+	const block = 64 << 10
+	dir := t.TempDir()
+	replWriteImage(t, dir, "data", 32<<20, 1<<20, 2<<20) // 16 MiB of data
+	d := startDaemon(t, dir, "--mirror-lag", "400ms", "--metrics-listen", "127.0.0.1:0")
+	metrics := metricsAddr(t, d)
+	copied := func() int64 {
+		t.Helper()
+		return int64(metricValue(t, scrapeMetrics(t, metrics), "replicad_copy_bytes_total"))
+	}
+	c := newReplCIM(t, d)
+	svc := c.service()
+	out, rv := c.invoke(svc, "CreateElementReplica", replScalar("ElementName", "m"), replScalar("SyncType", "6"),
+		replScalar("Mode", "3"), c.volumes()["data"].param("SourceElement"), replScalar("WaitForCopyState", "4"))
+	if rv != 0 && rv != 4096 {
+		t.Fatalf("CreateElementReplica Mirror: ReturnValue %d, want 0 or 4096", rv)
+	}
+	replRequireCompleted(t, c.waitJob(c.out(out, "Job")))
+	sync := c.out(out, "Synchronization")
+	replSameImage(t, dir, "data", "m")
+	if got := copied(); got < 16<<20 {
+		t.Fatalf("replicad_copy_bytes_total %d after the initial copy of 16 MiB of data", got)
+	}
+	caughtUp := func(since string) string {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			s := c.mustGet(sync)
+			when := replDatetime(s, "WhenSynced")
+			if replProp(s, "CopyState") == "4" && when != "" && when != since && replImage(t, dir, "data") == replImage(t, dir, "m") {
+				return when
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the mirror did not catch up: CopyState %s WhenSynced %s", replProp(s, "CopyState"), when)
+			}
+		}
+	}
+	// change writes into n blocks of the source, one in a hole, as another
+	// process (an initiator through tgtd) would.
+	change := func(n int, tag string) {
+		t.Helper()
+		for i := range n {
+			replWriteAt(t, dir, "data", int64(i)*5<<20+int64(i)*block+100, []byte(tag+" written by another process"))
+		}
+	}
+
+	when := replDatetime(c.mustGet(sync), "WhenSynced")
+	before := copied()
+	change(4, "followed")
+	when = caughtUp(when)
+	if got := copied() - before; got < 4*block || got > 8*block {
+		t.Errorf("the catch-up of 4 changed blocks copied %d bytes, want %d (at most %d)", got, 4*block, 8*block)
+	}
+
+	if _, rv := c.invoke(svc, "ModifyReplicaSynchronization", replScalar("Operation", "12"), sync.param("Synchronization")); rv != 0 {
+		t.Fatalf("Fracture: %d", rv)
+	}
+	before = copied()
+	change(2, "fractured")
+	if _, rv := c.invoke(svc, "ModifyReplicaSynchronization", replScalar("Operation", "14"), sync.param("Synchronization"),
+		replScalar("WaitForCopyState", "4")); rv != 0 && rv != 4096 {
+		t.Fatalf("Resync Replica: %d", rv)
+	}
+	caughtUp(when)
+	if got := copied() - before; got < 2*block || got > 4*block {
+		t.Errorf("Resync Replica of 2 changed blocks copied %d bytes, want %d (at most %d)", got, 2*block, 4*block)
+	}
+}
