@@ -193,13 +193,13 @@ func (s *Service) removeHiddenFiles(ctx context.Context, pool, name string, suff
 	if volumes.CheckName(name) != nil {
 		return nil // not a name replica made a file for
 	}
-	p, err := s.vols.Pool(ctx, pool)
+	path, err := s.vols.PoolPath(ctx, pool)
 	if errors.Is(err, volumes.ErrPoolNotFound) {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("pool %s: %w", pool, err)
 	}
-	dir, err := beneath.OpenDir(p.Path())
+	dir, err := beneath.OpenDir(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	} else if err != nil {

@@ -26,6 +26,7 @@ type plan struct {
 	targets     []*volumes.Volume // nil where a target is to be created
 	newNames    []string          // name of the target to create, per pair
 	newPools    []string
+	poolsFound  map[string]bool // target pools already checked to exist
 
 	// syncs and groupSyncs are the relationships when the plan was made,
 	// to check that a target takes part in none.
@@ -287,6 +288,24 @@ func (p *plan) newTargetName(i int) string {
 	return p.sources[i].Name + "_" + p.relName
 }
 
+// checkPool checks that target pool exists, once per plan: a group's
+// targets share their pool, and one request costs one pool lookup.
+func (s *Service) checkPool(ctx context.Context, p *plan, pool string) error {
+	if p.poolsFound[pool] {
+		return nil
+	}
+	if _, err := s.vols.PoolPath(ctx, pool); errors.Is(err, volumes.ErrPoolNotFound) {
+		return invalid("target pool %s does not exist", pool)
+	} else if err != nil {
+		return err
+	}
+	if p.poolsFound == nil {
+		p.poolsFound = map[string]bool{}
+	}
+	p.poolsFound[pool] = true
+	return nil
+}
+
 // checkNewTarget checks that a volume called name can be made in pool:
 // a valid name, an existing pool, and no volume (existing or planned)
 // of that name.
@@ -294,9 +313,7 @@ func (s *Service) checkNewTarget(ctx context.Context, p *plan, name, pool string
 	if err := volumes.CheckName(name); err != nil {
 		return invalid("target name %q: %v", name, err)
 	}
-	if _, err := s.vols.Pool(ctx, pool); errors.Is(err, volumes.ErrPoolNotFound) {
-		return invalid("target pool %s does not exist", pool)
-	} else if err != nil {
+	if err := s.checkPool(ctx, p, pool); err != nil {
 		return err
 	}
 	if _, err := s.vols.Lookup(ctx, pool, name); err == nil {

@@ -105,6 +105,26 @@ func (s *Service) Pool(ctx context.Context, name string) (*Pool, error) {
 	return p, nil
 }
 
+// PoolPath returns the absolute path of pool name's directory once the
+// pool's record is found: one record read, no figure computed, no file
+// stat'ed (for callers that need the pool to exist and its folder, such
+// as replication's checks of new targets). Errors: ErrPoolNotFound.
+func (s *Service) PoolPath(ctx context.Context, name string) (string, error) {
+	if err := s.checkOpen(ctx); err != nil {
+		return "", fmt.Errorf("pool %s: %w", name, err)
+	}
+	if CheckName(name) != nil {
+		return "", fmt.Errorf("pool %q: %w", name, ErrPoolNotFound)
+	}
+	if err := s.db.View(func(tx *store.Tx) error {
+		_, err := getPool(tx, name)
+		return err
+	}); err != nil {
+		return "", fmt.Errorf("pool %s: %w", name, err)
+	}
+	return s.poolDir(name), nil
+}
+
 // pool builds the Pool of rec from its tally (tally.go: figuresToReport
 // says when its files are counted).
 func (s *Service) pool(rec poolRecord) (*Pool, error) {

@@ -53,6 +53,9 @@ func TestCreateAndDeletePool(t *testing.T) {
 	if fi, err := os.Stat(p.Path()); err != nil || !fi.IsDir() {
 		t.Fatalf("pool directory: got %v, %v; want a directory", fi, err)
 	}
+	if path, err := e.svc.PoolPath(ctx, "fast"); err != nil || path != p.Path() {
+		t.Errorf("PoolPath(fast): %q, %v; want %q", path, err, p.Path())
+	}
 	v := e.create("fast", "v", MiB)
 	if list, err := e.svc.List(ctx, "fast"); err != nil || len(list) != 1 || list[0].ID != v.ID {
 		t.Errorf("List(fast): got %v, %v; want [%s]", list, err, v.ID)
@@ -73,6 +76,8 @@ func TestCreateAndDeletePool(t *testing.T) {
 		{"delete unknown", func() error { return e.svc.DeletePool(ctx, "nope") }, volumes.ErrPoolNotFound},
 		{"get unknown", func() error { _, err := e.svc.Pool(ctx, "nope"); return err }, volumes.ErrPoolNotFound},
 		{"list unknown", func() error { _, err := e.svc.List(ctx, "nope"); return err }, volumes.ErrPoolNotFound},
+		{"path of unknown", func() error { _, err := e.svc.PoolPath(ctx, "nope"); return err }, volumes.ErrPoolNotFound},
+		{"path of a bad name", func() error { _, err := e.svc.PoolPath(ctx, "../fast"); return err }, volumes.ErrPoolNotFound},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
