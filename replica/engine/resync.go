@@ -414,7 +414,8 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf, tbuf []byte)
 		blk := p[boff-off : min(boff+bs, end)-off]
 		zero := isZero(blk)
 		var h [sha256.Size]byte // all-zero hash stands for an all-zero block
-		if !zero {
+		if !zero && r.opts.HashSidecar != "" {
+			// Hashed only for a sidecar (to compare with, to write).
 			h = sha256.Sum256(blk)
 		}
 		changed := forced(b)
