@@ -25,7 +25,8 @@
 // A hash sidecar lets Resync skip reading the target, so it must never vouch
 // for a target that changed since it was written. It records the target's
 // Identity (device, inode, size, mtime and ctime, taken once the timestamps
-// have settled, TimestampGranularity) and a generation; Resync trusts it only
+// have settled: two ticks of the kernel's coarse clock, StampGranularity) and
+// a generation; Resync trusts it only
 // when the caller passes that generation (ResyncOptions.SidecarGeneration, kept
 // by the caller when its own commit is done) and the target's identity is
 // unchanged. A write by anyone, even one that restores the mtime (touch -r),
