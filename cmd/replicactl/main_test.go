@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -28,6 +29,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with the endpoint's handler wrapped by wrap (nil:
+// none), for tests that watch the requests replicactl makes.
+func newEnvWith(t *testing.T, wrap func(http.Handler) http.Handler) *env {
+	t.Helper()
 	dir := t.TempDir()
 	p := providertest.New(t, dir)
 	reg := cimmodel.NewRegistry()
@@ -44,7 +52,11 @@ func newEnv(t *testing.T) *env {
 	}
 	s := wsman.NewServer(reg, f)
 	s.AllowUnencrypted = true
-	srv := httptest.NewServer(s.Handler())
+	h := s.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &env{dir: dir, vars: map[string]string{"REPLICAD_URL": srv.URL + "/wsman", "REPLICAD_PASSWORD": "pw"}}
 }

@@ -199,7 +199,7 @@ func (a *app) volume(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	vol, err := a.findVolume(ctx, pos[0])
+	vol, err := a.createdVolume(ctx, out, pos[0])
 	if err != nil {
 		return err
 	}
@@ -207,6 +207,17 @@ func (a *app) volume(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.stderr, "replicactl: volume %s: size %d rounded up to %d (a multiple of the 512-byte block)\n", pos[0], bytes, got)
 	}
 	return a.printVolumes([]*client.Instance{vol})
+}
+
+// createdVolume reads the volume a CreateOrModifyElementFromStoragePool
+// made: a Get of the TheElement reference it returned (one instance,
+// whatever the number of volumes), or, from a server that returns none,
+// the volume called name among all of them.
+func (a *app) createdVolume(ctx context.Context, out *client.Output, name string) (*client.Instance, error) {
+	if ref, ok := out.Params.Ref("TheElement"); ok {
+		return a.c.Get(ctx, ref)
+	}
+	return a.findVolume(ctx, name)
 }
 
 func (a *app) volumeList(ctx context.Context) error {
