@@ -317,12 +317,21 @@ func (r *resyncer) run(ctx context.Context) error {
 		}
 		return nil
 	})
-	for range r.opts.Workers {
+	// Buffers as large as the largest range (a few blocks for a dirty
+	// map's scattered changes, not a chunk), only for workers that have
+	// work, the target's only when it is read: a catch-up of a few blocks
+	// costs a few blocks.
+	var most int64
+	for _, br := range r.work {
+		most = max(most, br.n)
+	}
+	size := most*r.opts.BlockSize + r.opts.BlockSize
+	for range min(r.opts.Workers, len(r.work)) {
 		g.Go(func() error {
-			buf := alignedBuffer(r.opts.ChunkSize/r.opts.BlockSize*r.opts.BlockSize + r.opts.BlockSize)
-			tbuf := alignedBuffer(int64(len(buf)))
+			buf := alignedBuffer(size)
+			var tbuf []byte
 			for i := range idx {
-				if err := r.doRange(gctx, r.work[i], buf, tbuf); err != nil {
+				if err := r.doRange(gctx, r.work[i], buf, &tbuf); err != nil {
 					return err
 				}
 			}
@@ -382,7 +391,7 @@ func (r *resyncer) readTarget(p []byte, off int64) error {
 	return nil
 }
 
-func (r *resyncer) doRange(ctx context.Context, br blockRange, buf, tbuf []byte) error {
+func (r *resyncer) doRange(ctx context.Context, br blockRange, buf []byte, tb *[]byte) error {
 	bs := r.opts.BlockSize
 	off := br.first * bs
 	end := min((br.first+br.n)*bs, r.size)
@@ -402,13 +411,15 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf, tbuf []byte)
 			thi = b + 1
 		}
 	}
-	var tp []byte
 	if tlo >= 0 {
-		tp = tbuf[tlo*bs-off : min(thi*bs, end)-off]
-		if err := r.readTarget(tp, tlo*bs); err != nil {
+		if *tb == nil {
+			*tb = alignedBuffer(int64(len(buf)))
+		}
+		if err := r.readTarget((*tb)[tlo*bs-off:min(thi*bs, end)-off], tlo*bs); err != nil {
 			return err
 		}
 	}
+	tbuf := *tb
 	for b := br.first; b < br.first+br.n; b++ {
 		boff := b * bs
 		blk := p[boff-off : min(boff+bs, end)-off]
