@@ -267,14 +267,22 @@ func TestPywinrmCertificateLogon(t *testing.T) {
 	pyChecks(t, logon(byUPN))
 }
 
-// loggedUser reports whether the access log has a request line for user.
+// loggedUser reports whether the access log has (or gets within 10 s) a
+// request line for user.
 func loggedUser(d *daemon, user string) bool {
-	for _, e := range d.logsWith("wsman") {
-		if e["user"] == user && e["status"] != nil && e["status"] != float64(401) {
-			return true
+	// The log arrives through a pipe, after the reply: wait up to 10 s.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, e := range d.logsWith("wsman") {
+			if e["user"] == user && e["status"] != nil && e["status"] != float64(401) {
+				return true
+			}
 		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	return false
 }
 
 // tlsProxy terminates TLS with a certificate of its own and forwards each

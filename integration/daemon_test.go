@@ -22,10 +22,11 @@ import (
 )
 
 // binary is the replicad binary built once by TestMain ("" under -short,
-// where every test that needs it skips: see requireDaemon).
-var binary string
+// where every test that needs it skips: see requireDaemon), in binDir.
+var binary, binDir string
 
-// TestMain builds replicad once, with the race detector, and with coverage
+// TestMain builds replicad once, with the race detector (but for bcrypt's
+// cipher: raceOffGcflags), and with coverage
 // counters when GOCOVERDIR is set (scripts/cover.sh), so that every daemon
 // the tests start writes what it ran there when it exits. It stops the
 // shared daemon (sharedDaemon) after the tests and fails the run if that
@@ -46,8 +47,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	binDir = dir
 	binary = filepath.Join(dir, "replicad")
-	args := []string{"build", "-race", "-o", binary}
+	args := []string{"build", "-race", "-gcflags=" + raceOffGcflags, "-o", binary}
 	if os.Getenv("GOCOVERDIR") != "" {
 		args = append(args, "-cover", "-coverpkg=github.com/replicad/replicad/...")
 	}
@@ -65,6 +67,15 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// raceOffGcflags compiles golang.org/x/crypto/blowfish without the race
+// detector's instrumentation in the -race daemon, as the Makefile does for
+// the unit tests. Blowfish is bcrypt's cipher: pure computation on memory
+// one goroutine owns, and instrumented it made each bcrypt (every daemon's
+// first start hashes the admin password, every `replicad user add`, every
+// failed password logon) cost 2 s of CPU instead of 0.1 s. Every package of
+// replicad, and the rest of its dependencies, keeps the instrumentation.
+const raceOffGcflags = "golang.org/x/crypto/blowfish=-race=false"
 
 // requireDaemon skips t under -short: tests that start replicad (or run
 // the binary) are integration tests, which `make test-short` leaves out

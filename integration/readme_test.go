@@ -68,7 +68,7 @@ func TestReadmeRuns(t *testing.T) {
 	if err := os.Symlink(binary, filepath.Join(bin, "replicad")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(buildReplicactl(t), filepath.Join(bin, "replicactl")); err != nil {
+	if err := os.Symlink(buildReplicactl(t), filepath.Join(bin, "replicactl")); err != nil {
 		t.Fatal(err)
 	}
 	ansible, err := filepath.Abs("../ansible")

@@ -12,20 +12,40 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// buildReplicactl builds cmd/replicactl into a temporary folder.
+// replicactl is cmd/replicactl built once, by the first test that asks
+// (buildReplicactl), into TestMain's folder.
+var replicactl struct {
+	once sync.Once
+	bin  string
+	out  []byte
+	err  error
+}
+
+// buildReplicactl returns cmd/replicactl, built once for the package (a
+// test must not change or move it).
 func buildReplicactl(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "replicactl")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/replicad/replicad/cmd/replicactl").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build replicactl: %v\n%s", err, out)
+	replicactl.once.Do(func() {
+		dir := binDir
+		if dir == "" { // under -short TestMain builds nothing
+			dir, replicactl.err = os.MkdirTemp("", "replicactl-")
+			if replicactl.err != nil {
+				return
+			}
+		}
+		replicactl.bin = filepath.Join(dir, "replicactl")
+		replicactl.out, replicactl.err = exec.Command("go", "build", "-o", replicactl.bin, "github.com/replicad/replicad/cmd/replicactl").CombinedOutput()
+	})
+	if replicactl.err != nil {
+		t.Fatalf("build replicactl: %v\n%s", replicactl.err, replicactl.out)
 	}
-	return bin
+	return replicactl.bin
 }
 
 // ctl runs replicactl against d with the connection in the environment.
