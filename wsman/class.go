@@ -178,12 +178,19 @@ func (s *Server) enumerateClasses(req *request) (*soap.Message, error) {
 			page[i] = item{class: &classItem{class: classes[i], opts: opts}, end: i + 1}
 		}
 		itemsElem := resp.CreateElement(m.NS(soap.NSWSMan, "Items"))
-		if sent, err = s.fill(req, m, itemsElem, page, modeObject); err != nil {
+		eos := etree.NewElement(m.NS(soap.NSWSMan, "EndOfSequence"))
+		ending := func(last bool) {
+			resp.RemoveChild(eos)
+			ctxElem.SetText(tk.id)
+			if last {
+				ctxElem.SetText("")
+				resp.AddChild(eos)
+			}
+		}
+		if sent, err = s.fill(req, m, itemsElem, page, modeObject, len(page) < len(classes), ending); err != nil {
 			return nil, err
 		}
 		if sent == len(classes) {
-			ctxElem.SetText("")
-			resp.CreateElement(m.NS(soap.NSWSMan, "EndOfSequence"))
 			return m, nil
 		}
 	}

@@ -83,21 +83,25 @@ type classCursor struct {
 	namespace, class string
 	keep             func(*cimmodel.Instance) bool // a filter; nil: every instance
 	at               cimmodel.Cursor               // just past the last instance sent
+	// itemBytes is the size of an item in the last reply, with its share
+	// of the envelope: a Pull fetches no more instances than would fit.
+	itemBytes int
 }
 
 // position is where an enumeration stands after a Pull: next (paths) or
 // at (a cursor), and whether nothing is left.
 type position struct {
-	next int
-	at   cimmodel.Cursor
-	end  bool
+	next      int
+	at        cimmodel.Cursor
+	itemBytes int
+	end       bool
 }
 
 // position returns where en stands now; callers hold en (busy).
 func (en *enumeration) position() position {
 	pos := position{next: en.next}
 	if en.cursor != nil {
-		pos.at = en.cursor.at
+		pos.at, pos.itemBytes = en.cursor.at, en.cursor.itemBytes
 	}
 	return pos
 }
@@ -268,7 +272,7 @@ func (e *enumerations) settle(en *enumeration, pos position) {
 	}
 	en.next = pos.next
 	if en.cursor != nil {
-		en.cursor.at = pos.at
+		en.cursor.at, en.cursor.itemBytes = pos.at, pos.itemBytes
 	}
 	en.expires = e.now().Add(e.idle)
 }
@@ -349,13 +353,20 @@ func (s *Server) enumerate(req *request) (*soap.Message, error) {
 			return nil, err
 		}
 		itemsElem := resp.CreateElement(m.NS(soap.NSWSMan, "Items"))
-		sent, err := s.fillAs(req, m, itemsElem, page, mode, cimmodel.EPRFormOf(t.uri))
+		eos := etree.NewElement(m.NS(soap.NSWSMan, "EndOfSequence"))
+		ending := func(last bool) { // the context stays, empty, as Windows answers
+			resp.RemoveChild(eos)
+			ctxElem.SetText(tk.id)
+			if last {
+				ctxElem.SetText("")
+				resp.AddChild(eos)
+			}
+		}
+		sent, err := s.fillAs(req, m, itemsElem, page, mode, cimmodel.EPRFormOf(t.uri), more, ending)
 		if err != nil {
 			return nil, err
 		}
 		if sent == len(page) && !more {
-			ctxElem.SetText("")
-			resp.CreateElement(m.NS(soap.NSWSMan, "EndOfSequence"))
 			return m, nil
 		}
 		if sent > 0 {
@@ -570,7 +581,17 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 	ctxElem := resp.CreateElement(m.NS(soap.NSEnumeration, "EnumerationContext"))
 	ctxElem.SetText(en.id)
 	itemsElem := resp.CreateElement(m.NS(soap.NSEnumeration, "Items"))
-	sent, err := s.fillAs(req, m, itemsElem, page, en.mode, cimmodel.EPRFormOf(en.uri))
+	eos := etree.NewElement(m.NS(soap.NSEnumeration, "EndOfSequence"))
+	ending := func(last bool) { // the last reply has no context
+		resp.RemoveChild(eos)
+		resp.RemoveChild(ctxElem)
+		if last {
+			resp.AddChild(eos)
+		} else {
+			resp.InsertChildAt(0, ctxElem)
+		}
+	}
+	sent, err := s.fillAs(req, m, itemsElem, page, en.mode, cimmodel.EPRFormOf(en.uri), more, ending)
 	if err != nil {
 		return nil, err
 	}
@@ -579,6 +600,7 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 	case en.cursor != nil:
 		if sent > 0 {
 			next.at = page[sent-1].at
+			next.itemBytes = len(req.encoded) / sent
 		}
 		next.end = sent == len(page) && !more
 	case sent > 0:
@@ -587,9 +609,9 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 	default: // every path left named a deleted instance
 		next.end = true
 	}
-	if next.end {
-		resp.RemoveChild(ctxElem)
-		resp.CreateElement(m.NS(soap.NSEnumeration, "EndOfSequence"))
+	ending(next.end)
+	if next.end != (sent == len(page) && !more) { // paths of deleted instances only
+		req.encoded = nil
 	}
 	pos = next
 	return m, nil
@@ -617,6 +639,9 @@ func (s *Server) page(req *request, en *enumeration, max int) ([]item, bool, err
 // each projected by the WQL filter's SELECT list, and whether more follow.
 func (s *Server) cursorPage(req *request, en *enumeration, max int) ([]item, bool, error) {
 	c := en.cursor
+	if c.itemBytes > 0 { // what fits, by the last reply, and a tenth more
+		max = min(max, req.maxEnvelope/c.itemBytes*11/10+1)
+	}
 	got, more, err := s.registry.EnumeratePage(req.ctx, c.namespace, c.class, c.at, max, c.keep)
 	if err != nil {
 		if en.query != nil {
@@ -678,22 +703,50 @@ func (s *Server) release(req *request) (*soap.Message, error) {
 	return soap.NewResponse(req.header(), soap.ActionReleaseResponse), nil
 }
 
+// probeItems is the number of items whose size predicts how many fit in
+// a reply before the whole page is encoded.
+const probeItems = 16
+
 // fill writes as many of items into itemsElem as fit in the reply's
 // MaxEnvelopeSize and returns how many; EncodingLimit when not even one
 // fits. References take the form the request's resource URI asks for.
-// A reply that is too large is not cut down by halving and encoding it
-// again each time: the size of the envelope without items and the average
-// item give the count that fits, which one more encoding checks.
-func (s *Server) fill(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string) (int, error) {
-	return s.fillAs(req, m, itemsElem, items, mode, cimmodel.EPRFormOf(req.header().ResourceURI))
+// more says whether items follow those given, and ending sets the reply's
+// end: ending(true) when every item fits and none follows, ending(false)
+// otherwise; it is applied before each measurement, so that the encoding
+// of the last one is the reply itself (req.encoded: it is not encoded
+// again). A reply that is too large is not cut down by halving and
+// encoding it again each time: the size of the envelope without items and
+// of the first probeItems items give the count that fits, which one more
+// encoding checks.
+func (s *Server) fill(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string, more bool, ending func(bool)) (int, error) {
+	return s.fillAs(req, m, itemsElem, items, mode, cimmodel.EPRFormOf(req.header().ResourceURI), more, ending)
 }
 
 // fillAs is fill with references written in form.
-func (s *Server) fillAs(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string, form cimmodel.EPRForm) (int, error) {
+func (s *Server) fillAs(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string, form cimmodel.EPRForm, more bool, ending func(bool)) (int, error) {
 	n := len(items)
+	measure := func(k int) (int, error) {
+		ending(k == len(items) && !more)
+		return s.encodedSize(req, m, itemsElem, items[:k], mode, form)
+	}
 	guessed := false
+	if n > 2*probeItems {
+		base, err := measure(0)
+		if err != nil {
+			return 0, err
+		}
+		probe, err := measure(probeItems)
+		if err != nil {
+			return 0, err
+		}
+		if per := (probe - base + probeItems - 1) / probeItems; per > 0 && base < req.maxEnvelope {
+			if fit := (req.maxEnvelope - base) / per; fit < n {
+				n, guessed = max(fit, 1), true
+			}
+		}
+	}
 	for {
-		size, err := s.encodedSize(req, m, itemsElem, items[:n], mode, form)
+		size, err := measure(n)
 		if err != nil {
 			return 0, err
 		}
@@ -705,7 +758,7 @@ func (s *Server) fillAs(req *request, m *soap.Message, itemsElem *etree.Element,
 		}
 		if !guessed {
 			guessed = true
-			base, err := s.encodedSize(req, m, itemsElem, nil, mode, form)
+			base, err := measure(0)
 			if err != nil {
 				return 0, err
 			}
@@ -721,7 +774,7 @@ func (s *Server) fillAs(req *request, m *soap.Message, itemsElem *etree.Element,
 }
 
 // encodedSize writes items into itemsElem (replacing what it held) and
-// returns the size of the encoded reply.
+// returns the size of the encoded reply, which it keeps in req.encoded.
 func (s *Server) encodedSize(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string, form cimmodel.EPRForm) (int, error) {
 	for _, c := range itemsElem.ChildElements() {
 		itemsElem.RemoveChild(c)
@@ -730,6 +783,7 @@ func (s *Server) encodedSize(req *request, m *soap.Message, itemsElem *etree.Ele
 		s.writeItem(m, itemsElem, it, mode, form)
 	}
 	out, err := m.Bytes(req.env.Encoding)
+	req.encoded, req.encodedMsg = out, m
 	return len(out), err
 }
 

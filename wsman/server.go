@@ -157,6 +157,10 @@ type request struct {
 	env         *soap.Envelope
 	maxEnvelope int
 	remote      string
+	// encoded is the encoding of encodedMsg that sized an enumeration
+	// reply (enumerate.go's fill): the reply itself, not encoded again.
+	encoded    []byte
+	encodedMsg *soap.Message
 }
 
 func (r *request) header() *soap.Header { return &r.env.Header }
@@ -260,7 +264,10 @@ func (s *Server) serveEnvelope(w http.ResponseWriter, r *http.Request, env *soap
 		s.writeFault(w, env, err, start, user, r)
 		return
 	}
-	out, err := reply.Bytes(env.Encoding)
+	out, err := req.encoded, error(nil)
+	if out == nil || req.encodedMsg != reply {
+		out, err = reply.Bytes(env.Encoding)
+	}
 	if err == nil && len(out) > req.maxEnvelope {
 		err = &protocolError{kind: faultEncodingLimit,
 			message: "The reply is larger than the MaxEnvelopeSize of the request."}
