@@ -143,6 +143,7 @@ type Class struct {
 	subs     []*Class
 	effProps []Property
 	effMeths []*Method
+	propIdx  map[string]int // effProps by declared name: exact lookups skip the scan
 }
 
 // property returns the effective property named name (case-insensitive).
@@ -151,6 +152,8 @@ func (c *Class) property(name string) (Property, bool) {
 	props := c.effProps
 	if c.reg == nil {
 		props = c.Properties
+	} else if i, ok := c.propIdx[name]; ok {
+		return props[i], true
 	}
 	for _, p := range props {
 		if strings.EqualFold(p.Name, name) {

@@ -52,8 +52,25 @@ func encodeProperties(el *etree.Element, prefix string, inst *Instance, depth in
 	if inst.Class == nil {
 		return
 	}
-	for _, p := range inst.Class.props() {
-		v := inst.Get(p.Name)
+	props := inst.Class.props()
+	// Values are normally keyed by the declared names (Instance.Set): when
+	// every one is, a property not found under its name is NULL, without
+	// the case-insensitive search Get does.
+	exact := 0
+	for _, p := range props {
+		if _, ok := inst.Values[p.Name]; ok {
+			exact++
+		}
+	}
+	for _, p := range props {
+		v, ok := inst.Values[p.Name]
+		if !ok {
+			if exact == len(inst.Values) {
+				v = Value{Type: p.valueType(), Array: p.Array}
+			} else {
+				v = inst.Get(p.Name)
+			}
+		}
 		encodeValue(el, prefix+":"+p.Name, p.valueType(), v, depth, form)
 	}
 }

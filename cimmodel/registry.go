@@ -74,6 +74,10 @@ func (r *Registry) Register(c *Class) error {
 		r.namespaces[key] = ns
 	}
 	c.reg, c.super, c.effProps, c.effMeths = r, super, props, meths
+	c.propIdx = make(map[string]int, len(props))
+	for i, p := range props {
+		c.propIdx[p.Name] = i
+	}
 	if super != nil {
 		super.subs = append(super.subs, c)
 	}
