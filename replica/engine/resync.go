@@ -351,10 +351,13 @@ func (r *resyncer) run(ctx context.Context) error {
 // zeroed without reading.
 func (r *resyncer) readData(ctx context.Context, p []byte, off int64) error {
 	end := off + int64(len(p))
-	clear(p)
+	zeroed := off // p is zeroed or read up to here
+	defer func() { clear(p[zeroed-off:]) }()
 	i := sort.Search(len(r.exts), func(i int) bool { return r.exts[i].End() > off })
 	for ; i < len(r.exts) && r.exts[i].Offset < end; i++ {
 		lo, hi := max(r.exts[i].Offset, off), min(r.exts[i].End(), end)
+		clear(p[zeroed-off : lo-off]) // a hole
+		zeroed = hi
 		if err := r.thr.wait(ctx, hi-lo); err != nil {
 			return err
 		}
@@ -376,10 +379,13 @@ func (r *resyncer) readData(ctx context.Context, p []byte, off int64) error {
 // from nowhere.
 func (r *resyncer) readTarget(p []byte, off int64) error {
 	end := off + int64(len(p))
-	clear(p)
+	zeroed := off // p is zeroed or read up to here
+	defer func() { clear(p[zeroed-off:]) }()
 	i := sort.Search(len(r.dexts), func(i int) bool { return r.dexts[i].End() > off })
 	for ; i < len(r.dexts) && r.dexts[i].Offset < end; i++ {
 		lo, hi := max(r.dexts[i].Offset, off), min(r.dexts[i].End(), end)
+		clear(p[zeroed-off : lo-off]) // a hole
+		zeroed = hi
 		q := p[lo-off : hi-off]
 		n, err := r.dst.ReadAt(q, lo)
 		r.targetRead.Add(int64(n))
