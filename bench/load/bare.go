@@ -21,6 +21,11 @@ import (
 // (the client package: Basic logon, envelope, parse of the reply) in
 // interleaved rounds of the same run. The ratio of the medians says what the
 // daemon's request path costs beyond HTTP and the client's own work.
+//
+// The Enumerate+Pull ratio: one enumeration of the daemon's volumeCount
+// (10) volumes, an optimized Enumerate and one Pull of enumPage (5) each
+// (two requests, each reply about 8 KB), per second, against the same bare
+// handler's requests per second in the same rounds (goal ≥ 0.2).
 
 // recorder is an HTTP transport that keeps the last response body.
 type recorder struct {
@@ -68,9 +73,10 @@ func bareServer(body []byte) (url string, stop func(), err error) {
 	return "http://" + ln.Addr().String() + "/wsman", func() { srv.Close() }, nil
 }
 
-// ratioResult is the outcome of the Get ratio rounds.
+// ratioResult is the outcome of the ratio rounds.
 type ratioResult struct {
-	daemon, bare []float64 // requests/s per round
+	daemon, bare []float64 // Get requests/s per round
+	enum         []float64 // enumerations (Enumerate+Pull of volumeCount volumes)/s per round
 	bodyBytes    int
 }
 
@@ -86,20 +92,36 @@ func median(v []float64) float64 {
 // getRate runs clients goroutines doing Get of path through cs for d and
 // returns requests/s; any error fails the round.
 func getRate(cs []*client.Client, path cimmodel.ObjectPath, d time.Duration) (float64, error) {
-	st, elapsed := phase(len(cs), time.Now().Add(d), 1<<62, func(ctx context.Context, w int, _ int64) error {
-		_, err := cs[w].Get(ctx, path)
+	return rate(cs, d, "Get", func(ctx context.Context, c *client.Client) error {
+		_, err := c.Get(ctx, path)
 		return err
+	})
+}
+
+// enumRate runs clients goroutines enumerating the volumes (Enumerate and
+// Pull) through cs for d and returns enumerations/s.
+func enumRate(cs []*client.Client, d time.Duration) (float64, error) {
+	return rate(cs, d, "Enumerate+Pull", enumerateVolumes)
+}
+
+// rate runs one goroutine per client doing op for d and returns ops/s;
+// any error fails the round.
+func rate(cs []*client.Client, d time.Duration, what string, op func(context.Context, *client.Client) error) (float64, error) {
+	st, elapsed := phase(len(cs), time.Now().Add(d), 1<<62, func(ctx context.Context, w int, _ int64) error {
+		return op(ctx, cs[w])
 	})
 	if n := st.failed() + st.shed; n > 0 {
 		for msg := range st.errs {
-			return 0, fmt.Errorf("load: %d Get requests failed: %s", n, msg)
+			return 0, fmt.Errorf("load: %d %s failed: %s", n, what, msg)
 		}
-		return 0, fmt.Errorf("load: %d Get requests shed", n)
+		return 0, fmt.Errorf("load: %d %s shed", n, what)
 	}
 	return float64(st.ok) / elapsed.Seconds(), nil
 }
 
-// getRatio measures the Get ratio on daemonURL as user, rounds times d each side.
+// getRatio measures the Get and Enumerate+Pull ratios on daemonURL as
+// user, rounds times d each side: in each round the daemon's Get, the bare
+// handler, the daemon's Enumerate+Pull.
 func getRatio(daemonURL string, l login, path cimmodel.ObjectPath, clients, rounds int, d time.Duration) (ratioResult, error) {
 	var res ratioResult
 	rec := &recorder{base: &http.Transport{MaxIdleConnsPerHost: clients}}
@@ -132,6 +154,10 @@ func getRatio(daemonURL string, l login, path cimmodel.ObjectPath, clients, roun
 			return res, err
 		}
 		res.bare = append(res.bare, r)
+		if r, err = enumRate(onDaemon, d); err != nil {
+			return res, err
+		}
+		res.enum = append(res.enum, r)
 	}
 	return res, nil
 }

@@ -7,11 +7,14 @@
 // request body).
 //
 // By default it starts its own daemon (-replicad BINARY) on 127.0.0.1:0 with a
-// fresh data folder holding one small volume, so that every request kind has
-// something to act on. The run has two phases:
+// fresh data folder holding ten small volumes, so that every request kind has
+// something to act on. Before the phases it measures, in interleaved rounds,
+// the daemon's Get requests/s and its enumerations of the ten volumes
+// (Enumerate and Pull of five each)/s against a bare net/http handler's
+// requests/s, and prints both ratios (the RATIO line). The run has two phases:
 //
 //   - steady: -clients clients (below the daemon's MaxConcurrentRequests) mix
-//     Identify, Get, Enumerate/Pull and Invoke (GetAvailableTargetElements)
+//     Identify, Get, Enumerate/Pull of the ten volumes and Invoke (GetAvailableTargetElements)
 //     for -duration or -requests requests, whichever ends first; every request
 //     must succeed.
 //   - burst: -burst-clients clients (above MaxConcurrentRequests) send

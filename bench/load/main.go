@@ -45,9 +45,9 @@ func main() {
 	flag.IntVar(&cfg.burstClients, "burst-clients", 256, "concurrent clients in the burst phase (above MaxConcurrentRequests)")
 	flag.IntVar(&cfg.burstRounds, "burst-rounds", 20, "requests per burst client")
 	flag.Int64Var(&cfg.maxRSSMiB, "max-rss-mib", 512, "fail when the daemon's peak resident memory exceeds this")
-	flag.IntVar(&cfg.ratioClients, "ratio-clients", 8, "concurrent clients of the Get ratio against a bare net/http handler")
-	flag.IntVar(&cfg.ratioRounds, "ratio-rounds", 3, "interleaved rounds of the Get ratio (0: skip it)")
-	flag.DurationVar(&cfg.ratioRound, "ratio-round", 3*time.Second, "length of one side of a Get ratio round")
+	flag.IntVar(&cfg.ratioClients, "ratio-clients", 8, "concurrent clients of the Get and Enumerate+Pull ratios against a bare net/http handler")
+	flag.IntVar(&cfg.ratioRounds, "ratio-rounds", 3, "interleaved rounds of the ratios (0: skip them)")
+	flag.DurationVar(&cfg.ratioRound, "ratio-round", 3*time.Second, "length of one side of a ratio round")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -63,8 +63,15 @@ type daemon struct {
 	done chan error
 }
 
+// volumeCount is the number of volumes the daemon holds: an enumeration of
+// the volumes is an Enumerate and a Pull of enumPage instances each.
+const (
+	volumeCount = 10
+	enumPage    = 5
+)
+
 // startDaemon starts replicad on a loopback port with a fresh data folder
-// holding one 16 MiB volume.
+// holding volumeCount 16 MiB volumes.
 func startDaemon(binary string, logins []login, memoryLimit int64) (*daemon, error) {
 	dir, err := os.MkdirTemp("", "replicad-load-")
 	if err != nil {
@@ -74,11 +81,14 @@ func startDaemon(binary string, logins []login, memoryLimit int64) (*daemon, err
 	if err := os.MkdirAll(pool, 0o755); err != nil {
 		return nil, fmt.Errorf("load: pool: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(pool, "vol1.img"), nil, 0o644); err != nil {
-		return nil, fmt.Errorf("load: volume: %w", err)
-	}
-	if err := os.Truncate(filepath.Join(pool, "vol1.img"), 16<<20); err != nil {
-		return nil, fmt.Errorf("load: volume: %w", err)
+	for i := 1; i <= volumeCount; i++ {
+		name := filepath.Join(pool, fmt.Sprintf("vol%d.img", i))
+		if err := os.WriteFile(name, nil, 0o644); err != nil {
+			return nil, fmt.Errorf("load: volume: %w", err)
+		}
+		if err := os.Truncate(name, 16<<20); err != nil {
+			return nil, fmt.Errorf("load: volume: %w", err)
+		}
 	}
 	for _, l := range logins {
 		add := exec.Command(binary, "user", "add", l.user, "--data-dir", dir, "--password-stdin")
@@ -223,11 +233,7 @@ func mix(ctx context.Context, c *loadClient, service, volume cimmodel.ObjectPath
 	case 1:
 		return c.get(ctx, service)
 	case 2:
-		paths, err := c.enumeratePull(ctx, classVolume)
-		if err == nil && len(paths) == 0 {
-			err = errors.New("load: enumeration returned no volume")
-		}
-		return err
+		return c.enumerateVolumes(ctx)
 	default:
 		return c.invokeCandidates(ctx, service, volume)
 	}
@@ -339,6 +345,8 @@ func run(cfg config) error {
 		fmt.Printf("get ratio: %d clients, Basic, %d interleaved rounds of %v: daemon Get %.0f requests/s (rounds %.0f), bare net/http with the same %d-byte reply %.0f requests/s (rounds %.0f): ratio %.2f\n",
 			cfg.ratioClients, cfg.ratioRounds, cfg.ratioRound, median(ratio.daemon), ratio.daemon, ratio.bodyBytes,
 			median(ratio.bare), ratio.bare, median(ratio.daemon)/median(ratio.bare))
+		fmt.Printf("enumerate+pull ratio: the same clients and rounds: daemon enumerations of %d volumes (Enumerate and Pull of %d each) %.0f/s (rounds %.0f) against the bare handler's %.0f requests/s: ratio %.2f\n",
+			volumeCount, enumPage, median(ratio.enum), ratio.enum, median(ratio.bare), median(ratio.enum)/median(ratio.bare))
 	}
 
 	var problems []string
@@ -364,6 +372,10 @@ func run(cfg config) error {
 	}
 	if ratioErr != nil {
 		problems = append(problems, ratioErr.Error())
+	}
+	if cfg.ratioRounds > 0 && ratioErr == nil {
+		fmt.Printf("RATIO get=%.2f enumerate_pull=%.2f get_rps=%.0f enumerations_per_s=%.0f bare_rps=%.0f\n",
+			median(ratio.daemon)/median(ratio.bare), median(ratio.enum)/median(ratio.bare), median(ratio.daemon), median(ratio.enum), median(ratio.bare))
 	}
 	fmt.Printf("RELIABILITY load clients=%d seconds=%.1f requests=%d failed=%d rps=%.0f p50_ms=%.2f p99_ms=%.2f burst_clients=%d burst_ok=%d burst_shed=%d burst_failed=%d peak_rss_kib=%d max_rss_mib=%d\n",
 		cfg.clients, elapsed.Seconds(), steady.ok+steady.shed+steady.failed(), steady.failed()+steady.shed, rps,

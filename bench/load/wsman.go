@@ -86,6 +86,25 @@ func (l *loadClient) enumeratePull(ctx context.Context, class string) ([]cimmode
 	return out, nil
 }
 
+// enumerateVolumes enumerates the volumes enumPage a message (an
+// optimized Enumerate, then Pulls until EndOfSequence) and requires all
+// volumeCount.
+func (l *loadClient) enumerateVolumes(ctx context.Context) error {
+	return enumerateVolumes(ctx, l.c)
+}
+
+// enumerateVolumes is enumerateVolumes through c.
+func enumerateVolumes(ctx context.Context, c *client.Client) error {
+	insts, err := c.Enumerate(ctx, namespace, classVolume, client.EnumerateOptions{MaxElements: enumPage})
+	if err != nil {
+		return quota(err)
+	}
+	if len(insts) != volumeCount {
+		return fmt.Errorf("load: enumerate %s: %d volumes, want %d", classVolume, len(insts), volumeCount)
+	}
+	return nil
+}
+
 // invokeCandidates invokes GetAvailableTargetElements, a read-only method,
 // and requires ReturnValue 0.
 func (l *loadClient) invokeCandidates(ctx context.Context, service, volume cimmodel.ObjectPath) error {
