@@ -33,7 +33,9 @@ func run(args []string) error {
 	zeros := fs.Bool("zeros", def.DetectZeros, "turn all-zero blocks inside data into holes")
 	method := fs.String("method", "auto", "auto, reflink, copy_file_range or readwrite")
 	bw := fs.Int64("bwlimit", 0, "bytes per second, 0 = unlimited")
-	pageCache := fs.Bool("pagecache", false, "read and write through the page cache instead of O_DIRECT")
+	pageCache := fs.Bool("pagecache", false, "read and write through the page cache (both sides)")
+	readIO := fs.String("read", "auto", "source reads: auto (O_DIRECT where supported), direct or pagecache")
+	writeIO := fs.String("write", "auto", "target writes: auto (O_DIRECT on memory-backed devices, page cache with write-behind elsewhere), direct or pagecache")
 	resync := fs.Bool("resync", false, "catch an existing DST up with SRC instead of copying")
 	dirty := fs.String("dirty", "", "resync: JSON DirtyMap of changed blocks")
 	sidecar := fs.String("sidecar", "", "resync: per-block hash sidecar file")
@@ -51,6 +53,12 @@ func run(args []string) error {
 	opts := def
 	opts.ChunkSize, opts.Workers, opts.DetectZeros, opts.Method, opts.BandwidthLimit = *chunk, *workers, *zeros, m, *bw
 	opts.PageCache = *pageCache
+	if opts.ReadIO, err = engine.ParseIOPath(*readIO); err != nil {
+		return err
+	}
+	if opts.WriteIO, err = engine.ParseIOPath(*writeIO); err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -76,7 +84,8 @@ func run(args []string) error {
 	}
 	out := struct {
 		engine.Stats
-		Method string
-	}{st, st.Method.String()}
+		Method          string
+		ReadIO, WriteIO string
+	}{st, st.Method.String(), st.ReadIO.String(), st.WriteIO.String()}
 	return json.NewEncoder(os.Stderr).Encode(out)
 }

@@ -83,8 +83,8 @@ func Copy(ctx context.Context, srcPath, dstPath string, opts Options) (st Stats,
 	c := &copier{
 		ctx:  ctx,
 		opts: opts,
-		src:  newDataFile(src, os.O_RDONLY, opts.PageCache),
-		dst:  newDataFile(dst, os.O_WRONLY, opts.PageCache),
+		src:  newDataFile(src, os.O_RDONLY, opts.readPageCache()),
+		dst:  newDataFile(dst, os.O_WRONLY, opts.writePageCache(dst)),
 		size: srcID.Size,
 		id:   srcID,
 		thr:  newThrottle(opts.BandwidthLimit),
@@ -252,14 +252,16 @@ type copier struct {
 	doneAll  int64 // allocated bytes finished, resume base included
 	cpOff    int64 // offset of the last checkpoint asked for
 	cpTime   time.Time
-	recorded bool  // a checkpoint was handed to the caller
-	kicked   int64 // writeback was started for [0, kicked)
+	recorded bool                 // a checkpoint was handed to the caller
+	kicked   int64                // writeback was asked for [0, kicked)
+	behind   *checkpointer[int64] // write-behind: start writeback below the offset
 	cps      *checkpointer[Checkpoint]
 	progress *checkpointer[[2]int64] // done, total
 }
 
-// writebackKick is how much finished target data accumulates before Copy starts its writeback.
-const writebackKick = 32 << 20
+// writebackKick is how much finished target data accumulates before Copy starts
+// its writeback (a variable for tests).
+var writebackKick int64 = 32 << 20
 
 // prepare sizes the target, clears anything past a resume point and plans the chunks.
 func (c *copier) prepare() error {
@@ -326,6 +328,23 @@ func (c *copier) run() error {
 		c.progress = newCheckpointer[[2]int64]()
 		g.Go(func() error {
 			return c.progress.serve(ctx, func(p [2]int64) error { c.opts.Progress(p[0], p[1]); return nil })
+		})
+	}
+	if c.dst.direct == nil || c.method == MethodCopyFileRange {
+		// Page-cache writes (copy_file_range writes through the cache too): writeback
+		// of the finished prefix starts beside the writer (sync_file_range blocks
+		// while the disk's queue is full).
+		c.behind = newCheckpointer[int64]()
+		started := c.kicked
+		g.Go(func() error {
+			return c.behind.serve(ctx, func(wm int64) error {
+				_ = unix.SyncFileRange(int(c.dst.Fd()), started, wm-started, unix.SYNC_FILE_RANGE_WRITE)
+				if h := c.opts.hooks; h != nil && h.writeBehind != nil {
+					h.writeBehind(started, wm)
+				}
+				started = wm
+				return nil
+			})
 		})
 	}
 	idx := make(chan int)
@@ -396,6 +415,7 @@ func (c *copier) run() error {
 	g.Go(func() error {
 		defer c.cps.close()
 		defer c.progress.close()
+		defer c.behind.close()
 		waiting := map[int]filled{}
 		for next := 0; next < len(c.chunks); next++ {
 			f, ok := waiting[next]
@@ -537,12 +557,12 @@ func (c *copier) complete(i int) error {
 	if c.next < len(c.chunks) {
 		wm = c.chunks[c.next].off
 	}
-	if c.dst.direct == nil && wm-c.kicked >= writebackKick {
-		// Start writeback of the finished prefix, in file order: the final fdatasync
-		// then has little left to do, and the filesystem allocates the target's blocks
-		// in order (writeback per chunk, in completion order, fragmented the target and
-		// cost extra extent-tree blocks).
-		_ = unix.SyncFileRange(int(c.dst.Fd()), c.kicked, wm-c.kicked, unix.SYNC_FILE_RANGE_WRITE)
+	if c.behind != nil && wm-c.kicked >= writebackKick {
+		// Write-behind: start writeback of the finished prefix, in file order: the
+		// final fdatasync then has little left to do, and the filesystem allocates
+		// the target's blocks in order (writeback per chunk, in completion order,
+		// fragmented the target and cost extra extent-tree blocks).
+		c.behind.ask(wm)
 		c.kicked = wm
 	}
 	if c.opts.Checkpoint == nil {
@@ -579,7 +599,7 @@ func (c *copier) stats() Stats {
 	if c.fellBack.Load() {
 		m = MethodReadWrite
 	}
-	return Stats{
+	st := Stats{
 		Method:       m,
 		DirectIO:     m == MethodReadWrite && c.src.usedDirect() && c.dst.usedDirect(),
 		BytesCopied:  c.written.Load(),
@@ -588,6 +608,10 @@ func (c *copier) stats() Stats {
 		HolesPunched: c.holes.Load(),
 		Extents:      countExtents(c.chunks),
 	}
+	if m == MethodReadWrite {
+		st.ReadIO, st.WriteIO = c.src.path(), c.dst.path()
+	}
+	return st
 }
 
 // countExtents counts runs of adjacent chunks.

@@ -82,6 +82,9 @@ func TestCopy(t *testing.T) {
 					opts.Method = m
 					opts.DetectZeros = zeros
 					opts.PageCache = pageCache
+					if !pageCache {
+						opts.WriteIO = engine.IODirect // IOAuto chooses by device: iopath_test.go
+					}
 					var lastDone, lastTotal int64
 					opts.Progress = func(done, total int64) {
 						if done < lastDone {

@@ -16,9 +16,7 @@ import (
 // through it otherwise (a file's unaligned tail). The embedded *os.File is the
 // buffered descriptor, used for everything else (seek, truncate, punch, fdatasync).
 //
-// On the development machine (virtio disk) direct I/O ran 2.5-4× faster than the page
-// cache for streaming reads and writes (bench/copy.sh), and it leaves the cache to
-// the rest of the system instead of filling it with image data.
+// Which side uses it is Options.ReadIO's and Options.WriteIO's choice (iopath.go).
 type dataFile struct {
 	*os.File
 	direct   *os.File // O_DIRECT descriptor, nil when not available
@@ -116,6 +114,14 @@ func (d *dataFile) WriteAt(p []byte, off int64) (int, error) {
 
 // usedDirect reports whether direct I/O is open and was never refused.
 func (d *dataFile) usedDirect() bool { return d.direct != nil && !d.disabled.Load() }
+
+// path is IODirect when direct I/O is open and was never refused, IOPageCache otherwise.
+func (d *dataFile) path() IOPath {
+	if d.usedDirect() {
+		return IODirect
+	}
+	return IOPageCache
+}
 
 // closeDirect closes the O_DIRECT descriptor; the buffered one stays its owner's.
 func (d *dataFile) closeDirect() {

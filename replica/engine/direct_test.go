@@ -29,6 +29,9 @@ func TestCopyDirectIOBypassesPageCache(t *testing.T) {
 		opts := engine.DefaultOptions()
 		opts.Method = engine.MethodReadWrite
 		opts.PageCache = pageCache
+		if !pageCache {
+			opts.WriteIO = engine.IODirect // IOAuto chooses by device: iopath_test.go
+		}
 		st, err := engine.Copy(context.Background(), src, dst, opts)
 		if err != nil {
 			t.Fatalf("Copy(PageCache=%v): %v", pageCache, err)

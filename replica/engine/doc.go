@@ -40,13 +40,17 @@
 // A reflink is tried first; without zero detection, copy_file_range comes next.
 // Otherwise, and whenever those are refused, the data extents are cut into ChunkSize
 // chunks that Workers readers read ahead (and scan for zero blocks) while one writer
-// writes them in file order, so the disk always has both reads and writes queued. Both
-// sides use O_DIRECT where the filesystem supports it, which on the development machine's virtual disk was 2.5-4×
-// faster than going through the page cache and leaves that cache to the rest of the
-// system; on bench/copy.sh's quiet testbed (ext4 on a loop device in tmpfs, where a
-// copy is bound by memory bandwidth and system calls) it also beat cp's page-cache
-// copy in paired rounds. Options.PageCache turns it off. A file's unaligned tail always goes through
-// the cache. Stats.Method and Stats.DirectIO say which path did the work.
+// writes them in file order, so the disk always has both reads and writes queued. The
+// source is read with O_DIRECT where the filesystem supports it (Options.ReadIO). The
+// target is written per its device (Options.WriteIO, iopath.go): with O_DIRECT on a
+// memory-backed device (a loop device over tmpfs, as on bench/copy.sh's quiet testbed,
+// where a copy is bound by memory copies and O_DIRECT saves two of them), and through
+// the page cache elsewhere, with writeback of each finished 32 MiB of the prefix started
+// in file order beside the writer (sync_file_range) and fdatasync at checkpoints: on a
+// real disk one writer's direct writes leave the disk's queue nearly empty, while the
+// kernel's writeback keeps it full. Options.PageCache puts both sides in the page cache.
+// A file's unaligned tail always goes through the cache. Stats.Method, Stats.ReadIO and
+// Stats.WriteIO say which path did the work.
 //
 // # Holes
 //

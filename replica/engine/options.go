@@ -98,10 +98,19 @@ type Options struct {
 	Resume *Checkpoint
 	// Method selects the data path; MethodAuto picks the fastest that works.
 	Method Method
-	// PageCache makes the read/write path go through the page cache. By default it
-	// uses O_DIRECT where the filesystem supports it (aligned requests only; the
-	// unaligned tail of a file and filesystems without direct I/O use the cache).
+	// PageCache makes the read/write path go through the page cache on both
+	// sides, whatever ReadIO and WriteIO say.
 	PageCache bool
+	// ReadIO is how the read/write path reads the source. IOAuto and IODirect use
+	// O_DIRECT where the filesystem supports it (aligned requests only; the
+	// unaligned tail of a file and filesystems without direct I/O use the cache).
+	ReadIO IOPath
+	// WriteIO is how the read/write path writes the target. IOAuto uses O_DIRECT
+	// on a memory-backed device (a loop device over tmpfs, a RAM disk) and the
+	// page cache elsewhere, with writeback started in file order as the copy
+	// goes (see iopath.go for the measurements behind the rule); IODirect
+	// forces O_DIRECT where the filesystem supports it.
+	WriteIO IOPath
 	// TolerateSourceChange makes Copy keep and report (Stats.SourceChanged) a
 	// target whose source changed during the copy instead of failing with
 	// ErrSourceChanged. Such a target is not a copy of any one state of the
@@ -120,6 +129,9 @@ type hooks struct {
 	writeAt func(p []byte, off int64) error
 	// afterChunk, when set, is called after a chunk is written, concurrently from workers.
 	afterChunk func(off int64)
+	// writeBehind, when set, is called after writeback of [from, to) of the
+	// target was started.
+	writeBehind func(from, to int64)
 }
 
 // DefaultOptions returns Options with tuned defaults and zero detection on.
@@ -176,8 +188,12 @@ type Checkpoint struct {
 type Stats struct {
 	// Method is the data path that did the work.
 	Method Method
-	// DirectIO reports that the read/write path went around the page cache (O_DIRECT).
+	// DirectIO reports that the read/write path went around the page cache (O_DIRECT)
+	// on both sides.
 	DirectIO bool
+	// ReadIO and WriteIO say how the read/write path reached the source and the
+	// target (IODirect or IOPageCache; IOAuto for the other data paths).
+	ReadIO, WriteIO IOPath
 	// BytesAllocated is the target's allocated size (st_blocks × 512) at the end.
 	BytesAllocated int64
 	// BytesCopied is the number of bytes written to (or cloned into) the target.
