@@ -30,6 +30,9 @@ func playbook(t *testing.T, d *daemon, name string, extra ...string) (changed, f
 		"ANSIBLE_HOME="+home, "ANSIBLE_LOCAL_TEMP="+filepath.Join(home, "tmp"), "ANSIBLE_REMOTE_TEMP="+filepath.Join(home, "tmp"),
 		"ANSIBLE_NOCOLOR=1", "ANSIBLE_LOCALHOST_WARNING=false", "ANSIBLE_INVENTORY_UNPARSED_WARNING=false",
 		"ANSIBLE_RETRY_FILES_ENABLED=false",
+		// Each task's module is piped into python, not copied to a temporary
+		// file first with a shell for each step: the same modules run.
+		"ANSIBLE_PIPELINING=true",
 		"REPLICAD_URL="+d.url(), "REPLICAD_USER="+d.user, "REPLICAD_PASSWORD="+d.password)
 	out, _ := cmd.CombinedOutput()
 	m := recap.FindSubmatch(out)
