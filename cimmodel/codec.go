@@ -62,7 +62,11 @@ func encodeProperties(el *etree.Element, prefix string, inst *Instance, depth in
 			exact++
 		}
 	}
-	for _, p := range props {
+	tags := inst.Class.pTags
+	if prefix != "p" || len(tags) != len(props) {
+		tags = nil
+	}
+	for i, p := range props {
 		v, ok := inst.Values[p.Name]
 		if !ok {
 			if exact == len(inst.Values) {
@@ -71,7 +75,13 @@ func encodeProperties(el *etree.Element, prefix string, inst *Instance, depth in
 				v = inst.Get(p.Name)
 			}
 		}
-		encodeValue(el, prefix+":"+p.Name, p.valueType(), v, depth, form)
+		tag := ""
+		if tags != nil {
+			tag = tags[i]
+		} else {
+			tag = prefix + ":" + p.Name
+		}
+		encodeValue(el, tag, p.valueType(), v, depth, form)
 	}
 }
 

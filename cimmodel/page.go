@@ -78,13 +78,30 @@ func (r *Registry) EnumeratePage(ctx context.Context, namespace, class string, a
 		}
 	}
 	limit = max(limit, 1)
+	// Without a filter a page takes limit instances and the providers say
+	// whether more follow; with one, it looks for one more kept instance
+	// to know.
+	want := limit
+	if keep != nil {
+		want = limit + 1
+	}
 	var out []PagedInstance
 	for i := start; i < len(fam); i++ {
 		key := ""
 		if i == start {
 			key = after.Key
 		}
-		more, err := r.pageClass(ctx, fam[i], key, limit+1, keep, &out)
+		if len(out) == want { // full: does a later class have an instance?
+			var peek []PagedInstance
+			if _, err := r.pageClass(ctx, fam[i], "", 1, nil, &peek); err != nil {
+				return nil, false, err
+			}
+			if len(peek) > 0 {
+				return out, true, nil
+			}
+			continue
+		}
+		more, err := r.pageClass(ctx, fam[i], key, want, keep, &out)
 		if err != nil {
 			return nil, false, err
 		}
