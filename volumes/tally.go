@@ -72,10 +72,10 @@ type adjust struct{ allocated, unwritten int64 }
 
 // add applies d to n, clamped at 0.
 func add(n uint64, d int64) uint64 {
-	if d < 0 && uint64(-d) > n {
-		return 0
+	if d >= 0 {
+		return n + uint64(d)
 	}
-	return uint64(int64(n) + d)
+	return sub(n, uint64(-d))
 }
 
 func newTallies() *tallies { return &tallies{pools: map[string]*tally{}} }
