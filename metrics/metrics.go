@@ -48,6 +48,7 @@ type Metrics struct {
 	inflight    prometheus.Gauge
 	bytesCopied prometheus.Counter
 	throughput  prometheus.Histogram
+	bytesRead   *prometheus.CounterVec
 }
 
 // Namespace prefixes every metric name.
@@ -81,7 +82,11 @@ func New(opts Options) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(1<<20, 2, 14), // 1 MiB/s .. 8 GiB/s
 		}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.inflight, m.bytesCopied, m.throughput)
+	m.bytesRead = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: "resync", Name: "read_bytes_total",
+		Help: "Bytes that mirror catch-ups, Resyncs and Restores read (source and target) to find what changed, by whether they knew the changed blocks from replicad's own writes (tracked).",
+	}, []string{"tracked"})
+	m.registry.MustRegister(m.requests, m.latency, m.inflight, m.bytesCopied, m.throughput, m.bytesRead)
 	if opts.JobStates != nil {
 		m.registry.MustRegister(&jobCollector{states: opts.JobStates})
 	}
@@ -103,6 +108,15 @@ func New(opts Options) *Metrics {
 func (m *Metrics) AddBytesCopied(n int64) {
 	if n > 0 {
 		m.bytesCopied.Add(float64(n))
+	}
+}
+
+// AddBytesRead counts n bytes a Resync pass read to find what changed;
+// tracked says it worked from the blocks replicad itself wrote (n <= 0 is
+// ignored).
+func (m *Metrics) AddBytesRead(n int64, tracked bool) {
+	if n > 0 {
+		m.bytesRead.WithLabelValues(strconv.FormatBool(tracked)).Add(float64(n))
 	}
 }
 
