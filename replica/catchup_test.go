@@ -43,6 +43,30 @@ func TestResyncRightAfterFractureDuringCatchUp(t *testing.T) {
 	e.waitMirror(m.ID, time.Time{})
 }
 
+// readCounter is a copyCounter that also counts what Resync passes read,
+// tracked apart.
+type readCounter struct {
+	copyCounter
+	tracked, untracked int64
+}
+
+func (c *readCounter) AddBytesRead(n int64, tracked bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if tracked {
+		c.tracked += n
+	} else {
+		c.untracked += n
+	}
+}
+
+// trackedRead is what tracked passes read so far.
+func (c *readCounter) trackedRead() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tracked
+}
+
 // copiedBytes is what c was told was copied so far.
 func (c *copyCounter) copiedBytes() int64 {
 	c.mu.Lock()
@@ -86,11 +110,18 @@ func (e *env) mirrorOf(src volumes.ID, name string) *replica.Synchronization {
 // reading its source), and a write by someone else right after the
 // Restore is not lost to that shortcut.
 func TestMirrorCatchesUpFromTrackedRestore(t *testing.T) {
-	copies := &copyCounter{}
+	copies := &readCounter{}
 	e := newEnv(t, true, replica.Options{MirrorLag: 20 * time.Millisecond, Copies: copies})
 	src := e.filled("src", 4*MiB)
 	m1, m2 := e.mirrorOf(src.ID, "m1"), e.mirrorOf(src.ID, "m2")
 	const block = 64 << 10
+	// The loop's first look at m2 compares it whole and leaves a hash
+	// sidecar that vouches for its target from then on.
+	for deadline := time.Now().Add(20 * time.Second); e.sync(m2.ID).SidecarGen == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the mirror loop never left a sidecar for m2")
+		}
+	}
 
 	restore := func(writes ...int64) {
 		t.Helper()
@@ -107,7 +138,7 @@ func TestMirrorCatchesUpFromTrackedRestore(t *testing.T) {
 			t.Fatalf("Restore: %v", err)
 		}
 	}
-	tracked, copied, before := e.svc.TrackedCatchUps(m2.ID), copies.copiedBytes(), e.sync(m2.ID).Synchronized
+	tracked, copied, read, before := e.svc.TrackedCatchUps(m2.ID), copies.copiedBytes(), copies.trackedRead(), e.sync(m2.ID).Synchronized
 	restore(100, 3*MiB+5)
 	e.waitMirror(m2.ID, before)
 	if got := e.svc.TrackedCatchUps(m2.ID); got <= tracked {
@@ -117,6 +148,9 @@ func TestMirrorCatchesUpFromTrackedRestore(t *testing.T) {
 	// target was the Restore's model and is left alone.
 	if got := copies.copiedBytes() - copied; got != 4*block {
 		t.Errorf("copied %d bytes for a Restore of two blocks and m2's catch-up, want %d", got, 4*block)
+	}
+	if got := copies.trackedRead() - read; got <= 0 || got > 2*block {
+		t.Errorf("m2's tracked catch-up read %d bytes, want the two blocks restored (%d) at most", got, 2*block)
 	}
 
 	before = e.sync(m2.ID).Synchronized

@@ -68,6 +68,7 @@ func (s *Service) converge(ctx context.Context, x *Synchronization, src, tgt *vo
 		}
 		ro := engine.ResyncOptions{Options: s.resyncOptions(), HashSidecar: sidecarPath(tgt), SidecarGeneration: gen}
 		st, err = engine.Resync(ctx, src.Path(), tgt.Path(), ro)
+		s.countRead(st, false)
 		gen = st.SidecarGeneration
 		if err == nil {
 			log.Info("mirror converged while its source was written", zap.String("source", src.Name), zap.Int("passes", pass))

@@ -234,6 +234,10 @@ func (s *Service) follow(ctx context.Context, x *Synchronization) error {
 		ro.Dirty = s.trackedSince(x, sid.String())
 	}
 	st, err := engine.Resync(ctx, src.Path(), tgt.Path(), ro)
+	// Tracked: only the blocks replicad wrote were read (the sidecar
+	// vouched for the rest of the target).
+	tracked := ro.Dirty != nil && st.SidecarTrusted
+	s.countRead(st, tracked)
 	if err != nil {
 		if errors.Is(err, engine.ErrSourceChanged) {
 			// Stays Unsynchronized: the next round catches up, trusting the
@@ -274,12 +278,12 @@ func (s *Service) follow(ctx context.Context, x *Synchronization) error {
 		return true
 	})
 	if err == nil {
-		if ro.Dirty != nil {
+		if tracked {
 			s.catchUps.countTracked(x.ID)
 		}
 		s.logger.Debug("mirror caught up", zap.String("source", src.Name), zap.String("target", tgt.Name),
 			zap.Int64("bytes", st.BytesCopied), zap.Int64("bytesRead", st.BytesRead+st.TargetBytesRead),
-			zap.Bool("scan", scan), zap.Bool("tracked", ro.Dirty != nil), zap.Bool("sidecarTrusted", st.SidecarTrusted))
+			zap.Bool("scan", scan), zap.Bool("tracked", tracked), zap.Bool("sidecarTrusted", st.SidecarTrusted))
 	}
 	return err
 }
@@ -295,6 +299,20 @@ func (s *Service) resyncOptions() engine.Options {
 		o.Written = s.opts.Copies.AddBytesCopied
 	}
 	return o
+}
+
+// readCounter is the optional part of a CopyObserver that counts the bytes
+// Resync passes read to find what changed (the daemon's metrics have it).
+type readCounter interface {
+	AddBytesRead(n int64, tracked bool)
+}
+
+// countRead tells Options.Copies, when it counts reads, what a Resync pass
+// read; tracked says it worked from the blocks replicad wrote.
+func (s *Service) countRead(st engine.Stats, tracked bool) {
+	if rc, ok := s.opts.Copies.(readCounter); ok {
+		rc.AddBytesRead(st.BytesRead+st.TargetBytesRead, tracked)
+	}
 }
 
 // followState applies change to synchronization id in one transaction

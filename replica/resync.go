@@ -151,6 +151,8 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 		}
 		st, after, err := s.trackedResync(ctx, written, from, to, ro)
 		resume()
+		tracked := ro.Dirty != nil && st.SidecarTrusted // only the written blocks read
+		s.countRead(st, tracked)
 		if err != nil && pl.Op == OpResync && x.SyncType == SyncTypeMirror && errors.Is(err, engine.ErrSourceChanged) {
 			// A mirror's source is written meanwhile: the mirror loop
 			// takes over and catches up.
@@ -198,7 +200,7 @@ func (s *Service) runModify(ctx context.Context, run *jobqueue.Run) error {
 		if serr != nil {
 			return s.modifyFailed(run.ID, fmt.Errorf("stamp source %s: %w", src.Name, serr))
 		}
-		if ro.Dirty != nil {
+		if tracked {
 			s.catchUps.countTracked(x.ID)
 		}
 		if pl.Op == OpRestore {
