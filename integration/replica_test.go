@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"html"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -361,19 +362,38 @@ func replWriteImage(t *testing.T, dataDir, name string, size, extent, stride int
 	}
 }
 
-// replSameImage requires dataDir's image target to equal source byte for byte.
+// replSameImage requires dataDir's image target to equal source byte for
+// byte. It compares 1 MiB at a time: whole images of hundreds of MiB read
+// into memory cost the race detector's shadow memory and seconds of CPU.
 func replSameImage(t *testing.T, dataDir, source, target string) {
 	t.Helper()
-	a, err := os.ReadFile(filepath.Join(replPoolDir(dataDir), source+".img"))
+	a, err := os.Open(filepath.Join(replPoolDir(dataDir), source+".img"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(replPoolDir(dataDir), target+".img"))
+	defer a.Close()
+	b, err := os.Open(filepath.Join(replPoolDir(dataDir), target+".img"))
 	if err != nil {
 		t.Fatalf("target %s: %v", target, err)
 	}
-	if !bytes.Equal(a, b) {
-		t.Errorf("%s.img differs from %s.img", target, source)
+	defer b.Close()
+	bufA, bufB := make([]byte, 1<<20), make([]byte, 1<<20)
+	for off := int64(0); ; off += int64(len(bufA)) {
+		na, errA := io.ReadFull(a, bufA)
+		nb, errB := io.ReadFull(b, bufB)
+		if na != nb || !bytes.Equal(bufA[:na], bufB[:nb]) {
+			t.Errorf("%s.img differs from %s.img in the MiB at %d (read %d and %d bytes)", target, source, off, nb, na)
+			return
+		}
+		if errA == io.EOF || errA == io.ErrUnexpectedEOF {
+			if errB != errA {
+				t.Errorf("%s.img differs from %s.img in size", target, source)
+			}
+			return
+		}
+		if errA != nil || errB != nil {
+			t.Fatalf("compare %s.img with %s.img: %v, %v", target, source, errA, errB)
+		}
 	}
 }
 
@@ -560,13 +580,13 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 		t.Skip("writes a large image")
 	}
 	dir := t.TempDir()
-	replWriteImage(t, dir, "big", 512<<20, 4<<20, 8<<20) // 256 MiB of data
-	// 4 MiB/s: the bandwidth limit paces every 4 MiB chunk after the first,
-	// so the 256 MiB of data cannot be copied in less than 63 s, and 10%
-	// (25.6 MiB, the 7th chunk) is reported no earlier than 6 s in, after
+	replWriteImage(t, dir, "big", 256<<20, 4<<20, 8<<20) // 128 MiB of data
+	// 2 MiB/s: the bandwidth limit paces every 4 MiB chunk after the first,
+	// so the 128 MiB of data cannot be copied in less than 62 s, and 10%
+	// (12.8 MiB, the 4th chunk) is reported no earlier than 6 s in, after
 	// the chunk that completed past the 5 s checkpoint interval recorded a
 	// checkpoint: a stop sent at 10% lands mid-copy, with a checkpoint.
-	d := startDaemon(t, dir, "--copy-bandwidth", strconv.Itoa(4<<20))
+	d := startDaemon(t, dir, "--copy-bandwidth", strconv.Itoa(2<<20))
 	c := newReplCIM(t, d)
 	out, rv := c.invoke(c.service(), "CreateElementReplica", replScalar("ElementName", "copy"), replScalar("SyncType", "8"),
 		c.volumes()["big"].param("SourceElement"))
@@ -578,7 +598,7 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 	for {
 		j := c.mustGet(job)
 		if st := replProp(j, "JobState"); st != "2" && st != "3" && st != "4" {
-			t.Fatalf("job JobState %s at %s%%, want 4 (Running): 256 MiB at 4 MiB/s take 63 s\n%s",
+			t.Fatalf("job JobState %s at %s%%, want 4 (Running): 128 MiB at 2 MiB/s take 62 s\n%s",
 				replProp(j, "JobState"), replProp(j, "PercentComplete"), d.logText())
 		}
 		if pc, _ := strconv.Atoi(replProp(j, "PercentComplete")); pc >= 10 {
@@ -606,8 +626,8 @@ func TestCopyResumesAfterRestart(t *testing.T) {
 	// The resumed attempt wrote only what lay past its checkpoint.
 	if done := d.logsWith("replica synchronized"); len(done) != 1 {
 		t.Errorf("%d \"replica synchronized\" entries after the restart, want 1", len(done))
-	} else if n, _ := done[0]["bytes"].(float64); n <= 0 || n >= 256<<20 {
-		t.Errorf("the resumed copy wrote %.0f bytes, want fewer than the 256 MiB of data (it starts from its checkpoint)", n)
+	} else if n, _ := done[0]["bytes"].(float64); n <= 0 || n >= 128<<20 {
+		t.Errorf("the resumed copy wrote %.0f bytes, want fewer than the 128 MiB of data (it starts from its checkpoint)", n)
 	}
 	for _, f := range replPoolFiles(t, dir) {
 		if strings.HasSuffix(f, ".replica") {
