@@ -1,6 +1,8 @@
 package wsman
 
 import (
+	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -782,7 +784,20 @@ func (s *Server) encodedSize(req *request, m *soap.Message, itemsElem *etree.Ele
 	for _, it := range items {
 		s.writeItem(m, itemsElem, it, mode, form)
 	}
-	out, err := m.Bytes(req.env.Encoding)
+	var out []byte
+	var err error
+	if req.env.Encoding == soap.UTF8 {
+		// As m.Bytes, into a buffer sized by the last measurement (or by
+		// the items) instead of one grown by doubling from nothing.
+		hint := max(len(req.encoded), 2048+2048*len(items))
+		buf := bytes.NewBuffer(make([]byte, 0, hint))
+		if _, err = m.Document().WriteTo(buf); err != nil {
+			err = fmt.Errorf("serialise reply: %w", err)
+		}
+		out = buf.Bytes()
+	} else {
+		out, err = m.Bytes(req.env.Encoding)
+	}
 	req.encoded, req.encodedMsg = out, m
 	return len(out), err
 }
