@@ -1,6 +1,9 @@
 package integration
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -20,6 +23,17 @@ func TestCatchUpCopiesTheChange(t *testing.T) {
 	copied := func() int64 {
 		t.Helper()
 		return int64(metricValue(t, scrapeMetrics(t, metrics), "replicad_copy_bytes_total"))
+	}
+	// read is what Resync passes read to find the change, tracked or not
+	// (0 before the first such pass).
+	read := func(tracked bool) int64 {
+		t.Helper()
+		name := fmt.Sprintf("replicad_resync_read_bytes_total{tracked=%q}", strconv.FormatBool(tracked))
+		m := scrapeMetrics(t, metrics)
+		if !strings.Contains(m, name+" ") {
+			return 0
+		}
+		return int64(metricValue(t, m, name))
 	}
 	c := newReplCIM(t, d)
 	svc := c.service()
@@ -56,12 +70,30 @@ func TestCatchUpCopiesTheChange(t *testing.T) {
 		}
 	}
 
+	// compared waits for the loop's first look at a new mirror, which
+	// compares both sides whole (16 MiB of data each) and leaves a hash
+	// sidecar that vouches for the target from then on.
+	compared := func(since int64) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); read(false)-since < 32<<20; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the loop never compared the new mirror: read %d bytes", read(false)-since)
+			}
+		}
+	}
+	compared(0)
 	when := replDatetime(c.mustGet(sync), "WhenSynced")
-	before := copied()
+	before, readBefore := copied(), read(false)
 	change(4, "followed")
 	when = caughtUp(when)
 	if got := copied() - before; got < 4*block || got > 8*block {
 		t.Errorf("the catch-up of 4 changed blocks copied %d bytes, want %d (at most %d)", got, 4*block, 8*block)
+	}
+	// Nothing tracked this change: the source's data is read once (16
+	// MiB and the 2 blocks written into holes), the target's sidecar
+	// vouching for the target.
+	if got := read(false) - readBefore; got > 16<<20+2*block {
+		t.Errorf("the catch-up read %d bytes, more than the source's data (%d)", got, 16<<20+2*block)
 	}
 
 	if _, rv := c.invoke(svc, "ModifyReplicaSynchronization", replScalar("Operation", "12"), sync.param("Synchronization")); rv != 0 {
@@ -73,8 +105,46 @@ func TestCatchUpCopiesTheChange(t *testing.T) {
 		replScalar("WaitForCopyState", "4")); rv != 0 && rv != 4096 {
 		t.Fatalf("Resync Replica: %d", rv)
 	}
-	caughtUp(when)
+	when = caughtUp(when)
 	if got := copied() - before; got < 2*block || got > 4*block {
 		t.Errorf("Resync Replica of 2 changed blocks copied %d bytes, want %d (at most %d)", got, 2*block, 4*block)
+	}
+
+	// A second mirror of data; once the loop has compared it whole (its
+	// sidecar then vouches for its target), a Restore from m writes 3
+	// blocks onto data, and the second mirror catches up from those
+	// blocks alone: replicad wrote them, it knows which.
+	readBefore = read(false)
+	out, rv = c.invoke(svc, "CreateElementReplica", replScalar("ElementName", "m2"), replScalar("SyncType", "6"),
+		replScalar("Mode", "3"), c.volumes()["data"].param("SourceElement"), replScalar("WaitForCopyState", "4"))
+	if rv != 0 && rv != 4096 {
+		t.Fatalf("CreateElementReplica of a second Mirror: ReturnValue %d, want 0 or 4096", rv)
+	}
+	replRequireCompleted(t, c.waitJob(c.out(out, "Job")))
+	sync2 := c.out(out, "Synchronization")
+	compared(readBefore)
+	if _, rv := c.invoke(svc, "ModifyReplicaSynchronization", replScalar("Operation", "12"), sync.param("Synchronization")); rv != 0 {
+		t.Fatalf("Fracture: %d", rv)
+	}
+	for i := range 3 {
+		replWriteAt(t, dir, "m", int64(i)*7<<20+300, []byte("written into the replica, restored onto the source"))
+	}
+	when2 := replDatetime(c.mustGet(sync2), "WhenSynced")
+	trackedBefore := read(true)
+	if _, rv := c.invoke(svc, "ModifyReplicaSynchronization", replScalar("Operation", "15"), sync.param("Synchronization"),
+		replScalar("WaitForCopyState", "4")); rv != 0 && rv != 4096 {
+		t.Fatalf("Restore From Replica: %d", rv)
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		s := c.mustGet(sync2)
+		if w := replDatetime(s, "WhenSynced"); replProp(s, "CopyState") == "4" && w != when2 && replImage(t, dir, "data") == replImage(t, dir, "m2") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the second mirror did not catch up with the Restore")
+		}
+	}
+	if got := read(true) - trackedBefore; got <= 0 || got > 3*block {
+		t.Errorf("the second mirror's catch-up after a Restore of 3 blocks read %d bytes as a tracked change, want the 3 blocks (%d) at most", got, 3*block)
 	}
 }
