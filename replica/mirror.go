@@ -132,7 +132,10 @@ func (s *Service) mirrorLag() time.Duration {
 // ctime, so writes by any process count, also those that restore the
 // mtime) and brings them up to date with engine.Resync, which copies only
 // the blocks that differ (from the target's hash sidecar while that
-// provably describes the target, from the target's data otherwise). Every
+// provably describes the target, from the target's data otherwise; each
+// side's data is read once). Where replicad itself made every change to
+// the source since the last sync (a Restore from another mirror of it:
+// catchUps' tracks), only the blocks it wrote are read and copied. Every
 // Options.MirrorScan it compares each whole target with its source, for
 // changes no stamp shows. A mirror is Unsynchronized from the moment a
 // change is seen until its catch-up is done, then Synchronized with a new
