@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -277,6 +278,9 @@ func (s *Server) serveEnvelope(w http.ResponseWriter, r *http.Request, env *soap
 		return
 	}
 	w.Header().Set("Content-Type", env.Encoding.ContentType())
+	// With its length the reply goes out in one write, not chunked (Go
+	// chunks a body larger than 2 KiB whose length it does not know).
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	w.Write(out)
 	s.Logger.Info("wsman",
