@@ -20,7 +20,9 @@ build:
 # computation on memory one goroutine owns) is compiled without the race
 # detector's instrumentation, which made each bcrypt cost 2 s of CPU instead of
 # 0.1 s; every package of replicad and the rest of its dependencies keep it. The
-# integration tests build their daemon the same way (integration/daemon_test.go).
+# integration tests build their daemon the same way (integration/daemon_test.go),
+# and every test's daemon is that -race build: a plain build for the protocol-only
+# tests saved no wall time once bcrypt was fixed (docs/testing.md).
 RACE_GCFLAGS ?= golang.org/x/crypto/blowfish=-race=false
 
 ## test: install test dependencies, vet, and run every test (unit and integration, with the race detector) with real clients required, then each fuzz target for CI_FUZZTIME
