@@ -90,7 +90,8 @@ type Options struct {
 	// checkpoint recorded (when one takes longer, the checkpoints due meanwhile
 	// collapse into the latest). None comes after Copy returns.
 	Checkpoint func(cp Checkpoint) error
-	// CheckpointEvery is the number of source bytes between checkpoints; 0 means DefaultCheckpointEvery.
+	// CheckpointEvery is the number of source data bytes (allocated extents; holes
+	// do not count) copied between checkpoints; 0 means DefaultCheckpointEvery.
 	CheckpointEvery int64
 	// CheckpointInterval is the time between checkpoints; 0 means DefaultCheckpointInterval.
 	CheckpointInterval time.Duration
