@@ -92,7 +92,12 @@ func (c *catchUps) hold(ids []string) (release func()) {
 
 // maxTrackStamps bounds the stamps a track keeps: a mirror whose last sync
 // is older than that many tracked writes compares instead.
-const maxTrackStamps = 32
+const maxTrackStamps = 16
+
+// maxTracks bounds the volumes tracked at once (a track of a 2 GiB volume
+// holds up to maxTrackStamps maps of 4 KiB): past it, a track is forgotten
+// (its mirrors compare instead).
+const maxTracks = 256
 
 // track is what replicad itself wrote into one volume's image (a Restore
 // onto a mirror's source, a Resync onto a target): a chain of stamps of the
@@ -126,6 +131,12 @@ func (c *catchUps) wrote(v volumes.ID, before, after string, changed *engine.Dir
 	if t == nil || t.stamps[len(t.stamps)-1] != before {
 		// Something else wrote the image since the last tracked write:
 		// the chain starts again.
+		if t == nil && len(c.tracks) >= maxTracks {
+			for other := range c.tracks {
+				delete(c.tracks, other) // any one: its mirrors compare
+				break
+			}
+		}
 		t = &track{stamps: []string{before}}
 		c.tracks[v] = t
 	}

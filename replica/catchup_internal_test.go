@@ -67,8 +67,18 @@ func TestTrackChain(t *testing.T) {
 	if got := marked(c.changedSince(v, "t0", last)); got != "unknown" {
 		t.Errorf("from a stamp older than the %d kept: %s, want unknown", maxTrackStamps, got)
 	}
-	if got := c.changedSince(v, fmt.Sprint("t", 6), last); got == nil || got.Count() != maxTrackStamps-1 {
+	oldest := fmt.Sprint("t", 5+1)
+	if got := c.changedSince(v, oldest, last); got == nil || got.Count() != maxTrackStamps-1 {
 		t.Errorf("from the oldest stamp kept: %s, want %d blocks", marked(got), maxTrackStamps-1)
+	}
+	for i := range maxTracks + 10 {
+		c.wrote(volumes.ID(fmt.Sprint("w", i)), "a", "b", blocks(1))
+	}
+	if len(c.tracks) > maxTracks {
+		t.Errorf("%d volumes tracked, want at most %d", len(c.tracks), maxTracks)
+	}
+	if got := marked(c.changedSince(volumes.ID(fmt.Sprint("w", maxTracks+9)), "a", "b")); got != "[1]" {
+		t.Errorf("the latest volume tracked: %s, want [1]", got)
 	}
 }
 
