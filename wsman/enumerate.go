@@ -375,6 +375,7 @@ func (s *Server) enumerate(req *request) (*soap.Message, error) {
 			en.next = page[sent-1].end
 			if en.cursor != nil {
 				en.cursor.at = page[sent-1].at
+				en.cursor.itemBytes = len(req.encoded) / sent
 			}
 		}
 	}
