@@ -197,3 +197,24 @@ func (r *Registry) CheckQuery(namespace string, q *Query) error {
 	}
 	return q.Validate(c)
 }
+
+// Pageable reports whether every class of class's family (in namespace)
+// that has a provider pages itself ([InstancePager]), so that an
+// enumeration can hold a cursor and meet the instances in the providers'
+// key order; false for an unknown class. A family with another provider
+// keeps its provider's order only in a snapshot of paths.
+func (r *Registry) Pageable(namespace, class string) bool {
+	c, err := r.lookup(namespace, class)
+	if err != nil {
+		return false
+	}
+	for _, x := range r.family(c) {
+		if x.Provider == nil {
+			continue
+		}
+		if _, ok := x.Provider.(InstancePager); !ok {
+			return false
+		}
+	}
+	return true
+}

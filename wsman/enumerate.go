@@ -53,14 +53,16 @@ const (
 )
 
 // enumeration is one open enumeration context. An enumeration of a class
-// (without a filter, or with a WQL or selector filter) holds a cursor: its
+// (without a filter, or with a WQL or selector filter) whose providers page
+// themselves (cimmodel.InstancePager: the volumes) holds a cursor: its
 // class and the key of the last instance sent, whatever the number of
 // instances; each Pull asks the providers for the next instances in key
 // order (cimmodel.Registry.EnumeratePage). An instance created behind the
 // cursor is not sent, one created ahead of it is, one deleted before its
 // turn is not: each instance is sent at most once, as it is at the Pull.
-// The other enumerations (association filters, class declarations) hold
-// the object paths of the items still to send, not the instances: Pull
+// The other enumerations (other classes, association filters, class
+// declarations) hold the object paths of the items still to send, in the
+// providers' order, not the instances: Pull
 // fetches those again (what changed since the Enumerate shows, what was
 // deleted is skipped).
 type enumeration struct {
@@ -344,6 +346,14 @@ func (s *Server) enumerate(req *request) (*soap.Message, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c := en.cursor; c != nil && !s.registry.Pageable(c.namespace, c.class) {
+		// Providers that do not page keep their own order (a group's
+		// members in pairing order, say) in a snapshot of paths.
+		if insts, err = s.snapshot(req, en); err != nil {
+			return nil, err
+		}
+		en.cursor = nil
+	}
 	m := soap.NewResponse(h, soap.ActionEnumerateResponse)
 	resp := m.Body().CreateElement(m.NS(soap.NSEnumeration, "EnumerateResponse"))
 	ctxElem := resp.CreateElement(m.NS(soap.NSEnumeration, "EnumerationContext"))
@@ -462,6 +472,34 @@ func (s *Server) source(req *request, t target, body *etree.Element, en *enumera
 	default:
 		return nil, protoErr(faultFilterDialectUnavailable, "The filter dialect %q is not supported; use WQL, the association filter or the selector filter.", dialect)
 	}
+}
+
+// snapshot returns every instance en's cursor would meet, in the order
+// of Registry.Enumerate, projected by the WQL filter's SELECT list. Every
+// loop stops when the request's context ends.
+func (s *Server) snapshot(req *request, en *enumeration) ([]*cimmodel.Instance, error) {
+	c := en.cursor
+	all, err := s.registry.Enumerate(req.ctx, c.namespace, c.class)
+	if err != nil {
+		if en.query != nil {
+			err = wqlError(err)
+		}
+		return nil, err
+	}
+	var out []*cimmodel.Instance
+	for _, inst := range all {
+		if err := req.ctx.Err(); err != nil {
+			return nil, err
+		}
+		if c.keep != nil && !c.keep(inst) {
+			continue
+		}
+		if en.query != nil {
+			inst = en.query.Project(inst)
+		}
+		out = append(out, inst)
+	}
+	return out, nil
 }
 
 // selectorFilter returns the test of a selector filter: the instances

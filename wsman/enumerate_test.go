@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,6 +72,31 @@ func (v *volumeSet) EnumerateInstances(ctx context.Context) ([]*cimmodel.Instanc
 		}
 	}
 	return out, nil
+}
+
+// EnumeratePage pages the live volumes in DeviceID order, as the real
+// volume provider pages by ID: enumerations of Test_Volume hold a cursor.
+func (v *volumeSet) EnumeratePage(ctx context.Context, after string, limit int) (cimmodel.Page, error) {
+	v.enumerations.Add(1)
+	if v.block.Load() {
+		<-ctx.Done()
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	ids := slices.Sorted(maps.Keys(v.live))
+	var pg cimmodel.Page
+	for _, id := range ids {
+		if !v.live[id] || id <= after {
+			continue
+		}
+		if len(pg.Instances) == limit {
+			pg.More = true
+			break
+		}
+		pg.Instances = append(pg.Instances, v.instance(id))
+		pg.Keys = append(pg.Keys, id)
+	}
+	return pg, nil
 }
 
 func (v *volumeSet) GetInstance(ctx context.Context, path cimmodel.ObjectPath) (*cimmodel.Instance, error) {
@@ -457,5 +484,38 @@ func TestPullCursorBetweenChanges(t *testing.T) {
 	want := "v0000 v0001 v0002 v0003 v0004 v0006 v0007 v0007a v0008 v0009"
 	if strings.Join(got, " ") != want {
 		t.Errorf("enumerated %v, want %s", got, want)
+	}
+}
+
+// unpaged hides a provider's EnumeratePage.
+type unpaged struct{ cimmodel.InstanceProvider }
+
+// TestUnpagedProviderKeepsItsOrder: a class whose provider does not page
+// itself is enumerated in the provider's own order (a group's members in
+// pairing order, say), across the Enumerate and its Pulls.
+func TestUnpagedProviderKeepsItsOrder(t *testing.T) {
+	srv, v, _ := newVolumeServer(t, 7, 3)
+	v.class.Provider = unpaged{v}
+	slices.Reverse(v.ids)
+	status, reply := post(t, srv, testUser, testPass, volumeRequest(enumerate(`<w:OptimizeEnumeration/><w:MaxElements>3</w:MaxElements>`), ""))
+	if status != 200 {
+		t.Fatalf("Enumerate: %d %s", status, subcode(t, reply))
+	}
+	got := deviceIDs(t, reply)
+	id := find(parse(t, reply), "EnumerationContext").Text()
+	for page := 0; page < 10; page++ {
+		status, reply := post(t, srv, testUser, testPass, volumeRequest(pull(id, 3), ""))
+		if status != 200 {
+			t.Fatalf("Pull %d: %d %s", page, status, subcode(t, reply))
+		}
+		got = append(got, deviceIDs(t, reply)...)
+		root := parse(t, reply)
+		if find(root, "EndOfSequence") != nil {
+			break
+		}
+		id = find(root, "EnumerationContext").Text()
+	}
+	if want := "v0006 v0005 v0004 v0003 v0002 v0001 v0000"; strings.Join(got, " ") != want {
+		t.Errorf("enumerated %v, want the provider's order %s", got, want)
 	}
 }
