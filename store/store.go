@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -29,7 +30,8 @@ type Options struct {
 
 // DB is an open state database. Its methods are safe for concurrent use.
 type DB struct {
-	bolt *bbolt.DB
+	bolt    *bbolt.DB
+	commits atomic.Uint64
 }
 
 // Open opens or creates the database at path with mode 0600, takes its file
@@ -79,8 +81,17 @@ func (db *DB) Path() string { return db.bolt.Path() }
 // Update runs fn in a read-write transaction, committed when fn returns nil and
 // rolled back otherwise. One change of state is one Update.
 func (db *DB) Update(fn func(tx *Tx) error) error {
-	return db.bolt.Update(func(t *bbolt.Tx) error { return fn(&Tx{tx: t}) })
+	err := db.bolt.Update(func(t *bbolt.Tx) error { return fn(&Tx{tx: t}) })
+	if err == nil {
+		db.commits.Add(1)
+	}
+	return err
 }
+
+// Commits is the number of Updates committed since Open: each is a write
+// of the file and its fdatasyncs, so callers that batch their bookkeeping
+// can count what it costs.
+func (db *DB) Commits() uint64 { return db.commits.Load() }
 
 // View runs fn in a read-only transaction.
 func (db *DB) View(fn func(tx *Tx) error) error {
