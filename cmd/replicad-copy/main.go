@@ -35,6 +35,7 @@ func run(args []string) error {
 	bw := fs.Int64("bwlimit", 0, "bytes per second, 0 = unlimited")
 	pageCache := fs.Bool("pagecache", false, "read and write through the page cache (both sides)")
 	readIO := fs.String("read", "auto", "source reads: auto (O_DIRECT where supported), direct or pagecache")
+	behind := fs.Int64("writebehind", def.WriteBehind, "page-cache target: start writeback after this many finished bytes (negative: leave it to the kernel)")
 	writeIO := fs.String("write", "auto", "target writes: auto (O_DIRECT on memory-backed devices, page cache with write-behind elsewhere), direct or pagecache")
 	resync := fs.Bool("resync", false, "catch an existing DST up with SRC instead of copying")
 	dirty := fs.String("dirty", "", "resync: JSON DirtyMap of changed blocks")
@@ -52,7 +53,7 @@ func run(args []string) error {
 	}
 	opts := def
 	opts.ChunkSize, opts.Workers, opts.DetectZeros, opts.Method, opts.BandwidthLimit = *chunk, *workers, *zeros, m, *bw
-	opts.PageCache = *pageCache
+	opts.PageCache, opts.WriteBehind = *pageCache, *behind
 	if opts.ReadIO, err = engine.ParseIOPath(*readIO); err != nil {
 		return err
 	}

@@ -260,10 +260,6 @@ type copier struct {
 	progress *checkpointer[[2]int64] // done, total
 }
 
-// writebackKick is how much finished target data accumulates before Copy starts
-// its writeback (a variable for tests).
-var writebackKick int64 = 32 << 20
-
 // prepare sizes the target, clears anything past a resume point and plans the chunks.
 func (c *copier) prepare() error {
 	from := int64(0)
@@ -331,7 +327,7 @@ func (c *copier) run() error {
 			return c.progress.serve(ctx, func(p [2]int64) error { c.opts.Progress(p[0], p[1]); return nil })
 		})
 	}
-	if c.dst.direct == nil || c.method == MethodCopyFileRange {
+	if (c.dst.direct == nil || c.method == MethodCopyFileRange) && c.opts.WriteBehind >= 0 {
 		// Page-cache writes (copy_file_range writes through the cache too): writeback
 		// of the finished prefix starts beside the writer (sync_file_range blocks
 		// while the disk's queue is full).
@@ -558,7 +554,7 @@ func (c *copier) complete(i int) error {
 	if c.next < len(c.chunks) {
 		wm = c.chunks[c.next].off
 	}
-	if c.behind != nil && wm-c.kicked >= writebackKick {
+	if c.behind != nil && wm-c.kicked >= c.opts.WriteBehind {
 		// Write-behind: start writeback of the finished prefix, in file order: the
 		// final fdatasync then has little left to do, and the filesystem allocates
 		// the target's blocks in order (writeback per chunk, in completion order,

@@ -229,15 +229,13 @@ func TestPageCacheCheckpointsAreDurable(t *testing.T) {
 func TestWriteBehindInFileOrder(t *testing.T) {
 	dir := t.TempDir()
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
-	old := writebackKick
-	writebackKick = 2 << 20
-	t.Cleanup(func() { writebackKick = old })
-	size := 3*writebackKick + 5<<20
-	randomFile(t, src, int(size), 3)
+	const size = 3*(2<<20) + 5<<20
+	randomFile(t, src, size, 3)
 	opts := DefaultOptions()
 	opts.Method = MethodReadWrite
 	opts.WriteIO = IOPageCache
 	opts.ChunkSize = 1 << 20
+	opts.WriteBehind = 2 << 20
 	var mu sync.Mutex
 	var ranges [][2]int64
 	started := make(chan struct{})

@@ -59,6 +59,7 @@ const (
 	DefaultWorkers            = 4
 	DefaultCheckpointEvery    = 256 << 20
 	DefaultCheckpointInterval = 5 * time.Second
+	DefaultWriteBehind        = 32 << 20
 	// BlockSize is the granularity of zero detection and hole punching.
 	BlockSize = 4096
 )
@@ -112,6 +113,11 @@ type Options struct {
 	// goes (see iopath.go for the measurements behind the rule); IODirect
 	// forces O_DIRECT where the filesystem supports it.
 	WriteIO IOPath
+	// WriteBehind is how much finished target data the page-cache path lets
+	// accumulate before it starts its writeback (sync_file_range, in file
+	// order); 0 means DefaultWriteBehind, a negative value leaves writeback to
+	// the kernel until the final fdatasync.
+	WriteBehind int64
 	// TolerateSourceChange makes Copy keep and report (Stats.SourceChanged) a
 	// target whose source changed during the copy instead of failing with
 	// ErrSourceChanged. Such a target is not a copy of any one state of the
@@ -139,6 +145,7 @@ type hooks struct {
 func DefaultOptions() Options {
 	return Options{
 		ChunkSize:          DefaultChunkSize,
+		WriteBehind:        DefaultWriteBehind,
 		Workers:            DefaultWorkers,
 		DetectZeros:        true,
 		CheckpointEvery:    DefaultCheckpointEvery,
@@ -166,6 +173,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CheckpointInterval <= 0 {
 		o.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if o.WriteBehind == 0 {
+		o.WriteBehind = DefaultWriteBehind
 	}
 	return o
 }
