@@ -2,15 +2,20 @@
 //
 //	benchimg make -size 8G -alloc 0.5 [-zeroruns] [-seed N] FILE
 //	benchimg mutate -frac 0.01 -block 65536 [-seed N] -dirty MAP.json FILE
+//	benchimg cmp A B
 //
 // make writes a sparse image of the given apparent size in which a fraction alloc
 // of the 1 MiB units holds random data (the rest are holes); with -zeroruns every
 // unit is allocated and runs of 1-16 MiB alternate between random data and written
 // zeros. mutate overwrites a fraction of the blocks of an existing image (random
 // data, one in ten with zeros) and writes the engine's DirtyMap of them as JSON.
+// cmp exits 1, naming the first differing MiB, when A and B differ in size or
+// content: cmp(1) compares a byte at a time and took 12 s of CPU for 2 GiB,
+// more than the copies it checks.
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -26,7 +31,7 @@ const unit = 1 << 20
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchimg make|mutate [flags] FILE")
+		fmt.Fprintln(os.Stderr, "usage: benchimg make|mutate [flags] FILE | cmp A B")
 		os.Exit(2)
 	}
 	var err error
@@ -35,6 +40,8 @@ func main() {
 		err = makeCmd(os.Args[2:])
 	case "mutate":
 		err = mutateCmd(os.Args[2:])
+	case "cmp":
+		err = cmpCmd(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -159,6 +166,48 @@ func mutateCmd(args []string) error {
 			return err
 		}
 		return os.WriteFile(*dirty, j, 0o644)
+	}
+	return nil
+}
+
+// cmpCmd compares two files a MiB at a time.
+func cmpCmd(args []string) error {
+	if len(args) != 2 {
+		return fmt.Errorf("usage: benchimg cmp A B")
+	}
+	a, err := os.Open(args[0])
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	b, err := os.Open(args[1])
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	ai, err := a.Stat()
+	if err != nil {
+		return err
+	}
+	bi, err := b.Stat()
+	if err != nil {
+		return err
+	}
+	if ai.Size() != bi.Size() {
+		return fmt.Errorf("%s is %d bytes, %s %d", args[0], ai.Size(), args[1], bi.Size())
+	}
+	pa, pb := make([]byte, unit), make([]byte, unit)
+	for off := int64(0); off < ai.Size(); off += unit {
+		n := int(min(unit, ai.Size()-off))
+		if _, err := a.ReadAt(pa[:n], off); err != nil {
+			return fmt.Errorf("read %s: %w", args[0], err)
+		}
+		if _, err := b.ReadAt(pb[:n], off); err != nil {
+			return fmt.Errorf("read %s: %w", args[1], err)
+		}
+		if !bytes.Equal(pa[:n], pb[:n]) {
+			return fmt.Errorf("%s and %s differ in the MiB at %d", args[0], args[1], off)
+		}
 	}
 	return nil
 }
