@@ -32,6 +32,8 @@ type env struct {
 	jobs *jobqueue.Queue
 	svc  *replica.Service
 	opts replica.Options
+	// progressEvery is the queue's ProgressInterval (10 ms when zero).
+	progressEvery time.Duration
 }
 
 // newEnv opens everything; start says whether the job queue runs (a queue
@@ -61,7 +63,11 @@ func (e *env) open(start bool) {
 	if err != nil {
 		e.t.Fatalf("volumes.Open: %v", err)
 	}
-	jobs, err := jobqueue.Open(db, jobqueue.Options{Logger: log, PollInterval: 20 * time.Millisecond, ProgressInterval: 10 * time.Millisecond})
+	every := e.progressEvery
+	if every == 0 {
+		every = 10 * time.Millisecond
+	}
+	jobs, err := jobqueue.Open(db, jobqueue.Options{Logger: log, PollInterval: 20 * time.Millisecond, ProgressInterval: every})
 	if err != nil {
 		e.t.Fatalf("jobqueue.Open: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -73,12 +74,6 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 	if err != nil {
 		return s.fail(op, log, err)
 	}
-	defer func() { releaseMap(leases) }()
-	fail := func(cause error) error {
-		releaseMap(leases)
-		return s.fail(op, log, cause)
-	}
-
 	var cp copyCheckpoint
 	if len(run.Checkpoint) > 0 {
 		if err := json.Unmarshal(run.Checkpoint, &cp); err != nil {
@@ -86,6 +81,13 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 			cp = copyCheckpoint{}
 		}
 	}
+	b := s.newMemberBatch(run, log, leases, cp)
+	defer b.releaseAll()
+	fail := func(cause error) error {
+		b.releaseAll()
+		return s.fail(op, log, cause)
+	}
+
 	const scale = 1000
 	total := int64(len(syncs)) * scale
 	lastUse := map[volumes.ID]int{}
@@ -97,11 +99,17 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 		return fail(err)
 	}
 	defer resume()
+	// Every member left to copy is Unsynchronized from now on: the job
+	// works on the group as a whole, and one commit says so.
+	var left []string
+	for _, x := range syncs[min(cp.Index, len(syncs)):] {
+		left = append(left, x.ID)
+	}
+	if err := s.setCopyStates(left, CopyStateUnsynchronized); err != nil {
+		return fail(err)
+	}
 	for i := cp.Index; i < len(syncs); i++ {
 		x := syncs[i]
-		if err := s.setCopyState(x.ID, CopyStateUnsynchronized); err != nil {
-			return fail(err)
-		}
 		src, err := s.vols.Get(ctx, x.Source)
 		if err != nil {
 			return fail(fmt.Errorf("source %s: %w", x.Source, err))
@@ -132,70 +140,66 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 			if all > 0 {
 				run.Progress(base+done*scale/all, total)
 			}
+			b.maybeFlush() // members finished before this one
 		}
 		opts.Checkpoint = func(c engine.Checkpoint) error {
-			return run.SaveCheckpoint(copyCheckpoint{Index: i, Engine: &c, Reports: cp.Reports})
+			return b.saveEngineCheckpoint(copyCheckpoint{Index: i, Engine: &c})
 		}
 		st, err := s.copyMember(ctx, x, src.Path(), partial, opts)
 		if err != nil {
 			if ctx.Err() != nil && !s.terminating(op.ID) {
 				log.Info("copy interrupted; it resumes from its checkpoint", zap.Int("member", i))
-				return fmt.Errorf("copy %s to %s: %w", src.Name, tgt.Name, err)
+				// What is finished is recorded: the resume starts here.
+				return errors.Join(fmt.Errorf("copy %s to %s: %w", src.Name, tgt.Name, err), b.flush())
 			}
 			return fail(fmt.Errorf("copy %s to %s: %w", src.Name, tgt.Name, err))
 		}
 		if s.opts.Copies != nil {
 			s.opts.Copies.ObserveCopy(st.BytesCopied, st.Duration)
 		}
+		// The rename is made durable by the batch's fsync of the directory,
+		// before anything records the member as done.
 		if err := renameBeneath(partial, tgt.Path()); err != nil {
 			return fail(fmt.Errorf("install copy of %s as %s: %w", src.Name, tgt.Name, err))
 		}
-		if err := syncDir(filepath.Dir(tgt.Path())); err != nil {
-			return fail(err)
-		}
-		synced := true
+		m := finishedMember{id: x.ID, synced: true}
 		if x.SyncType == SyncTypeMirror {
 			// A mirror's source may be written during its copy: converge.
-			if synced, err = s.converge(ctx, x, src, tgt, st.SourceChanged, log); err != nil {
+			if m.synced, err = s.converge(ctx, x, src, tgt, st.SourceChanged, log); err != nil {
 				if ctx.Err() != nil && !s.terminating(op.ID) {
-					return fmt.Errorf("converge %s to %s: %w", src.Name, tgt.Name, err)
+					return errors.Join(fmt.Errorf("converge %s to %s: %w", src.Name, tgt.Name, err), b.flush())
 				}
 				return fail(fmt.Errorf("converge %s to %s: %w", src.Name, tgt.Name, err))
 			}
-		} else if err := s.setStamp(x.ID, src.Path()); err != nil {
+		} else {
 			// The copy checked that the source kept its identity throughout;
 			// Verify tells later writes to the source from a corrupted
 			// target by this stamp.
-			return fail(fmt.Errorf("stamp source %s: %w", src.Name, err))
-		}
-		if synced {
-			if err := s.setCopyState(x.ID, CopyStateSynchronized); err != nil {
-				return fail(err)
+			m.seen = time.Now() // before the stat: SourceSeen never postdates what it saw
+			if m.stamp, err = stampOf(src.Path()); err != nil {
+				return fail(fmt.Errorf("stamp source %s: %w", src.Name, err))
 			}
+			m.stamped = true
 		}
 		run.Progress(base+scale, total)
-		cp.Reports = append(cp.Reports, CopyReport{
+		report := CopyReport{
 			Source: src.Name, Target: tgt.Name, Method: st.Method.String(), DirectIO: st.DirectIO,
 			BytesCopied: st.BytesCopied, ZeroBytes: st.ZeroBytes, Seconds: st.Duration.Seconds(),
-		})
-		if err := run.SaveCheckpoint(copyCheckpoint{Index: i + 1, Reports: cp.Reports}); err != nil {
-			return fail(err)
 		}
+		release := []volumes.ID{x.Target}
 		if op.Consistency != ConsistencySequential && lastUse[x.Source] == i {
-			if rel := leases[x.Source]; rel != nil {
-				rel()
-				delete(leases, x.Source)
-			}
+			release = append(release, x.Source)
 		}
-		if rel := leases[x.Target]; rel != nil {
-			rel()
-			delete(leases, x.Target)
-		}
+		b.finished(i, filepath.Dir(tgt.Path()), m, report, release...)
+		b.maybeFlush()
 		log.Info("replica synchronized", zap.String("source", src.Name), zap.String("target", tgt.Name),
-			zap.String("path", cp.Reports[len(cp.Reports)-1].DataPath()), zap.Int64("bytes", st.BytesCopied),
+			zap.String("path", report.DataPath()), zap.Int64("bytes", st.BytesCopied),
 			zap.Duration("took", st.Duration))
 	}
-	if err := run.SetResult(cp.Reports); err != nil {
+	if err := b.flush(); err != nil {
+		return fail(err)
+	}
+	if err := run.SetResult(b.copyReports()); err != nil {
 		return fail(err)
 	}
 	if err := s.finishOp(op.ID); err != nil {
@@ -267,25 +271,6 @@ func (s *Service) op(id string) (*opRecord, error) {
 func (s *Service) terminating(opID string) bool {
 	op, err := s.op(opID)
 	return err == nil && op != nil && op.Terminating
-}
-
-func (s *Service) setCopyState(id string, state CopyState) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.db.Update(func(tx *store.Tx) error {
-		x, err := getRecord[Synchronization](tx, bucketSyncs, id)
-		if err != nil || x == nil {
-			return err
-		}
-		if x.CopyState == state {
-			return nil
-		}
-		x.CopyState = state
-		if state == CopyStateSynchronized {
-			x.Synchronized = s.now()
-		}
-		return tx.Put(bucketSyncs, id, x)
-	})
 }
 
 func (s *Service) finishOp(id string) error {
