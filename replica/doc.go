@@ -43,7 +43,13 @@
 // # Jobs, resume and termination
 //
 // The copy job (kind KindCopy) checkpoints after every engine checkpoint; a
-// job interrupted by a stop resumes from there. Service.Terminate marks the
+// job interrupted by a stop resumes from there. It marks every member left
+// Unsynchronized in one commit when it starts, and records finished members
+// in group commits (memberBatch): their targets' directories fsynced once,
+// their stamps and Synchronized states in one transaction, then the
+// checkpoint past them, then their leases released; at most a second after
+// a member finished, before an engine checkpoint, at an interruption and at
+// the end. A crash before a group commit copies its members again. Service.Terminate marks the
 // operation terminating (in the store) before it asks the queue to stop the
 // job; the handler, or Open after a restart, then deletes every target volume
 // and group the operation created and every synchronization it recorded.
