@@ -62,3 +62,58 @@ func TestGroupCopyCommitsAreBatched(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptedGroupRecordsFinishedMembers stops the daemon while the
+// last member of a group copies: the members finished before it are
+// recorded Synchronized, with their stamps, by the time the job has
+// stopped (the batch is flushed on the way out), and the resumed job
+// completes the group with equal bytes.
+func TestInterruptedGroupRecordsFinishedMembers(t *testing.T) {
+	e := newEnv(t, true, replica.Options{BandwidthLimit: 8 * MiB})
+	ctx := context.Background()
+	a, b := e.volume("a", MiB), e.volume("b", MiB)
+	c := e.filled("c", 24*MiB)
+	g, err := e.svc.CreateGroup(ctx, replica.GroupSpec{Name: "g", Members: []volumes.ID{a.ID, b.ID, c.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.svc.Replicate(ctx, replica.Request{Shape: replica.ShapeGroup, SyncType: replica.SyncTypeClone,
+		SourceGroup: g.ID, RelationshipName: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		j, err := e.jobs.Get(res.JobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State.Final() || time.Now().After(deadline) {
+			t.Fatalf("job %s before its last member was copying", j.State)
+		}
+		if j.Total > 0 && j.Done > 2*j.Total/3 {
+			break // the third member is copying
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.jobs.Close() // the stop: the handler returns
+	for _, x := range res.Syncs[:2] {
+		got, err := e.svc.Synchronization(ctx, x.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.CopyState != replica.CopyStateSynchronized || got.SourceStamp == "" {
+			t.Fatalf("finished member %s after the stop: %s, stamp %q; want Synchronized with a stamp", x.Target, got.CopyState, got.SourceStamp)
+		}
+	}
+	if got, _ := e.svc.Synchronization(ctx, res.Syncs[2].ID); got == nil || got.CopyState != replica.CopyStateUnsynchronized {
+		t.Fatalf("the member being copied at the stop: %+v; want Unsynchronized", got)
+	}
+	e.reopen(true)
+	if j := e.wait(res.JobID); j.State != jobqueue.StateCompleted || j.Attempts < 2 {
+		t.Fatalf("job %s after %d attempts (%s); want Completed after a resume", j.State, j.Attempts, j.Err)
+	}
+	for i, x := range res.Syncs {
+		e.sameBytes([]volumes.ID{a.ID, b.ID, c.ID}[i], x.Target)
+	}
+}
