@@ -62,7 +62,9 @@ func ParseIOPath(s string) (IOPath, error) {
 // large reads in flight fill a disk's queue, and it leaves the page cache
 // to the rest of the system.
 
-// memoryBackedCache remembers the class of each device (st_dev) once looked up.
+// memoryBackedCache remembers the class of each device (st_dev) once looked up
+// (a loop device attached to another backing file later keeps its first class
+// until the process restarts: the choice is about speed, never about safety).
 var memoryBackedCache sync.Map // uint64 -> bool
 
 // sysBlock is the sysfs folder of block devices by number; tests point it at
