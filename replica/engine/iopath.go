@@ -42,25 +42,29 @@ func ParseIOPath(s string) (IOPath, error) {
 	return 0, fmt.Errorf("engine: unknown I/O path %q (auto, direct or pagecache)", s)
 }
 
-// The rule IOAuto applies to the target, measured with bench/copy.sh in
-// interleaved rounds (docs/copy-benchmark.md):
+// The rule IOAuto applies to the target, measured with bench/copy.sh and
+// replicad-copy -write direct|pagecache in paired rounds (docs/copy-benchmark.md):
 //
 //   - On a memory-backed block device (a loop device over a file in tmpfs,
 //     a RAM disk, zram, pmem) a copy is bound by memory copies and the
-//     device has no queue to fill: O_DIRECT moves each byte once, from the
-//     engine's buffer into the device, where the page cache copies it into
-//     the cache first and writes it back later. There the direct path beat
-//     cp's page-cache copy (per round 0.61-0.96×).
+//     device has no queue to fill: O_DIRECT moves each byte once, into the
+//     device, where the page cache copies it into the cache first and the
+//     loop's one worker copies it again at writeback. There the page-cache
+//     target cost 1.8-3.6× the direct one.
 //   - On a real disk one writer's O_DIRECT writes in file order keep one
-//     request in flight, and the disk idles between them; page-cache writes
-//     let the kernel's writeback keep its queue full. There the direct path
-//     was 1.6-2.8× slower than cp, the page-cache path faster than cp.
+//     request in flight and the disk idles between them; page-cache writes
+//     let the kernel's writeback keep its queue full. On the development
+//     machine's virtio disk the page-cache target took 0.73-0.78× the direct
+//     one on a 50%-allocated image (1 MiB extents) and was within noise of
+//     it on a fully allocated one.
 //
 // So the target goes through the page cache (with write-behind in file
-// order and fdatasync at checkpoints) except on memory-backed devices. The
-// source is read with O_DIRECT wherever the filesystem allows it: several
-// large reads in flight fill a disk's queue, and it leaves the page cache
-// to the rest of the system.
+// order and fdatasync at checkpoints) except on memory-backed devices. A
+// timing at run time was tried instead (a short direct write against a
+// page-cache write and fdatasync) and flipped from one try to the next on
+// the shared disk. The source is read with O_DIRECT wherever the filesystem
+// allows it: several large reads in flight fill a disk's queue, and it
+// leaves the page cache to the rest of the system.
 
 // memoryBackedCache remembers the class of each device (st_dev) once looked up
 // (a loop device attached to another backing file later keeps its first class
