@@ -244,6 +244,7 @@ type copier struct {
 	fellBack atomic.Bool
 
 	read, written, zeroBytes, holes atomic.Int64
+	bufs                            bufferArena
 
 	mu       sync.Mutex
 	finished []bool
@@ -315,6 +316,7 @@ type filled struct {
 // of buffers bounds the read-ahead; a reader takes its buffer before its chunk, so
 // the chunk the writer waits for always has one.
 func (c *copier) run() error {
+	defer c.bufs.release() // after g.Wait below: no goroutine holds a buffer then
 	g, ctx := errgroup.WithContext(c.ctx)
 	if c.opts.Checkpoint != nil {
 		c.cps = newCheckpointer[Checkpoint]()
@@ -460,7 +462,7 @@ func (c *copier) fill(i int, buf []byte) (filled, error) {
 		c.fellBack.Store(true)
 	}
 	if buf == nil {
-		buf = alignedBuffer(c.opts.ChunkSize)
+		buf = c.bufs.get(c.opts.ChunkSize)
 	}
 	p := buf[:ch.len]
 	n, err := c.src.ReadAt(p, ch.off)

