@@ -23,11 +23,10 @@
 # rotates each round):
 #   daemon    replicad's Clone through its WS-Management interface: the request to the
 #             job read back done (bench/clone), then sync
-#   engine    the engine alone (cmd/replicad-copy), then sync; its target path is chosen
-#             by device (O_DIRECT on the loop over tmpfs, the page cache on a disk)
+#   engine    the engine alone (cmd/replicad-copy, default options), then sync
 #   engine-direct, engine-pagecache  (optional, in TOOLS) the engine with its target
 #             path forced (-write direct / -write pagecache): the measurement behind
-#             that choice
+#             the default
 #   cp        cp --sparse=always, then sync
 #   qemu-img  qemu-img convert -O raw, then sync
 # caches dropped before each copy; every target is compared with its source (benchimg cmp,

@@ -36,7 +36,7 @@ func run(args []string) error {
 	pageCache := fs.Bool("pagecache", false, "read and write through the page cache (both sides)")
 	readIO := fs.String("read", "auto", "source reads: auto (O_DIRECT where supported), direct or pagecache")
 	behind := fs.Int64("writebehind", def.WriteBehind, "page-cache target: start writeback after this many finished bytes (negative: leave it to the kernel)")
-	writeIO := fs.String("write", "auto", "target writes: auto (O_DIRECT on memory-backed devices, page cache with write-behind elsewhere), direct or pagecache")
+	writeIO := fs.String("write", "auto", "target writes: auto (O_DIRECT where supported), direct or pagecache (with write-behind)")
 	resync := fs.Bool("resync", false, "catch an existing DST up with SRC instead of copying")
 	dirty := fs.String("dirty", "", "resync: JSON DirtyMap of changed blocks")
 	sidecar := fs.String("sidecar", "", "resync: per-block hash sidecar file")

@@ -83,7 +83,7 @@ func TestCopy(t *testing.T) {
 					opts.DetectZeros = zeros
 					opts.PageCache = pageCache
 					if !pageCache {
-						opts.WriteIO = engine.IODirect // IOAuto chooses by device: iopath_internal_test.go
+						opts.WriteIO = engine.IODirect // IOAuto is direct too: iopath_internal_test.go
 					}
 					var lastDone, lastTotal int64
 					opts.Progress = func(done, total int64) {

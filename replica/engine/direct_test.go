@@ -30,7 +30,7 @@ func TestCopyDirectIOBypassesPageCache(t *testing.T) {
 		opts.Method = engine.MethodReadWrite
 		opts.PageCache = pageCache
 		if !pageCache {
-			opts.WriteIO = engine.IODirect // IOAuto chooses by device: iopath_internal_test.go
+			opts.WriteIO = engine.IODirect // IOAuto is direct too: iopath_internal_test.go
 		}
 		st, err := engine.Copy(context.Background(), src, dst, opts)
 		if err != nil {

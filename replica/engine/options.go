@@ -107,11 +107,9 @@ type Options struct {
 	// O_DIRECT where the filesystem supports it (aligned requests only; the
 	// unaligned tail of a file and filesystems without direct I/O use the cache).
 	ReadIO IOPath
-	// WriteIO is how the read/write path writes the target. IOAuto uses O_DIRECT
-	// on a memory-backed device (a loop device over tmpfs, a RAM disk) and the
-	// page cache elsewhere, with writeback started in file order as the copy
-	// goes (see iopath.go for the measurements behind the rule); IODirect
-	// forces O_DIRECT where the filesystem supports it.
+	// WriteIO is how the read/write path writes the target. IOAuto and IODirect use
+	// O_DIRECT where the filesystem supports it (iopath.go has the measurements);
+	// IOPageCache writes through the page cache with write-behind (WriteBehind).
 	WriteIO IOPath
 	// WriteBehind is how much finished target data the page-cache path lets
 	// accumulate before it starts its writeback (sync_file_range, in file
