@@ -78,25 +78,6 @@ func identityOfStat(st *unix.Stat_t) Identity {
 	return Identity{Dev: uint64(st.Dev), Ino: st.Ino, Size: st.Size, MtimeNS: st.Mtim.Nano(), CtimeNS: st.Ctim.Nano()}
 }
 
-// settledIdentity returns f's identity once it is at least
-// TimestampGranularity old, and whether it stayed the same while it aged: a
-// write by someone else in that time makes it unusable as a description of
-// what we wrote.
-func settledIdentity(f *os.File) (Identity, bool, error) {
-	a, err := IdentityOf(f)
-	if err != nil {
-		return a, false, err
-	}
-	if wait := TimestampGranularity - time.Since(time.Unix(0, a.CtimeNS)); wait > 0 {
-		time.Sleep(min(wait, TimestampGranularity))
-	}
-	b, err := IdentityOf(f)
-	if err != nil {
-		return a, false, err
-	}
-	return a, a == b, nil
-}
-
 // The hash sidecar: magic, block size, size the hashes cover, generation,
 // the target's Identity when the hashes were taken, then one SHA-256 per
 // block (all zero for an all-zero block). RHASH001 sidecars (no identity)
