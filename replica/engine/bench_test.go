@@ -15,10 +15,7 @@ import (
 func BenchmarkCopy(b *testing.B) {
 	dir := b.TempDir()
 	src := filepath.Join(dir, "src")
-	var segs []seg
-	for off := int64(0); off < 256*mib; off += 2 * mib {
-		segs = append(segs, seg{off, mib, false})
-	}
+	segs := islands(256 * mib)
 	segs = append(segs, seg{64 * mib, 256 << 10, true})
 	makeImage(b, src, 256*mib, 1, segs...)
 	for _, c := range []struct {
@@ -58,10 +55,7 @@ func BenchmarkCopy(b *testing.B) {
 func BenchmarkVerify(b *testing.B) {
 	dir := b.TempDir()
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
-	var segs []seg
-	for off := int64(0); off < 256*mib; off += 2 * mib {
-		segs = append(segs, seg{off, mib, false})
-	}
+	segs := islands(256 * mib)
 	makeImage(b, src, 256*mib, 1, segs...)
 	if _, err := engine.Copy(context.Background(), src, dst, engine.DefaultOptions()); err != nil {
 		b.Fatal(err)

@@ -31,10 +31,7 @@ import (
 func BenchmarkCatchUp(b *testing.B) {
 	dir := b.TempDir()
 	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
-	var segs []seg
-	for off := int64(0); off < 256*mib; off += 2 * mib {
-		segs = append(segs, seg{off, mib, false})
-	}
+	segs := islands(256 * mib)
 	makeImage(b, src, 256*mib, 1, segs...)
 	sidecar := dst + ".hashes"
 	const block = engine.DefaultResyncBlockSize

@@ -22,6 +22,16 @@ type seg struct {
 	zero   bool
 }
 
+// islands lays out an image of size bytes as 1 MiB of data every 2 MiB:
+// half allocated, in the islands the benchmarks use.
+func islands(size int64) []seg {
+	var segs []seg
+	for off := int64(0); off < size; off += 2 * mib {
+		segs = append(segs, seg{off, mib, false})
+	}
+	return segs
+}
+
 // makeImage creates a sparse file of the given apparent size holding segs.
 func makeImage(t testing.TB, path string, size int64, seed uint64, segs ...seg) {
 	t.Helper()
