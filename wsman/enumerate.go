@@ -660,17 +660,17 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 
 // page returns the next at most max items of en and whether more follow.
 func (s *Server) page(req *request, en *enumeration, max int) ([]item, bool, error) {
-	switch {
-	case en.classOpts != nil:
-		out := s.classPage(en, max)
-		more := len(out) > 0 && out[len(out)-1].end < len(en.paths)
-		return out, more, nil
-	case en.cursor != nil:
+	if en.cursor != nil {
 		return s.cursorPage(req, en, max)
 	}
-	out, err := s.pathPage(req, en, max)
-	if err != nil {
-		return nil, false, err
+	var out []item
+	if en.classOpts != nil {
+		out = s.classPage(en, max)
+	} else {
+		var err error
+		if out, err = s.pathPage(req, en, max); err != nil {
+			return nil, false, err
+		}
 	}
 	more := len(out) > 0 && out[len(out)-1].end < len(en.paths)
 	return out, more, nil
