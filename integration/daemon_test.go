@@ -134,6 +134,12 @@ func launch(dataDir string, extraArgs ...string) (*process, error) {
 	// portal of their own.
 	args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-format", "json", "--iscsi=off"}, extraArgs...)
 	p.cmd = exec.Command(binary, args...)
+	// The daemon dies with the test binary (a timeout's panic, a kill -9 of
+	// go test): otherwise it would outlive the run holding its port, its
+	// data folder and, with --iscsi=on, its tgtd. Pdeathsig follows the OS
+	// thread that forked; test goroutines do not lock threads, so that
+	// thread lives as long as the process.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stderr, err := p.cmd.StderrPipe()
 	if err != nil {
 		return nil, err
