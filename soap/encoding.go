@@ -153,3 +153,58 @@ func charsetReader(label string, input io.Reader) (io.Reader, error) {
 	}
 	return nil, fmt.Errorf("%w: declared encoding %q", ErrEncoding, label)
 }
+
+// AppendEscaped appends s to b as XML text or attribute value, escaped as
+// etree writes it (and so as replies have always been written): & < > ' "
+// as &amp; &lt; &gt; &apos; &quot;, tab, newline and carriage return as
+// they are, and each character XML 1.0 cannot carry (control characters,
+// unpaired surrogates, U+FFFE, U+FFFF) or byte of invalid UTF-8 as U+FFFD.
+func AppendEscaped(b []byte, s string) []byte {
+	last := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '&' && c != '<' && c != '>' && c != '\'' && c != '"' {
+			i++
+			continue
+		}
+		r, width := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, width = utf8.DecodeRuneInString(s[i:])
+		}
+		var esc string
+		switch r {
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '\'':
+			esc = "&apos;"
+		case '"':
+			esc = "&quot;"
+		case '\t', '\n', '\r':
+			i += width
+			continue
+		default:
+			if xmlChar(r) && !(r == utf8.RuneError && width == 1) {
+				i += width
+				continue
+			}
+			esc = "\uFFFD"
+		}
+		b = append(b, s[last:i]...)
+		b = append(b, esc...)
+		i += width
+		last = i
+	}
+	return append(b, s[last:]...)
+}
+
+// xmlChar reports whether r is a character of XML 1.0 (its Char production).
+func xmlChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}

@@ -92,9 +92,9 @@ func (f *Fault) action() string {
 // fault's action, then s:Fault in the body.
 func (f *Fault) Message(req *Header) *Message {
 	m := NewResponse(req, f.action())
-	lang := m.env.SelectAttrValue("xml:lang", defaultLang)
+	lang := m.Lang()
 	if f.NotUnderstood != nil {
-		nu := m.header.CreateElement("s:NotUnderstood")
+		nu := m.Header().CreateElement("s:NotUnderstood")
 		if f.NotUnderstood.Space == "" {
 			nu.CreateAttr("qname", f.NotUnderstood.Local)
 		} else {
@@ -106,7 +106,7 @@ func (f *Fault) Message(req *Header) *Message {
 			nu.CreateAttr("xmlns:"+p, f.NotUnderstood.Space)
 		}
 	}
-	fault := m.body.CreateElement("s:Fault")
+	fault := m.Body().CreateElement("s:Fault")
 	code := fault.CreateElement("s:Code")
 	code.CreateElement("s:Value").SetText(f.Code)
 	if f.Subcode.Local != "" {

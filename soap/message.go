@@ -3,6 +3,7 @@ package soap
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/beevik/etree"
 	"github.com/google/uuid"
@@ -12,14 +13,20 @@ import (
 // names no locale.
 const defaultLang = "en-US"
 
-// Message is an outgoing envelope under construction. It is not safe for
-// concurrent use.
+// Message is an outgoing envelope under construction. Its envelope and
+// addressing headers are written as text when it is serialised; the body
+// is what [Message.SetBody] writes directly, after any elements added to
+// [Message.Body]. It is not safe for concurrent use.
 type Message struct {
-	doc    *etree.Document
-	env    *etree.Element
+	lang, action, id, relatesTo string
+	// ns are the namespace declarations of the Envelope after s, a and w,
+	// prefix and URI in turn, in the order NS made them.
+	ns []string
+	// header is nil until Header is called; it then holds the addressing
+	// headers as elements and is written in their place.
 	header *etree.Element
-	body   *etree.Element
-	id     string
+	body   *etree.Element // nil until Body is called
+	write  func([]byte) []byte
 	next   int // counter for prefixes of namespaces Prefixes does not name
 }
 
@@ -30,41 +37,55 @@ type Message struct {
 // carries xml:lang (the request's wsman:Locale, else en-US) and declares the
 // s, a and w prefixes; [Message.NS] declares others as they are used.
 func NewResponse(req *Header, action string) *Message {
-	lang := defaultLang
-	if req != nil && req.Locale != "" {
-		lang = req.Locale
-	}
-	m := &Message{doc: etree.NewDocument()}
-	m.env = m.doc.CreateElement("s:Envelope")
-	m.env.CreateAttr("xml:lang", lang)
-	for _, ns := range []string{NSEnvelope, NSAddressing, NSWSMan} {
-		m.env.CreateAttr("xmlns:"+prefixFor(ns), ns)
-	}
-	m.header = m.env.CreateElement("s:Header")
-	m.body = m.env.CreateElement("s:Body")
-	m.id = "uuid:" + strings.ToUpper(uuid.NewString())
-
-	m.header.CreateElement("a:Action").SetText(action)
-	m.header.CreateElement("a:MessageID").SetText(m.id)
-	m.header.CreateElement("a:To").SetText(AddressAnonymous)
-	if req != nil && req.MessageID != "" {
-		m.header.CreateElement("a:RelatesTo").SetText(req.MessageID)
+	m := &Message{lang: defaultLang, action: action, id: "uuid:" + strings.ToUpper(uuid.NewString())}
+	if req != nil {
+		if req.Locale != "" {
+			m.lang = req.Locale
+		}
+		m.relatesTo = req.MessageID
 	}
 	return m
 }
 
-// Header returns the s:Header element, to which callers may append headers.
-func (m *Message) Header() *etree.Element { return m.header }
+// Header returns the s:Header element holding the addressing headers, to
+// which callers may append headers (or from which they may remove them).
+func (m *Message) Header() *etree.Element {
+	if m.header == nil {
+		m.header = etree.NewElement("s:Header")
+		m.header.CreateElement("a:Action").SetText(m.action)
+		m.header.CreateElement("a:MessageID").SetText(m.id)
+		m.header.CreateElement("a:To").SetText(AddressAnonymous)
+		if m.relatesTo != "" {
+			m.header.CreateElement("a:RelatesTo").SetText(m.relatesTo)
+		}
+	}
+	return m.header
+}
 
-// Body returns the s:Body element; callers append the payload to it.
-func (m *Message) Body() *etree.Element { return m.body }
+// Body returns the s:Body element; callers append the payload to it. Its
+// children are written before what [Message.SetBody] writes. Prefixes
+// its elements use must be declared with [Message.NS] (or on the elements):
+// the element is not attached to the Envelope.
+func (m *Message) Body() *etree.Element {
+	if m.body == nil {
+		m.body = etree.NewElement("s:Body")
+	}
+	return m.body
+}
 
-// Document returns the whole document, for callers that need to walk it.
-func (m *Message) Document() *etree.Document { return m.doc }
+// SetBody sets the function that writes the body's content as UTF-8 XML
+// text: it appends to its argument and returns the result, each time the
+// message is serialised. It must write well-formed, escaped XML (see
+// [AppendEscaped]) whose prefixes are bound in the Envelope (s, a, w and
+// those [Message.NS] declared) or by the elements themselves.
+func (m *Message) SetBody(write func([]byte) []byte) { m.write = write }
 
 // MessageID returns the reply's wsa:MessageID, e.g. for logging next to the
 // request's.
 func (m *Message) MessageID() string { return m.id }
+
+// Lang returns the reply's xml:lang.
+func (m *Message) Lang() string { return m.lang }
 
 // NS returns the prefix-qualified name "p:local" for the namespace ns and
 // declares the prefix on the Envelope if it is not declared yet. Namespaces
@@ -76,34 +97,146 @@ func (m *Message) NS(ns, local string) string {
 		return local
 	case NSXML:
 		return "xml:" + local
+	case NSEnvelope:
+		return "s:" + local
+	case NSAddressing:
+		return "a:" + local
+	case NSWSMan:
+		return "w:" + local
 	}
-	for _, a := range m.env.Attr {
-		if a.Space == "xmlns" && a.Value == ns {
-			return a.Key + ":" + local
+	for i := 0; i < len(m.ns); i += 2 {
+		if m.ns[i+1] == ns {
+			return m.ns[i] + ":" + local
 		}
 	}
 	p := prefixFor(ns)
-	if p == "" || m.env.SelectAttr("xmlns:"+p) != nil {
+	if p == "" || m.declared(p) {
 		for {
 			m.next++
 			p = fmt.Sprintf("ns%d", m.next)
-			if m.env.SelectAttr("xmlns:"+p) == nil {
+			if !m.declared(p) {
 				break
 			}
 		}
 	}
-	m.env.CreateAttr("xmlns:"+p, ns)
+	m.ns = append(m.ns, p, ns)
 	return p + ":" + local
 }
 
-// Bytes serialises the message in enc: UTF-8 without a declaration or BOM,
-// UTF-16 with a byte order mark. Text and attribute values are escaped by
-// etree; callers must not put characters XML cannot carry (such as NUL)
-// into the tree.
-func (m *Message) Bytes(enc Encoding) ([]byte, error) {
-	text, err := m.doc.WriteToBytes()
-	if err != nil {
-		return nil, fmt.Errorf("soap: serialise message: %w", err)
+// declared reports whether the Envelope declares prefix p.
+func (m *Message) declared(p string) bool {
+	if p == "s" || p == "a" || p == "w" {
+		return true
 	}
-	return encodeText(text, enc)
+	for i := 0; i < len(m.ns); i += 2 {
+		if m.ns[i] == p {
+			return true
+		}
+	}
+	return false
 }
+
+// maxPooledText is the largest serialisation buffer kept for reuse.
+const maxPooledText = 1 << 20
+
+// textBuffers holds serialisation buffers between replies.
+var textBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8192); return &b }}
+
+// Bytes serialises the message in enc: UTF-8 without a declaration or BOM,
+// UTF-16 with a byte order mark. Text and attribute values are escaped as
+// [AppendEscaped] does; characters XML cannot carry (such as NUL) become
+// U+FFFD. The result is the caller's.
+func (m *Message) Bytes(enc Encoding) ([]byte, error) {
+	if enc != UTF8 && enc != UTF16LE && enc != UTF16BE {
+		return nil, fmt.Errorf("soap: encode: unknown encoding %d", int(enc))
+	}
+	bp := textBuffers.Get().(*[]byte)
+	text := m.appendText((*bp)[:0])
+	var out []byte
+	if enc == UTF8 {
+		out = append(make([]byte, 0, len(text)), text...)
+	} else {
+		out, _ = encodeText(text, enc)
+	}
+	if cap(text) <= maxPooledText {
+		*bp = text[:0]
+		textBuffers.Put(bp)
+	}
+	return out, nil
+}
+
+// appendText appends the message as UTF-8 text to b.
+func (m *Message) appendText(b []byte) []byte {
+	b = append(b, `<s:Envelope xml:lang="`...)
+	b = AppendEscaped(b, m.lang)
+	b = append(b, `" xmlns:s="`+NSEnvelope+`" xmlns:a="`+NSAddressing+`" xmlns:w="`+NSWSMan+`"`...)
+	for i := 0; i < len(m.ns); i += 2 {
+		b = append(b, " xmlns:"...)
+		b = append(b, m.ns[i]...)
+		b = append(b, `="`...)
+		b = AppendEscaped(b, m.ns[i+1])
+		b = append(b, '"')
+	}
+	b = append(b, '>')
+	if m.header != nil {
+		b = appendElement(b, m.header)
+	} else {
+		b = append(b, "<s:Header>"...)
+		b = AppendTextElement(b, "a:Action", m.action)
+		b = AppendTextElement(b, "a:MessageID", m.id)
+		b = append(b, "<a:To>"+AddressAnonymous+"</a:To>"...)
+		if m.relatesTo != "" {
+			b = AppendTextElement(b, "a:RelatesTo", m.relatesTo)
+		}
+		b = append(b, "</s:Header>"...)
+	}
+	switch {
+	case m.write == nil && m.body != nil:
+		b = appendElement(b, m.body)
+	case m.write == nil:
+		b = append(b, "<s:Body/>"...)
+	default:
+		b = append(b, "<s:Body>"...)
+		if m.body != nil {
+			for _, c := range m.body.Child {
+				w := appender{b}
+				c.WriteTo(&w, &etree.WriteSettings{})
+				b = w.b
+			}
+		}
+		b = m.write(b)
+		b = append(b, "</s:Body>"...)
+	}
+	return append(b, "</s:Envelope>"...)
+}
+
+// appendElement appends e serialised by etree (escaping as AppendEscaped).
+func appendElement(b []byte, e *etree.Element) []byte {
+	w := appender{b}
+	e.WriteTo(&w, &etree.WriteSettings{})
+	return w.b
+}
+
+// AppendTextElement appends <tag>text</tag> to b, text escaped, or <tag/>
+// when text is empty (as etree writes an element without children).
+func AppendTextElement(b []byte, tag, text string) []byte {
+	b = append(b, '<')
+	b = append(b, tag...)
+	if text == "" {
+		return append(b, "/>"...)
+	}
+	b = append(b, '>')
+	b = AppendEscaped(b, text)
+	b = append(b, "</"...)
+	b = append(b, tag...)
+	return append(b, '>')
+}
+
+// appender is an etree.Writer appending to a byte slice.
+type appender struct{ b []byte }
+
+func (w *appender) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
+
+func (w *appender) WriteString(s string) (int, error) { w.b = append(w.b, s...); return len(s), nil }
+
+func (w *appender) WriteByte(c byte) error { w.b = append(w.b, c); return nil }

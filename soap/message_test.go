@@ -38,6 +38,7 @@ func TestNewResponse(t *testing.T) {
 			if !windowsMessageID.MatchString(m.MessageID()) {
 				t.Errorf("MessageID: got %q, want uuid:<UPPER-CASE uuid>", m.MessageID())
 			}
+			direct := mustBytes(t, m) // the envelope written as text
 			want := []string{
 				"a:Action=" + soap.ActionGetResponse,
 				"a:MessageID=" + m.MessageID(),
@@ -55,11 +56,19 @@ func TestNewResponse(t *testing.T) {
 					t.Errorf("header %d: got %q, want %q", i, got[i], want[i])
 				}
 			}
-			root := m.Document().Root()
+			// Header() turns the headers into elements: the text is the same.
+			if viaTree := mustBytes(t, m); string(viaTree) != string(direct) {
+				t.Errorf("envelope written directly:\n%s\nwritten by etree:\n%s", direct, viaTree)
+			}
+			doc := etree.NewDocument()
+			if err := doc.ReadFromBytes(direct); err != nil {
+				t.Fatal(err)
+			}
+			root := doc.Root()
 			if lang := root.SelectAttrValue("xml:lang", ""); lang != tt.wantLang {
 				t.Errorf("xml:lang: got %q, want %q", lang, tt.wantLang)
 			}
-			for _, c := range []*etree.Element{m.Header(), m.Body()} {
+			for _, c := range root.ChildElements() {
 				if c.NamespaceURI() != soap.NSEnvelope {
 					t.Errorf("%s namespace: got %q, want %q", c.Tag, c.NamespaceURI(), soap.NSEnvelope)
 				}
@@ -100,10 +109,25 @@ func TestNS(t *testing.T) {
 			if tt.ns == soap.NSXML {
 				return // etree does not resolve the implicit xml prefix
 			}
-			e := m.Body().CreateElement(got)
-			if e.NamespaceURI() != tt.ns {
-				t.Errorf("NamespaceURI of %s: got %q, want %q", got, e.NamespaceURI(), tt.ns)
+			m.Body().CreateElement(got)
+			doc := etree.NewDocument()
+			if err := doc.ReadFromBytes(mustBytes(t, m)); err != nil {
+				t.Fatal(err)
+			}
+			body := doc.Root().ChildElements()[1].ChildElements()
+			if e := body[len(body)-1]; e.FullTag() != got || e.NamespaceURI() != tt.ns {
+				t.Errorf("%s in the serialised message: got %s in %q, want %q", got, e.FullTag(), e.NamespaceURI(), tt.ns)
 			}
 		})
 	}
+}
+
+// mustBytes serialises m in UTF-8.
+func mustBytes(t *testing.T, m *soap.Message) []byte {
+	t.Helper()
+	out, err := m.Bytes(soap.UTF8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
