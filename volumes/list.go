@@ -3,6 +3,7 @@ package volumes
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/replicad/replicad/store"
 )
@@ -11,7 +12,7 @@ import (
 // than after (byte order of the ID strings; "" starts at the first), in ID
 // order, and whether more volumes follow the last one returned. It is one
 // read transaction that decodes only the records it returns and stats only
-// their image files (opening each pool met once), so paging through N
+// their image files (one fstatat each through the held pool directory), so paging through N
 // volumes costs N, not N²/limit. A volume deleted between two pages is
 // simply not met; one created meanwhile is met when its ID sorts after
 // the cursor. Errors: ErrInvalidSize (limit < 1), ErrClosed.
@@ -43,25 +44,20 @@ func (s *Service) ListAfter(ctx context.Context, after ID, limit int) (vols []*V
 	return s.volumesInOrder(recs), more, nil
 }
 
-// volumesInOrder turns records into Volumes in the records' order, opening
-// each pool directory once.
+// volumesInOrder turns records into Volumes in the records' order, each
+// file's state read through its held pool directory (held.go).
 func (s *Service) volumesInOrder(recs []volumeRecord) []*Volume {
-	roots := map[string]*dirHandle{}
-	defer func() {
-		for _, r := range roots {
-			if r != nil {
-				r.Close()
-			}
+	var pools []string
+	for _, r := range recs {
+		if !slices.Contains(pools, r.Pool) {
+			pools = append(pools, r.Pool)
 		}
-	}()
+	}
+	h := s.held.hold(pools)
+	defer h.release()
 	out := make([]*Volume, 0, len(recs))
 	for _, r := range recs {
-		root, ok := roots[r.Pool]
-		if !ok {
-			root, _ = s.openPool(r.Pool)
-			roots[r.Pool] = root
-		}
-		out = append(out, s.volume(r, root))
+		out = append(out, s.volumeAt(r, h.fd(r.Pool)))
 	}
 	return out
 }

@@ -215,6 +215,7 @@ func (s *Service) CreatePool(ctx context.Context, name string) (*Pool, error) {
 		return nil, wrap(err)
 	}
 	s.tally.addPool(name)
+	s.held.reset()
 	p, err := s.pool(rec)
 	if err != nil {
 		return nil, wrap(err)
@@ -268,5 +269,6 @@ func (s *Service) DeletePool(ctx context.Context, name string) error {
 		return wrap(err)
 	}
 	s.tally.removePool(name)
+	s.held.reset() // closes the deleted directory's descriptor
 	return nil
 }

@@ -62,6 +62,7 @@ func (s *Service) rescan(ctx context.Context) (ScanReport, error) {
 	}
 	s.scan.Lock()
 	defer s.scan.Unlock()
+	s.held.reset() // look at DATA/pools and every pool directory afresh
 
 	var pools []poolRecord
 	var vols []volumeRecord

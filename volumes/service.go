@@ -38,6 +38,7 @@ type Service struct {
 	now      func() time.Time
 	prov     *provisioner
 	tally    *tallies       // each pool's totals (tally.go)
+	held     *heldPools     // pool directories held open for lookups (held.go)
 	counts   sync.WaitGroup // counts of pool files in the background
 
 	// scan is held shared by operations that create or remove files and
@@ -77,6 +78,7 @@ func Open(db *store.DB, dataDir string, opts Options) (*Service, error) {
 		busy:     make(map[ID]*holder),
 		tally:    newTallies(),
 	}
+	s.held = newHeldPools(s.poolsDir)
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -102,6 +104,7 @@ func (s *Service) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.counts.Wait()
+	s.held.close()
 	return nil
 }
 

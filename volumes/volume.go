@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sys/unix"
 
 	"github.com/replicad/replicad/store"
 )
@@ -98,6 +99,18 @@ func checkLabels(labels map[string]string) error {
 // volume turns a record into a Volume, reading the file's state through root
 // (nil when the pool directory is gone).
 func (s *Service) volume(r volumeRecord, root *dirHandle) *Volume {
+	dirfd := -1
+	if root != nil {
+		dirfd = int(root.dir.Fd())
+	}
+	return s.volumeAt(r, dirfd)
+}
+
+// volumeAt turns a record into a Volume, reading the file's state with one
+// fstatat in the pool directory dirfd (-1 when the directory is gone); a
+// symlink, or anything but a regular file, in the image's place makes it
+// Missing.
+func (s *Service) volumeAt(r volumeRecord, dirfd int) *Volume {
 	v := &Volume{
 		ID: r.ID, Name: r.Name, Pool: r.Pool, SizeBytes: r.SizeBytes,
 		Created: r.Created, Imported: r.Imported, Missing: r.Missing,
@@ -109,17 +122,17 @@ func (s *Service) volume(r volumeRecord, root *dirHandle) *Volume {
 			v.Labels[k] = val
 		}
 	}
-	if root == nil {
+	if dirfd < 0 {
 		v.Missing = true
 		return v
 	}
-	fi, err := root.Lstat(fileName(r.Name))
-	if err != nil || !fi.Mode().IsRegular() {
+	var st unix.Stat_t
+	if err := lstatBeneath(dirfd, fileName(r.Name), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		v.Missing = true
 		return v
 	}
 	v.Missing = false
-	v.AllocatedBytes = allocatedBytes(fi)
+	v.AllocatedBytes = uint64(st.Blocks) * 512
 	return v
 }
 
@@ -475,14 +488,13 @@ func (s *Service) SetLabels(ctx context.Context, id ID, labels map[string]string
 	return s.withRoot(rec), nil
 }
 
-// withRoot returns the Volume of rec, opening its pool for the file state.
+// withRoot returns the Volume of rec, its file state read through the held
+// pool directory (held.go).
 func (s *Service) withRoot(rec volumeRecord) *Volume {
-	root, err := s.openPool(rec.Pool)
-	if err != nil {
-		return s.volume(rec, nil)
-	}
-	defer root.Close()
-	return s.volume(rec, root)
+	pools := [1]string{rec.Pool}
+	h := s.held.hold(pools[:])
+	defer h.release()
+	return s.volumeAt(rec, h.fds[0])
 }
 
 // Get returns volume id. Errors: ErrNotFound.
@@ -560,8 +572,7 @@ func (s *Service) List(ctx context.Context, pool string) ([]*Volume, error) {
 	return s.volumes(recs), nil
 }
 
-// volumes turns records into Volumes sorted by pool and name, opening each
-// pool once.
+// volumes turns records into Volumes sorted by pool and name.
 func (s *Service) volumes(recs []volumeRecord) []*Volume {
 	sort.Slice(recs, func(i, j int) bool {
 		if recs[i].Pool != recs[j].Pool {
@@ -569,23 +580,7 @@ func (s *Service) volumes(recs []volumeRecord) []*Volume {
 		}
 		return recs[i].Name < recs[j].Name
 	})
-	out := make([]*Volume, 0, len(recs))
-	var root *dirHandle
-	cur := ""
-	for _, r := range recs {
-		if r.Pool != cur || root == nil {
-			if root != nil {
-				root.Close()
-			}
-			root, _ = s.openPool(r.Pool)
-			cur = r.Pool
-		}
-		out = append(out, s.volume(r, root))
-	}
-	if root != nil {
-		root.Close()
-	}
-	return out
+	return s.volumesInOrder(recs)
 }
 
 // OpenImage opens volume id's image file for reading, or for reading and
