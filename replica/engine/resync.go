@@ -265,10 +265,12 @@ type resyncer struct {
 	mutated  atomic.Bool // the target was changed
 
 	changedMu sync.Mutex // serialises marks in opts.Changed
+	bufs      bufferArena
 }
 
 // plan lists the blocks to look at: the dirty ones (plus any the sidecar does not
-// cover when a sidecar is kept), or all of them when comparing hashes.
+// cover when a sidecar is kept), or, when comparing, every block that is not
+// known to be zero on both sides.
 func (r *resyncer) plan(oldBlocks int64) {
 	per := max(r.opts.ChunkSize/r.opts.BlockSize, 1)
 	add := func(first, n int64) {
@@ -280,7 +282,9 @@ func (r *resyncer) plan(oldBlocks int64) {
 		}
 	}
 	if r.opts.Dirty == nil {
-		add(0, r.nblocks)
+		for _, e := range r.looked() {
+			add(e.Offset, e.Length)
+		}
 		return
 	}
 	r.dirty = true
@@ -303,6 +307,41 @@ func (r *resyncer) plan(oldBlocks int64) {
 	}
 }
 
+// looked returns, as runs of blocks (Extents counted in blocks, ascending,
+// disjoint), the blocks a comparing pass must look at: those holding source
+// data, and those whose target side may not be zero, by its trusted hash or,
+// where none vouches, by its data extents (SEEK_DATA). A block that is a hole
+// in the source and zero in the target is equal already, and neither side of
+// it is read: a scan of sparse images reads each side's data once.
+func (r *resyncer) looked() []Extent {
+	bs := r.opts.BlockSize
+	blocks := func(exts []Extent) []Extent {
+		out := make([]Extent, 0, len(exts))
+		for _, e := range exts {
+			first, end := e.Offset/bs, min((e.End()+bs-1)/bs, r.nblocks)
+			if end > first {
+				out = append(out, Extent{Offset: first, Length: end - first})
+			}
+		}
+		return out
+	}
+	var tgt []Extent
+	var zero [sha256.Size]byte
+	for b := range min(int64(len(r.old)), r.nblocks) {
+		if r.old[b] == zero {
+			continue
+		}
+		if k := len(tgt); k > 0 && tgt[k-1].End() == b {
+			tgt[k-1].Length++
+		} else {
+			tgt = append(tgt, Extent{Offset: b, Length: 1})
+		}
+	}
+	// Past the blocks hashes vouch for, the target's own extents.
+	tgt = append(tgt, blocks(clipExtents(r.dexts, int64(len(r.old))*bs))...)
+	return mergeExtents(blocks(r.exts), tgt)
+}
+
 func (r *resyncer) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	idx := make(chan int)
@@ -320,15 +359,16 @@ func (r *resyncer) run(ctx context.Context) error {
 	// Buffers as large as the largest range (a few blocks for a dirty
 	// map's scattered changes, not a chunk), only for workers that have
 	// work, the target's only when it is read: a catch-up of a few blocks
-	// costs a few blocks.
+	// costs a few blocks. Chunk-sized ones are huge pages (bufferArena).
 	var most int64
 	for _, br := range r.work {
 		most = max(most, br.n)
 	}
 	size := most*r.opts.BlockSize + r.opts.BlockSize
+	defer r.bufs.release() // after g.Wait below: no goroutine holds a buffer then
 	for range min(r.opts.Workers, len(r.work)) {
 		g.Go(func() error {
-			buf := alignedBuffer(size)
+			buf := r.bufs.get(size)
 			var tbuf []byte
 			for i := range idx {
 				if err := r.doRange(gctx, r.work[i], buf, &tbuf); err != nil {
@@ -402,12 +442,10 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf []byte, tb *[
 	off := br.first * bs
 	end := min((br.first+br.n)*bs, r.size)
 	p := buf[:end-off]
-	if err := r.readData(ctx, p, off); err != nil {
-		return err
-	}
 	forced := func(b int64) bool { return r.dirty && (r.opts.Dirty.Test(b) || b >= r.forced) }
 	// The target is read once for the span of blocks that no trusted hash
-	// and no dirty bit settles.
+	// and no dirty bit settles, at the same time as the source: both
+	// disks' queues (or one disk's, twice as deep) stay full.
 	tlo, thi := int64(-1), int64(-1)
 	for b := br.first; b < br.first+br.n; b++ {
 		if !forced(b) && b >= int64(len(r.old)) {
@@ -417,23 +455,37 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf []byte, tb *[
 			thi = b + 1
 		}
 	}
+	var terr error
+	var read sync.WaitGroup
 	if tlo >= 0 {
 		if *tb == nil {
-			*tb = alignedBuffer(int64(len(buf)))
+			*tb = r.bufs.get(int64(len(buf)))
 		}
-		if err := r.readTarget((*tb)[tlo*bs-off:min(thi*bs, end)-off], tlo*bs); err != nil {
-			return err
-		}
+		t := (*tb)[tlo*bs-off : min(thi*bs, end)-off]
+		read.Go(func() { terr = r.readTarget(t, tlo*bs) })
+	}
+	err := r.readData(ctx, p, off)
+	read.Wait()
+	if err := errors.Join(err, terr); err != nil {
+		return err
 	}
 	tbuf := *tb
+	hashing := r.opts.HashSidecar != "" // hashes are kept only for a sidecar
+	if !hashing && tlo == br.first && thi == br.first+br.n && bytes.Equal(p, tbuf[:len(p)]) {
+		// The whole range is unchanged: one comparison, no look per block.
+		r.progressed(end - off)
+		return ctx.Err()
+	}
 	for b := br.first; b < br.first+br.n; b++ {
 		boff := b * bs
 		blk := p[boff-off : min(boff+bs, end)-off]
-		zero := isZero(blk)
 		var h [sha256.Size]byte // all-zero hash stands for an all-zero block
-		if !zero && r.opts.HashSidecar != "" {
-			// Hashed only for a sidecar (to compare with, to write).
-			h = sha256.Sum256(blk)
+		zero, knownZero := false, false
+		if hashing {
+			zero, knownZero = isZero(blk), true
+			if !zero {
+				h = sha256.Sum256(blk)
+			}
 		}
 		changed := forced(b)
 		if !changed {
@@ -445,17 +497,25 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf []byte, tb *[
 		}
 		r.hashes[b] = h
 		if changed {
+			if !knownZero {
+				zero = isZero(blk)
+			}
 			if err := r.apply(blk, boff, zero); err != nil {
 				return err
 			}
 		}
 	}
+	r.progressed(end - off)
+	return ctx.Err()
+}
+
+// progressed adds n looked-at bytes and reports progress.
+func (r *resyncer) progressed(n int64) {
 	if r.opts.Progress != nil {
 		r.progressMu.Lock()
-		r.opts.Progress(r.done.Add(end-off), r.total)
+		r.opts.Progress(r.done.Add(n), r.total)
 		r.progressMu.Unlock()
 	}
-	return ctx.Err()
 }
 
 // apply makes the target's block at off equal to blk: punched when zero, written otherwise.
