@@ -2,7 +2,6 @@ package cimmodel
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/beevik/etree"
@@ -11,166 +10,45 @@ import (
 // maxEmbedDepth bounds the nesting of embedded instances the codec accepts.
 const maxEmbedDepth = 8
 
-// EncodeInstance appends inst to parent (parent may be nil) in the WS-CIM
-// form Windows writes (DSP0230 §9, MS-WSMV §3.1.4.1.29): the element
-// <p:Class xmlns:p="<resource URI>" xmlns:xsi=… xmlns:cim=…
-// xsi:type="p:Class_Type"> with one child per effective property in
-// declared order. NULL values are written as xsi:nil="true", arrays as the
-// element repeated (an empty array as nothing), datetimes as cim:Datetime or
-// cim:Interval children, references as endpoint references (a:Address,
-// a:ReferenceParameters), embedded instances as a child element with
-// xsi:type="q1:Class_Type" in the embedded class's own namespace. It returns
-// the instance element. Strings are set as element text; a writer that
-// wants carriage returns to survive XML end-of-line normalisation must
-// serialise with etree's WriteSettings.CanonicalText. References are
-// written in the EPRNative form; see [EncodeInstanceAs].
+// EncodeInstance appends inst to parent (parent may be nil) and returns the
+// instance element: the tree of what [AppendInstance] writes, references in
+// the EPRNative form (see [EncodeInstanceAs]). Carriage returns in strings
+// stay in the tree; a writer that wants them to survive XML end-of-line
+// normalisation must serialise with etree's WriteSettings.CanonicalText.
+// Replies use AppendInstance; this is for callers that build a tree.
 func EncodeInstance(parent *etree.Element, inst *Instance) *etree.Element {
 	return EncodeInstanceAs(parent, inst, EPRNative)
 }
 
 // EncodeInstanceAs is [EncodeInstance] with references (in properties and
-// embedded instances) written in the given form (see [ObjectPath.WriteEPRAs]).
+// embedded instances) written in the given form (see [AppendEPR]).
 func EncodeInstanceAs(parent *etree.Element, inst *Instance, form EPRForm) *etree.Element {
-	var el *etree.Element
-	tag := "p:" + inst.className()
-	if parent == nil {
-		el = etree.NewElement(tag)
-	} else {
-		el = parent.CreateElement(tag)
-	}
-	el.CreateAttr("xmlns:p", ResourceURI(inst.namespace(), inst.className()))
-	el.CreateAttr("xmlns:xsi", nsXSI)
-	el.CreateAttr("xmlns:cim", nsCIMCommon)
-	el.CreateAttr("xsi:type", "p:"+inst.className()+"_Type")
-	encodeProperties(el, "p", inst, 0, form)
-	return el
-}
-
-// encodeProperties writes inst's effective properties as children of el in
-// the namespace bound to prefix.
-func encodeProperties(el *etree.Element, prefix string, inst *Instance, depth int, form EPRForm) {
-	if inst.Class == nil {
-		return
-	}
-	props := inst.Class.props()
-	// Values are normally keyed by the declared names (Instance.Set): when
-	// every one is, a property not found under its name is NULL, without
-	// the case-insensitive search Get does.
-	exact := 0
-	for _, p := range props {
-		if _, ok := inst.Values[p.Name]; ok {
-			exact++
-		}
-	}
-	tags := inst.Class.pTags
-	if prefix != "p" || len(tags) != len(props) {
-		tags = nil
-	}
-	for i, p := range props {
-		v, ok := inst.Values[p.Name]
-		if !ok {
-			if exact == len(inst.Values) {
-				v = Value{Type: p.valueType(), Array: p.Array}
-			} else {
-				v = inst.Get(p.Name)
-			}
-		}
-		tag := ""
-		if tags != nil {
-			tag = tags[i]
-		} else {
-			tag = prefix + ":" + p.Name
-		}
-		encodeValue(el, tag, p.valueType(), v, depth, form)
-	}
-}
-
-// encodeValue appends the element(s) tag for value v of type t to parent,
-// references in the given form.
-func encodeValue(parent *etree.Element, tag string, t Type, v Value, depth int, form EPRForm) {
-	if v.IsNull() {
-		ensureNS(parent, "xsi", nsXSI)
-		parent.CreateElement(tag).CreateAttr("xsi:nil", "true")
-		return
-	}
-	for _, e := range v.Elems() {
-		encodeScalar(parent.CreateElement(tag), t, e.V, depth, form)
-	}
-}
-
-// encodeScalar writes one non-NULL scalar into el.
-func encodeScalar(el *etree.Element, t Type, x any, depth int, form EPRForm) {
-	switch x := x.(type) {
-	case ObjectPath:
-		el.CreateAttr("xmlns:a", nsAddressing)
-		el.CreateAttr("xmlns:w", nsWSMan)
-		x.WriteEPRAs(el, "", form)
-	case *Instance:
-		if x == nil {
-			ensureNS(el, "xsi", nsXSI)
-			el.CreateAttr("xsi:nil", "true")
-			return
-		}
-		prefix := "q" + strconv.Itoa(depth+1)
-		el.CreateAttr("xmlns:"+prefix, ResourceURI(x.namespace(), x.className()))
-		ensureNS(el, "xsi", nsXSI)
-		el.CreateAttr("xsi:type", prefix+":"+x.className()+"_Type")
-		encodeProperties(el, prefix, x, depth+1, form)
-	case Datetime:
-		ensureNS(el, "cim", nsCIMCommon)
-		tag := "cim:Datetime"
-		if x.IsInterval {
-			tag = "cim:Interval"
-		}
-		el.CreateElement(tag).SetText(formatDatetime(x))
-	default:
-		s, err := formatScalar(t, x)
-		if err != nil {
-			s = fmt.Sprint(x)
-		}
-		el.SetText(s)
-	}
+	w := xmlWriter{form: form, crRef: true}
+	w.instance(inst)
+	return adopt(parent, w.b)
 }
 
 // EncodeOutput appends the output message of method m to parent (which may
-// be nil) and returns it: <p:Method_OUTPUT xmlns:p="resourceURI"> (with
-// xmlns:xsi and xmlns:cim declared, as Windows does) holding the
-// out-parameters of res in declared order (NULL or absent ones omitted,
-// arrays repeated, references as endpoint references, embedded instances as
-// child elements with xsi:type), then <p:ReturnValue>. References are
-// written in the form a request on resourceURI gets ([EPRFormOf]).
+// be nil) and returns it: the tree of what [AppendOutput] writes.
 func EncodeOutput(parent *etree.Element, m *Method, resourceURI string, res Result) *etree.Element {
-	var el *etree.Element
-	tag := "p:" + m.Name + "_OUTPUT"
-	if parent == nil {
-		el = etree.NewElement(tag)
-	} else {
-		el = parent.CreateElement(tag)
+	w := xmlWriter{form: EPRFormOf(resourceURI), crRef: true}
+	w.output(m, resourceURI, res)
+	return adopt(parent, w.b)
+}
+
+// adopt parses the element the encoder wrote into text and appends it to
+// parent (which may be nil).
+func adopt(parent *etree.Element, text []byte) *etree.Element {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(text); err != nil {
+		// The encoder writes well-formed XML: this is a bug.
+		panic(fmt.Sprintf("cimmodel: encoder wrote malformed XML: %v\n%s", err, text))
 	}
-	el.CreateAttr("xmlns:p", resourceURI)
-	el.CreateAttr("xmlns:xsi", nsXSI)
-	el.CreateAttr("xmlns:cim", nsCIMCommon)
-	form := EPRFormOf(resourceURI)
-	for _, p := range m.Params {
-		if !p.Out {
-			continue
-		}
-		v, ok := Args(res.Out).Get(p.Name)
-		if !ok || v.IsNull() {
-			continue
-		}
-		encodeValue(el, "p:"+p.Name, p.valueType(), v, 0, form)
+	e := doc.Root()
+	if parent != nil {
+		parent.AddChild(e)
 	}
-	rt := m.ReturnType
-	if rt == 0 {
-		rt = TypeUint32
-	}
-	rv := strconv.FormatUint(uint64(res.ReturnValue), 10)
-	if rt.isSigned() {
-		rv = strconv.FormatInt(int64(int32(res.ReturnValue)), 10)
-	}
-	el.CreateElement("p:ReturnValue").SetText(rv)
-	return el
+	return e
 }
 
 // DecodeInstance is the inverse of [EncodeInstance]: it reads an instance

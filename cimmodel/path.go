@@ -238,41 +238,19 @@ func (p ObjectPath) WriteEPR(parent *etree.Element, address string) {
 	p.WriteEPRAs(parent, address, EPRNative)
 }
 
-// WriteEPRAs appends p as an endpoint reference to parent: a:Address (the
-// anonymous address when address is "") and a:ReferenceParameters holding
-// w:ResourceURI and w:SelectorSet with one w:Selector per key, then the
-// __cimnamespace selector when the URI is in the DMTF form (CIM_ classes,
-// or every class in the EPRDMTF form). A reference-valued key nests an
-// a:EndpointReference, in the same form, in its selector. Namespace
-// declarations for the a and w prefixes are added to parent when they are
-// not in scope.
+// WriteEPRAs appends p as an endpoint reference to parent: the elements
+// [AppendEPR] writes (a:Address, a:ReferenceParameters), as a tree.
+// Namespace declarations for the a and w prefixes are added to parent when
+// they are not in scope. Replies use AppendEPR; this is for callers that
+// build a tree (the client's requests).
 func (p ObjectPath) WriteEPRAs(parent *etree.Element, address string, form EPRForm) {
 	ensureNS(parent, "a", nsAddressing)
 	ensureNS(parent, "w", nsWSMan)
-	if address == "" {
-		address = addressAnonymous
-	}
-	parent.CreateElement("a:Address").SetText(address)
-	rp := parent.CreateElement("a:ReferenceParameters")
-	uri := ResourceURI(p.Namespace, p.Class)
-	if form == EPRDMTF {
-		uri = DMTFPrefix + p.Class
-	}
-	rp.CreateElement("w:ResourceURI").SetText(uri)
-	ss := rp.CreateElement("w:SelectorSet")
-	for _, k := range p.Keys {
-		sel := ss.CreateElement("w:Selector")
-		sel.CreateAttr("Name", k.Name)
-		if r, ok := k.Value.V.(ObjectPath); ok {
-			r.WriteEPRAs(sel.CreateElement("a:EndpointReference"), address, form)
-			continue
-		}
-		sel.SetText(keyText(k.Value))
-	}
-	if (form == EPRDMTF || isDMTFClass(p.Class)) && p.Namespace != "" {
-		sel := ss.CreateElement("w:Selector")
-		sel.CreateAttr("Name", CIMNamespaceSelector)
-		sel.SetText(p.Namespace)
+	w := xmlWriter{b: append(make([]byte, 0, 512), "<x>"...), form: form, crRef: true}
+	w.epr(p, address)
+	w.b = append(w.b, "</x>"...)
+	for _, c := range adopt(nil, w.b).ChildElements() {
+		parent.AddChild(c)
 	}
 }
 

@@ -208,3 +208,22 @@ func xmlChar(r rune) bool {
 		r >= 0xE000 && r <= 0xFFFD ||
 		r >= 0x10000 && r <= 0x10FFFF
 }
+
+// EncodedLen returns the length in bytes of UTF-8 text once encoded in e,
+// without the byte order mark of UTF-16.
+func EncodedLen(text []byte, e Encoding) int {
+	if e != UTF16LE && e != UTF16BE {
+		return len(text)
+	}
+	units := 0
+	for _, c := range text {
+		switch {
+		case c&0xC0 == 0x80: // continuation byte
+		case c >= 0xF0: // a character beyond the BMP: a surrogate pair
+			units += 2
+		default:
+			units++
+		}
+	}
+	return 2 * units
+}

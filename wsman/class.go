@@ -1,6 +1,7 @@
 package wsman
 
 import (
+	"bytes"
 	"errors"
 	"strconv"
 	"strings"
@@ -168,26 +169,16 @@ func (s *Server) enumerateClasses(req *request) (*soap.Message, error) {
 	defer s.enums.cancel(tk)
 	opts := classOptions(h)
 	m := soap.NewResponse(h, soap.ActionEnumerateResponse)
-	resp := m.Body().CreateElement(m.NS(soap.NSEnumeration, "EnumerateResponse"))
-	ctxElem := resp.CreateElement(m.NS(soap.NSEnumeration, "EnumerationContext"))
-	ctxElem.SetText(tk.id)
+	reply := enumerateReply(m, tk.id, optimized)
+	m.SetBody(func(b []byte) []byte { return reply(b, nil, false) })
 	sent := 0
 	if optimized {
 		page := make([]item, min(max, len(classes)))
 		for i := range page {
 			page[i] = item{class: &classItem{class: classes[i], opts: opts}, end: i + 1}
 		}
-		itemsElem := resp.CreateElement(m.NS(soap.NSWSMan, "Items"))
-		eos := etree.NewElement(m.NS(soap.NSWSMan, "EndOfSequence"))
-		ending := func(last bool) {
-			resp.RemoveChild(eos)
-			ctxElem.SetText(tk.id)
-			if last {
-				ctxElem.SetText("")
-				resp.AddChild(eos)
-			}
-		}
-		if sent, err = s.fill(req, m, itemsElem, page, modeObject, len(page) < len(classes), ending); err != nil {
+		form := cimmodel.EPRFormOf(h.ResourceURI)
+		if sent, err = s.fill(req, m, page, modeObject, form, len(page) < len(classes), reply); err != nil {
 			return nil, err
 		}
 		if sent == len(classes) {
@@ -238,9 +229,13 @@ func (s *Server) classPage(en *enumeration, max int) []item {
 	return out
 }
 
-// writeClassItem writes one enumerated class declaration.
-func writeClassItem(parent *etree.Element, ci *classItem) {
-	cimmodel.EncodeCIMXMLClass(parent, ci.class, ci.opts)
+// appendClassItem appends one enumerated class declaration (a CIM-XML
+// CLASS element, built as a tree).
+func appendClassItem(b []byte, ci *classItem) []byte {
+	e := cimmodel.EncodeCIMXMLClass(etree.NewElement("Items"), ci.class, ci.opts)
+	buf := bytes.NewBuffer(b)
+	e.WriteTo(buf, &etree.WriteSettings{})
+	return buf.Bytes()
 }
 
 // classInvocation reports whether an Invoke names a class rather than an
@@ -292,6 +287,6 @@ func (s *Server) invokeOnClass(req *request, method string) (*soap.Message, erro
 		return nil, err
 	}
 	reply := soap.NewResponse(h, h.Action+"Response")
-	cimmodel.EncodeOutput(reply.Body(), m, t.uri, res)
+	reply.SetBody(func(b []byte) []byte { return cimmodel.AppendOutput(b, m, t.uri, res) })
 	return reply, nil
 }

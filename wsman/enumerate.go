@@ -1,7 +1,6 @@
 package wsman
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -355,26 +354,14 @@ func (s *Server) enumerate(req *request) (*soap.Message, error) {
 		en.cursor = nil
 	}
 	m := soap.NewResponse(h, soap.ActionEnumerateResponse)
-	resp := m.Body().CreateElement(m.NS(soap.NSEnumeration, "EnumerateResponse"))
-	ctxElem := resp.CreateElement(m.NS(soap.NSEnumeration, "EnumerationContext"))
-	// The ID is in place while the items are measured against MaxEnvelopeSize.
-	ctxElem.SetText(tk.id)
+	reply := enumerateReply(m, tk.id, optimized)
+	m.SetBody(func(b []byte) []byte { return reply(b, nil, false) })
 	if optimized {
 		page, more, err := s.firstPage(req, en, insts, max)
 		if err != nil {
 			return nil, err
 		}
-		itemsElem := resp.CreateElement(m.NS(soap.NSWSMan, "Items"))
-		eos := etree.NewElement(m.NS(soap.NSWSMan, "EndOfSequence"))
-		ending := func(last bool) { // the context stays, empty, as Windows answers
-			resp.RemoveChild(eos)
-			ctxElem.SetText(tk.id)
-			if last {
-				ctxElem.SetText("")
-				resp.AddChild(eos)
-			}
-		}
-		sent, err := s.fillAs(req, m, itemsElem, page, mode, cimmodel.EPRFormOf(t.uri), more, ending)
+		sent, err := s.fill(req, m, page, mode, cimmodel.EPRFormOf(t.uri), more, reply)
 		if err != nil {
 			return nil, err
 		}
@@ -400,6 +387,47 @@ func (s *Server) enumerate(req *request) (*soap.Message, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// enumerateReply returns the writer of an Enumerate reply's body around
+// its items: wsen:EnumerateResponse with the context id, then, for an
+// optimized Enumerate, wsman:Items and, when last, wsman:EndOfSequence and
+// the context empty (it stays, as Windows answers).
+func enumerateReply(m *soap.Message, id string, optimized bool) func(b, items []byte, last bool) []byte {
+	resp := m.NS(soap.NSEnumeration, "EnumerateResponse")
+	ctx := m.NS(soap.NSEnumeration, "EnumerationContext")
+	if !optimized {
+		return func(b, _ []byte, _ bool) []byte {
+			b = append(append(append(b, '<'), resp...), '>')
+			b = soap.AppendTextElement(b, ctx, id)
+			return append(append(append(b, "</"...), resp...), '>')
+		}
+	}
+	itemsTag := m.NS(soap.NSWSMan, "Items")
+	eos := m.NS(soap.NSWSMan, "EndOfSequence")
+	return func(b, items []byte, last bool) []byte {
+		b = append(append(append(b, '<'), resp...), '>')
+		if last {
+			b = soap.AppendTextElement(b, ctx, "")
+		} else {
+			b = soap.AppendTextElement(b, ctx, id)
+		}
+		b = appendItems(b, itemsTag, items)
+		if last {
+			b = append(append(append(b, '<'), eos...), "/>"...)
+		}
+		return append(append(append(b, "</"...), resp...), '>')
+	}
+}
+
+// appendItems appends <tag>items</tag>, or <tag/> without items.
+func appendItems(b []byte, tag string, items []byte) []byte {
+	b = append(append(b, '<'), tag...)
+	if len(items) == 0 {
+		return append(b, "/>"...)
+	}
+	b = append(append(b, '>'), items...)
+	return append(append(append(b, "</"...), tag...), '>')
 }
 
 // firstPage returns the items of an optimized Enumerate: at most max from
@@ -618,21 +646,22 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 		return nil, err
 	}
 	m := soap.NewResponse(req.header(), soap.ActionPullResponse)
-	resp := m.Body().CreateElement(m.NS(soap.NSEnumeration, "PullResponse"))
-	ctxElem := resp.CreateElement(m.NS(soap.NSEnumeration, "EnumerationContext"))
-	ctxElem.SetText(en.id)
-	itemsElem := resp.CreateElement(m.NS(soap.NSEnumeration, "Items"))
-	eos := etree.NewElement(m.NS(soap.NSEnumeration, "EndOfSequence"))
-	ending := func(last bool) { // the last reply has no context
-		resp.RemoveChild(eos)
-		resp.RemoveChild(ctxElem)
-		if last {
-			resp.AddChild(eos)
-		} else {
-			resp.InsertChildAt(0, ctxElem)
+	resp := m.NS(soap.NSEnumeration, "PullResponse")
+	ctx := m.NS(soap.NSEnumeration, "EnumerationContext")
+	itemsTag := m.NS(soap.NSEnumeration, "Items")
+	eos := m.NS(soap.NSEnumeration, "EndOfSequence")
+	reply := func(b, items []byte, last bool) []byte { // the last reply has no context
+		b = append(append(append(b, '<'), resp...), '>')
+		if !last {
+			b = soap.AppendTextElement(b, ctx, en.id)
 		}
+		b = appendItems(b, itemsTag, items)
+		if last {
+			b = append(append(append(b, '<'), eos...), "/>"...)
+		}
+		return append(append(append(b, "</"...), resp...), '>')
 	}
-	sent, err := s.fillAs(req, m, itemsElem, page, en.mode, cimmodel.EPRFormOf(en.uri), more, ending)
+	sent, err := s.fill(req, m, page, en.mode, cimmodel.EPRFormOf(en.uri), more, reply)
 	if err != nil {
 		return nil, err
 	}
@@ -649,10 +678,6 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 		next.end = next.next >= len(en.paths)
 	default: // every path left named a deleted instance
 		next.end = true
-	}
-	ending(next.end)
-	if next.end != (sent == len(page) && !more) { // paths of deleted instances only
-		req.encoded = nil
 	}
 	pos = next
 	return m, nil
@@ -744,122 +769,95 @@ func (s *Server) release(req *request) (*soap.Message, error) {
 	return soap.NewResponse(req.header(), soap.ActionReleaseResponse), nil
 }
 
-// probeItems is the number of items whose size predicts how many fit in
-// a reply before the whole page is encoded.
-const probeItems = 16
-
-// fill writes as many of items into itemsElem as fit in the reply's
-// MaxEnvelopeSize and returns how many; EncodingLimit when not even one
-// fits. References take the form the request's resource URI asks for.
-// more says whether items follow those given, and ending sets the reply's
-// end: ending(true) when every item fits and none follows, ending(false)
-// otherwise; it is applied before each measurement, so that the encoding
-// of the last one is the reply itself (req.encoded: it is not encoded
-// again). A reply that is too large is not cut down by halving and
-// encoding it again each time: the size of the envelope without items and
-// of the first probeItems items give the count that fits, which one more
-// encoding checks.
-func (s *Server) fill(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string, more bool, ending func(bool)) (int, error) {
-	return s.fillAs(req, m, itemsElem, items, mode, cimmodel.EPRFormOf(req.header().ResourceURI), more, ending)
-}
-
-// fillAs is fill with references written in form.
-func (s *Server) fillAs(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string, form cimmodel.EPRForm, more bool, ending func(bool)) (int, error) {
-	n := len(items)
-	measure := func(k int) (int, error) {
-		ending(k == len(items) && !more)
-		return s.encodedSize(req, m, itemsElem, items[:k], mode, form)
+// fill encodes items, each once, and sets m's body to those of them that
+// fit in the reply's MaxEnvelopeSize, written by reply (the body around
+// them, whose end is last when every item fits and none follows, more
+// saying whether items follow those given); it returns how many, or
+// EncodingLimit when not even one fits. The encoding of the reply that
+// was measured is the reply (req.encoded: it is not encoded again). A
+// reply too large for all of them is cut to the most items that fit, from
+// the size of the envelope without items and of each item, and encoded
+// once more. References take the given form.
+func (s *Server) fill(req *request, m *soap.Message, items []item, mode string, form cimmodel.EPRForm, more bool,
+	reply func(b, items []byte, last bool) []byte) (int, error) {
+	hint := 2048 * len(items)
+	if len(req.encoded) > 0 {
+		hint = len(req.encoded)
 	}
-	guessed := false
-	if n > 2*probeItems {
-		base, err := measure(0)
-		if err != nil {
-			return 0, err
+	buf := make([]byte, 0, hint)
+	ends := make([]int, len(items))
+	for i, it := range items {
+		buf = s.appendItem(buf, m, it, mode, form)
+		ends[i] = len(buf)
+	}
+	n, last := len(items), !more
+	m.SetBody(func(b []byte) []byte {
+		end := 0
+		if n > 0 {
+			end = ends[n-1]
 		}
-		probe, err := measure(probeItems)
+		return reply(b, buf[:end], last)
+	})
+	enc := req.env.Encoding
+	out, err := m.Bytes(enc)
+	if err != nil {
+		return 0, fmt.Errorf("encode reply: %w", err)
+	}
+	if len(out) > req.maxEnvelope {
+		n, last = 0, false
+		base, err := m.Bytes(enc)
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("encode reply: %w", err)
 		}
-		if per := (probe - base + probeItems - 1) / probeItems; per > 0 && base < req.maxEnvelope {
-			if fit := (req.maxEnvelope - base) / per; fit < n {
-				n, guessed = max(fit, 1), true
+		size, start := len(base), 0
+		for n < len(items) {
+			size += soap.EncodedLen(buf[start:ends[n]], enc)
+			if size > req.maxEnvelope {
+				break
 			}
+			start = ends[n]
+			n++
 		}
-	}
-	for {
-		size, err := measure(n)
-		if err != nil {
-			return 0, err
-		}
-		if size <= req.maxEnvelope {
-			return n, nil
-		}
-		if n <= 1 {
+		if n == 0 {
 			return 0, protoErr(faultEncodingLimit, "One item does not fit in the MaxEnvelopeSize of %d bytes.", req.maxEnvelope)
 		}
-		if !guessed {
-			guessed = true
-			base, err := measure(0)
-			if err != nil {
-				return 0, err
-			}
-			if per := (size - base + n - 1) / n; per > 0 && base < req.maxEnvelope {
-				if guess := (req.maxEnvelope - base) / per; guess < n {
-					n = max(guess, 1)
-					continue
-				}
-			}
+		if out, err = m.Bytes(enc); err != nil {
+			return 0, fmt.Errorf("encode reply: %w", err)
 		}
-		n /= 2
-	}
-}
-
-// encodedSize writes items into itemsElem (replacing what it held) and
-// returns the size of the encoded reply, which it keeps in req.encoded.
-func (s *Server) encodedSize(req *request, m *soap.Message, itemsElem *etree.Element, items []item, mode string, form cimmodel.EPRForm) (int, error) {
-	for _, c := range itemsElem.ChildElements() {
-		itemsElem.RemoveChild(c)
-	}
-	for _, it := range items {
-		s.writeItem(m, itemsElem, it, mode, form)
-	}
-	var out []byte
-	var err error
-	if req.env.Encoding == soap.UTF8 {
-		// As m.Bytes, into a buffer sized by the last measurement (or by
-		// the items) instead of one grown by doubling from nothing.
-		hint := max(len(req.encoded), 2048+2048*len(items))
-		buf := bytes.NewBuffer(make([]byte, 0, hint))
-		if _, err = m.Document().WriteTo(buf); err != nil {
-			err = fmt.Errorf("serialise reply: %w", err)
-		}
-		out = buf.Bytes()
-	} else {
-		out, err = m.Bytes(req.env.Encoding)
 	}
 	req.encoded, req.encodedMsg = out, m
-	return len(out), err
+	return n, nil
 }
 
-// writeItem writes one enumerated item as the mode asks: the instance, its
-// EPR, or both in a wsman:Item. References (the EPR and reference-valued
-// properties) are written in form: a request addressed with a DMTF resource
-// URI gets them with __cimnamespace (cimmodel.EPRDMTF).
-func (s *Server) writeItem(m *soap.Message, parent *etree.Element, it item, mode string, form cimmodel.EPRForm) {
+// appendItem appends one enumerated item as the mode asks: the instance,
+// its EPR, or both in a wsman:Item. References (the EPR and
+// reference-valued properties) are written in form: a request addressed
+// with a DMTF resource URI gets them with __cimnamespace
+// (cimmodel.EPRDMTF).
+func (s *Server) appendItem(b []byte, m *soap.Message, it item, mode string, form cimmodel.EPRForm) []byte {
 	if it.class != nil {
-		writeClassItem(parent, it.class)
-		return
+		return appendClassItem(b, it.class)
 	}
 	switch mode {
 	case modeEPR:
-		it.path.WriteEPRAs(parent.CreateElement(m.NS(soap.NSAddressing, "EndpointReference")), soap.AddressAnonymous, form)
+		return appendEPRItem(b, m, it.path, form)
 	case modeObjectAndEPR:
-		e := parent.CreateElement(m.NS(soap.NSWSMan, "Item"))
-		cimmodel.EncodeInstanceAs(e, it.inst, form)
-		it.path.WriteEPRAs(e.CreateElement(m.NS(soap.NSAddressing, "EndpointReference")), soap.AddressAnonymous, form)
+		tag := m.NS(soap.NSWSMan, "Item")
+		b = append(append(append(b, '<'), tag...), '>')
+		b = cimmodel.AppendInstance(b, it.inst, form)
+		b = appendEPRItem(b, m, it.path, form)
+		return append(append(append(b, "</"...), tag...), '>')
 	default:
-		cimmodel.EncodeInstanceAs(parent, it.inst, form)
+		return cimmodel.AppendInstance(b, it.inst, form)
 	}
+}
+
+// appendEPRItem appends the a:EndpointReference of an item.
+func appendEPRItem(b []byte, m *soap.Message, p cimmodel.ObjectPath, form cimmodel.EPRForm) []byte {
+	tag := m.NS(soap.NSAddressing, "EndpointReference")
+	b = append(append(append(b, '<'), tag...), '>')
+	b = cimmodel.AppendEPR(b, p, soap.AddressAnonymous, form)
+	return append(append(append(b, "</"...), tag...), '>')
 }
 
 // maxElements reads a MaxElements element: default 1 (WS-Enumeration), at

@@ -41,6 +41,6 @@ func (s *Server) invoke(req *request, method string) (*soap.Message, error) {
 		return nil, err
 	}
 	reply := soap.NewResponse(req.header(), req.header().Action+"Response")
-	cimmodel.EncodeOutput(reply.Body(), m, t.uri, res)
+	reply.SetBody(func(b []byte) []byte { return cimmodel.AppendOutput(b, m, t.uri, res) })
 	return reply, nil
 }

@@ -31,9 +31,7 @@ func (s *Server) get(req *request) (*soap.Message, error) {
 	if err != nil {
 		return nil, selectorError(err)
 	}
-	m := soap.NewResponse(req.header(), soap.ActionGetResponse)
-	cimmodel.EncodeInstanceAs(m.Body(), inst, cimmodel.EPRFormOf(t.uri))
-	return m, nil
+	return instanceReply(req.header(), soap.ActionGetResponse, inst, t.uri), nil
 }
 
 // put answers WS-Transfer Put: the body holds the instance, the answer the
@@ -62,9 +60,16 @@ func (s *Server) put(req *request) (*soap.Message, error) {
 	if err != nil {
 		return nil, err // the keys were found by Get: no longer a selector problem
 	}
-	m := soap.NewResponse(h, soap.ActionPutResponse)
-	cimmodel.EncodeInstanceAs(m.Body(), inst, cimmodel.EPRFormOf(t.uri))
-	return m, nil
+	return instanceReply(h, soap.ActionPutResponse, inst, t.uri), nil
+}
+
+// instanceReply is the reply to req holding inst, references in the form
+// a request on uri gets.
+func instanceReply(req *soap.Header, action string, inst *cimmodel.Instance, uri string) *soap.Message {
+	m := soap.NewResponse(req, action)
+	form := cimmodel.EPRFormOf(uri)
+	m.SetBody(func(b []byte) []byte { return cimmodel.AppendInstance(b, inst, form) })
+	return m
 }
 
 // putChanges reads the properties a Put applies to the instance at path:

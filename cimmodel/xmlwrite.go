@@ -1,0 +1,406 @@
+package cimmodel
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/replicad/replicad/soap"
+)
+
+// The WS-CIM encoder of the replies: instances, method outputs and
+// endpoint references written straight into a byte slice as XML text. What
+// it writes is what an etree of the same elements serialises to (etree's
+// escaping, an element without content as <tag/>); the differential test
+// and FuzzAppendInstance hold it to the etree encoder it replaced.
+
+// AppendInstance appends inst to b in the WS-CIM form Windows writes
+// (DSP0230 §9, MS-WSMV §3.1.4.1.29) and returns the result: the element
+// <p:Class xmlns:p="<resource URI>" xmlns:xsi=… xmlns:cim=…
+// xsi:type="p:Class_Type"> with one child per effective property in
+// declared order. NULL values are written as xsi:nil="true", arrays as the
+// element repeated (an empty array as nothing), datetimes as cim:Datetime or
+// cim:Interval children, references as endpoint references (a:Address,
+// a:ReferenceParameters, in the given form: see [AppendEPR]), embedded
+// instances as a child element with xsi:type="q1:Class_Type" in the
+// embedded class's own namespace. Text is escaped by [soap.AppendEscaped];
+// carriage returns are written as they are (a reader normalises them to
+// line feeds).
+func AppendInstance(b []byte, inst *Instance, form EPRForm) []byte {
+	w := xmlWriter{b: b, form: form}
+	w.instance(inst)
+	return w.b
+}
+
+// AppendEPR appends the content of an endpoint reference for p to b:
+// a:Address (the anonymous address when address is "") and
+// a:ReferenceParameters holding w:ResourceURI and w:SelectorSet with one
+// w:Selector per key, then the __cimnamespace selector when the URI is in
+// the DMTF form (CIM_ classes, or every class in the EPRDMTF form). A
+// reference-valued key nests an a:EndpointReference, in the same form, in
+// its selector. The a and w prefixes must be bound where b is written
+// (they are in every SOAP reply).
+func AppendEPR(b []byte, p ObjectPath, address string, form EPRForm) []byte {
+	w := xmlWriter{b: b, form: form}
+	w.epr(p, address)
+	return w.b
+}
+
+// AppendOutput appends the output message of method m to b:
+// <p:Method_OUTPUT xmlns:p="resourceURI"> (with xmlns:xsi and xmlns:cim
+// declared, as Windows does) holding the out-parameters of res in declared
+// order (NULL or absent ones omitted, arrays repeated, references as
+// endpoint references, embedded instances as child elements with
+// xsi:type), then <p:ReturnValue>. References are written in the form a
+// request on resourceURI gets ([EPRFormOf]).
+func AppendOutput(b []byte, m *Method, resourceURI string, res Result) []byte {
+	w := xmlWriter{b: b, form: EPRFormOf(resourceURI)}
+	w.output(m, resourceURI, res)
+	return w.b
+}
+
+// xmlWriter appends WS-CIM XML to b, references in form.
+type xmlWriter struct {
+	b    []byte
+	form EPRForm
+	// crRef writes carriage returns as character references, so that
+	// they survive a parse (EncodeInstance's tree is parsed from the text).
+	crRef bool
+}
+
+func (w *xmlWriter) start(tag string) {
+	w.b = append(w.b, '<')
+	w.b = append(w.b, tag...)
+}
+
+// qstart writes "<prefix:name".
+func (w *xmlWriter) qstart(prefix, name string) {
+	w.b = append(w.b, '<')
+	w.b = append(w.b, prefix...)
+	w.b = append(w.b, ':')
+	w.b = append(w.b, name...)
+}
+
+func (w *xmlWriter) qend(prefix, name string) {
+	w.b = append(w.b, "</"...)
+	w.b = append(w.b, prefix...)
+	w.b = append(w.b, ':')
+	w.b = append(w.b, name...)
+	w.b = append(w.b, '>')
+}
+
+func (w *xmlWriter) end(tag string) {
+	w.b = append(w.b, "</"...)
+	w.b = append(w.b, tag...)
+	w.b = append(w.b, '>')
+}
+
+func (w *xmlWriter) attr(key, value string) {
+	w.b = append(w.b, ' ')
+	w.b = append(w.b, key...)
+	w.b = append(w.b, `="`...)
+	w.text(value)
+	w.b = append(w.b, '"')
+}
+
+// text writes s escaped.
+func (w *xmlWriter) text(s string) {
+	if !w.crRef {
+		w.b = soap.AppendEscaped(w.b, s)
+		return
+	}
+	for {
+		i := indexByte(s, '\r')
+		if i < 0 {
+			w.b = soap.AppendEscaped(w.b, s)
+			return
+		}
+		w.b = soap.AppendEscaped(w.b, s[:i])
+		w.b = append(w.b, "&#xD;"...)
+		s = s[i+1:]
+	}
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// output writes the output message of m.
+func (w *xmlWriter) output(m *Method, resourceURI string, res Result) {
+	w.start("p:" + m.Name + "_OUTPUT")
+	w.attr("xmlns:p", resourceURI)
+	w.b = append(w.b, ` xmlns:xsi="`+nsXSI+`" xmlns:cim="`+nsCIMCommon+`">`...)
+	for _, p := range m.Params {
+		if !p.Out {
+			continue
+		}
+		v, ok := Args(res.Out).Get(p.Name)
+		if !ok || v.IsNull() {
+			continue
+		}
+		w.value("p", p.Name, p.valueType(), v, 0)
+	}
+	rt := m.ReturnType
+	if rt == 0 {
+		rt = TypeUint32
+	}
+	w.b = append(w.b, "<p:ReturnValue>"...)
+	if rt.isSigned() {
+		w.b = strconv.AppendInt(w.b, int64(int32(res.ReturnValue)), 10)
+	} else {
+		w.b = strconv.AppendUint(w.b, uint64(res.ReturnValue), 10)
+	}
+	w.b = append(w.b, "</p:ReturnValue>"...)
+	w.end("p:" + m.Name + "_OUTPUT")
+}
+
+// instance writes inst as the root element of an instance.
+func (w *xmlWriter) instance(inst *Instance) {
+	class := inst.className()
+	w.qstart("p", class)
+	w.b = append(w.b, ` xmlns:p="`...)
+	w.text(ResourceURI(inst.namespace(), class))
+	w.b = append(w.b, `" xmlns:xsi="`+nsXSI+`" xmlns:cim="`+nsCIMCommon+`" xsi:type="p:`...)
+	w.text(class)
+	w.b = append(w.b, `_Type"`...)
+	if !w.properties("p", inst, 0) {
+		w.b = append(w.b, "/>"...)
+		return
+	}
+	w.qend("p", class)
+}
+
+// properties writes inst's effective properties in the namespace bound to
+// prefix, after closing the start tag of their element when there is at
+// least one; it reports whether there was.
+func (w *xmlWriter) properties(prefix string, inst *Instance, depth int) bool {
+	if inst.Class == nil {
+		return false
+	}
+	props := inst.Class.props()
+	if len(props) == 0 {
+		return false
+	}
+	w.b = append(w.b, '>')
+	// Values are normally keyed by the declared names (Instance.Set): when
+	// every one is, a property not found under its name is NULL, without
+	// the case-insensitive search Get does.
+	exact := 0
+	for _, p := range props {
+		if _, ok := inst.Values[p.Name]; ok {
+			exact++
+		}
+	}
+	for _, p := range props {
+		v, ok := inst.Values[p.Name]
+		if !ok {
+			if exact == len(inst.Values) {
+				v = Value{Type: p.valueType(), Array: p.Array}
+			} else {
+				v = inst.Get(p.Name)
+			}
+		}
+		w.value(prefix, p.Name, p.valueType(), v, depth)
+	}
+	return true
+}
+
+// value writes the element(s) prefix:name for value v of type t.
+func (w *xmlWriter) value(prefix, name string, t Type, v Value, depth int) {
+	if v.IsNull() {
+		w.qstart(prefix, name)
+		w.b = append(w.b, ` xsi:nil="true"/>`...)
+		return
+	}
+	if !v.Array {
+		w.scalar(prefix, name, t, v.V, depth)
+		return
+	}
+	switch s := v.V.(type) {
+	case []uint8:
+		scalars(w, prefix, name, t, s, depth)
+	case []int8:
+		scalars(w, prefix, name, t, s, depth)
+	case []uint16:
+		scalars(w, prefix, name, t, s, depth)
+	case []int16:
+		scalars(w, prefix, name, t, s, depth)
+	case []uint32:
+		scalars(w, prefix, name, t, s, depth)
+	case []int32:
+		scalars(w, prefix, name, t, s, depth)
+	case []uint64:
+		scalars(w, prefix, name, t, s, depth)
+	case []int64:
+		scalars(w, prefix, name, t, s, depth)
+	case []float32:
+		scalars(w, prefix, name, t, s, depth)
+	case []float64:
+		scalars(w, prefix, name, t, s, depth)
+	case []bool:
+		scalars(w, prefix, name, t, s, depth)
+	case []string:
+		scalars(w, prefix, name, t, s, depth)
+	case []Datetime:
+		scalars(w, prefix, name, t, s, depth)
+	case []ObjectPath:
+		scalars(w, prefix, name, t, s, depth)
+	case []*Instance:
+		scalars(w, prefix, name, t, s, depth)
+	}
+}
+
+// scalars writes each element of an array.
+func scalars[T any](w *xmlWriter, prefix, name string, t Type, s []T, depth int) {
+	for _, x := range s {
+		w.scalar(prefix, name, t, x, depth)
+	}
+}
+
+// scalar writes the element prefix:name holding one non-NULL scalar x.
+func (w *xmlWriter) scalar(prefix, name string, t Type, x any, depth int) {
+	w.qstart(prefix, name)
+	switch x := x.(type) {
+	case ObjectPath:
+		w.b = append(w.b, ` xmlns:a="`+nsAddressing+`" xmlns:w="`+nsWSMan+`">`...)
+		w.epr(x, "")
+	case *Instance:
+		if x == nil {
+			w.b = append(w.b, ` xsi:nil="true"/>`...)
+			return
+		}
+		q := "q" + strconv.Itoa(depth+1)
+		w.b = append(w.b, " xmlns:"...)
+		w.b = append(w.b, q...)
+		w.b = append(w.b, `="`...)
+		w.text(ResourceURI(x.namespace(), x.className()))
+		w.b = append(w.b, `" xsi:type="`...)
+		w.b = append(w.b, q...)
+		w.b = append(w.b, ':')
+		w.text(x.className())
+		w.b = append(w.b, `_Type"`...)
+		if !w.properties(q, x, depth+1) {
+			w.b = append(w.b, "/>"...)
+			return
+		}
+	case Datetime:
+		if x.IsInterval {
+			w.b = append(w.b, "><cim:Interval>"...)
+			w.b = append(w.b, formatDuration(x.Interval)...)
+			w.b = append(w.b, "</cim:Interval>"...)
+		} else {
+			w.b = append(w.b, "><cim:Datetime>"...)
+			w.b = x.Time.AppendFormat(w.b, xsDateTimeLayout)
+			w.b = append(w.b, "</cim:Datetime>"...)
+		}
+	default:
+		if !w.scalarText(t, x) {
+			return
+		}
+	}
+	w.qend(prefix, name)
+}
+
+// scalarText writes ">" and the text of a scalar that is not a reference,
+// an instance or a datetime, or "/>" when the text is empty; it reports
+// whether the element is still open.
+func (w *xmlWriter) scalarText(t Type, x any) bool {
+	w.b = append(w.b, '>')
+	switch x := x.(type) {
+	case uint8:
+		w.b = strconv.AppendUint(w.b, uint64(x), 10)
+	case uint16:
+		w.b = strconv.AppendUint(w.b, uint64(x), 10)
+	case uint32:
+		w.b = strconv.AppendUint(w.b, uint64(x), 10)
+	case uint64:
+		w.b = strconv.AppendUint(w.b, x, 10)
+	case int8:
+		w.b = strconv.AppendInt(w.b, int64(x), 10)
+	case int16:
+		w.b = strconv.AppendInt(w.b, int64(x), 10)
+	case int32:
+		if t == TypeChar16 {
+			w.text(string(rune(x)))
+		} else {
+			w.b = strconv.AppendInt(w.b, int64(x), 10)
+		}
+	case int64:
+		w.b = strconv.AppendInt(w.b, x, 10)
+	case float32:
+		w.b = append(w.b, formatFloat(float64(x), 32)...)
+	case float64:
+		w.b = append(w.b, formatFloat(x, 64)...)
+	case bool:
+		w.b = strconv.AppendBool(w.b, x)
+	case string:
+		if x == "" {
+			w.b = append(w.b[:len(w.b)-1], "/>"...)
+			return false
+		}
+		w.text(x)
+	default: // a Go type no CIM type has: what fmt makes of it
+		s := fmt.Sprint(x)
+		if s == "" {
+			w.b = append(w.b[:len(w.b)-1], "/>"...)
+			return false
+		}
+		w.text(s)
+	}
+	return true
+}
+
+// epr writes the content of an endpoint reference for p.
+func (w *xmlWriter) epr(p ObjectPath, address string) {
+	if address == "" {
+		address = addressAnonymous
+	}
+	w.b = append(w.b, "<a:Address>"...)
+	w.text(address)
+	w.b = append(w.b, "</a:Address><a:ReferenceParameters><w:ResourceURI>"...)
+	if w.form == EPRDMTF {
+		w.b = append(w.b, DMTFPrefix...)
+		w.text(p.Class)
+	} else {
+		w.text(ResourceURI(p.Namespace, p.Class))
+	}
+	w.b = append(w.b, "</w:ResourceURI>"...)
+	cimNS := (w.form == EPRDMTF || isDMTFClass(p.Class)) && p.Namespace != ""
+	if len(p.Keys) == 0 && !cimNS {
+		w.b = append(w.b, "<w:SelectorSet/></a:ReferenceParameters>"...)
+		return
+	}
+	w.b = append(w.b, "<w:SelectorSet>"...)
+	for _, k := range p.Keys {
+		w.b = append(w.b, `<w:Selector Name="`...)
+		w.text(k.Name)
+		w.b = append(w.b, '"')
+		if r, ok := k.Value.V.(ObjectPath); ok {
+			w.b = append(w.b, "><a:EndpointReference>"...)
+			w.epr(r, address)
+			w.b = append(w.b, "</a:EndpointReference></w:Selector>"...)
+			continue
+		}
+		w.selectorText(keyText(k.Value))
+	}
+	if cimNS {
+		w.b = append(w.b, `<w:Selector Name="`+CIMNamespaceSelector+`"`...)
+		w.selectorText(p.Namespace)
+	}
+	w.b = append(w.b, "</w:SelectorSet></a:ReferenceParameters>"...)
+}
+
+// selectorText ends a w:Selector start tag with its text.
+func (w *xmlWriter) selectorText(s string) {
+	if s == "" {
+		w.b = append(w.b, "/>"...)
+		return
+	}
+	w.b = append(w.b, '>')
+	w.text(s)
+	w.b = append(w.b, "</w:Selector>"...)
+}
