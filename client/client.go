@@ -252,7 +252,7 @@ func (c *Client) do(req *http.Request, sess sealer) (int, []byte, error) {
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	out, err := readAnswer(resp)
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: read answer: %w", ErrUnreachable, err)
 	}
@@ -265,6 +265,24 @@ func (c *Client) do(req *http.Request, sess sealer) (int, []byte, error) {
 		}
 	}
 	return resp.StatusCode, out, nil
+}
+
+// maxAnswer bounds the answer read, in bytes.
+const maxAnswer = 64 << 20
+
+// readAnswer reads resp's body, at most maxAnswer bytes, into a buffer of the
+// body's announced length when there is one (the server sends it), so that
+// an 8 KB answer is not read through a doubling buffer.
+func readAnswer(resp *http.Response) ([]byte, error) {
+	body := io.LimitReader(resp.Body, maxAnswer)
+	if n := resp.ContentLength; n > 0 && n <= maxAnswer {
+		out := make([]byte, n)
+		if _, err := io.ReadFull(body, out); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	return io.ReadAll(body)
 }
 
 // parseAnswer reads an answer other than 401.

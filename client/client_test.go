@@ -27,7 +27,7 @@ const (
 
 // newServer runs the real endpoint over a real provider and store in a
 // temporary folder, and returns a client of it.
-func newServer(t *testing.T) (*httptest.Server, *client.Client) {
+func newServer(t testing.TB) (*httptest.Server, *client.Client) {
 	t.Helper()
 	dir := t.TempDir()
 	p := providertest.New(t, dir)

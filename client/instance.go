@@ -106,32 +106,44 @@ func decodeInstance(e *etree.Element) (*Instance, error) {
 }
 
 // decodeProperties appends e's children to inst as properties; repeated
-// names become arrays.
+// names become arrays. The first value of every scalar property shares one
+// backing array (a reply of 5 volumes has about 130 of them).
 func decodeProperties(inst *Instance, e *etree.Element) error {
-	index := map[string]int{}
-	for _, c := range e.ChildElements() {
-		i, seen := index[c.Tag]
+	children := e.ChildElements()
+	if inst.Properties == nil {
+		inst.Properties = make([]Property, 0, len(children))
+	}
+	values := make([]string, 0, len(children)) // backing of single values
+	for _, c := range children {
+		i := propertyIndex(inst.Properties, c.Tag)
+		seen := i >= 0
 		if !seen {
 			inst.Properties = append(inst.Properties, Property{Name: c.Tag})
 			i = len(inst.Properties) - 1
-			index[c.Tag] = i
 		}
 		p := &inst.Properties[i]
+		grand := c.ChildElements()
 		switch nil_ := attrNS(c, soap.NSXSI, "nil"); {
 		case nil_ == "true" || nil_ == "1":
 			if !seen {
 				p.Null = true
 			}
-		case childLocal(c, "ReferenceParameters") != nil:
+		case hasLocal(grand, "ReferenceParameters"):
 			r, err := cimmodel.ParseEPR(c)
 			if err != nil {
 				return fmt.Errorf("%w: property %s: %w", ErrProtocol, c.Tag, err)
 			}
 			p.Refs = append(p.Refs, r)
-		case len(c.ChildElements()) == 0:
-			p.Values = append(p.Values, c.Text())
+		case len(grand) == 0:
+			if p.Values == nil {
+				// A capacity of one: a second value (an array) copies.
+				values = append(values, c.Text())
+				p.Values = values[len(values)-1 : len(values) : len(values)]
+			} else {
+				p.Values = append(p.Values, c.Text())
+			}
 		default:
-			first := c.ChildElements()[0]
+			first := grand[0]
 			switch first.Tag {
 			case "Datetime", "Interval", "Date", "Time":
 				p.Values = append(p.Values, strings.TrimSpace(first.Text()))
@@ -140,7 +152,7 @@ func decodeProperties(inst *Instance, e *etree.Element) error {
 				if err != nil {
 					return err
 				}
-				if len(c.ChildElements()) == 1 && attrNS(c, soap.NSXSI, "type") == "" {
+				if len(grand) == 1 && attrNS(c, soap.NSXSI, "type") == "" {
 					// <Param><q1:Class ...>...</q1:Class></Param>
 					sub, err = decodeInstance(first)
 					if err != nil {
@@ -152,6 +164,29 @@ func decodeProperties(inst *Instance, e *etree.Element) error {
 		}
 	}
 	return nil
+}
+
+// propertyIndex returns the index of the property named name in props, or
+// -1. It looks from the end: the values of an array are adjacent, and an
+// instance has a few dozen properties at most, fewer than a map would need
+// to pay off.
+func propertyIndex(props []Property, name string) int {
+	for i := len(props) - 1; i >= 0; i-- {
+		if props[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// hasLocal reports whether one of elems has the local name local.
+func hasLocal(elems []*etree.Element, local string) bool {
+	for _, e := range elems {
+		if e.Tag == local {
+			return true
+		}
+	}
+	return false
 }
 
 // attrNS returns the value of the attribute local in namespace ns.

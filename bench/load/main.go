@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ type config struct {
 	ratioClients int
 	ratioRounds  int
 	ratioRound   time.Duration
+	cpuProfile   string
 }
 
 func main() {
@@ -48,11 +50,38 @@ func main() {
 	flag.IntVar(&cfg.ratioClients, "ratio-clients", 8, "concurrent clients of the Get and Enumerate+Pull ratios against a bare net/http handler")
 	flag.IntVar(&cfg.ratioRounds, "ratio-rounds", 3, "interleaved rounds of the ratios (0: skip them)")
 	flag.DurationVar(&cfg.ratioRound, "ratio-round", 3*time.Second, "length of one side of a ratio round")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile (the client side of every request) to this file")
 	flag.Parse()
-	if err := run(cfg); err != nil {
+	stop := func() {}
+	if cfg.cpuProfile != "" {
+		var err error
+		if stop, err = startCPUProfile(cfg.cpuProfile); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
+	err := run(cfg)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+}
+
+// startCPUProfile profiles this process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("load: cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("load: cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // daemon is the replicad process under load.
