@@ -57,7 +57,7 @@ func ParseMethod(s string) (Method, error) {
 const (
 	DefaultChunkSize          = 4 << 20
 	DefaultWorkers            = 4
-	DefaultCheckpointEvery    = 256 << 20
+	DefaultCheckpointEvery    = 4 << 30
 	DefaultCheckpointInterval = 5 * time.Second
 	DefaultWriteBehind        = 32 << 20
 	// BlockSize is the granularity of zero detection and hole punching.
