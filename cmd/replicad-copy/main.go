@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 
 	"github.com/replicad/replicad/replica/engine"
 )
@@ -41,6 +42,8 @@ func run(args []string) error {
 	dirty := fs.String("dirty", "", "resync: JSON DirtyMap of changed blocks")
 	sidecar := fs.String("sidecar", "", "resync: per-block hash sidecar file")
 	block := fs.Int64("block", engine.DefaultResyncBlockSize, "resync: block size")
+	every := fs.Int64("checkpoint", 0, "record a checkpoint in DST.checkpoint (written and fdatasync'ed, as a job's store commit) every this many data bytes; 0: none")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the copy here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -59,6 +62,22 @@ func run(args []string) error {
 	}
 	if opts.WriteIO, err = engine.ParseIOPath(*writeIO); err != nil {
 		return err
+	}
+
+	if *every > 0 {
+		opts.CheckpointEvery = *every
+		opts.Checkpoint = func(cp engine.Checkpoint) error { return record(fs.Arg(1)+".checkpoint", cp) }
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -89,4 +108,22 @@ func run(args []string) error {
 		ReadIO, WriteIO string
 	}{st, st.Method.String(), st.ReadIO.String(), st.WriteIO.String()}
 	return json.NewEncoder(os.Stderr).Encode(out)
+}
+
+// record writes cp to path and makes it durable, as a copy job's store
+// commit of its checkpoint would.
+func record(path string, cp engine.Checkpoint) error {
+	b, err := json.Marshal(cp)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	return f.Sync()
 }
