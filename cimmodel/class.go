@@ -144,7 +144,6 @@ type Class struct {
 	effProps []Property
 	effMeths []*Method
 	propIdx  map[string]int // effProps by declared name: exact lookups skip the scan
-	pTags    []string       // "p:" and the name of each of effProps: the encoder's tags
 }
 
 // property returns the effective property named name (case-insensitive).

@@ -75,10 +75,8 @@ func (r *Registry) Register(c *Class) error {
 	}
 	c.reg, c.super, c.effProps, c.effMeths = r, super, props, meths
 	c.propIdx = make(map[string]int, len(props))
-	c.pTags = make([]string, len(props))
 	for i, p := range props {
 		c.propIdx[p.Name] = i
-		c.pTags[i] = "p:" + p.Name
 	}
 	if super != nil {
 		super.subs = append(super.subs, c)

@@ -175,8 +175,8 @@ func (w *xmlWriter) instance(inst *Instance) {
 }
 
 // properties writes inst's effective properties in the namespace bound to
-// prefix, after closing the start tag of their element when there is at
-// least one; it reports whether there was.
+// prefix, after closing the start tag of their element when they write
+// anything (an empty array writes nothing); it reports whether they did.
 func (w *xmlWriter) properties(prefix string, inst *Instance, depth int) bool {
 	if inst.Class == nil {
 		return false
@@ -186,6 +186,7 @@ func (w *xmlWriter) properties(prefix string, inst *Instance, depth int) bool {
 		return false
 	}
 	w.b = append(w.b, '>')
+	open := len(w.b)
 	// Values are normally keyed by the declared names (Instance.Set): when
 	// every one is, a property not found under its name is NULL, without
 	// the case-insensitive search Get does.
@@ -205,6 +206,10 @@ func (w *xmlWriter) properties(prefix string, inst *Instance, depth int) bool {
 			}
 		}
 		w.value(prefix, p.Name, p.valueType(), v, depth)
+	}
+	if len(w.b) == open {
+		w.b = w.b[:open-1]
+		return false
 	}
 	return true
 }
