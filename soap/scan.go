@@ -1,0 +1,922 @@
+package soap
+
+import (
+	"encoding/xml"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/beevik/etree"
+)
+
+// buildTree reads text (UTF-8, as DecodeText returns it) into an etree
+// document with the limits of [Parse].
+//
+// It is a hand-written scanner that accepts exactly what encoding/xml's
+// strict Decoder.RawToken accepts, token for token (names, attribute syntax,
+// the five predefined entities and character references, CDATA, comments,
+// processing instructions, directives, "\r\n" folded to "\n", characters
+// outside XML's range refused), and then checks tag matching, prefix
+// bindings and duplicate attributes as Parse always has; the differential
+// fuzz test (FuzzBuildTreeMatchesReference) holds it to the encoding/xml
+// reader it replaced. It differs from that reader in cost only: the tree's
+// elements, text nodes, attribute and child slices are cut from a few shared
+// arrays, the names and values SOAP uses are interned (namespaces, tags,
+// white space between elements), and the scratch state is reused, so a
+// request of a hundred elements takes a dozen allocations instead of
+// several per element and token. Every other string is copied on its own,
+// as before: a string kept from the tree holds only itself.
+func buildTree(text []byte) (*etree.Document, error) {
+	p := scanners.Get().(*scanner)
+	defer p.release()
+	p.s = string(text)
+	// About one element and one text node per two markup openings.
+	p.chunk = min(max(strings.Count(p.s, "<")/2+1, 8), 1024)
+	return p.document()
+}
+
+// scanners holds scanners between parses, for their scratch slices.
+var scanners = sync.Pool{New: func() any {
+	p := &scanner{}
+	p.open = p.openBuf[:0]
+	p.kids = p.kidsBuf[:0]
+	p.prefixes = p.prefixBuf[:0]
+	p.tag = p.tagBuf[:0]
+	return p
+}}
+
+// release returns p to the pool without references into the tree or the
+// input, unless a large document grew its scratch.
+func (p *scanner) release() {
+	const keep = 256
+	if cap(p.open) > keep || cap(p.kids) > 4*keep || cap(p.prefixes) > keep || cap(p.tag) > keep || cap(p.buf) > 64*keep {
+		return
+	}
+	clear(p.open[:cap(p.open)])
+	clear(p.kids[:cap(p.kids)])
+	clear(p.prefixes[:cap(p.prefixes)])
+	clear(p.tag[:cap(p.tag)])
+	p.s, p.pos, p.chunk = "", 0, 0
+	p.open, p.kids, p.prefixes, p.tag, p.buf = p.open[:0], p.kids[:0], p.prefixes[:0], p.tag[:0], p.buf[:0]
+	p.elems, p.texts, p.attrs, p.toks = nil, nil, nil, nil
+	scanners.Put(p)
+}
+
+// scanner is the state of one buildTree.
+type scanner struct {
+	s   string // the input; no substring of it is kept in the tree
+	pos int    // next byte of s to read
+
+	open     []openElement // the elements not yet closed, outermost first
+	kids     []etree.Token // children of the open elements, in order
+	prefixes []string      // prefixes bound by the open elements
+	tag      []rawAttr     // attributes of the start tag being read
+	buf      []byte        // decoded text with entities or carriage returns
+
+	// Shared arrays the tree's parts are cut from, chunk entries at a time.
+	chunk int
+	elems []etree.Element
+	texts []etree.CharData
+	attrs []etree.Attr
+	toks  []etree.Token
+
+	openBuf   [16]openElement
+	kidsBuf   [64]etree.Token
+	prefixBuf [16]string
+	tagBuf    [16]rawAttr
+}
+
+// openElement is an element whose end tag is still to come.
+type openElement struct {
+	e        *etree.Element
+	kids     int // its children are kids[kids:]
+	prefixes int // the prefixes it binds are prefixes[prefixes:]
+}
+
+// rawAttr is one attribute of a start tag as written.
+type rawAttr struct {
+	name         string // qualified, as written
+	space, local string // as encoding/xml splits name
+	value        string
+}
+
+// document reads the whole input.
+func (p *scanner) document() (*etree.Document, error) {
+	elements := 0
+	sawRoot := false
+	for p.pos < len(p.s) {
+		if p.s[p.pos] != '<' {
+			data, err := p.text(-1, false)
+			if err != nil {
+				return nil, err
+			}
+			if err := p.charData(data); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		p.pos++
+		if p.pos >= len(p.s) {
+			return nil, p.eof()
+		}
+		switch p.s[p.pos] {
+		case '/':
+			p.pos++
+			if err := p.endTag(); err != nil {
+				return nil, err
+			}
+		case '?':
+			p.pos++
+			if err := p.procInst(sawRoot || elements > 0); err != nil {
+				return nil, err
+			}
+		case '!':
+			p.pos++
+			if err := p.bang(); err != nil {
+				return nil, err
+			}
+		default:
+			if err := p.startTag(&elements, &sawRoot); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(p.open) != 0 {
+		return nil, parseErr(ErrMalformed, "unexpected end of input inside %s", p.open[len(p.open)-1].e.FullTag())
+	}
+	if !sawRoot {
+		return nil, parseErr(ErrMalformed, "no root element")
+	}
+	doc := etree.NewDocument()
+	p.adopt(&doc.Element, p.kids)
+	return doc, nil
+}
+
+// charData adds text to the open element, or checks that text outside the
+// root element is white space.
+func (p *scanner) charData(data string) error {
+	if len(p.open) == 0 {
+		if strings.TrimSpace(data) != "" {
+			return parseErr(ErrMalformed, "text outside the root element")
+		}
+		return nil
+	}
+	if len(p.texts) == cap(p.texts) {
+		p.texts = make([]etree.CharData, 0, p.chunk)
+	}
+	p.texts = p.texts[:len(p.texts)+1]
+	c := &p.texts[len(p.texts)-1]
+	c.Data = keepText(data)
+	p.kids = append(p.kids, c)
+	return nil
+}
+
+// startTag reads a start tag after its "<", checks the limits and the
+// attributes, and opens (or, for "<x/>", opens and closes) its element.
+func (p *scanner) startTag(elements *int, sawRoot *bool) error {
+	name, space, local, ok, err := p.nsname()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return p.syntaxError("expected element name after <")
+	}
+	p.tag = p.tag[:0]
+	nattr := 0
+	empty := false
+	for {
+		p.space()
+		if p.pos >= len(p.s) {
+			return p.eof()
+		}
+		b := p.s[p.pos]
+		if b == '/' {
+			p.pos++
+			if p.pos >= len(p.s) {
+				return p.eof()
+			}
+			if p.s[p.pos] != '>' {
+				return p.syntaxError("expected /> in element")
+			}
+			p.pos++
+			empty = true
+			break
+		}
+		if b == '>' {
+			p.pos++
+			break
+		}
+		a, err := p.attribute(nattr < MaxAttributes)
+		if err != nil {
+			return err
+		}
+		nattr++
+		if nattr <= MaxAttributes {
+			p.tag = append(p.tag, a)
+		}
+	}
+
+	if len(p.open) == 0 && *sawRoot {
+		return parseErr(ErrMalformed, "more than one root element")
+	}
+	*sawRoot = true
+	*elements++
+	if *elements > MaxElements {
+		return parseErr(ErrTooManyElements, "more than %d elements", MaxElements)
+	}
+	if len(p.open)+1 > MaxDepth {
+		return parseErr(ErrTooDeep, "elements nested deeper than %d", MaxDepth)
+	}
+	if nattr > MaxAttributes {
+		return parseErr(ErrTooManyAttributes, "%d attributes on %s, more than %d", nattr, name, MaxAttributes)
+	}
+
+	if len(p.elems) == cap(p.elems) {
+		p.elems = make([]etree.Element, 0, p.chunk)
+	}
+	p.elems = p.elems[:len(p.elems)+1]
+	e := &p.elems[len(p.elems)-1]
+	space0, tag := splitPrefix(name)
+	e.Space, e.Tag = intern(space0), intern(tag)
+	e.Attr = p.attrSlice(len(p.tag))
+	for i, a := range p.tag {
+		for _, b := range p.tag[:i] {
+			if a.space == b.space && a.local == b.local {
+				return parseErr(ErrMalformed, "duplicate attribute %s on %s", a.name, name)
+			}
+		}
+		if a.space == "xmlns" && a.value == "" {
+			return parseErr(ErrMalformed, "prefix %s bound to the empty namespace", a.local)
+		}
+		// CreateAttr splits the name as the element's was split; its parts
+		// and the value are then replaced by strings that may be kept.
+		ea := e.CreateAttr(a.name, a.value)
+		ea.Space, ea.Key, ea.Value = intern(ea.Space), intern(ea.Key), keepText(ea.Value)
+	}
+	prefixes := len(p.prefixes)
+	for _, a := range e.Attr {
+		if a.Space == "xmlns" {
+			p.prefixes = append(p.prefixes, a.Key)
+		}
+	}
+	if !p.bound(space) {
+		return parseErr(ErrMalformed, "unbound prefix %q on element %s", space, name)
+	}
+	for _, a := range p.tag {
+		if a.space != "" && a.space != "xmlns" && !p.bound(a.space) {
+			return parseErr(ErrMalformed, "unbound prefix %q on attribute %s", a.space, a.name)
+		}
+	}
+	p.kids = append(p.kids, e)
+	p.open = append(p.open, openElement{e: e, kids: len(p.kids), prefixes: prefixes})
+	if empty {
+		return p.closeElement(space, local, name)
+	}
+	return nil
+}
+
+// attribute reads one name="value" of a start tag. It decodes the value
+// only when keep is set (past the attribute limit the tag is only checked).
+func (p *scanner) attribute(keep bool) (rawAttr, error) {
+	name, space, local, ok, err := p.nsname()
+	if err != nil {
+		return rawAttr{}, err
+	}
+	if !ok {
+		return rawAttr{}, p.syntaxError("expected attribute name in element")
+	}
+	p.space()
+	if p.pos >= len(p.s) {
+		return rawAttr{}, p.eof()
+	}
+	if p.s[p.pos] != '=' {
+		return rawAttr{}, p.syntaxError("attribute name without = in element")
+	}
+	p.pos++
+	p.space()
+	if p.pos >= len(p.s) {
+		return rawAttr{}, p.eof()
+	}
+	q := p.s[p.pos]
+	if q != '"' && q != '\'' {
+		return rawAttr{}, p.syntaxError("unquoted or missing attribute value in element")
+	}
+	p.pos++
+	if !keep {
+		_, err := p.text(int(q), false)
+		return rawAttr{}, err
+	}
+	value, err := p.text(int(q), false)
+	if err != nil {
+		return rawAttr{}, err
+	}
+	return rawAttr{name: name, space: space, local: local, value: value}, nil
+}
+
+// attrSlice returns an empty slice with room for n attributes.
+func (p *scanner) attrSlice(n int) []etree.Attr {
+	if n == 0 {
+		return make([]etree.Attr, 0)
+	}
+	if cap(p.attrs)-len(p.attrs) < n {
+		p.attrs = make([]etree.Attr, 0, max(n, p.chunk))
+	}
+	l := len(p.attrs)
+	p.attrs = p.attrs[:l+n]
+	return p.attrs[l : l : l+n]
+}
+
+// bound reports whether prefix is bound by an open element (or needs no
+// binding).
+func (p *scanner) bound(prefix string) bool {
+	if prefix == "" || prefix == "xml" {
+		return true
+	}
+	for _, q := range p.prefixes {
+		if q == prefix {
+			return true
+		}
+	}
+	return false
+}
+
+// endTag reads an end tag after its "</" and closes the open element it
+// must match.
+func (p *scanner) endTag() error {
+	name, space, local, ok, err := p.nsname()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return p.syntaxError("expected element name after </")
+	}
+	p.space()
+	if p.pos >= len(p.s) {
+		return p.eof()
+	}
+	if p.s[p.pos] != '>' {
+		return p.syntaxError("invalid characters between </" + local + " and >")
+	}
+	p.pos++
+	return p.closeElement(space, local, name)
+}
+
+// closeElement closes the innermost open element, which must be space:local
+// as encoding/xml splits an end tag's name (the element keeps etree's split,
+// which differs for names that begin or end with a colon: such elements
+// never close, as before).
+func (p *scanner) closeElement(space, local, name string) error {
+	if len(p.open) == 0 {
+		return parseErr(ErrMalformed, "unexpected end tag %s", name)
+	}
+	o := p.open[len(p.open)-1]
+	if o.e.Space != space || o.e.Tag != local {
+		return parseErr(ErrMalformed, "unexpected end tag %s", name)
+	}
+	p.adopt(o.e, p.kids[o.kids:])
+	clear(p.kids[o.kids:])
+	p.kids = p.kids[:o.kids]
+	p.prefixes = p.prefixes[:o.prefixes]
+	p.open = p.open[:len(p.open)-1]
+	return nil
+}
+
+// adopt makes kids the children of e, in a slice cut to their number.
+func (p *scanner) adopt(e *etree.Element, kids []etree.Token) {
+	if len(kids) == 0 {
+		e.Child = make([]etree.Token, 0)
+		return
+	}
+	n := len(kids)
+	if cap(p.toks)-len(p.toks) < n {
+		p.toks = make([]etree.Token, 0, max(n, 2*p.chunk))
+	}
+	l := len(p.toks)
+	p.toks = p.toks[:l+n]
+	e.Child = p.toks[l : l : l+n]
+	for _, k := range kids {
+		e.AddChild(k)
+	}
+}
+
+// procInst reads a processing instruction after its "<?". The XML
+// declaration's version and encoding are checked as encoding/xml does;
+// any other instruction, or a declaration after the first element, is
+// refused.
+func (p *scanner) procInst(late bool) error {
+	target, ok, err := p.name()
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return p.syntaxError("expected target name after <?")
+	}
+	p.space()
+	k := strings.Index(p.s[p.pos:], "?>")
+	if k < 0 {
+		p.pos = len(p.s)
+		return p.eof()
+	}
+	content := p.s[p.pos : p.pos+k]
+	p.pos += k + 2
+	if target == "xml" {
+		if ver := procInstParam("version", content); ver != "" && ver != "1.0" {
+			return parseErrWrap(ErrMalformed, fmt.Errorf("xml: unsupported version %q; only version 1.0 is supported", ver), "malformed XML")
+		}
+		if enc := procInstParam("encoding", content); enc != "" && !strings.EqualFold(enc, "utf-8") {
+			if _, err := charsetReader(enc, nil); err != nil {
+				return parseErrWrap(ErrEncoding, fmt.Errorf("xml: opening charset %q: %w", enc, err), "unsupported encoding")
+			}
+		}
+	}
+	if target != "xml" || late {
+		return parseErr(ErrProcInst, "processing instruction %q", target)
+	}
+	return nil
+}
+
+// procInstParam returns the value of param="..." in a processing
+// instruction's content, as encoding/xml reads it.
+func procInstParam(param, s string) string {
+	param += "="
+	lenp := len(param)
+	i := 0
+	var sep byte
+	for i < len(s) {
+		sub := s[i:]
+		k := strings.Index(sub, param)
+		if k < 0 || lenp+k >= len(sub) {
+			return ""
+		}
+		i += lenp + k + 1
+		if c := sub[lenp+k]; c == '\'' || c == '"' {
+			sep = c
+			break
+		}
+	}
+	if sep == 0 {
+		return ""
+	}
+	j := strings.IndexByte(s[i:], sep)
+	if j < 0 {
+		return ""
+	}
+	return s[i : i+j]
+}
+
+// bang reads what follows "<!": a comment (dropped), a CDATA section (text)
+// or a directive (refused: DTDs and entity declarations).
+func (p *scanner) bang() error {
+	if p.pos >= len(p.s) {
+		return p.eof()
+	}
+	switch p.s[p.pos] {
+	case '-':
+		p.pos++
+		if p.pos >= len(p.s) {
+			return p.eof()
+		}
+		if p.s[p.pos] != '-' {
+			return p.syntaxError("invalid sequence <!- not part of <!--")
+		}
+		p.pos++
+		k := strings.Index(p.s[p.pos:], "--")
+		if k < 0 || p.pos+k+2 >= len(p.s) {
+			p.pos = len(p.s)
+			return p.eof()
+		}
+		p.pos += k + 2
+		if p.s[p.pos] != '>' {
+			return p.syntaxError(`invalid sequence "--" not allowed in comments`)
+		}
+		p.pos++
+		return nil
+	case '[':
+		p.pos++
+		for i := 0; i < len("CDATA["); i++ {
+			if p.pos >= len(p.s) {
+				return p.eof()
+			}
+			if p.s[p.pos] != "CDATA["[i] {
+				return p.syntaxError("invalid <![ sequence")
+			}
+			p.pos++
+		}
+		data, err := p.text(-1, true)
+		if err != nil {
+			return err
+		}
+		return p.charData(data)
+	}
+	start := p.pos
+	if err := p.directive(); err != nil {
+		return err
+	}
+	return parseErr(ErrDTD, "directive <!%.20s...>", p.s[start:p.pos])
+}
+
+// directive skips a directive (<!DOCTYPE ...>, <!ENTITY ...>) after its
+// "<!" exactly as encoding/xml does: quoted '>' and '<' do not count, nested
+// <...> do, comments inside are skipped. It only finds where it ends, so
+// that a truncated one is malformed, as it was.
+func (p *scanner) directive() error {
+	next := func() (byte, bool) {
+		if p.pos >= len(p.s) {
+			return 0, false
+		}
+		b := p.s[p.pos]
+		p.pos++
+		return b, true
+	}
+	if _, ok := next(); !ok { // the first byte is taken as it is
+		return p.eof()
+	}
+	var inquote byte
+	depth := 0
+	for {
+		b, ok := next()
+		if !ok {
+			return p.eof()
+		}
+		if inquote == 0 && b == '>' && depth == 0 {
+			return nil
+		}
+	handle:
+		switch {
+		case b == inquote:
+			inquote = 0
+		case inquote != 0:
+		case b == '\'' || b == '"':
+			inquote = b
+		case b == '>':
+			depth--
+		case b == '<':
+			for i := 0; i < len("!--"); i++ {
+				if b, ok = next(); !ok {
+					return p.eof()
+				}
+				if b != "!--"[i] {
+					depth++
+					goto handle
+				}
+			}
+			var b0, b1 byte
+			for {
+				if b, ok = next(); !ok {
+					return p.eof()
+				}
+				if b0 == '-' && b1 == '-' && b == '>' {
+					break
+				}
+				b0, b1 = b1, b
+			}
+		}
+	}
+}
+
+// text reads character data from p.pos as encoding/xml's Decoder.text does:
+// up to '<' (quote < 0, not cdata), to the closing quote (an attribute value)
+// or to "]]>" (cdata). Entities are replaced and "\r\n" and "\r" become "\n";
+// without either the result is a substring of the input.
+func (p *scanner) text(quote int, cdata bool) (string, error) {
+	s := p.s
+	start, i, end := p.pos, p.pos, 0
+	plain := true
+	var b0, b1 byte
+	for {
+		if i >= len(s) {
+			if cdata {
+				p.pos = i
+				return "", p.syntaxError("unexpected EOF in CDATA section")
+			}
+			end = i
+			break
+		}
+		b := s[i]
+		if quote < 0 && b0 == ']' && b1 == ']' && b == '>' {
+			if cdata {
+				end = i - 2
+				i++
+				break
+			}
+			p.pos = i
+			return "", p.syntaxError("unescaped ]]> not in CDATA section")
+		}
+		if b == '<' && !cdata {
+			if quote >= 0 {
+				p.pos = i
+				return "", p.syntaxError("unescaped < inside quoted string")
+			}
+			end = i
+			break
+		}
+		if quote >= 0 && b == byte(quote) {
+			end = i
+			i++
+			break
+		}
+		if b == '&' && !cdata {
+			r, n := entity(s[i:])
+			if n == 0 || !inCharacterRange(r) {
+				p.pos = i
+				return "", p.syntaxError("invalid character entity " + entityText(s[i:]))
+			}
+			plain = false
+			i += n
+			b0, b1 = 0, 0
+			continue
+		}
+		switch {
+		case b < 0x20 && b != '\t' && b != '\n' && b != '\r':
+			p.pos = i
+			return "", p.syntaxError(fmt.Sprintf("illegal character code %U", rune(b)))
+		case b == 0xEF && i+2 < len(s) && s[i+1] == 0xBF && (s[i+2] == 0xBE || s[i+2] == 0xBF):
+			p.pos = i
+			return "", p.syntaxError(fmt.Sprintf("illegal character code %U", rune(0xFFFE)|rune(s[i+2]&1)))
+		case b == '\r':
+			plain = false
+		}
+		b0, b1 = b1, b
+		i++
+	}
+	p.pos = i
+	if plain {
+		return s[start:end], nil
+	}
+	return p.decode(s[start:end], cdata), nil
+}
+
+// decode replaces the entities of raw text that text has checked and folds
+// its line ends.
+func (p *scanner) decode(raw string, cdata bool) string {
+	out := p.buf[:0]
+	var prev byte
+	for i := 0; i < len(raw); {
+		b := raw[i]
+		switch {
+		case b == '&' && !cdata:
+			r, n := entity(raw[i:])
+			out = append(out, string(r)...)
+			i += n
+			prev = 0
+			continue
+		case b == '\r':
+			out = append(out, '\n')
+		case b == '\n' && prev == '\r':
+		default:
+			out = append(out, b)
+		}
+		prev = b
+		i++
+	}
+	p.buf = out
+	return string(out)
+}
+
+// entity decodes the entity or character reference at the start of s (which
+// begins with '&'), returning its rune (as string(rune(n)) converts a
+// reference: surrogates become U+FFFD) and its length, or a length of 0 when
+// encoding/xml's strict reader refuses it.
+func entity(s string) (rune, int) {
+	i := 1
+	if i < len(s) && s[i] == '#' {
+		i++
+		base := 10
+		if i < len(s) && s[i] == 'x' {
+			base = 16
+			i++
+		}
+		start := i
+		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || base == 16 && (s[i] >= 'a' && s[i] <= 'f' || s[i] >= 'A' && s[i] <= 'F')) {
+			i++
+		}
+		if i >= len(s) || s[i] != ';' {
+			return 0, 0
+		}
+		n, err := strconv.ParseUint(s[start:i], base, 64)
+		if err != nil || n > unicode.MaxRune {
+			return 0, 0
+		}
+		if r := rune(n); utf8.ValidRune(r) {
+			return r, i + 1
+		}
+		return utf8.RuneError, i + 1
+	}
+	end := strings.IndexByte(s, ';')
+	if end < 0 {
+		return 0, 0
+	}
+	switch s[1:end] {
+	case "lt":
+		return '<', end + 1
+	case "gt":
+		return '>', end + 1
+	case "amp":
+		return '&', end + 1
+	case "apos":
+		return '\'', end + 1
+	case "quot":
+		return '"', end + 1
+	}
+	return 0, 0
+}
+
+// entityText is the refused entity at the start of s, for the error.
+func entityText(s string) string {
+	if end := strings.IndexAny(s, "; \t\r\n<"); end > 0 && end < 32 {
+		return s[:end+1]
+	}
+	return s[:min(len(s), 32)]
+}
+
+// inCharacterRange reports whether r is an XML character (the Char
+// production of XML 1.0 section 2.2).
+func inCharacterRange(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}
+
+// space skips XML white space.
+func (p *scanner) space() {
+	for p.pos < len(p.s) {
+		switch p.s[p.pos] {
+		case ' ', '\r', '\n', '\t':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+// name reads an XML name as encoding/xml does: the bytes up to the first
+// ASCII byte that cannot be in a name, which must then form a name. ok is
+// false, with no error, when no name starts at p.pos.
+func (p *scanner) name() (name string, ok bool, err error) {
+	i := p.pos
+	for i < len(p.s) && (p.s[i] >= 0x80 || isNameByte(p.s[i])) {
+		i++
+	}
+	if i >= len(p.s) {
+		p.pos = i
+		return "", false, p.eof()
+	}
+	if i == p.pos {
+		return "", false, nil
+	}
+	name = p.s[p.pos:i]
+	if !isName(name) {
+		return "", false, p.syntaxError("invalid XML name: " + name)
+	}
+	p.pos = i
+	return name, true, nil
+}
+
+// nsname reads a name and splits it at its colon as encoding/xml does: a
+// name with two colons is no name; one that begins or ends with its colon
+// has no prefix.
+func (p *scanner) nsname() (name, space, local string, ok bool, err error) {
+	name, ok, err = p.name()
+	if !ok {
+		return "", "", "", false, err
+	}
+	if strings.Count(name, ":") > 1 {
+		return "", "", "", false, nil
+	}
+	space, local, ok = strings.Cut(name, ":")
+	if !ok || space == "" || local == "" {
+		return name, "", name, true, nil
+	}
+	return name, space, local, true, nil
+}
+
+// splitPrefix splits a qualified name as etree does.
+func splitPrefix(name string) (space, local string) {
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		return name[:i], name[i+1:]
+	}
+	return "", name
+}
+
+func isNameByte(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+		c == '_' || c == ':' || c == '.' || c == '-'
+}
+
+// isName reports whether s is an XML name by encoding/xml's tables. ASCII
+// names are checked here; the rare name with other characters is handed to
+// encoding/xml itself (as the target of a processing instruction, which it
+// checks with those tables), so that the two cannot drift apart.
+func isName(s string) bool {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		_, err := xml.NewDecoder(strings.NewReader("<?" + s + "?>")).RawToken()
+		return err == nil
+	}
+	c := s[0]
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_' || c == ':'
+}
+
+// eof is the error of input that ends inside markup.
+func (p *scanner) eof() error {
+	return p.syntaxError("unexpected EOF")
+}
+
+// syntaxError is a malformed-XML error at p.pos, worded as encoding/xml's.
+func (p *scanner) syntaxError(msg string) error {
+	line := 1 + strings.Count(p.s[:min(p.pos, len(p.s))], "\n")
+	return parseErrWrap(ErrMalformed, &xml.SyntaxError{Msg: msg, Line: line}, "malformed XML")
+}
+
+// interned holds the strings of the names and attribute values SOAP
+// requests repeat, so that the tree can use them without a copy.
+var interned = func() map[string]string {
+	m := make(map[string]string)
+	for _, list := range []string{
+		// Prefixes.
+		"s a w n x p b f m h e i c t q env soap soapenv wsa wsman wsen wst wsmid wsmv xsi xsd xml xmlns cim rsp cfg plus",
+		// Elements and attributes of the headers and bodies replicad reads.
+		"Envelope Header Body To Action MessageID RelatesTo ReplyTo FaultTo From Address ReferenceParameters ReferenceProperties " +
+			"ResourceURI SelectorSet Selector OptionSet Option MaxEnvelopeSize OperationTimeout Locale DataLocale SessionId " +
+			"OperationID SequenceId RequestTotalItemsCountEstimate FragmentTransfer Enumerate Pull Release Renew GetStatus " +
+			"EnumerationContext MaxElements MaxCharacters MaxTime Filter OptimizeEnumeration EnumerationMode Expires " +
+			"EndpointReference Identify Get Put Create Delete Dialect Name Type MustComply mustUnderstand role lang nil type " +
+			"true false 1 0 en-US",
+		strings.Join([]string{NSEnvelope, NSAddressing, NSWSMan, NSEnumeration, NSTransfer, NSIdentity, NSMicrosoft,
+			NSCIMBinding, NSWSManFault, NSXSI, NSXSD, NSCIMCommon, NSXML, AddressAnonymous}, " "),
+	} {
+		for _, v := range strings.Fields(list) {
+			m[v] = v
+		}
+	}
+	return m
+}()
+
+// intern returns s as a string the tree may keep: the interned one, or a
+// copy.
+func intern(s string) string {
+	if v, ok := interned[s]; ok {
+		return v
+	}
+	return strings.Clone(s)
+}
+
+// Runs of white space that indentation between elements is cut from.
+var (
+	newlineSpaces = "\n" + strings.Repeat(" ", 64)
+	newlineTabs   = "\n" + strings.Repeat("\t", 16)
+)
+
+// keepText returns text as a string the tree may keep: indentation (a line
+// end and spaces or tabs) and interned values without a copy, anything else
+// copied.
+func keepText(s string) string {
+	if s == "" {
+		return ""
+	}
+	if ws := indentation(s); ws != "" {
+		return ws
+	}
+	return intern(s)
+}
+
+// indentation returns s cut from newlineSpaces or newlineTabs when it is
+// an optional line end followed by spaces only or tabs only, else "".
+func indentation(s string) string {
+	rest, pad := s, ""
+	if rest[0] == '\n' {
+		rest = rest[1:]
+	}
+	switch {
+	case rest == "":
+		pad = newlineSpaces
+	case rest[0] == ' ':
+		pad = newlineSpaces
+	case rest[0] == '\t':
+		pad = newlineTabs
+	default:
+		return ""
+	}
+	if len(rest) >= len(pad) {
+		return ""
+	}
+	for i := 0; i < len(rest); i++ {
+		if rest[i] != pad[1] {
+			return ""
+		}
+	}
+	if len(rest) == len(s) {
+		return pad[1 : 1+len(rest)]
+	}
+	return pad[:len(s)]
+}
