@@ -85,7 +85,7 @@ const roleNone = "http://www.w3.org/2003/05/soap-envelope/role/none"
 // decodeHeader fills h from the children of s:Header.
 func decodeHeader(header *etree.Element, h *Header) error {
 	seen := make(map[xml.Name]bool)
-	for _, c := range header.ChildElements() {
+	for c := range header.ChildElementsSeq() {
 		name := xml.Name{Space: c.NamespaceURI(), Local: c.Tag}
 		mustUnderstand, err := mustUnderstandOf(c)
 		if err != nil {
@@ -217,7 +217,7 @@ func handlerFor(name xml.Name) (headerHandler, bool) {
 func text(e *etree.Element) string { return strings.TrimSpace(e.Text()) }
 
 func decodeReplyTo(e *etree.Element, h *Header) error {
-	for _, c := range e.ChildElements() {
+	for c := range e.ChildElementsSeq() {
 		if c.Tag == "Address" && c.NamespaceURI() == NSAddressing {
 			h.ReplyTo = text(c)
 			return nil
@@ -227,7 +227,7 @@ func decodeReplyTo(e *etree.Element, h *Header) error {
 }
 
 func decodeSelectorSet(e *etree.Element, h *Header) error {
-	for _, c := range e.ChildElements() {
+	for c := range e.ChildElementsSeq() {
 		if c.Tag != "Selector" || c.NamespaceURI() != NSWSMan {
 			return parseErr(ErrHeaderValue, "unexpected %s in wsman:SelectorSet", c.FullTag())
 		}
@@ -236,7 +236,7 @@ func decodeSelectorSet(e *etree.Element, h *Header) error {
 			return parseErr(ErrHeaderValue, "wsman:Selector without a Name attribute")
 		}
 		s := Selector{Name: name.Value}
-		for _, k := range c.ChildElements() {
+		for k := range c.ChildElementsSeq() {
 			if k.Tag == "EndpointReference" && k.NamespaceURI() == NSAddressing && s.EPR == nil {
 				s.EPR = k
 				continue
@@ -257,7 +257,7 @@ func decodeOptionSet(e *etree.Element, h *Header) error {
 		return err
 	}
 	h.OptionSetMustComply = mu
-	for _, c := range e.ChildElements() {
+	for c := range e.ChildElementsSeq() {
 		if c.Tag != "Option" || c.NamespaceURI() != NSWSMan {
 			return parseErr(ErrHeaderValue, "unexpected %s in wsman:OptionSet", c.FullTag())
 		}

@@ -74,7 +74,7 @@ func fromDocument(doc *etree.Document) (*Envelope, error) {
 		return nil, &VersionMismatchError{Namespace: ns}
 	}
 	var header, body *etree.Element
-	for _, c := range root.ChildElements() {
+	for c := range root.ChildElementsSeq() {
 		switch {
 		case c.NamespaceURI() == NSEnvelope && c.Tag == "Header" && header == nil && body == nil:
 			header = c
@@ -98,8 +98,9 @@ func fromDocument(doc *etree.Document) (*Envelope, error) {
 			return nil, err
 		}
 	}
-	if kids := body.ChildElements(); len(kids) > 0 {
-		env.Body = kids[0]
+	for c := range body.ChildElementsSeq() {
+		env.Body = c
+		break
 	}
 	return env, nil
 }
@@ -111,11 +112,11 @@ func scanMessageID(root *etree.Element) string {
 	if root == nil {
 		return ""
 	}
-	for _, h := range root.ChildElements() {
+	for h := range root.ChildElementsSeq() {
 		if h.Tag != "Header" {
 			continue
 		}
-		for _, c := range h.ChildElements() {
+		for c := range h.ChildElementsSeq() {
 			if c.Tag == "MessageID" && c.NamespaceURI() == NSAddressing {
 				return text(c)
 			}

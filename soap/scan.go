@@ -33,8 +33,6 @@ func buildTree(text []byte) (*etree.Document, error) {
 	p := scanners.Get().(*scanner)
 	defer p.release()
 	p.s = string(text)
-	// About one element and one text node per two markup openings.
-	p.chunk = min(max(strings.Count(p.s, "<")/2+1, 8), 1024)
 	return p.document()
 }
 
@@ -59,7 +57,7 @@ func (p *scanner) release() {
 	clear(p.kids[:cap(p.kids)])
 	clear(p.prefixes[:cap(p.prefixes)])
 	clear(p.tag[:cap(p.tag)])
-	p.s, p.pos, p.chunk = "", 0, 0
+	p.s, p.pos = "", 0
 	p.open, p.kids, p.prefixes, p.tag, p.buf = p.open[:0], p.kids[:0], p.prefixes[:0], p.tag[:0], p.buf[:0]
 	p.elems, p.texts, p.attrs, p.toks = nil, nil, nil, nil
 	scanners.Put(p)
@@ -76,8 +74,7 @@ type scanner struct {
 	tag      []rawAttr     // attributes of the start tag being read
 	buf      []byte        // decoded text with entities or carriage returns
 
-	// Shared arrays the tree's parts are cut from, chunk entries at a time.
-	chunk int
+	// Shared arrays the tree's parts are cut from, a chunk at a time.
 	elems []etree.Element
 	texts []etree.CharData
 	attrs []etree.Attr
@@ -165,7 +162,7 @@ func (p *scanner) charData(data string) error {
 		return nil
 	}
 	if len(p.texts) == cap(p.texts) {
-		p.texts = make([]etree.CharData, 0, p.chunk)
+		p.texts = make([]etree.CharData, 0, p.chunkSize(len(p.texts), "<", 1))
 	}
 	p.texts = p.texts[:len(p.texts)+1]
 	c := &p.texts[len(p.texts)-1]
@@ -235,7 +232,7 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 	}
 
 	if len(p.elems) == cap(p.elems) {
-		p.elems = make([]etree.Element, 0, p.chunk)
+		p.elems = make([]etree.Element, 0, p.chunkSize(len(p.elems), "<", 2))
 	}
 	p.elems = p.elems[:len(p.elems)+1]
 	e := &p.elems[len(p.elems)-1]
@@ -322,7 +319,7 @@ func (p *scanner) attrSlice(n int) []etree.Attr {
 		return make([]etree.Attr, 0)
 	}
 	if cap(p.attrs)-len(p.attrs) < n {
-		p.attrs = make([]etree.Attr, 0, max(n, p.chunk))
+		p.attrs = make([]etree.Attr, 0, max(n, p.chunkSize(len(p.attrs), "=", 1)))
 	}
 	l := len(p.attrs)
 	p.attrs = p.attrs[:l+n]
@@ -384,6 +381,18 @@ func (p *scanner) closeElement(space, local, name string) error {
 	return nil
 }
 
+// chunkSize is the length of the next chunk of a shared array: for the
+// first (used == 0) the number of marks (one per element, text or
+// attribute at most) in the input divided by per (two '<' per element with
+// an end tag), then the number left after p.pos, within [8, 1024].
+func (p *scanner) chunkSize(used int, mark string, per int) int {
+	n := strings.Count(p.s[p.pos:], mark)
+	if used == 0 {
+		n = strings.Count(p.s, mark) / per
+	}
+	return min(max(n+1, 8), 1024)
+}
+
 // adopt makes kids the children of e, in a slice cut to their number.
 func (p *scanner) adopt(e *etree.Element, kids []etree.Token) {
 	if len(kids) == 0 {
@@ -392,7 +401,7 @@ func (p *scanner) adopt(e *etree.Element, kids []etree.Token) {
 	}
 	n := len(kids)
 	if cap(p.toks)-len(p.toks) < n {
-		p.toks = make([]etree.Token, 0, max(n, 2*p.chunk))
+		p.toks = make([]etree.Token, 0, max(n, p.chunkSize(len(p.toks), "<", 1)+len(p.kids)))
 	}
 	l := len(p.toks)
 	p.toks = p.toks[:l+n]
