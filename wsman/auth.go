@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"go.uber.org/zap"
@@ -167,15 +168,19 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 		return cs.current(s.Now(), s.Auth.SessionIdle, s.Auth.SessionLifetime)
 	}
 	scheme, token, _ := strings.Cut(strings.TrimSpace(h), " ")
-	scheme = strings.ToLower(scheme)
-	switch scheme {
-	case "basic", "negotiate", "ntlm", "kerberos", certificateScheme:
-	default:
+	scheme, ok := canonicalScheme(scheme)
+	if !ok {
 		return "", errUnsupportedAuth
+	}
+	token = strings.TrimSpace(token)
+	// Basic's credentials are decoded once, for the limiter and the check.
+	var basic basicCredentials
+	if scheme == "basic" {
+		basic.name, basic.password, basic.ok = r.BasicAuth()
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Limits.PreAuthTimeout)
 	defer cancel()
-	t, err := s.limiterTicket(ctx, r, cs, scheme, strings.TrimSpace(token))
+	t, err := s.limiterTicket(ctx, r, cs, scheme, token, basic.name)
 	if err != nil {
 		return "", err
 	}
@@ -189,13 +194,13 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 	var user string
 	switch scheme {
 	case "basic":
-		user, err = s.basic(r)
+		user, err = s.basic(r, basic)
 	case "negotiate":
-		user, err = s.negotiate(r, cs, "Negotiate", strings.TrimSpace(token))
+		user, err = s.negotiate(r, cs, "Negotiate", token)
 	case "ntlm":
-		user, err = s.negotiate(r, cs, "NTLM", strings.TrimSpace(token))
+		user, err = s.negotiate(r, cs, "NTLM", token)
 	case "kerberos":
-		user, err = s.negotiate(r, cs, "Kerberos", strings.TrimSpace(token))
+		user, err = s.negotiate(r, cs, "Kerberos", token)
 	case certificateScheme:
 		user, err = s.certificateLogon(r)
 	}
@@ -216,14 +221,36 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 	return user, err
 }
 
+// authSchemes are the Authorization schemes authenticate accepts, in lower
+// case (the certificate scheme is a URI, already lower case).
+var authSchemes = [...]string{"basic", "negotiate", "ntlm", "kerberos", certificateScheme}
+
+// canonicalScheme returns the accepted scheme that scheme names, compared
+// without regard to case (RFC 9110 §11.1), in its lower-case form.
+func canonicalScheme(scheme string) (string, bool) {
+	for _, s := range authSchemes {
+		if strings.EqualFold(scheme, s) {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// basicCredentials are the user name and password of a Basic
+// Authorization header; ok is false when it could not be decoded.
+type basicCredentials struct {
+	name, password string
+	ok             bool
+}
+
 // limiterTicket counts a logon attempt before it is tried (limiter.go):
 // an NTLM NEGOTIATE leg takes a handshake ticket of its source, which the
 // AUTHENTICATE leg gives back for a ticket of its (source, user) pair;
 // Basic takes its pair's ticket at once. A logon proved by a Kerberos
 // ticket or a client certificate takes none (nil) and is never refused.
-func (s *Server) limiterTicket(ctx context.Context, r *http.Request, cs *connState, scheme, token string) (*ticket, error) {
+func (s *Server) limiterTicket(ctx context.Context, r *http.Request, cs *connState, scheme, token, basicUser string) (*ticket, error) {
 	source := sourceKey(remoteHost(r))
-	user, handshake, proved := claimedUser(r, scheme, token)
+	user, handshake, proved := claimedUser(scheme, token, basicUser)
 	if proved {
 		return nil, nil
 	}
@@ -240,19 +267,18 @@ func (s *Server) limiterTicket(ctx context.Context, r *http.Request, cs *connSta
 	return s.authState.limiter.take(ctx, source, userKey(s.logName(user)))
 }
 
-// claimedUser returns the user name a password logon claims (Basic, or
-// the NTLM AUTHENTICATE message), or handshake when the leg names no user
+// claimedUser returns the user name a password logon claims (Basic's,
+// basicUser, or the NTLM AUTHENTICATE message's), or handshake when the leg names no user
 // yet (an NTLM NEGOTIATE), or proved when the logon proves itself without
 // a password (Kerberos, a client certificate). The token decides, not the
 // scheme's name: the handshake code answers NTLM under any of Negotiate,
 // NTLM and Kerberos. A token it cannot read claims no user: the handshake
 // code refuses it.
-func claimedUser(r *http.Request, scheme, token string) (user string, handshake, proved bool) {
+func claimedUser(scheme, token, basicUser string) (user string, handshake, proved bool) {
 	switch scheme {
 	case "basic":
-		name, _, _ := r.BasicAuth()
-		return name, false, false
-	case strings.ToLower(certificateScheme):
+		return basicUser, false, false
+	case certificateScheme:
 		return "", false, true
 	}
 	raw, err := base64.StdEncoding.DecodeString(token)
@@ -341,18 +367,18 @@ func (s *Server) logName(name string) string {
 	return "<unknown>"
 }
 
-func (s *Server) basic(r *http.Request) (string, error) {
-	name, password, ok := r.BasicAuth()
-	if !ok {
+// basic checks the credentials c of a Basic logon.
+func (s *Server) basic(r *http.Request, c basicCredentials) (string, error) {
+	if !c.ok {
 		return "", errBadCredentials
 	}
 	if r.TLS == nil && !s.AllowUnencrypted {
-		return name, errBasicUnencrypted
+		return c.name, errBasicUnencrypted
 	}
-	if s.users == nil || s.users.Verify(name, password) != nil {
-		return name, errBadCredentials
+	if s.users == nil || s.users.Verify(c.name, c.password) != nil {
+		return c.name, errBadCredentials
 	}
-	return name, nil
+	return c.name, nil
 }
 
 // challenge answers 401 with the schemes we accept, as Windows does for any
@@ -435,13 +461,13 @@ func (s *Server) openTransport(w http.ResponseWriter, r *http.Request, body []by
 	if bound {
 		sess = cs.sealer()
 	}
-	if isEncrypted(r.Header.Get("Content-Type")) {
+	if ct := r.Header.Get("Content-Type"); mayBeMultipart(ct) && isEncrypted(ct) {
 		if sess == nil {
 			release()
 			s.challenge(w, r, fmt.Errorf("%w: no sealing session on this connection", errEncryption), start)
 			return w, body, nil
 		}
-		plain, _, err := decodeEncrypted(r.Header.Get("Content-Type"), body, sess)
+		plain, _, err := decodeEncrypted(ct, body, sess)
 		if err != nil {
 			// A forged or damaged message on a logged-on connection ends
 			// that logon; it is no guess at a password, so the limiter,
@@ -474,6 +500,15 @@ func (s *Server) openTransport(w http.ResponseWriter, r *http.Request, body []by
 		return w, body, nil
 	}
 	return w, body, release
+}
+
+// mayBeMultipart reports whether contentType may name a multipart type, the
+// only kind isEncrypted accepts: it spares the plain SOAP request the
+// parse of its media type.
+func mayBeMultipart(contentType string) bool {
+	const prefix = "multipart/"
+	ct := strings.TrimLeftFunc(contentType, unicode.IsSpace) // as mime.ParseMediaType trims
+	return len(ct) >= len(prefix) && strings.EqualFold(ct[:len(prefix)], prefix)
 }
 
 // authorize refuses what the user's role does not allow: a reader may
