@@ -381,16 +381,22 @@ func (p *scanner) closeElement(space, local, name string) error {
 	return nil
 }
 
-// chunkSize is the length of the next chunk of a shared array: for the
-// first (used == 0) the number of marks (one per element, text or
-// attribute at most) in the input divided by per (two '<' per element with
-// an end tag), then the number left after p.pos, within [8, 1024].
+// chunkSize is the length of the next chunk of a shared array, whose last
+// chunk had used entries: for the first (used == 0) the number of marks
+// (one per element, text or attribute at most) in the input divided by per
+// (two '<' per element with an end tag), then the number left after p.pos,
+// within [8, maxChunk]. After a chunk of maxChunk it does not count again,
+// so that a large document is not counted once per chunk.
 func (p *scanner) chunkSize(used int, mark string, per int) int {
+	const maxChunk = 1024
+	if used >= maxChunk {
+		return maxChunk
+	}
 	n := strings.Count(p.s[p.pos:], mark)
 	if used == 0 {
 		n = strings.Count(p.s, mark) / per
 	}
-	return min(max(n+1, 8), 1024)
+	return min(max(n+1, 8), maxChunk)
 }
 
 // adopt makes kids the children of e, in a slice cut to their number.
