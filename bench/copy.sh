@@ -7,16 +7,15 @@
 #         CPU, memory bandwidth and syscalls, not by a shared disk.
 #   disk  the machine's own disk (BENCH_DIR).
 # On both, the device's read rate R and write rate W are measured in the same rounds
-# (after each round's copies, RATE_MIB of data): R by fio reading with direct 1 MiB
-# requests, 32 in flight; W as the better of fio writing a new sparse file of that size
-# the same way (then fsync) and dd writing it through the page cache (4 MiB writes, then
-# fdatasync), since writeback may reach further than direct requests. Every tool is
-# placed against the limit:
-#   disk  max(allocated bytes / R, data bytes / W): reads and writes overlap;
-#   shm   the same form (a sum, on the guess that the loop's one kernel worker
-#         serialises reads and writes, was refuted: the engine beat it on every image);
-#         fio's rates there understate what a copy reaches, so the figure is no bound.
-#
+# (after each round's copies): R by fio reading the source image itself, W by fio
+# writing RATE_MIB of new data (4 MiB direct requests, 16 in flight, fio's reported
+# rate of its I/O: timing fio whole, start-up included, understated the rates so much
+# that every tool beat the "limit"), or dd through the page cache if that was faster.
+# Every tool is placed against
+#   limit   max(allocated bytes / R, data bytes / W): reads and writes overlap;
+#   serial  allocated bytes / R + data bytes / W: what a device that serves one
+#           request at a time needs (the shm loop device: one kernel worker copies
+#           every byte read or written, reads and writes in turn).
 # On each testbed, for 2 GiB images (5%, 50%, 100% random 1 MiB units, and fully
 # allocated alternating data and zero runs) it times in interleaved rounds (the order
 # rotates each round):
@@ -41,6 +40,8 @@
 #
 #   RUNS=7 SIZE=2G TESTBEDS="shm disk" IMAGES="5pct 50pct zeroruns 100pct" LOAD=1 ./bench/copy.sh
 #
+# SCAN_IMAGES ("50pct 100pct") also time, on those images, an untracked catch-up of a
+# 1% change against a plain read of both images (scan_image).
 # LOAD=1 (default) ends with bench/load's Get ratio against a bare net/http handler.
 # RATE_MIB (1024) sizes the device rate measurements; CHECK=ours compares cp's and
 # qemu-img's targets with their source in the first round only (the daemon's and the
@@ -56,6 +57,7 @@ TOOLS=${TOOLS:-daemon engine cp qemu-img}
 ENGINE_ARGS=${ENGINE_ARGS:-}
 RATE_MIB=${RATE_MIB:-1024}   # size of the device rate measurements
 CHECK=${CHECK:-all}          # all: cmp every target; ours: cp's and qemu-img's in round 0 only
+SCAN_IMAGES=${SCAN_IMAGES:-50pct 100pct} # images whose untracked catch-up is timed (scan_image)
 BENCH_DIR=${BENCH_DIR:-$(mktemp -d /var/tmp/replicad-bench.XXXXXX)}
 SHM_IMG=${SHM_IMG:-/dev/shm/replicad-bench-$$.ext4}
 BIN=$BENCH_DIR/bin
@@ -68,6 +70,10 @@ fi
 if ! command -v qemu-img >/dev/null; then
 	echo "qemu-img missing: installing qemu-utils" >&2
 	apt-get install -y qemu-utils >/dev/null
+fi
+if ! command -v jq >/dev/null; then
+	echo "jq missing: installing jq" >&2
+	apt-get install -y jq >/dev/null
 fi
 if ! command -v fio >/dev/null; then
 	echo "fio missing: installing fio" >&2
@@ -148,26 +154,69 @@ timed() {
 	if [[ $tool == daemon ]]; then clonectl -drop "c$round"; else rm -f "$dst"; fi
 }
 
-# rate_write FILE MiB and rate_read FILE (which removes FILE): the device's rates in
-# bytes/s (rate_write prints "best fio dd"), on fully allocated data, each timed whole
-# (fio's start and its final fsync included).
-FIO=(--bs=1M --direct=1 --ioengine=libaio --iodepth=32 --output=/dev/null)
+# rate_write FILE MiB and rate_read FILE: the device's rates, as fio reports
+# them for its I/O (its start-up not counted: timing fio whole understated the rates
+# so much that copies beat the "limit"), 4 MiB direct requests, 16 in flight.
+# rate_write writes a new sparse file of MiB (appending direct writes serialise on the
+# file size, which no copy does), then fsyncs it, and prints "best fio dd": dd writes
+# the same through the page cache (4 MiB writes, then fdatasync, timed whole), since
+# writeback may reach further than direct requests (bytes/s). rate_read reads FILE, the
+# source image itself, and prints fio's seconds: R is its allocated bytes over that, what
+# the device delivers for the very blocks a copy reads (a hole reads as zeros, no I/O).
+FIO=(--bs=4M --direct=1 --ioengine=libaio --iodepth=16 --output-format=json)
 secs() { local s e; s=$(now); "$@"; e=$(now); echo "$e - $s" | bc -l; }
 rate_write() {
 	local f d
 	rm -f "$1"
-	# Into a sparse file of the full size, as a copy writes (appending writes serialise on i_size).
 	truncate -s "$2"M "$1"
-	f=$(fdiv "$(($2 << 20))" "$(secs fio --name=w --filename="$1" --rw=write --size="$2"M --fallocate=none --end_fsync=1 "${FIO[@]}")")
+	f=$(fio --name=w --filename="$1" --rw=write --size="$2"M --fallocate=none --end_fsync=1 "${FIO[@]}" | jq '.jobs[0].write.bw_bytes')
 	rm -f "$1"
 	sync -f "$(dirname "$1")"
 	d=$(fdiv "$(($2 << 20))" "$(secs dd if=/dev/zero of="$1" bs=4M count=$(($2 / 4)) conv=fdatasync status=none)")
+	rm -f "$1"
 	echo "$(echo "if ($f > $d) $f else $d" | bc -l) $f $d"
 }
 rate_read() {
 	drop_caches "$(dirname "$1")"
-	fdiv "$(stat -c %s "$1")" "$(secs fio --name=r --filename="$1" --rw=read "${FIO[@]}")"
-	rm -f "$1"
+	fio --name=r --filename="$1" --rw=read --readonly "${FIO[@]}" | jq '.jobs[0].read.runtime / 1000'
+}
+
+# scan_image DIR SRC: an untracked catch-up against a plain read of both images, in
+# interleaved rounds: each round changes 1% of the source's 64 KiB blocks (benchimg
+# mutate: nothing tracks the change), then times, in rotating order, caches dropped
+# before each, replicad-copy -resync (no dirty map, no sidecar: it compares both sides'
+# data) with a sync of the mirror, and dd reading the source and then the mirror
+# (direct, 4 MiB). The mirror is compared with the source after each resync.
+scan_image() {
+	local dir=$1 src=$2 mirror=$1/mirror r t s e
+	local -a order=(resync read-both)
+	local -A T=()
+	"$BIN/replicad-copy" "$src" "$mirror" 2>/dev/null
+	for ((r = 0; r < RUNS; r++)); do
+		"$BIN/benchimg" mutate -frac 0.01 -seed $((r + 100)) "$src"
+		for t in "${order[@]}"; do
+			drop_caches "$dir"
+			s=$(now)
+			case $t in
+			resync) "$BIN/replicad-copy" -resync "$src" "$mirror" 2>/dev/null && sync "$mirror" ;;
+			read-both) dd if="$src" of=/dev/null bs=4M iflag=direct status=none && dd if="$mirror" of=/dev/null bs=4M iflag=direct status=none ;;
+			esac
+			e=$(now)
+			T[$t]+="$(echo "$e - $s" | bc -l) "
+			if [[ $t == resync ]]; then
+				"$BIN/benchimg" cmp "$src" "$mirror" || { echo "FAIL: resync of $mirror differs" >&2; exit 1; }
+			fi
+		done
+		order=("${order[@]:1}" "${order[0]}")
+	done
+	echo "# scan $(basename "$dir") src+mirror allocated $(( ($(blocks "$src") + $(blocks "$mirror")) * 512 )) bytes"
+	for t in resync read-both; do
+		echo "# scan runs $t: ${T[$t]% }"
+		printf 'scan %-9s median %7.3f s  min %7.3f  max %7.3f\n' "$t" $(echo "${T[$t]}" | tr ' ' '\n' | grep . | stats)
+	done
+	printf 'scan per-round ratio resync / read-both (median min max): %s\n' \
+		"$(paste <(tr ' ' '\n' <<<"${T[resync]}") <(tr ' ' '\n' <<<"${T[read-both]}") | awk 'NF == 2 {print $1 / $2}' | stats)"
+	rm -f "$mirror"
 }
 
 declare -A IMG_ARGS=([5pct]="-alloc 0.05" [50pct]="-alloc 0.5" [100pct]="-alloc 1.0" [zeroruns]="-zeroruns")
@@ -193,9 +242,13 @@ bench_image() {
 		order=("${order[@]:1}" "${order[0]}") # rotate: no tool always goes first
 		read -r w f d <<<"$(rate_write "$dir/rate" "$RATE_MIB")"
 		wr+="$w " wrf+="$f " wrd+="$d "
-		rd+="$(rate_read "$dir/rate") "
+		rd+="$(rate_read "$src") "
 	done
 	stop_daemon
+	if [[ " $SCAN_IMAGES " == *" $img "* ]]; then
+		echo "# $bed $img: untracked catch-up of 1% changed against a plain read of both images"
+		scan_image "$dir" "$src" | sed "s/^/$bed $img /"
+	fi
 	rm -f "$src"
 	rm -rf "$dir/pools" "$dir/state.db" "$dir/users" "$dir/daemon.log"
 
@@ -205,22 +258,24 @@ bench_image() {
 		m=$(echo "${T[$tool]}" | tr ' ' '\n' | grep . | stats | cut -d' ' -f1)
 		if (($(echo "$m < $best" | bc -l))); then best=$m best_tool=$tool; fi
 	done
-	local limit data=${B[cp]:-${B[qemu-img]:-0}} R W op=max
+	local limit data=${B[cp]:-${B[qemu-img]:-0}} R W serial
 	med() { tr ' ' '\n' | grep . | stats | cut -d' ' -f1; }
-	R=$(med <<<"$rd") W=$(med <<<"$wr")
+	R=$(fdiv "$alloc" "$(med <<<"$rd")") W=$(med <<<"$wr")
 	limit=$(echo "a=$alloc / $R; b=$data * 512 / $W; if (a > b) a else b" | bc -l)
-	printf '%-5s %-9s device R %.0f MB/s, W %.0f MB/s (fio direct QD32 %.0f, page cache + fdatasync %.0f; medians); limit %s(%.2f GiB / R, %.2f GiB / W) = %.3f s\n' \
+	serial=$(echo "$alloc / $R + $data * 512 / $W" | bc -l)
+	printf '%-5s %-9s device R %.0f MB/s, W %.0f MB/s (fio direct 4M QD16 %.0f, page cache + fdatasync %.0f; medians); limit max(%.2f GiB / R, %.2f GiB / W) = %.3f s; serial (one loop worker) sum = %.3f s\n' \
 		"$bed" "$img" "$(fdiv "$R" 1000000)" "$(fdiv "$W" 1000000)" "$(fdiv "$(med <<<"$wrf")" 1000000)" "$(fdiv "$(med <<<"$wrd")" 1000000)" \
-		"$op" "$(fdiv "$alloc" 1073741824)" "$(fdiv "$((data * 512))" 1073741824)" "$limit"
-	echo "# $bed $img R runs: $rd"
+		"$(fdiv "$alloc" 1073741824)" "$(fdiv "$((data * 512))" 1073741824)" "$limit" "$serial"
+	echo "# $bed $img R runs (fio's seconds to read the source): $rd"
 	echo "# $bed $img W runs: $wr (fio: $wrf; dd: $wrd)"
 	for tool in $TOOLS; do
 		read -r m lo hi <<<"$(echo "${T[$tool]}" | tr ' ' '\n' | grep . | stats)"
-		local vs="" vl=""
+		local vs="" vl="" vsr=""
 		vs=$(printf '%.2f' "$(fdiv "$m" "$best")")
 		vl=$(printf '%.2f' "$(fdiv "$limit" "$m")")
-		printf '%-5s %-9s %-9s median %7.3f s  min %7.3f  max %7.3f  vs %-8s %5s  of-limit %5s  blocks %10s %s\n' \
-			"$bed" "$img" "$tool" "$m" "$lo" "$hi" "$best_tool" "$vs" "${vl:--}" "${B[$tool]}" \
+		vsr=$(printf '%.2f' "$(fdiv "$serial" "$m")")
+		printf '%-5s %-9s %-9s median %7.3f s  min %7.3f  max %7.3f  vs %-8s %5s  of-limit %5s  of-serial %5s  blocks %10s %s\n' \
+			"$bed" "$img" "$tool" "$m" "$lo" "$hi" "$best_tool" "$vs" "${vl:--}" "$vsr" "${B[$tool]}" \
 			"$( ((B[$tool] > data)) && echo "ABOVE cp's" || true)"
 		echo "# $bed $img $tool runs: ${T[$tool]% }"
 	done
