@@ -144,6 +144,10 @@ type Class struct {
 	effProps []Property
 	effMeths []*Method
 	propIdx  map[string]int // effProps by declared name: exact lookups skip the scan
+	// valuesHint is the most values an instance of c has had (atomic):
+	// NewInstance sizes the Values map by it, so that setting them does
+	// not grow the map step by step.
+	valuesHint int32
 }
 
 // property returns the effective property named name (case-insensitive).

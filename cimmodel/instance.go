@@ -3,6 +3,7 @@ package cimmodel
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -17,7 +18,7 @@ type Instance struct {
 
 // NewInstance returns an empty instance of c in c's namespace.
 func NewInstance(c *Class) *Instance {
-	return &Instance{Class: c, Namespace: c.Namespace, Values: map[string]Value{}}
+	return &Instance{Class: c, Namespace: c.Namespace, Values: make(map[string]Value, atomic.LoadInt32(&c.valuesHint))}
 }
 
 // Set sets the property name to v and returns i, for chaining. A name that
@@ -34,6 +35,11 @@ func (i *Instance) Set(name string, v Value) *Instance {
 		}
 	}
 	i.Values[name] = v
+	if c := i.Class; c != nil && c.reg != nil {
+		if n := int32(len(i.Values)); n > atomic.LoadInt32(&c.valuesHint) && int(n) <= len(c.effProps) {
+			atomic.StoreInt32(&c.valuesHint, n)
+		}
+	}
 	return i
 }
 

@@ -295,7 +295,8 @@ func (e *enumerations) release(id, owner string) error {
 }
 
 // item is one enumerated item on its way into a reply: the instance
-// (nil in EnumerateEPR mode for a context of paths) and its path; end is
+// (nil in EnumerateEPR mode for a context of paths) and its path (set in
+// the EPR modes, which write it, and for a context of paths); end is
 // the index in the context's paths just past it, at the cursor just past
 // it.
 type item struct {
@@ -393,11 +394,11 @@ func (s *Server) enumerate(req *request) (*soap.Message, error) {
 // its items: wsen:EnumerateResponse with the context id, then, for an
 // optimized Enumerate, wsman:Items and, when last, wsman:EndOfSequence and
 // the context empty (it stays, as Windows answers).
-func enumerateReply(m *soap.Message, id string, optimized bool) func(b, items []byte, last bool) []byte {
+func enumerateReply(m *soap.Message, id string, optimized bool) replyBody {
 	resp := m.NS(soap.NSEnumeration, "EnumerateResponse")
 	ctx := m.NS(soap.NSEnumeration, "EnumerationContext")
 	if !optimized {
-		return func(b, _ []byte, _ bool) []byte {
+		return func(b []byte, _ func([]byte) []byte, _ bool) []byte {
 			b = append(append(append(b, '<'), resp...), '>')
 			b = soap.AppendTextElement(b, ctx, id)
 			return append(append(append(b, "</"...), resp...), '>')
@@ -405,7 +406,7 @@ func enumerateReply(m *soap.Message, id string, optimized bool) func(b, items []
 	}
 	itemsTag := m.NS(soap.NSWSMan, "Items")
 	eos := m.NS(soap.NSWSMan, "EndOfSequence")
-	return func(b, items []byte, last bool) []byte {
+	return func(b []byte, items func([]byte) []byte, last bool) []byte {
 		b = append(append(append(b, '<'), resp...), '>')
 		if last {
 			b = soap.AppendTextElement(b, ctx, "")
@@ -420,13 +421,22 @@ func enumerateReply(m *soap.Message, id string, optimized bool) func(b, items []
 	}
 }
 
-// appendItems appends <tag>items</tag>, or <tag/> without items.
-func appendItems(b []byte, tag string, items []byte) []byte {
-	b = append(append(b, '<'), tag...)
-	if len(items) == 0 {
-		return append(b, "/>"...)
+// replyBody writes the body of an enumeration reply around its items,
+// which items writes (nil: none); last says whether the reply ends the
+// sequence.
+type replyBody func(b []byte, items func([]byte) []byte, last bool) []byte
+
+// appendItems appends <tag>, what items writes and </tag>, or <tag/> when
+// it writes nothing.
+func appendItems(b []byte, tag string, items func([]byte) []byte) []byte {
+	b = append(append(append(b, '<'), tag...), '>')
+	start := len(b)
+	if items != nil {
+		b = items(b)
 	}
-	b = append(append(b, '>'), items...)
+	if len(b) == start {
+		return append(b[:start-1], "/>"...)
+	}
 	return append(append(append(b, "</"...), tag...), '>')
 }
 
@@ -438,7 +448,10 @@ func (s *Server) firstPage(req *request, en *enumeration, insts []*cimmodel.Inst
 	}
 	page := make([]item, min(max, len(insts)))
 	for i := range page {
-		page[i] = item{inst: insts[i], path: insts[i].Path(), end: i + 1}
+		page[i] = item{inst: insts[i], end: i + 1}
+		if en.mode != modeObject { // the EPR modes write the path
+			page[i].path = insts[i].Path()
+		}
 	}
 	return page, len(insts) > len(page), nil
 }
@@ -650,7 +663,7 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 	ctx := m.NS(soap.NSEnumeration, "EnumerationContext")
 	itemsTag := m.NS(soap.NSEnumeration, "Items")
 	eos := m.NS(soap.NSEnumeration, "EndOfSequence")
-	reply := func(b, items []byte, last bool) []byte { // the last reply has no context
+	reply := func(b []byte, items func([]byte) []byte, last bool) []byte { // the last reply has no context
 		b = append(append(append(b, '<'), resp...), '>')
 		if !last {
 			b = soap.AppendTextElement(b, ctx, en.id)
@@ -717,7 +730,10 @@ func (s *Server) cursorPage(req *request, en *enumeration, max int) ([]item, boo
 	}
 	out := make([]item, len(got))
 	for i, g := range got {
-		out[i] = item{inst: g.Instance, path: g.Instance.Path(), at: g.Cursor}
+		out[i] = item{inst: g.Instance, at: g.Cursor}
+		if en.mode != modeObject { // the EPR modes write the path
+			out[i].path = g.Instance.Path()
+		}
 		if en.query != nil {
 			out[i].inst = en.query.Project(g.Instance)
 		}
@@ -769,36 +785,29 @@ func (s *Server) release(req *request) (*soap.Message, error) {
 	return soap.NewResponse(req.header(), soap.ActionReleaseResponse), nil
 }
 
-// fill encodes items, each once, and sets m's body to those of them that
-// fit in the reply's MaxEnvelopeSize, written by reply (the body around
-// them, whose end is last when every item fits and none follows, more
-// saying whether items follow those given); it returns how many, or
-// EncodingLimit when not even one fits. The encoding of the reply that
-// was measured is the reply (req.encoded: it is not encoded again). A
-// reply too large for all of them is cut to the most items that fit, from
-// the size of the envelope without items and of each item, and encoded
-// once more. References take the given form.
-func (s *Server) fill(req *request, m *soap.Message, items []item, mode string, form cimmodel.EPRForm, more bool,
-	reply func(b, items []byte, last bool) []byte) (int, error) {
-	hint := 2048 * len(items)
-	if len(req.encoded) > 0 {
-		hint = len(req.encoded)
-	}
-	buf := make([]byte, 0, hint)
-	ends := make([]int, len(items))
-	for i, it := range items {
-		buf = s.appendItem(buf, m, it, mode, form)
-		ends[i] = len(buf)
-	}
-	n, last := len(items), !more
-	m.SetBody(func(b []byte) []byte {
-		end := 0
-		if n > 0 {
-			end = ends[n-1]
-		}
-		return reply(b, buf[:end], last)
-	})
+// fill sets m's body to the items that fit in the reply's MaxEnvelopeSize,
+// written by reply (the body around them, whose end is last when every
+// item fits and none follows, more saying whether items follow those
+// given), and returns how many; EncodingLimit when not even one fits. The
+// encoding of the reply that was measured is the reply (req.encoded: it is
+// not encoded again). A reply too large for all of them is cut to the
+// most items that fit, from the size of the envelope without items and of
+// each item as it was written, and encoded once more. References take the
+// given form.
+func (s *Server) fill(req *request, m *soap.Message, items []item, mode string, form cimmodel.EPRForm, more bool, reply replyBody) (int, error) {
 	enc := req.env.Encoding
+	tags := itemTags{item: m.NS(soap.NSWSMan, "Item"), epr: m.NS(soap.NSAddressing, "EndpointReference")}
+	sizes := make([]int, len(items)) // of the items written so far, in enc, each with those before it
+	n, last := len(items), !more
+	write := func(b []byte) []byte {
+		start := len(b)
+		for i, it := range items[:n] {
+			b = appendItem(b, tags, it, mode, form)
+			sizes[i] = soap.EncodedLen(b[start:], enc)
+		}
+		return b
+	}
+	m.SetBody(func(b []byte) []byte { return reply(b, write, last) })
 	out, err := m.Bytes(enc)
 	if err != nil {
 		return 0, fmt.Errorf("encode reply: %w", err)
@@ -809,13 +818,7 @@ func (s *Server) fill(req *request, m *soap.Message, items []item, mode string, 
 		if err != nil {
 			return 0, fmt.Errorf("encode reply: %w", err)
 		}
-		size, start := len(base), 0
-		for n < len(items) {
-			size += soap.EncodedLen(buf[start:ends[n]], enc)
-			if size > req.maxEnvelope {
-				break
-			}
-			start = ends[n]
+		for n < len(items) && len(base)+sizes[n] <= req.maxEnvelope {
 			n++
 		}
 		if n == 0 {
@@ -829,32 +832,34 @@ func (s *Server) fill(req *request, m *soap.Message, items []item, mode string, 
 	return n, nil
 }
 
+// itemTags are the qualified names of an item's wrapper elements in a
+// reply.
+type itemTags struct{ item, epr string }
+
 // appendItem appends one enumerated item as the mode asks: the instance,
 // its EPR, or both in a wsman:Item. References (the EPR and
 // reference-valued properties) are written in form: a request addressed
 // with a DMTF resource URI gets them with __cimnamespace
 // (cimmodel.EPRDMTF).
-func (s *Server) appendItem(b []byte, m *soap.Message, it item, mode string, form cimmodel.EPRForm) []byte {
+func appendItem(b []byte, tags itemTags, it item, mode string, form cimmodel.EPRForm) []byte {
 	if it.class != nil {
 		return appendClassItem(b, it.class)
 	}
 	switch mode {
 	case modeEPR:
-		return appendEPRItem(b, m, it.path, form)
+		return appendEPRItem(b, tags.epr, it.path, form)
 	case modeObjectAndEPR:
-		tag := m.NS(soap.NSWSMan, "Item")
-		b = append(append(append(b, '<'), tag...), '>')
+		b = append(append(append(b, '<'), tags.item...), '>')
 		b = cimmodel.AppendInstance(b, it.inst, form)
-		b = appendEPRItem(b, m, it.path, form)
-		return append(append(append(b, "</"...), tag...), '>')
+		b = appendEPRItem(b, tags.epr, it.path, form)
+		return append(append(append(b, "</"...), tags.item...), '>')
 	default:
 		return cimmodel.AppendInstance(b, it.inst, form)
 	}
 }
 
-// appendEPRItem appends the a:EndpointReference of an item.
-func appendEPRItem(b []byte, m *soap.Message, p cimmodel.ObjectPath, form cimmodel.EPRForm) []byte {
-	tag := m.NS(soap.NSAddressing, "EndpointReference")
+// appendEPRItem appends the a:EndpointReference (tag) of an item.
+func appendEPRItem(b []byte, tag string, p cimmodel.ObjectPath, form cimmodel.EPRForm) []byte {
 	b = append(append(append(b, '<'), tag...), '>')
 	b = cimmodel.AppendEPR(b, p, soap.AddressAnonymous, form)
 	return append(append(append(b, "</"...), tag...), '>')
