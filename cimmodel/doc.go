@@ -19,14 +19,17 @@
 //
 // A [Value] is a typed CIM value (scalar or array, or NULL). Object paths
 // ([ObjectPath]) are class names plus key bindings; on the wire they are
-// WS-Addressing endpoint references ([ObjectPath.WriteEPR], [ParseEPR]).
+// WS-Addressing endpoint references ([AppendEPR], [ParseEPR]).
 //
 // # Codec
 //
-// [EncodeInstance] and [DecodeInstance] map instances to and from the WS-CIM
-// XML form (DSP0230); [ParseCIMXMLInstance] and [EncodeCIMXMLInstance] handle
-// the DSP0201 CIM-XML text form that embedded-instance string parameters use.
-// [EncodeOutput] writes a method's output message. cimxml.go also holds the
+// [AppendInstance] writes instances in the WS-CIM XML form (DSP0230) as
+// text, straight into a reply's buffer, and [DecodeInstance] reads them;
+// [EncodeInstance] and [ObjectPath.WriteEPR] give the same elements as a
+// tree, for callers that build one. [AppendOutput] writes a method's
+// output message. [ParseCIMXMLInstance] and [EncodeCIMXMLInstance] handle
+// the DSP0201 CIM-XML text form that embedded-instance string parameters
+// use. cimxml.go also holds the
 // model-level pieces of CIM-XML operations (DSP0200) that package cimxml
 // speaks: object paths in every DSP0201 form ([ParseCIMXMLPath],
 // [WriteCIMXMLInstancePath]), typed values, PropertyList filtering, the
