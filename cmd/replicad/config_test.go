@@ -54,3 +54,32 @@ func TestChannelBindingFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestGCPercent: the daemon sets GOGC 200 by default, the value of
+// --gc-percent when given, and nothing with --gc-percent 0 or when GOGC is in
+// the environment (the administrator's choice wins).
+func TestGCPercent(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want int
+	}{
+		{nil, "", 200},
+		{[]string{"--gc-percent", "150"}, "", 150},
+		{[]string{"--gc-percent=0"}, "", 0},
+		{nil, "100", 0},
+		{[]string{"--gc-percent", "150"}, "off", 0},
+	} {
+		c := DefaultConfig()
+		if err := c.ParseFlags(tc.args); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if got := gcPercent(c.GCPercent, tc.env); got != tc.want {
+			t.Errorf("%v with GOGC=%q: sets %d, want %d", tc.args, tc.env, got, tc.want)
+		}
+	}
+	c := DefaultConfig()
+	if err := c.ParseFlags([]string{"--gc-percent", "-1"}); err == nil {
+		t.Error("--gc-percent -1 accepted")
+	}
+}

@@ -7,7 +7,7 @@
 //	replicad [--listen ADDR] [--data-dir DIR] [--listen-tls ADDR --tls-cert FILE --tls-key FILE]
 //	         [--users FILE] [--allow-unencrypted] [--log-format json|console]
 //	         [--keytab FILE [--kerberos-principal HTTP/host]]
-//	         [--copy-bandwidth BYTES_PER_S] [--mirror-lag DURATION] [--memory-limit BYTES] [--metrics-listen ADDR]
+//	         [--copy-bandwidth BYTES_PER_S] [--mirror-lag DURATION] [--memory-limit BYTES] [--gc-percent PCT] [--metrics-listen ADDR]
 //	         [--scrub-rate BYTES_PER_S] [--mirror-scan DURATION]
 //	replicad user add|passwd|del|role|list [--users FILE | --data-dir DIR] [--role reader] [--password-stdin] NAME
 //	replicad cert [--host H[,H2]] [--out DIR]

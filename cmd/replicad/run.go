@@ -79,6 +79,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if cfg.MemoryLimit > 0 {
 		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
+	if gc := gcPercent(cfg.GCPercent, os.Getenv("GOGC")); gc > 0 {
+		debug.SetGCPercent(gc)
+	}
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
@@ -375,6 +378,16 @@ func newLogger(format string) (*zap.Logger, error) {
 	cfg.OutputPaths = []string{"stderr"}
 	cfg.DisableStacktrace = true
 	return cfg.Build()
+}
+
+// gcPercent is the GOGC the daemon sets from configured (Config.GCPercent),
+// or 0 to leave the runtime's: when nothing is configured, or when the
+// GOGC environment variable (env) already chose.
+func gcPercent(configured int, env string) int {
+	if env != "" {
+		return 0
+	}
+	return configured
 }
 
 // replicaStats feeds the replicad_replica_* metrics from the provider.
