@@ -1,6 +1,8 @@
 package soap_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/replicad/replicad/soap"
@@ -23,6 +25,29 @@ func BenchmarkParseRequest(b *testing.B) {
 			for b.Loop() {
 				if _, err := soap.Parse(data); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkParseHostile parses the largest refusals of TestParseHostile:
+// what a hostile request costs before it is refused.
+func BenchmarkParseHostile(b *testing.B) {
+	for _, bm := range []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"TooManyElements", []byte(envOpen + `<s:Body><x>` + strings.Repeat(`<y a="1">t</y>`, soap.MaxElements) + `</x></s:Body></s:Envelope>`), soap.ErrTooManyElements},
+		{"TooDeep", []byte(envOpen + `<s:Body>` + strings.Repeat("<x>", 10000) + strings.Repeat("</x>", 10000) + `</s:Body></s:Envelope>`), soap.ErrTooDeep},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bm.data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := soap.Parse(bm.data); !errors.Is(err, bm.want) {
+					b.Fatalf("Parse: %v, want %v", err, bm.want)
 				}
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -351,4 +352,46 @@ func FuzzBuildTreeMatchesReference(f *testing.F) {
 		}
 		checkAgainstReference(t, text)
 	})
+}
+
+// TestTreeKeepsNoInput checks that neither the tree, nor the decoded
+// header, nor an error holds a part of the input: buildTree reads the
+// caller's bytes in place, so each is rendered, the input overwritten, and
+// each rendered again.
+func TestTreeKeepsNoInput(t *testing.T) {
+	render := func(doc *etree.Document, env *Envelope, err error) string {
+		if err != nil {
+			return err.Error()
+		}
+		s, werr := doc.WriteToString()
+		if werr != nil {
+			t.Fatal(werr)
+		}
+		if env != nil {
+			s += fmt.Sprintf("%+v", env.Header)
+		}
+		return s
+	}
+	msgs := append(realMessages(t), []byte(`<a x="1"><b:c/></a>`), []byte(`<a><![CDATA[x]]>&amp;</a><b/>`), []byte(`<a><é/></a>`))
+	for _, m := range msgs {
+		text, _, err := DecodeText(m)
+		if err != nil {
+			continue
+		}
+		buf := bytes.Clone(text)
+		doc, err := buildTree(buf)
+		var env *Envelope
+		if err == nil {
+			if e, ferr := fromDocument(doc); ferr == nil {
+				env = e
+			}
+		}
+		before := render(doc, env, err)
+		for i := range buf {
+			buf[i] = 'x'
+		}
+		if after := render(doc, env, err); after != before {
+			t.Fatalf("overwriting the input changed the result:\nbefore %s\nafter  %s", before, after)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/beevik/etree"
 )
@@ -28,11 +29,15 @@ import (
 // white space between elements), and the scratch state is reused, so a
 // request of a hundred elements takes a dozen allocations instead of
 // several per element and token. Every other string is copied on its own,
-// as before: a string kept from the tree holds only itself.
+// as before: a string kept from the tree holds only itself, and the tree
+// holds nothing of text.
 func buildTree(text []byte) (*etree.Document, error) {
 	p := scanners.Get().(*scanner)
 	defer p.release()
-	p.s = string(text)
+	// p.s views text without a copy. Nothing cut from it is kept: names and
+	// values reach the tree through intern or keepText, errors through
+	// fmt or concatenation, which copy (TestTreeKeepsNoInput).
+	p.s = unsafe.String(unsafe.SliceData(text), len(text))
 	return p.document()
 }
 
@@ -65,7 +70,7 @@ func (p *scanner) release() {
 
 // scanner is the state of one buildTree.
 type scanner struct {
-	s   string // the input; no substring of it is kept in the tree
+	s   string // the input, borrowed: no substring of it may be kept
 	pos int    // next byte of s to read
 
 	open     []openElement // the elements not yet closed, outermost first
@@ -382,21 +387,22 @@ func (p *scanner) closeElement(space, local, name string) error {
 }
 
 // chunkSize is the length of the next chunk of a shared array, whose last
-// chunk had used entries: for the first (used == 0) the number of marks
-// (one per element, text or attribute at most) in the input divided by per
-// (two '<' per element with an end tag), then the number left after p.pos,
-// within [8, maxChunk]. After a chunk of maxChunk it does not count again,
-// so that a large document is not counted once per chunk.
+// chunk had used entries. It is the number of marks (at most one per
+// element, text or attribute) in the input divided by per (two '<' per
+// element with an end tag) for the first chunk, and the number left after
+// p.pos for the next ones, but at least 8 and at most 64 for the first,
+// twice the last and 1,024 for the next ones: a request takes one chunk, a
+// large document a few, and a document refused early (too deep) has not
+// had room made for all it might have held.
 func (p *scanner) chunkSize(used int, mark string, per int) int {
-	const maxChunk = 1024
-	if used >= maxChunk {
+	const firstMax, maxChunk = 64, 1024
+	if used == 0 {
+		return min(max(strings.Count(p.s, mark)/per+1, 8), firstMax)
+	}
+	if used >= maxChunk/2 {
 		return maxChunk
 	}
-	n := strings.Count(p.s[p.pos:], mark)
-	if used == 0 {
-		n = strings.Count(p.s, mark) / per
-	}
-	return min(max(n+1, 8), maxChunk)
+	return min(max(strings.Count(p.s[p.pos:], mark)+1, 8), 2*used)
 }
 
 // adopt makes kids the children of e, in a slice cut to their number.
