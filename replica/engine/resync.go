@@ -266,6 +266,7 @@ type resyncer struct {
 
 	changedMu sync.Mutex // serialises marks in opts.Changed
 	bufs      bufferArena
+	writes    chan blockWrite // to the one writer (apply)
 }
 
 // plan lists the blocks to look at: the dirty ones (plus any the sidecar does not
@@ -366,12 +367,37 @@ func (r *resyncer) run(ctx context.Context) error {
 	}
 	size := most*r.opts.BlockSize + r.opts.BlockSize
 	defer r.bufs.release() // after g.Wait below: no goroutine holds a buffer then
+	// The changes go to writers of their own, so that the readers keep
+	// reading: a reader that waited for its own direct write waited behind
+	// every read queued on the device (1.3 ms per 64 KiB block on the shm
+	// testbed, 2 GiB image, 1% changed). As many writers as readers: one
+	// writer, one write at a time behind the reads, took longer than the
+	// readers writing themselves in 4 of 4 paired rounds.
+	r.writes = make(chan blockWrite, 4*r.opts.Workers)
+	var readers sync.WaitGroup
 	for range min(r.opts.Workers, len(r.work)) {
+		readers.Add(1)
 		g.Go(func() error {
+			defer readers.Done()
 			buf := r.bufs.get(size)
 			var tbuf []byte
 			for i := range idx {
 				if err := r.doRange(gctx, r.work[i], buf, &tbuf); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		readers.Wait()
+		close(r.writes)
+		return nil
+	})
+	for range min(r.opts.Workers, len(r.work)) {
+		g.Go(func() error {
+			for w := range r.writes {
+				if err := r.apply(w.p, w.off, w.zero); err != nil {
 					return err
 				}
 			}
@@ -500,8 +526,16 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf []byte, tb *[
 			if !knownZero {
 				zero = isZero(blk)
 			}
-			if err := r.apply(blk, boff, zero); err != nil {
-				return err
+			// The writer's own copy (zeros, where punching fails, are
+			// written): buf is read into again meanwhile.
+			w := blockWrite{p: alignedBuffer(int64(len(blk))), off: boff, zero: zero}
+			if !zero {
+				copy(w.p, blk)
+			}
+			select {
+			case r.writes <- w:
+			case <-ctx.Done():
+				return ctx.Err()
 			}
 		}
 	}
@@ -516,6 +550,14 @@ func (r *resyncer) progressed(n int64) {
 		r.opts.Progress(r.done.Add(n), r.total)
 		r.progressMu.Unlock()
 	}
+}
+
+// blockWrite is a change for the writer: the block p at off, all zeros when
+// zero is set.
+type blockWrite struct {
+	p    []byte
+	off  int64
+	zero bool
 }
 
 // apply makes the target's block at off equal to blk: punched when zero, written otherwise.
