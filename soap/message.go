@@ -2,6 +2,7 @@ package soap
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 
@@ -147,22 +148,37 @@ var textBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8192); return
 // [AppendEscaped] does; characters XML cannot carry (such as NUL) become
 // U+FFFD. The result is the caller's.
 func (m *Message) Bytes(enc Encoding) ([]byte, error) {
+	out, _, err := m.BytesWithin(enc, math.MaxInt)
+	return out, err
+}
+
+// BytesWithin is [Message.Bytes] for a reply that may be at most limit
+// bytes: it returns the size of the serialised message in enc, and the
+// message only when it is within limit (nil otherwise, without making a
+// copy of it).
+func (m *Message) BytesWithin(enc Encoding, limit int) ([]byte, int, error) {
 	if enc != UTF8 && enc != UTF16LE && enc != UTF16BE {
-		return nil, fmt.Errorf("soap: encode: unknown encoding %d", int(enc))
+		return nil, 0, fmt.Errorf("soap: encode: unknown encoding %d", int(enc))
 	}
 	bp := textBuffers.Get().(*[]byte)
 	text := m.appendText((*bp)[:0])
+	size := EncodedLen(text, enc)
+	if enc != UTF8 {
+		size += len(bomUTF16LE)
+	}
 	var out []byte
-	if enc == UTF8 {
+	switch {
+	case size > limit:
+	case enc == UTF8:
 		out = append(make([]byte, 0, len(text)), text...)
-	} else {
+	default:
 		out, _ = encodeText(text, enc)
 	}
 	if cap(text) <= maxPooledText {
 		*bp = text[:0]
 		textBuffers.Put(bp)
 	}
-	return out, nil
+	return out, size, nil
 }
 
 // appendText appends the message as UTF-8 text to b.

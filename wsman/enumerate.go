@@ -790,39 +790,43 @@ func (s *Server) release(req *request) (*soap.Message, error) {
 // item fits and none follows, more saying whether items follow those
 // given), and returns how many; EncodingLimit when not even one fits. The
 // encoding of the reply that was measured is the reply (req.encoded: it is
-// not encoded again). A reply too large for all of them is cut to the
-// most items that fit, from the size of the envelope without items and of
-// each item as it was written, and encoded once more. References take the
-// given form.
+// not encoded again). Items are written until they alone pass the limit;
+// a reply too large is cut to the most items that fit, from the size of
+// the envelope without items and of each item as it was written, and
+// encoded once more. References take the given form.
 func (s *Server) fill(req *request, m *soap.Message, items []item, mode string, form cimmodel.EPRForm, more bool, reply replyBody) (int, error) {
-	enc := req.env.Encoding
+	enc, limit := req.env.Encoding, req.maxEnvelope
 	tags := itemTags{item: m.NS(soap.NSWSMan, "Item"), epr: m.NS(soap.NSAddressing, "EndpointReference")}
-	sizes := make([]int, len(items)) // of the items written so far, in enc, each with those before it
-	n, last := len(items), !more
+	sizes := make([]int, len(items)) // of the items written, in enc, each with those before it
+	n, last, written := len(items), !more, 0
 	write := func(b []byte) []byte {
 		start := len(b)
 		for i, it := range items[:n] {
 			b = appendItem(b, tags, it, mode, form)
 			sizes[i] = soap.EncodedLen(b[start:], enc)
+			written = max(written, i+1)
+			if sizes[i] > limit { // the reply cannot hold them: no use writing more
+				break
+			}
 		}
 		return b
 	}
 	m.SetBody(func(b []byte) []byte { return reply(b, write, last) })
-	out, err := m.Bytes(enc)
+	out, size, err := m.BytesWithin(enc, limit)
 	if err != nil {
 		return 0, fmt.Errorf("encode reply: %w", err)
 	}
-	if len(out) > req.maxEnvelope {
+	if size > limit {
 		n, last = 0, false
-		base, err := m.Bytes(enc)
+		_, base, err := m.BytesWithin(enc, 0)
 		if err != nil {
 			return 0, fmt.Errorf("encode reply: %w", err)
 		}
-		for n < len(items) && len(base)+sizes[n] <= req.maxEnvelope {
+		for n < written && base+sizes[n] <= limit {
 			n++
 		}
 		if n == 0 {
-			return 0, protoErr(faultEncodingLimit, "One item does not fit in the MaxEnvelopeSize of %d bytes.", req.maxEnvelope)
+			return 0, protoErr(faultEncodingLimit, "One item does not fit in the MaxEnvelopeSize of %d bytes.", limit)
 		}
 		if out, err = m.Bytes(enc); err != nil {
 			return 0, fmt.Errorf("encode reply: %w", err)
