@@ -11,7 +11,7 @@ import (
 // ListAfter returns at most limit volumes of every pool whose ID is greater
 // than after (byte order of the ID strings; "" starts at the first), in ID
 // order, and whether more volumes follow the last one returned. It is one
-// read transaction that decodes only the records it returns and stats only
+// read transaction that decodes only the records it returns (and only those changed since they were last decoded, records.go) and stats only
 // their image files (one fstatat each through the held pool directory), so paging through N
 // volumes costs N, not N²/limit. A volume deleted between two pages is
 // simply not met; one created meanwhile is met when its ID sorts after
@@ -26,13 +26,13 @@ func (s *Service) ListAfter(ctx context.Context, after ID, limit int) (vols []*V
 	}
 	recs := make([]volumeRecord, 0, min(limit, 1024))
 	if err := s.db.View(func(tx *store.Tx) error {
-		return tx.ForEachAfter(bucketVolumes, string(after), func(_ string, raw []byte) error {
+		return tx.ForEachAfter(bucketVolumes, string(after), func(key string, raw []byte) error {
 			if len(recs) == limit {
 				more = true
 				return store.ErrStop
 			}
-			var r volumeRecord
-			if err := store.Decode(raw, &r); err != nil {
+			r, err := s.records.decode(ID(key), raw)
+			if err != nil {
 				return err
 			}
 			recs = append(recs, r)

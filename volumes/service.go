@@ -39,6 +39,7 @@ type Service struct {
 	prov     *provisioner
 	tally    *tallies       // each pool's totals (tally.go)
 	held     *heldPools     // pool directories held open for lookups (held.go)
+	records  *recordCache   // decoded volume records of the lookups (records.go)
 	counts   sync.WaitGroup // counts of pool files in the background
 
 	// scan is held shared by operations that create or remove files and
@@ -79,6 +80,7 @@ func Open(db *store.DB, dataDir string, opts Options) (*Service, error) {
 		tally:    newTallies(),
 	}
 	s.held = newHeldPools(s.poolsDir)
+	s.records = newRecordCache()
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}

@@ -504,7 +504,7 @@ func (s *Service) Get(ctx context.Context, id ID) (*Volume, error) {
 	}
 	var rec volumeRecord
 	if err := s.db.View(func(tx *store.Tx) (err error) {
-		rec, err = getVolume(tx, id)
+		rec, err = s.lookupVolume(tx, id)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("get volume %s: %w", id, err)
