@@ -40,7 +40,7 @@
 #
 #   RUNS=7 SIZE=2G TESTBEDS="shm disk" IMAGES="5pct 50pct zeroruns 100pct" LOAD=1 ./bench/copy.sh
 #
-# SCAN_IMAGES ("50pct 100pct") also time, on those images, an untracked catch-up of a
+# SCAN_IMAGES ("50pct 100pct"; empty: none) also time, on those images, an untracked catch-up of a
 # 1% change against a plain read of both images (scan_image).
 # LOAD=1 (default) ends with bench/load's Get ratio against a bare net/http handler.
 # RATE_MIB (1024) sizes the device rate measurements; CHECK=ours compares cp's and
@@ -57,7 +57,7 @@ TOOLS=${TOOLS:-daemon engine cp qemu-img}
 ENGINE_ARGS=${ENGINE_ARGS:-}
 RATE_MIB=${RATE_MIB:-1024}   # size of the device rate measurements
 CHECK=${CHECK:-all}          # all: cmp every target; ours: cp's and qemu-img's in round 0 only
-SCAN_IMAGES=${SCAN_IMAGES:-50pct 100pct} # images whose untracked catch-up is timed (scan_image)
+SCAN_IMAGES=${SCAN_IMAGES-50pct 100pct} # images whose untracked catch-up is timed (scan_image)
 BENCH_DIR=${BENCH_DIR:-$(mktemp -d /var/tmp/replicad-bench.XXXXXX)}
 SHM_IMG=${SHM_IMG:-/dev/shm/replicad-bench-$$.ext4}
 BIN=$BENCH_DIR/bin
