@@ -3,7 +3,6 @@ package soap
 import (
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 
 	"github.com/beevik/etree"
@@ -38,7 +37,7 @@ type Message struct {
 // carries xml:lang (the request's wsman:Locale, else en-US) and declares the
 // s, a and w prefixes; [Message.NS] declares others as they are used.
 func NewResponse(req *Header, action string) *Message {
-	m := &Message{lang: defaultLang, action: action, id: "uuid:" + strings.ToUpper(uuid.NewString())}
+	m := &Message{lang: defaultLang, action: action, id: NewID()}
 	if req != nil {
 		if req.Locale != "" {
 			m.lang = req.Locale
@@ -46,6 +45,23 @@ func NewResponse(req *Header, action string) *Message {
 		m.relatesTo = req.MessageID
 	}
 	return m
+}
+
+// NewID returns a fresh identifier in the form Windows writes message IDs
+// and enumeration contexts: "uuid:" and a random (version 4) UUID in upper
+// case.
+func NewID() string {
+	u := uuid.New()
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, 41)
+	b = append(b, "uuid:"...)
+	for i, x := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, hex[x>>4], hex[x&15])
+	}
+	return string(b)
 }
 
 // Header returns the s:Header element holding the addressing headers, to

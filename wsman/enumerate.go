@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	"github.com/google/uuid"
 
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/soap"
@@ -201,7 +200,7 @@ func (e *enumerations) reserve(owner string) (*enumTicket, error) {
 	}
 	e.count[owner]++
 	e.pending++
-	return &enumTicket{owner: owner, id: "uuid:" + strings.ToUpper(uuid.NewString())}, nil
+	return &enumTicket{owner: owner, id: soap.NewID()}, nil
 }
 
 // cancel gives back an unused reservation; it does nothing after open.
