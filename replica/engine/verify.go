@@ -3,10 +3,12 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/replicad/replicad/beneath"
@@ -160,10 +162,15 @@ func (v *verifier) run(ctx context.Context, from, end int64) error {
 			}
 			n := min(v.opts.ChunkSize, e.End()-off)
 			s, d := sbuf[:n], dbuf[:n]
-			if err := v.read(ctx, v.src, s, off, "source"); err != nil {
-				return err
-			}
-			if err := v.read(ctx, v.dst, d, off, "target"); err != nil {
+			// Both sides at once: two requests in flight, not one.
+			var dn int64
+			var derr error
+			var both sync.WaitGroup
+			both.Go(func() { dn, derr = v.read(ctx, v.dst, d, off, "target") })
+			sn, serr := v.read(ctx, v.src, s, off, "source")
+			both.Wait()
+			v.rep.BytesRead += sn + dn
+			if err := errors.Join(serr, derr); err != nil {
 				return err
 			}
 			if !bytes.Equal(s, d) {
@@ -182,28 +189,29 @@ func (v *verifier) run(ctx context.Context, from, end int64) error {
 }
 
 // read fills p with side's bytes at off: its data extents are read, its
-// holes are zeros.
-func (v *verifier) read(ctx context.Context, side *verifySide, p []byte, off int64, role string) error {
+// holes are zeros. It returns the bytes it read.
+func (v *verifier) read(ctx context.Context, side *verifySide, p []byte, off int64, role string) (int64, error) {
 	clear(p)
+	var read int64
 	end := off + int64(len(p))
 	exts := side.exts
 	i := sort.Search(len(exts), func(i int) bool { return exts[i].End() > off })
 	for ; i < len(exts) && exts[i].Offset < end; i++ {
 		lo, hi := max(exts[i].Offset, off), min(exts[i].End(), end)
 		if err := v.thr.wait(ctx, hi-lo); err != nil {
-			return fmt.Errorf("engine: verify interrupted: %w", err)
+			return read, fmt.Errorf("engine: verify interrupted: %w", err)
 		}
 		q := p[lo-off : hi-off]
 		n, err := side.f.ReadAt(q, lo)
-		v.rep.BytesRead += int64(n)
+		read += int64(n)
 		if err == io.EOF || (err == nil && n < len(q)) {
-			return fmt.Errorf("%w: %s ends at %d, expected %d", ErrSourceChanged, role, lo+int64(n), side.size)
+			return read, fmt.Errorf("%w: %s ends at %d, expected %d", ErrSourceChanged, role, lo+int64(n), side.size)
 		}
 		if err != nil {
-			return fmt.Errorf("engine: read %s at %d: %w", role, lo, err)
+			return read, fmt.Errorf("engine: read %s at %d: %w", role, lo, err)
 		}
 	}
-	return nil
+	return read, nil
 }
 
 // diff records the differing bytes of s and d, which start at file offset base.
