@@ -17,6 +17,9 @@
 // that is a symlink counts as missing; operations on it fail with an error
 // matching [ErrSymlink] and never touch the link or its target. The data
 // directory and DATA/pools themselves may be links the administrator made.
+// Lookups that only read a volume's state (Get, Lookup, List, ListAfter)
+// stat its file through pool directories held open, each checked against
+// DATA/pools before use and opened again when replaced (held.go).
 //
 // Sizes are bytes. A volume's size is always a multiple of [BlockSize] (512,
 // the logical block size CIM shows as BlockSize; NumberOfBlocks is
