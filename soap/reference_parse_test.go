@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/beevik/etree"
@@ -393,5 +394,52 @@ func TestTreeKeepsNoInput(t *testing.T) {
 		if after := render(doc, env, err); after != before {
 			t.Fatalf("overwriting the input changed the result:\nbefore %s\nafter  %s", before, after)
 		}
+	}
+}
+
+// TestBuildTreeConcurrent checks that parses running at once (sharing the
+// scanner pool) build the trees a lone parse builds; run it with -race.
+func TestBuildTreeConcurrent(t *testing.T) {
+	var texts [][]byte
+	var want []string
+	for _, m := range realMessages(t) {
+		text, _, err := DecodeText(m)
+		if err != nil {
+			continue
+		}
+		doc, err := buildTree(text)
+		if err != nil {
+			continue
+		}
+		s, err := doc.WriteToString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts, want = append(texts, text), append(want, s)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := range 20 {
+				i := (g*7 + round) % len(texts)
+				doc, err := buildTree(texts[i])
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				if s, _ := doc.WriteToString(); s != want[i] {
+					errs <- "tree differs from a lone parse:\n" + s + "\nwant\n" + want[i]
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
 	}
 }
