@@ -12,7 +12,7 @@ import (
 const maxCachedRecords = 4096
 
 // recordCache keeps the decoded form of volume records read by the lookups
-// (Get, ListAfter), keyed by ID together with the stored bytes they were
+// (Get, Lookup, ListAfter), keyed by ID together with the stored bytes they were
 // decoded from: a record is used again only while the store holds exactly
 // those bytes, so a change made by any path (or a Rescan) is seen at once,
 // and nothing needs invalidating. The Labels map of a cached record is

@@ -8,7 +8,7 @@ import (
 	"github.com/replicad/replicad/volumes"
 )
 
-// TestLookupsSeeEveryChange: Get and ListAfter reuse decoded records, yet
+// TestLookupsSeeEveryChange: Get, Lookup and ListAfter reuse decoded records, yet
 // each sees every change of the volume at once (labels, size, deletion),
 // a caller changing the Labels of a Volume it got changes nothing else, and
 // the beginning of an ID finds no volume.
@@ -21,6 +21,10 @@ func TestLookupsSeeEveryChange(t *testing.T) {
 		got, err := e.svc.Get(ctx, v.ID)
 		if err != nil || !want(got) {
 			t.Fatalf("Get %s: %+v, %v", what, got, err)
+		}
+		byName, err := e.svc.Lookup(ctx, v.Pool, v.Name)
+		if err != nil || !want(byName) {
+			t.Fatalf("Lookup %s: %+v, %v", what, byName, err)
 		}
 		page, _, err := e.svc.ListAfter(ctx, "", 10)
 		if err != nil || len(page) != 1 || !want(page[0]) {
@@ -47,6 +51,9 @@ func TestLookupsSeeEveryChange(t *testing.T) {
 	}
 	if _, err := e.svc.Get(ctx, v.ID); !errors.Is(err, volumes.ErrNotFound) {
 		t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
+	}
+	if _, err := e.svc.Lookup(ctx, v.Pool, v.Name); !errors.Is(err, volumes.ErrNotFound) {
+		t.Fatalf("Lookup after Delete: %v, want ErrNotFound", err)
 	}
 	if page, _, err := e.svc.ListAfter(ctx, "", 10); err != nil || len(page) != 0 {
 		t.Fatalf("ListAfter after Delete: %d volumes, %v", len(page), err)

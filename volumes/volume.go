@@ -537,7 +537,7 @@ func (s *Service) Lookup(ctx context.Context, pool, name string) (*Volume, error
 		if !ok {
 			return ErrNotFound
 		}
-		rec, err = getVolume(tx, id)
+		rec, err = s.lookupVolume(tx, id)
 		return err
 	}); err != nil {
 		return nil, wrap(err)
