@@ -187,9 +187,30 @@ func (w *xmlWriter) properties(prefix string, inst *Instance, depth int) bool {
 	}
 	w.b = append(w.b, '>')
 	open := len(w.b)
-	// Values are normally keyed by the declared names (Instance.Set): when
-	// every one is, a property not found under its name is NULL, without
-	// the case-insensitive search Get does.
+	if c := inst.Class; c.reg != nil && len(props) <= maxSlots {
+		// Values are normally keyed by the declared names (Instance.Set):
+		// when every one is, each goes to its property's slot in one
+		// lookup, and a property without one is NULL.
+		var slots [maxSlots]Value
+		exact := true
+		for name, v := range inst.Values {
+			i, ok := c.propIdx[name]
+			if !ok {
+				exact = false
+				break
+			}
+			slots[i] = v
+		}
+		if exact {
+			for i, p := range props {
+				w.value(prefix, p.Name, p.valueType(), slots[i], depth)
+			}
+			return w.closeProperties(open)
+		}
+	}
+	// Otherwise each property is looked up by name; when some value is
+	// not under a declared name, a property not found so is looked for
+	// case-insensitively (Get).
 	exact := 0
 	for _, p := range props {
 		if _, ok := inst.Values[p.Name]; ok {
@@ -198,15 +219,21 @@ func (w *xmlWriter) properties(prefix string, inst *Instance, depth int) bool {
 	}
 	for _, p := range props {
 		v, ok := inst.Values[p.Name]
-		if !ok {
-			if exact == len(inst.Values) {
-				v = Value{Type: p.valueType(), Array: p.Array}
-			} else {
-				v = inst.Get(p.Name)
-			}
+		if !ok && exact != len(inst.Values) {
+			v = inst.Get(p.Name)
 		}
 		w.value(prefix, p.Name, p.valueType(), v, depth)
 	}
+	return w.closeProperties(open)
+}
+
+// maxSlots is the most properties a class may have for properties to
+// gather the values on the stack.
+const maxSlots = 128
+
+// closeProperties ends what properties wrote after the start tag closed at
+// open: when nothing was, it reopens the tag (for "/>") and reports false.
+func (w *xmlWriter) closeProperties(open int) bool {
 	if len(w.b) == open {
 		w.b = w.b[:open-1]
 		return false

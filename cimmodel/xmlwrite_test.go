@@ -19,13 +19,14 @@ import (
 type gen struct {
 	data []byte
 	strs []string
+	reg  *cimmodel.Registry // where classes are registered when they can be
 }
 
 func newGen(data []byte, s string) *gen {
 	strs := []string{"", "plain", `a&b<c>d'e"f`, "tab\tnl\ncr\r\nend", "nul\x00bell\x07", "bad\xff\xfeutf8",
 		"é中😀", "\uFFFD\uFFFE\uFFFF", "\xed\xa0\x80", " lead and trail ", "]]>", "&amp;"}
 	strs = append(strs, strings.Split(s, "|")...)
-	return &gen{data: data, strs: strs}
+	return &gen{data: data, strs: strs, reg: cimmodel.NewRegistry()}
 }
 
 func (g *gen) n(k int) int {
@@ -75,6 +76,9 @@ func (g *gen) class(depth int) *cimmodel.Class {
 			p.Type = cimmodel.TypeString
 		}
 		c.Properties = append(c.Properties, p)
+	}
+	if g.n(4) != 0 {
+		_ = g.reg.Register(c) // a registered class is encoded from its property index
 	}
 	return c
 }
@@ -255,7 +259,7 @@ func checkSameAsTree(t *testing.T, g *gen) {
 		want := treeText(cimmodel.RefEncodeInstanceAs(nil, inst, form), false)
 		got := string(cimmodel.AppendInstance(nil, inst, form))
 		if got != want {
-			t.Fatalf("instance, form %d:\ngot  %s\nwant %s", form, got, want)
+			t.Fatalf("instance of %s, form %d:\ngot  %s\nwant %s", inst.Class.Name, form, got, want)
 		}
 		if err := etree.NewDocument().ReadFromString(got); err != nil {
 			t.Fatalf("instance text does not parse: %v\n%s", err, got)
