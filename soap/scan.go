@@ -413,7 +413,9 @@ func (p *scanner) adopt(e *etree.Element, kids []etree.Token) {
 	}
 	n := len(kids)
 	if cap(p.toks)-len(p.toks) < n {
-		p.toks = make([]etree.Token, 0, max(n, p.chunkSize(len(p.toks), "<", 1)+len(p.kids)))
+		// Children are elements (one '<' each, two with an end tag) and the
+		// text between them: half as many again as the '<'.
+		p.toks = make([]etree.Token, 0, max(n, p.chunkSize(len(p.toks), "<", 1)*3/2+len(p.kids)))
 	}
 	l := len(p.toks)
 	p.toks = p.toks[:l+n]
