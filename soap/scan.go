@@ -211,10 +211,11 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 			p.pos++
 			break
 		}
-		a, err := p.attribute(nattr < MaxAttributes)
+		a, err := p.attribute()
 		if err != nil {
 			return err
 		}
+		// Past the limit the tag is only checked, to be refused whole.
 		nattr++
 		if nattr <= MaxAttributes {
 			p.tag = append(p.tag, a)
@@ -280,9 +281,8 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 	return nil
 }
 
-// attribute reads one name="value" of a start tag. It decodes the value
-// only when keep is set (past the attribute limit the tag is only checked).
-func (p *scanner) attribute(keep bool) (rawAttr, error) {
+// attribute reads one name="value" of a start tag.
+func (p *scanner) attribute() (rawAttr, error) {
 	name, space, local, ok, err := p.nsname()
 	if err != nil {
 		return rawAttr{}, err
@@ -307,10 +307,6 @@ func (p *scanner) attribute(keep bool) (rawAttr, error) {
 		return rawAttr{}, p.syntaxError("unquoted or missing attribute value in element")
 	}
 	p.pos++
-	if !keep {
-		_, err := p.text(int(q), false)
-		return rawAttr{}, err
-	}
 	value, err := p.text(int(q), false)
 	if err != nil {
 		return rawAttr{}, err
@@ -603,7 +599,8 @@ func (p *scanner) directive() error {
 // text reads character data from p.pos as encoding/xml's Decoder.text does:
 // up to '<' (quote < 0, not cdata), to the closing quote (an attribute value)
 // or to "]]>" (cdata). Entities are replaced and "\r\n" and "\r" become "\n";
-// without either the result is a substring of the input.
+// without either the result is a substring of the borrowed input, which
+// keepText copies before the tree keeps it.
 func (p *scanner) text(quote int, cdata bool) (string, error) {
 	s := p.s
 	start, i, end := p.pos, p.pos, 0
