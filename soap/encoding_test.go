@@ -2,6 +2,7 @@ package soap_test
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -84,30 +85,37 @@ func TestBytesRoundTrip(t *testing.T) {
 		{soap.UTF16BE, []byte{0xFE, 0xFF, 0, '<'}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.enc.String(), func(t *testing.T) {
-			m := soap.NewResponse(req, soap.ActionGetResponse)
-			m.Body().CreateElement(m.NS(soap.NSIdentity, "Thing")).SetText("𝄞 & <ok>")
-			b, err := m.Bytes(tt.enc)
-			if err != nil {
-				t.Fatalf("Bytes: %v", err)
-			}
-			if !bytes.HasPrefix(b, tt.prefix) {
-				t.Errorf("prefix: got % x, want % x", b[:min(len(b), 8)], tt.prefix)
-			}
-			env, err := soap.Parse(b)
-			if err != nil {
-				t.Fatalf("Parse of our own reply: %v", err)
-			}
-			if env.Encoding != tt.enc {
-				t.Errorf("Encoding: got %v, want %v", env.Encoding, tt.enc)
-			}
-			if got := env.Body.Text(); got != "𝄞 & <ok>" {
-				t.Errorf("body text: got %q, want %q", got, "𝄞 & <ok>")
-			}
-			if env.Body.NamespaceURI() != soap.NSIdentity {
-				t.Errorf("body namespace: got %q, want %q", env.Body.NamespaceURI(), soap.NSIdentity)
-			}
-		})
+		for _, direct := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/direct=%v", tt.enc, direct), func(t *testing.T) {
+				m := soap.NewResponse(req, soap.ActionGetResponse)
+				tag := m.NS(soap.NSIdentity, "Thing")
+				if direct { // the body written as text, as replies write instances
+					m.SetBody(func(b []byte) []byte { return soap.AppendTextElement(b, tag, "𝄞 & <ok>") })
+				} else {
+					m.Body().CreateElement(tag).SetText("𝄞 & <ok>")
+				}
+				b, err := m.Bytes(tt.enc)
+				if err != nil {
+					t.Fatalf("Bytes: %v", err)
+				}
+				if !bytes.HasPrefix(b, tt.prefix) {
+					t.Errorf("prefix: got % x, want % x", b[:min(len(b), 8)], tt.prefix)
+				}
+				env, err := soap.Parse(b)
+				if err != nil {
+					t.Fatalf("Parse of our own reply: %v", err)
+				}
+				if env.Encoding != tt.enc {
+					t.Errorf("Encoding: got %v, want %v", env.Encoding, tt.enc)
+				}
+				if got := env.Body.Text(); got != "𝄞 & <ok>" {
+					t.Errorf("body text: got %q, want %q", got, "𝄞 & <ok>")
+				}
+				if env.Body.NamespaceURI() != soap.NSIdentity {
+					t.Errorf("body namespace: got %q, want %q", env.Body.NamespaceURI(), soap.NSIdentity)
+				}
+			})
+		}
 	}
 }
 
