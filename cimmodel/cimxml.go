@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -527,17 +526,9 @@ func cimxmlParamType(t Type) string {
 // <PARAMVALUE NAME PARAMTYPE> per non-NULL out-parameter in declared order
 // (embedded instances marked EmbeddedObject="instance").
 func EncodeCIMXMLOutput(parent *etree.Element, m *Method, res Result) {
-	rt := m.ReturnType
-	if rt == 0 {
-		rt = TypeUint32
-	}
-	rv := strconv.FormatUint(uint64(res.ReturnValue), 10)
-	if rt.isSigned() {
-		rv = strconv.FormatInt(int64(int32(res.ReturnValue)), 10)
-	}
 	ret := parent.CreateElement("RETURNVALUE")
-	ret.CreateAttr("PARAMTYPE", rt.String())
-	ret.CreateElement("VALUE").SetText(rv)
+	ret.CreateAttr("PARAMTYPE", m.returnType().String())
+	ret.CreateElement("VALUE").SetText(string(m.appendReturnValue(nil, res.ReturnValue)))
 	for _, p := range m.Params {
 		if !p.Out {
 			continue

@@ -2,6 +2,7 @@ package cimmodel
 
 import (
 	"context"
+	"strconv"
 	"strings"
 )
 
@@ -91,6 +92,23 @@ func (m *Method) Param(name string) (Parameter, bool) {
 		}
 	}
 	return Parameter{}, false
+}
+
+// returnType is the method's declared return type, uint32 when none is set.
+func (m *Method) returnType() Type {
+	if m.ReturnType == 0 {
+		return TypeUint32
+	}
+	return m.ReturnType
+}
+
+// appendReturnValue appends v as the method's return type writes it: a
+// signed type's value is the uint32's bits read as an int32.
+func (m *Method) appendReturnValue(b []byte, v uint32) []byte {
+	if m.returnType().isSigned() {
+		return strconv.AppendInt(b, int64(int32(v)), 10)
+	}
+	return strconv.AppendUint(b, uint64(v), 10)
 }
 
 // MethodFunc implements a method. target is the object path the method was

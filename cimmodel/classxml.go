@@ -171,11 +171,7 @@ func writeCIMXMLPropertyDecl(e *etree.Element, p Property, origin, c *Class, o C
 func writeCIMXMLMethodDecl(e *etree.Element, m *Method, origin, c *Class, o ClassXMLOptions) {
 	me := e.CreateElement("METHOD")
 	me.CreateAttr("NAME", m.Name)
-	rt := m.ReturnType
-	if rt == 0 {
-		rt = TypeUint32
-	}
-	me.CreateAttr("TYPE", declTypeName(rt, false))
+	me.CreateAttr("TYPE", declTypeName(m.returnType(), false))
 	originAttrs(me, origin, c, o)
 	if o.Qualifiers {
 		writeValueMap(me, m.ReturnValueMap, m.ReturnValues)

@@ -144,16 +144,8 @@ func (w *xmlWriter) output(m *Method, resourceURI string, res Result) {
 		}
 		w.value("p", p.Name, p.valueType(), v, 0)
 	}
-	rt := m.ReturnType
-	if rt == 0 {
-		rt = TypeUint32
-	}
 	w.b = append(w.b, "<p:ReturnValue>"...)
-	if rt.isSigned() {
-		w.b = strconv.AppendInt(w.b, int64(int32(res.ReturnValue)), 10)
-	} else {
-		w.b = strconv.AppendUint(w.b, uint64(res.ReturnValue), 10)
-	}
+	w.b = m.appendReturnValue(w.b, res.ReturnValue)
 	w.b = append(w.b, "</p:ReturnValue>"...)
 	w.end("p:" + m.Name + "_OUTPUT")
 }
