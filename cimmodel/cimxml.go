@@ -529,14 +529,7 @@ func EncodeCIMXMLOutput(parent *etree.Element, m *Method, res Result) {
 	ret := parent.CreateElement("RETURNVALUE")
 	ret.CreateAttr("PARAMTYPE", m.returnType().String())
 	ret.CreateElement("VALUE").SetText(string(m.appendReturnValue(nil, res.ReturnValue)))
-	for _, p := range m.Params {
-		if !p.Out {
-			continue
-		}
-		v, ok := Args(res.Out).Get(p.Name)
-		if !ok || v.IsNull() {
-			continue
-		}
+	for p, v := range m.outputs(res) {
 		pv := parent.CreateElement("PARAMVALUE")
 		pv.CreateAttr("NAME", p.Name)
 		pv.CreateAttr("PARAMTYPE", cimxmlParamType(p.valueType()))

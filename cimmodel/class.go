@@ -2,6 +2,7 @@ package cimmodel
 
 import (
 	"context"
+	"iter"
 	"strconv"
 	"strings"
 )
@@ -109,6 +110,21 @@ func (m *Method) appendReturnValue(b []byte, v uint32) []byte {
 		return strconv.AppendInt(b, int64(int32(v)), 10)
 	}
 	return strconv.AppendUint(b, uint64(v), 10)
+}
+
+// outputs yields each out parameter of m that res sets to a non-NULL value,
+// in declared order, with its value.
+func (m *Method) outputs(res Result) iter.Seq2[Parameter, Value] {
+	return func(yield func(Parameter, Value) bool) {
+		for _, p := range m.Params {
+			if !p.Out {
+				continue
+			}
+			if v, ok := Args(res.Out).Get(p.Name); ok && !v.IsNull() && !yield(p, v) {
+				return
+			}
+		}
+	}
 }
 
 // MethodFunc implements a method. target is the object path the method was

@@ -134,14 +134,7 @@ func (w *xmlWriter) output(m *Method, resourceURI string, res Result) {
 	w.start("p:" + m.Name + "_OUTPUT")
 	w.attr("xmlns:p", resourceURI)
 	w.b = append(w.b, ` xmlns:xsi="`+nsXSI+`" xmlns:cim="`+nsCIMCommon+`">`...)
-	for _, p := range m.Params {
-		if !p.Out {
-			continue
-		}
-		v, ok := Args(res.Out).Get(p.Name)
-		if !ok || v.IsNull() {
-			continue
-		}
+	for p, v := range m.outputs(res) {
 		w.value("p", p.Name, p.valueType(), v, 0)
 	}
 	w.b = append(w.b, "<p:ReturnValue>"...)
