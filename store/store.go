@@ -134,18 +134,24 @@ func (t *Tx) bucket(name string) (*bbolt.Bucket, error) {
 // Get decodes the record at bucket/key into v. It reports false, with v
 // untouched, when there is no such record.
 func (t *Tx) Get(bucket, key string, v any) (bool, error) {
-	b, err := t.bucket(bucket)
-	if err != nil || b == nil {
+	raw, err := t.GetRaw(bucket, key)
+	if err != nil || raw == nil {
 		return false, err
-	}
-	raw := b.Get([]byte(key))
-	if raw == nil {
-		return false, nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
 		return false, fmt.Errorf("store: decode %s/%s: %w", bucket, key, err)
 	}
 	return true, nil
+}
+
+// GetRaw returns the stored bytes of bucket/key, nil when there is no such
+// record. They are valid only until the transaction ends.
+func (t *Tx) GetRaw(bucket, key string) ([]byte, error) {
+	b, err := t.bucket(bucket)
+	if err != nil || b == nil {
+		return nil, err
+	}
+	return b.Get([]byte(key)), nil
 }
 
 // Put stores v, encoded as JSON, at bucket/key.

@@ -55,28 +55,15 @@ func (c *recordCache) decode(id ID, raw []byte) (volumeRecord, error) {
 	return r, nil
 }
 
-// lookupVolume is getVolume through the cache: one cursor seek to id's
-// record, decoded only when it changed since it was last read.
+// lookupVolume is getVolume through the cache: id's record, decoded only
+// when it changed since it was last read.
 func (s *Service) lookupVolume(tx *store.Tx, id ID) (volumeRecord, error) {
-	var r volumeRecord
-	found := false
-	err := tx.ForEachPrefix(bucketVolumes, string(id), func(key string, raw []byte) error {
-		if key != string(id) {
-			return store.ErrStop // a longer key with id as its prefix: id is not there
-		}
-		var err error
-		r, err = s.records.decode(id, raw)
-		found = err == nil
-		if err != nil {
-			return err
-		}
-		return store.ErrStop
-	})
+	raw, err := tx.GetRaw(bucketVolumes, string(id))
 	if err != nil {
-		return r, err
+		return volumeRecord{}, err
 	}
-	if !found {
-		return r, fmt.Errorf("%w: %s", ErrNotFound, id)
+	if raw == nil {
+		return volumeRecord{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	return r, nil
+	return s.records.decode(id, raw)
 }
