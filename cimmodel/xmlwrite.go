@@ -3,6 +3,7 @@ package cimmodel
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/replicad/replicad/soap"
 )
@@ -109,7 +110,7 @@ func (w *xmlWriter) text(s string) {
 		return
 	}
 	for {
-		i := indexByte(s, '\r')
+		i := strings.IndexByte(s, '\r')
 		if i < 0 {
 			w.b = soap.AppendEscaped(w.b, s)
 			return
@@ -118,15 +119,6 @@ func (w *xmlWriter) text(s string) {
 		w.b = append(w.b, "&#xD;"...)
 		s = s[i+1:]
 	}
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // output writes the output message of m.
