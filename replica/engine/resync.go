@@ -266,7 +266,7 @@ type resyncer struct {
 
 	changedMu sync.Mutex // serialises marks in opts.Changed
 	bufs      bufferArena
-	writes    chan blockWrite // to the one writer (apply)
+	writes    chan blockWrite // the changed blocks, to the writers (apply)
 }
 
 // plan lists the blocks to look at: the dirty ones (plus any the sidecar does not
