@@ -267,15 +267,21 @@ func (c *Client) do(req *http.Request, sess sealer) (int, []byte, error) {
 	return resp.StatusCode, out, nil
 }
 
-// maxAnswer bounds the answer read, in bytes.
-const maxAnswer = 64 << 20
+// maxAnswer bounds the answer read, in bytes; answerPrealloc is the largest
+// announced length read into a buffer of that length at once (a larger
+// answer grows as it arrives, so that a server cannot make the client hold
+// more than it has sent).
+const (
+	maxAnswer      = 64 << 20
+	answerPrealloc = 1 << 20
+)
 
 // readAnswer reads resp's body, at most maxAnswer bytes, into a buffer of the
 // body's announced length when there is one (the server sends it), so that
 // an 8 KB answer is not read through a doubling buffer.
 func readAnswer(resp *http.Response) ([]byte, error) {
 	body := io.LimitReader(resp.Body, maxAnswer)
-	if n := resp.ContentLength; n > 0 && n <= maxAnswer {
+	if n := resp.ContentLength; n > 0 && n <= answerPrealloc {
 		out := make([]byte, n)
 		if _, err := io.ReadFull(body, out); err != nil {
 			return nil, err
