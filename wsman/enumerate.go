@@ -403,14 +403,21 @@ func enumerateReply(m *soap.Message, id string, optimized bool) replyBody {
 			return append(append(append(b, "</"...), resp...), '>')
 		}
 	}
-	itemsTag := m.NS(soap.NSWSMan, "Items")
-	eos := m.NS(soap.NSWSMan, "EndOfSequence")
+	// The last reply keeps its context, empty, as Windows answers.
+	return pageReply(resp, ctx, m.NS(soap.NSWSMan, "Items"), m.NS(soap.NSWSMan, "EndOfSequence"), id, true)
+}
+
+// pageReply returns the writer of a reply that carries a page of items:
+// <resp>, the context id in <ctx> (empty or, unless keepContext, left out
+// in the last reply), the items in <itemsTag>, then <eos/> when last.
+func pageReply(resp, ctx, itemsTag, eos, id string, keepContext bool) replyBody {
 	return func(b []byte, items func([]byte) []byte, last bool) []byte {
 		b = append(append(append(b, '<'), resp...), '>')
-		if last {
-			b = soap.AppendTextElement(b, ctx, "")
-		} else {
+		switch {
+		case !last:
 			b = soap.AppendTextElement(b, ctx, id)
+		case keepContext:
+			b = soap.AppendTextElement(b, ctx, "")
 		}
 		b = appendItems(b, itemsTag, items)
 		if last {
@@ -658,21 +665,9 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 		return nil, err
 	}
 	m := soap.NewResponse(req.header(), soap.ActionPullResponse)
-	resp := m.NS(soap.NSEnumeration, "PullResponse")
-	ctx := m.NS(soap.NSEnumeration, "EnumerationContext")
-	itemsTag := m.NS(soap.NSEnumeration, "Items")
-	eos := m.NS(soap.NSEnumeration, "EndOfSequence")
-	reply := func(b []byte, items func([]byte) []byte, last bool) []byte { // the last reply has no context
-		b = append(append(append(b, '<'), resp...), '>')
-		if !last {
-			b = soap.AppendTextElement(b, ctx, en.id)
-		}
-		b = appendItems(b, itemsTag, items)
-		if last {
-			b = append(append(append(b, '<'), eos...), "/>"...)
-		}
-		return append(append(append(b, "</"...), resp...), '>')
-	}
+	// The last reply has no context.
+	reply := pageReply(m.NS(soap.NSEnumeration, "PullResponse"), m.NS(soap.NSEnumeration, "EnumerationContext"),
+		m.NS(soap.NSEnumeration, "Items"), m.NS(soap.NSEnumeration, "EndOfSequence"), en.id, false)
 	sent, err := s.fill(req, m, page, en.mode, cimmodel.EPRFormOf(en.uri), more, reply)
 	if err != nil {
 		return nil, err
