@@ -63,6 +63,8 @@ func (p *scanner) release() {
 	clear(p.prefixes[:cap(p.prefixes)])
 	clear(p.tag[:cap(p.tag)])
 	p.s, p.pos = "", 0
+	clear(p.tokAttr[:cap(p.tokAttr)])
+	p.emit, p.tok, p.tokAttr = nil, Token{}, p.tokAttr[:0]
 	p.open, p.kids, p.prefixes, p.tag, p.buf = p.open[:0], p.kids[:0], p.prefixes[:0], p.tag[:0], p.buf[:0]
 	p.elems, p.texts, p.attrs, p.toks = nil, nil, nil, nil
 	scanners.Put(p)
@@ -79,6 +81,12 @@ type scanner struct {
 	tag      []rawAttr     // attributes of the start tag being read
 	buf      []byte        // decoded text with entities or carriage returns
 
+	// emit, when not nil, receives the document as tokens instead of a
+	// tree (ReadTokens); tok is the token it is handed.
+	emit    func(*Token) error
+	tok     Token
+	tokAttr []TokenAttr // the attributes of tok, reused
+
 	// Shared arrays the tree's parts are cut from, a chunk at a time.
 	elems []etree.Element
 	texts []etree.CharData
@@ -93,7 +101,9 @@ type scanner struct {
 
 // openElement is an element whose end tag is still to come.
 type openElement struct {
-	e        *etree.Element
+	e        *etree.Element // nil when reading tokens
+	space    string         // its prefix and tag as etree splits them
+	tag      string
 	kids     int // its children are kids[kids:]
 	prefixes int // the prefixes it binds are prefixes[prefixes:]
 }
@@ -147,10 +157,14 @@ func (p *scanner) document() (*etree.Document, error) {
 		}
 	}
 	if len(p.open) != 0 {
-		return nil, parseErr(ErrMalformed, "unexpected end of input inside %s", p.open[len(p.open)-1].e.FullTag())
+		o := p.open[len(p.open)-1]
+		return nil, parseErr(ErrMalformed, "unexpected end of input inside %s", fullTag(o.space, o.tag))
 	}
 	if !sawRoot {
 		return nil, parseErr(ErrMalformed, "no root element")
+	}
+	if p.emit != nil {
+		return nil, nil
 	}
 	doc := etree.NewDocument()
 	p.adopt(&doc.Element, p.kids)
@@ -165,6 +179,10 @@ func (p *scanner) charData(data string) error {
 			return parseErr(ErrMalformed, "text outside the root element")
 		}
 		return nil
+	}
+	if p.emit != nil {
+		p.tok = Token{Kind: TextToken, Text: data}
+		return p.emit(&p.tok)
 	}
 	if len(p.texts) == cap(p.texts) {
 		p.texts = make([]etree.CharData, 0, p.chunkSize(len(p.texts), "<", 1))
@@ -237,14 +255,8 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 		return parseErr(ErrTooManyAttributes, "%d attributes on %s, more than %d", nattr, name, MaxAttributes)
 	}
 
-	if len(p.elems) == cap(p.elems) {
-		p.elems = make([]etree.Element, 0, p.chunkSize(len(p.elems), "<", 2))
-	}
-	p.elems = p.elems[:len(p.elems)+1]
-	e := &p.elems[len(p.elems)-1]
-	space0, tag := splitPrefix(name)
-	e.Space, e.Tag = intern(space0), intern(tag)
-	e.Attr = p.attrSlice(len(p.tag))
+	// The checks come first, in the order the tree was built in: an
+	// attribute twice, a prefix bound to "", then the prefixes in use.
 	for i, a := range p.tag {
 		for _, b := range p.tag[:i] {
 			if a.space == b.space && a.local == b.local {
@@ -254,15 +266,12 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 		if a.space == "xmlns" && a.value == "" {
 			return parseErr(ErrMalformed, "prefix %s bound to the empty namespace", a.local)
 		}
-		// CreateAttr splits the name as the element's was split; its parts
-		// and the value are then replaced by strings that may be kept.
-		ea := e.CreateAttr(a.name, a.value)
-		ea.Space, ea.Key, ea.Value = intern(ea.Space), intern(ea.Key), keepText(ea.Value)
 	}
 	prefixes := len(p.prefixes)
-	for _, a := range e.Attr {
-		if a.Space == "xmlns" {
-			p.prefixes = append(p.prefixes, a.Key)
+	for _, a := range p.tag {
+		// etree's split of the name, which the tree's prefix lookups use.
+		if space, key := splitPrefix(a.name); space == "xmlns" {
+			p.prefixes = append(p.prefixes, key)
 		}
 	}
 	if !p.bound(space) {
@@ -273,8 +282,27 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 			return parseErr(ErrMalformed, "unbound prefix %q on attribute %s", a.space, a.name)
 		}
 	}
+	space0, tag := splitPrefix(name)
+	if p.emit != nil {
+		return p.startToken(space0, tag, space, local, name, prefixes, empty)
+	}
+
+	if len(p.elems) == cap(p.elems) {
+		p.elems = make([]etree.Element, 0, p.chunkSize(len(p.elems), "<", 2))
+	}
+	p.elems = p.elems[:len(p.elems)+1]
+	e := &p.elems[len(p.elems)-1]
+	e.Space, e.Tag = intern(space0), intern(tag)
+	e.Attr = p.attrSlice(len(p.tag))
+	for _, a := range p.tag {
+		// CreateAttr splits the name as the element's was split (an
+		// attribute of the same split replaces the earlier one's value); its
+		// parts and the value are then replaced by strings that may be kept.
+		ea := e.CreateAttr(a.name, a.value)
+		ea.Space, ea.Key, ea.Value = intern(ea.Space), intern(ea.Key), keepText(ea.Value)
+	}
 	p.kids = append(p.kids, e)
-	p.open = append(p.open, openElement{e: e, kids: len(p.kids), prefixes: prefixes})
+	p.open = append(p.open, openElement{e: e, space: e.Space, tag: e.Tag, kids: len(p.kids), prefixes: prefixes})
 	if empty {
 		return p.closeElement(space, local, name)
 	}
@@ -371,8 +399,14 @@ func (p *scanner) closeElement(space, local, name string) error {
 		return parseErr(ErrMalformed, "unexpected end tag %s", name)
 	}
 	o := p.open[len(p.open)-1]
-	if o.e.Space != space || o.e.Tag != local {
+	if o.space != space || o.tag != local {
 		return parseErr(ErrMalformed, "unexpected end tag %s", name)
+	}
+	if p.emit != nil {
+		p.prefixes = p.prefixes[:o.prefixes]
+		p.open = p.open[:len(p.open)-1]
+		p.tok = Token{Kind: EndToken, Prefix: o.space, Local: o.tag}
+		return p.emit(&p.tok)
 	}
 	p.adopt(o.e, p.kids[o.kids:])
 	clear(p.kids[o.kids:])
