@@ -164,37 +164,77 @@ var textBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8192); return
 // [AppendEscaped] does; characters XML cannot carry (such as NUL) become
 // U+FFFD. The result is the caller's.
 func (m *Message) Bytes(enc Encoding) ([]byte, error) {
-	out, _, err := m.BytesWithin(enc, math.MaxInt)
-	return out, err
+	t, _, err := m.Render(enc, math.MaxInt)
+	return t.Detach(), err
 }
 
-// BytesWithin is [Message.Bytes] for a reply that may be at most limit
-// bytes: it returns the size of the serialised message in enc, and the
-// message only when it is within limit (nil otherwise, without making a
-// copy of it).
-func (m *Message) BytesWithin(enc Encoding, limit int) ([]byte, int, error) {
+// Render serialises the message in enc as [Message.Bytes] does, for a reply
+// that may be at most limit bytes: it returns the size of the serialised
+// message in enc, and the message only when it is within limit (an empty
+// Text otherwise). A UTF-8 message stays in the pooled buffer it was
+// written in, so that the server can send it without copying it: the
+// caller must call [Text.Release] (or [Text.Detach]) once, when done.
+func (m *Message) Render(enc Encoding, limit int) (Text, int, error) {
 	if enc != UTF8 && enc != UTF16LE && enc != UTF16BE {
-		return nil, 0, fmt.Errorf("soap: encode: unknown encoding %d", int(enc))
+		return Text{}, 0, fmt.Errorf("soap: encode: unknown encoding %d", int(enc))
 	}
 	bp := textBuffers.Get().(*[]byte)
 	text := m.appendText((*bp)[:0])
+	*bp = text
 	size := EncodedLen(text, enc)
 	if enc != UTF8 {
 		size += len(bomUTF16LE)
 	}
-	var out []byte
 	switch {
 	case size > limit:
+		releaseText(bp)
+		return Text{}, size, nil
 	case enc == UTF8:
-		out = append(make([]byte, 0, len(text)), text...)
+		return Text{b: text, bp: bp}, size, nil
 	default:
-		out, _ = encodeText(text, enc)
+		out, _ := encodeText(text, enc)
+		releaseText(bp)
+		return Text{b: out}, size, nil
 	}
-	if cap(text) <= maxPooledText {
-		*bp = text[:0]
+}
+
+// Text is a serialised message ([Message.Render]), possibly held in a
+// pooled buffer. The zero Text is empty.
+type Text struct {
+	b  []byte
+	bp *[]byte // the pooled buffer b lives in; nil when b is the caller's
+}
+
+// Bytes returns the serialised message, valid until Release.
+func (t *Text) Bytes() []byte { return t.b }
+
+// Release gives a pooled buffer back for reuse; the bytes must not be used
+// afterwards. It leaves t empty, so that a second call does nothing.
+func (t *Text) Release() {
+	if t.bp != nil {
+		releaseText(t.bp)
+	}
+	*t = Text{}
+}
+
+// Detach returns the serialised message as bytes of the caller's own (a
+// copy when it was pooled) and releases t.
+func (t *Text) Detach() []byte {
+	out := t.b
+	if t.bp != nil && out != nil {
+		out = append(make([]byte, 0, len(out)), out...)
+	}
+	t.Release()
+	return out
+}
+
+// releaseText puts a serialisation buffer back in the pool unless it grew
+// past maxPooledText.
+func releaseText(bp *[]byte) {
+	if cap(*bp) <= maxPooledText {
+		*bp = (*bp)[:0]
 		textBuffers.Put(bp)
 	}
-	return out, size, nil
 }
 
 // appendText appends the message as UTF-8 text to b.

@@ -2,6 +2,7 @@ package wsman
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -372,7 +373,7 @@ func (s *Server) enumerate(req *request) (*soap.Message, error) {
 			en.next = page[sent-1].end
 			if en.cursor != nil {
 				en.cursor.at = page[sent-1].at
-				en.cursor.itemBytes = len(req.encoded) / sent
+				en.cursor.itemBytes = len(req.encoded.Bytes()) / sent
 			}
 		}
 	}
@@ -677,7 +678,7 @@ func (s *Server) pull(req *request) (*soap.Message, error) {
 	case en.cursor != nil:
 		if sent > 0 {
 			next.at = page[sent-1].at
-			next.itemBytes = len(req.encoded) / sent
+			next.itemBytes = len(req.encoded.Bytes()) / sent
 		}
 		next.end = sent == len(page) && !more
 	case sent > 0:
@@ -806,13 +807,13 @@ func (s *Server) fill(req *request, m *soap.Message, items []item, mode string, 
 		return b
 	}
 	m.SetBody(func(b []byte) []byte { return reply(b, write, last) })
-	out, size, err := m.BytesWithin(enc, limit)
+	out, size, err := m.Render(enc, limit)
 	if err != nil {
 		return 0, fmt.Errorf("encode reply: %w", err)
 	}
 	if size > limit {
 		n, last = 0, false
-		_, base, err := m.BytesWithin(enc, 0)
+		_, base, err := m.Render(enc, 0)
 		if err != nil {
 			return 0, fmt.Errorf("encode reply: %w", err)
 		}
@@ -822,10 +823,11 @@ func (s *Server) fill(req *request, m *soap.Message, items []item, mode string, 
 		if n == 0 {
 			return 0, protoErr(faultEncodingLimit, "One item does not fit in the MaxEnvelopeSize of %d bytes.", limit)
 		}
-		if out, err = m.Bytes(enc); err != nil {
+		if out, _, err = m.Render(enc, math.MaxInt); err != nil {
 			return 0, fmt.Errorf("encode reply: %w", err)
 		}
 	}
+	req.encoded.Release()
 	req.encoded, req.encodedMsg = out, m
 	return n, nil
 }

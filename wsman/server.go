@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
@@ -159,8 +160,9 @@ type request struct {
 	maxEnvelope int
 	remote      string
 	// encoded is the encoding of encodedMsg that sized an enumeration
-	// reply (enumerate.go's fill): the reply itself, not encoded again.
-	encoded    []byte
+	// reply (enumerate.go's fill): the reply itself, not encoded again,
+	// in a pooled buffer that serveEnvelope releases once it is sent.
+	encoded    soap.Text
 	encodedMsg *soap.Message
 }
 
@@ -285,11 +287,17 @@ func (s *Server) serveEnvelope(w http.ResponseWriter, r *http.Request, env *soap
 		s.writeFault(w, env, err, start, user, r)
 		return
 	}
-	out, err := req.encoded, error(nil)
-	if out == nil || req.encodedMsg != reply {
-		out, err = reply.Bytes(env.Encoding)
+	out := req.encoded
+	req.encoded = soap.Text{}
+	// The reply is written from the buffer it was rendered in, which is
+	// reused once the write has returned (a writer keeps no slice it was
+	// given).
+	defer func() { out.Release() }()
+	if out.Bytes() == nil || req.encodedMsg != reply {
+		out.Release()
+		out, _, err = reply.Render(env.Encoding, math.MaxInt)
 	}
-	if err == nil && len(out) > req.maxEnvelope {
+	if err == nil && len(out.Bytes()) > req.maxEnvelope {
 		err = &protocolError{kind: faultEncodingLimit,
 			message: "The reply is larger than the MaxEnvelopeSize of the request."}
 	}
@@ -300,9 +308,9 @@ func (s *Server) serveEnvelope(w http.ResponseWriter, r *http.Request, env *soap
 	w.Header().Set("Content-Type", env.Encoding.ContentType())
 	// With its length the reply goes out in one write, not chunked (Go
 	// chunks a body larger than 2 KiB whose length it does not know).
-	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.Header().Set("Content-Length", strconv.Itoa(len(out.Bytes())))
 	w.WriteHeader(http.StatusOK)
-	w.Write(out)
+	w.Write(out.Bytes())
 	// Check first: the fields are built only for a line that is written
 	// (the daemon's production logger samples this line).
 	if ce := s.Logger.Check(zap.InfoLevel, "wsman"); ce != nil {
