@@ -177,27 +177,28 @@ func (r *request) selectors(sels []selector) {
 	}
 }
 
-// roundTrip posts r and returns the parsed answer. A SOAP fault comes back
-// as a *Fault error.
-func (c *Client) roundTrip(ctx context.Context, r *request) (*soap.Envelope, error) {
+// roundTrip posts r and returns the answer read and the first element of
+// its body (none for an empty body); release the reply when done. A SOAP
+// fault comes back as a *Fault error.
+func (c *Client) roundTrip(ctx context.Context, r *request) (*reply, int32, error) {
 	if c.err != nil {
-		return nil, c.err
+		return nil, none, c.err
 	}
 	data, err := r.doc.WriteToBytes()
 	if err != nil {
-		return nil, fmt.Errorf("client: encode request: %w", err)
+		return nil, none, fmt.Errorf("client: encode request: %w", err)
 	}
 	status, out, err := c.exchange(ctx, data, r.identify)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("client: %s: %w", c.url, ctx.Err())
+			return nil, none, fmt.Errorf("client: %s: %w", c.url, ctx.Err())
 		}
-		return nil, err
+		return nil, none, err
 	}
 	if status == http.StatusUnauthorized {
-		return nil, ErrUnauthorized
+		return nil, none, ErrUnauthorized
 	}
-	return c.parseAnswer(status, out)
+	return parseAnswer(status, out)
 }
 
 // exchange posts data as the client's logon requires and returns the
@@ -291,23 +292,36 @@ func readAnswer(resp *http.Response) ([]byte, error) {
 	return io.ReadAll(body)
 }
 
-// parseAnswer reads an answer other than 401.
-func (c *Client) parseAnswer(status int, out []byte) (*soap.Envelope, error) {
+// parseAnswer reads an answer other than 401, which the reply returned
+// borrows: out must not change while the reply or what is decoded from it
+// is in use. An envelope of a shape the reply does not check itself is
+// checked by soap.Parse, so that it is refused with Parse's error.
+func parseAnswer(status int, out []byte) (*reply, int32, error) {
 	if len(bytes.TrimSpace(out)) == 0 {
-		return nil, fmt.Errorf("%w: HTTP %d with an empty body", ErrProtocol, status)
+		return nil, none, fmt.Errorf("%w: HTTP %d with an empty body", ErrProtocol, status)
 	}
-	env, err := soap.Parse(out)
+	r, err := readReply(out)
 	if err != nil {
-		return nil, fmt.Errorf("%w: HTTP %d: %w", ErrProtocol, status, err)
+		return nil, none, fmt.Errorf("%w: HTTP %d: %w", ErrProtocol, status, err)
 	}
-	if f := parseFault(env.Body); f != nil {
+	body, plain := r.envelope()
+	if !plain {
+		if _, err := soap.Parse(out); err != nil {
+			r.release()
+			return nil, none, fmt.Errorf("%w: HTTP %d: %w", ErrProtocol, status, err)
+		}
+		body = r.body()
+	}
+	if f := r.fault(body); f != nil {
+		r.release()
 		f.HTTPStatus = status
-		return nil, f
+		return nil, none, f
 	}
 	if status != http.StatusOK {
-		return nil, fmt.Errorf("%w: HTTP %d", ErrProtocol, status)
+		r.release()
+		return nil, none, fmt.Errorf("%w: HTTP %d", ErrProtocol, status)
 	}
-	return env, nil
+	return r, body, nil
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose text repeats the
@@ -320,55 +334,4 @@ func unwrapURLError(err error) error {
 		}
 	}
 	return err
-}
-
-// parseFault returns the fault in body, or nil when body is no s:Fault.
-func parseFault(body *etree.Element) *Fault {
-	if body == nil || body.Tag != "Fault" || body.NamespaceURI() != soap.NSEnvelope {
-		return nil
-	}
-	f := &Fault{}
-	if code := childLocal(body, "Code"); code != nil {
-		f.Code = strings.TrimSpace(textOf(childLocal(code, "Value")))
-		if sub := childLocal(code, "Subcode"); sub != nil {
-			v := strings.TrimSpace(textOf(childLocal(sub, "Value")))
-			if i := strings.IndexByte(v, ':'); i >= 0 {
-				v = v[i+1:]
-			}
-			f.Subcode = v
-		}
-	}
-	if reason := childLocal(body, "Reason"); reason != nil {
-		f.Reason = strings.TrimSpace(textOf(childLocal(reason, "Text")))
-	}
-	if detail := childLocal(body, "Detail"); detail != nil {
-		if wf := childLocal(detail, "WSManFault"); wf != nil {
-			n, _ := strconv.ParseUint(wf.SelectAttrValue("Code", "0"), 10, 32)
-			f.WSManCode = uint32(n)
-			if msg := childLocal(wf, "Message"); msg != nil {
-				f.Message = strings.TrimSpace(msg.Text())
-			}
-		}
-	}
-	return f
-}
-
-// childLocal returns the first child element of e with local name local.
-func childLocal(e *etree.Element, local string) *etree.Element {
-	if e == nil {
-		return nil
-	}
-	for _, c := range e.ChildElements() {
-		if c.Tag == local {
-			return c
-		}
-	}
-	return nil
-}
-
-func textOf(e *etree.Element) string {
-	if e == nil {
-		return ""
-	}
-	return e.Text()
 }

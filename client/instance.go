@@ -5,10 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/beevik/etree"
-
 	"github.com/replicad/replicad/cimmodel"
-	"github.com/replicad/replicad/soap"
 )
 
 // Instance is a CIM instance as read from the wire, without its class
@@ -90,82 +87,6 @@ func (p Property) Text() string {
 	return strings.Join(parts, ",")
 }
 
-// decodeInstance reads an instance element in the WS-CIM form (DSP0230).
-func decodeInstance(e *etree.Element) (*Instance, error) {
-	inst := &Instance{Class: e.Tag, ResourceURI: e.NamespaceURI()}
-	if t := attrNS(e, soap.NSXSI, "type"); t != "" {
-		if i := strings.IndexByte(t, ':'); i >= 0 {
-			t = t[i+1:]
-		}
-		inst.Class = strings.TrimSuffix(t, "_Type")
-	}
-	if err := decodeProperties(inst, e); err != nil {
-		return nil, err
-	}
-	return inst, nil
-}
-
-// decodeProperties appends e's children to inst as properties; repeated
-// names become arrays. The first value of every scalar property shares one
-// backing array (a reply of 5 volumes has about 130 of them).
-func decodeProperties(inst *Instance, e *etree.Element) error {
-	children := e.ChildElements()
-	if inst.Properties == nil {
-		inst.Properties = make([]Property, 0, len(children))
-	}
-	values := make([]string, 0, len(children)) // backing of single values
-	for _, c := range children {
-		i := propertyIndex(inst.Properties, c.Tag)
-		seen := i >= 0
-		if !seen {
-			inst.Properties = append(inst.Properties, Property{Name: c.Tag})
-			i = len(inst.Properties) - 1
-		}
-		p := &inst.Properties[i]
-		grand := c.ChildElements()
-		switch nil_ := attrNS(c, soap.NSXSI, "nil"); {
-		case nil_ == "true" || nil_ == "1":
-			if !seen {
-				p.Null = true
-			}
-		case hasLocal(grand, "ReferenceParameters"):
-			r, err := cimmodel.ParseEPR(c)
-			if err != nil {
-				return fmt.Errorf("%w: property %s: %w", ErrProtocol, c.Tag, err)
-			}
-			p.Refs = append(p.Refs, r)
-		case len(grand) == 0:
-			if p.Values == nil {
-				// A capacity of one: a second value (an array) copies.
-				values = append(values, c.Text())
-				p.Values = values[len(values)-1 : len(values) : len(values)]
-			} else {
-				p.Values = append(p.Values, c.Text())
-			}
-		default:
-			first := grand[0]
-			switch first.Tag {
-			case "Datetime", "Interval", "Date", "Time":
-				p.Values = append(p.Values, strings.TrimSpace(first.Text()))
-			default:
-				sub, err := decodeInstance(c)
-				if err != nil {
-					return err
-				}
-				if len(grand) == 1 && attrNS(c, soap.NSXSI, "type") == "" {
-					// <Param><q1:Class ...>...</q1:Class></Param>
-					sub, err = decodeInstance(first)
-					if err != nil {
-						return err
-					}
-				}
-				p.Instances = append(p.Instances, sub)
-			}
-		}
-	}
-	return nil
-}
-
 // propertyIndex returns the index of the property named name in props, or
 // -1. It looks from the end: the values of an array are adjacent, and an
 // instance has a few dozen properties at most, fewer than a map would need
@@ -177,26 +98,6 @@ func propertyIndex(props []Property, name string) int {
 		}
 	}
 	return -1
-}
-
-// hasLocal reports whether one of elems has the local name local.
-func hasLocal(elems []*etree.Element, local string) bool {
-	for _, e := range elems {
-		if e.Tag == local {
-			return true
-		}
-	}
-	return false
-}
-
-// attrNS returns the value of the attribute local in namespace ns.
-func attrNS(e *etree.Element, ns, local string) string {
-	for _, a := range e.Attr {
-		if a.Key == local && a.NamespaceURI() == ns {
-			return a.Value
-		}
-	}
-	return ""
 }
 
 // FormatPath writes p as CIM object-path text the way WMI shows __RELPATH:

@@ -4,18 +4,17 @@ import (
 	"os"
 	"slices"
 	"testing"
-
-	"github.com/replicad/replicad/soap"
 )
 
-// decodeBody parses an envelope and decodes the instance that is its body.
+// decodeBody reads an envelope and decodes the instance that is its body.
 func decodeBody(t *testing.T, envelope []byte) *Instance {
 	t.Helper()
-	env, err := soap.Parse(envelope)
+	r, b, err := parseAnswer(200, envelope)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst, err := decodeInstance(env.Body)
+	defer r.release()
+	inst, err := r.instance(b)
 	if err != nil {
 		t.Fatal(err)
 	}

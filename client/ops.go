@@ -30,22 +30,27 @@ func (c *Client) Identify(ctx context.Context) (Identity, error) {
 	r.body.CreateAttr("xmlns:wsmid", soap.NSIdentity)
 	r.body.CreateElement("wsmid:Identify")
 	r.identify = true
-	env, err := c.roundTrip(ctx, r)
+	rep, b, err := c.roundTrip(ctx, r)
 	if err != nil {
 		return Identity{}, err
 	}
-	b := env.Body
-	if b == nil || b.Tag != "IdentifyResponse" {
-		return Identity{}, fmt.Errorf("%w: Identify answered with %s", ErrProtocol, tagOf(b))
+	defer rep.release()
+	return rep.identity(b)
+}
+
+// identity decodes the answer to Identify, element b of rep.
+func (rep *reply) identity(b int32) (Identity, error) {
+	if b == none || rep.nodes[b].local != "IdentifyResponse" {
+		return Identity{}, fmt.Errorf("%w: Identify answered with %s", ErrProtocol, rep.fullTag(b))
 	}
 	id := Identity{
-		ProtocolVersion: strings.TrimSpace(textOf(childLocal(b, "ProtocolVersion"))),
-		ProductVendor:   strings.TrimSpace(textOf(childLocal(b, "ProductVendor"))),
-		ProductVersion:  strings.TrimSpace(textOf(childLocal(b, "ProductVersion"))),
+		ProtocolVersion: strings.TrimSpace(rep.text(rep.child(b, "ProtocolVersion"))),
+		ProductVendor:   strings.TrimSpace(rep.text(rep.child(b, "ProductVendor"))),
+		ProductVersion:  strings.TrimSpace(rep.text(rep.child(b, "ProductVersion"))),
 	}
-	if sp := childLocal(b, "SecurityProfiles"); sp != nil {
-		for _, p := range sp.ChildElements() {
-			id.SecurityProfiles = append(id.SecurityProfiles, strings.TrimSpace(p.Text()))
+	if sp := rep.child(b, "SecurityProfiles"); sp != none {
+		for p := rep.nodes[sp].first; p != none; p = rep.nodes[p].next {
+			id.SecurityProfiles = append(id.SecurityProfiles, strings.TrimSpace(rep.nodes[p].text))
 		}
 	}
 	return id, nil
@@ -79,14 +84,15 @@ func (c *Client) Get(ctx context.Context, p cimmodel.ObjectPath) (*Instance, err
 	uri, sels := pathSelectors(p)
 	r := c.newRequest(soap.ActionGet, uri)
 	r.selectors(sels)
-	env, err := c.roundTrip(ctx, r)
+	rep, b, err := c.roundTrip(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	if env.Body == nil {
+	defer rep.release()
+	if b == none {
 		return nil, fmt.Errorf("%w: Get answered with an empty body", ErrProtocol)
 	}
-	inst, err := decodeInstance(env.Body)
+	inst, err := rep.instance(b)
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +105,12 @@ func (c *Client) Delete(ctx context.Context, p cimmodel.ObjectPath) error {
 	uri, sels := pathSelectors(p)
 	r := c.newRequest(soap.ActionDelete, uri)
 	r.selectors(sels)
-	_, err := c.roundTrip(ctx, r)
-	return err
+	rep, _, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return err
+	}
+	rep.release()
+	return nil
 }
 
 // EnumerateOptions narrow an enumeration. At most one of WQL and
@@ -146,20 +156,11 @@ func (c *Client) Enumerate(ctx context.Context, namespace, class string, opts En
 	case opts.Association != nil:
 		writeAssociationFilter(en, opts.Association)
 	}
-	env, err := c.roundTrip(ctx, r)
+	var out []*Instance
+	end, ctxID, err := c.page(ctx, r, "Enumerate", &out)
 	if err != nil {
 		return nil, err
 	}
-	resp := env.Body
-	if resp == nil || resp.Tag != "EnumerateResponse" {
-		return nil, fmt.Errorf("%w: Enumerate answered with %s", ErrProtocol, tagOf(resp))
-	}
-	var out []*Instance
-	if err := readItems(&out, childLocal(resp, "Items")); err != nil {
-		return nil, err
-	}
-	end := childLocal(resp, "EndOfSequence") != nil
-	ctxID := strings.TrimSpace(textOf(childLocal(resp, "EnumerationContext")))
 	for !end {
 		if ctxID == "" {
 			return nil, fmt.Errorf("%w: enumeration without context or EndOfSequence", ErrProtocol)
@@ -169,21 +170,36 @@ func (c *Client) Enumerate(ctx context.Context, namespace, class string, opts En
 		pull := pr.body.CreateElement("n:Pull")
 		pull.CreateElement("n:EnumerationContext").SetText(ctxID)
 		pull.CreateElement("n:MaxElements").SetText(strconv.Itoa(max))
-		env, err := c.roundTrip(ctx, pr)
-		if err != nil {
+		if end, ctxID, err = c.page(ctx, pr, "Pull", &out); err != nil {
 			return nil, err
 		}
-		resp := env.Body
-		if resp == nil || resp.Tag != "PullResponse" {
-			return nil, fmt.Errorf("%w: Pull answered with %s", ErrProtocol, tagOf(resp))
-		}
-		if err := readItems(&out, childLocal(resp, "Items")); err != nil {
-			return nil, err
-		}
-		end = childLocal(resp, "EndOfSequence") != nil
-		ctxID = strings.TrimSpace(textOf(childLocal(resp, "EnumerationContext")))
 	}
 	return out, nil
+}
+
+// page sends the Enumerate or Pull r (op) and appends the items of its
+// answer to out; it returns whether the answer ended the sequence, and the
+// context to pull the next page with.
+func (c *Client) page(ctx context.Context, r *request, op string, out *[]*Instance) (end bool, ctxID string, err error) {
+	rep, b, err := c.roundTrip(ctx, r)
+	if err != nil {
+		return false, "", err
+	}
+	defer rep.release()
+	return rep.page(b, op, out)
+}
+
+// page decodes element b of rep, the answer to an Enumerate or Pull (op),
+// as Client.page returns it.
+func (rep *reply) page(b int32, op string, out *[]*Instance) (end bool, ctxID string, err error) {
+	if b == none || rep.nodes[b].local != op+"Response" {
+		return false, "", fmt.Errorf("%w: %s answered with %s", ErrProtocol, op, rep.fullTag(b))
+	}
+	if err := rep.items(out, rep.child(b, "Items")); err != nil {
+		return false, "", err
+	}
+	end = rep.child(b, "EndOfSequence") != none
+	return end, strings.TrimSpace(rep.text(rep.child(b, "EnumerationContext"))), nil
 }
 
 // writeAssociationFilter appends a wsman:Filter in the association dialect.
@@ -207,54 +223,6 @@ func writeAssociationFilter(parent *etree.Element, f *cimmodel.AssociationFilter
 			ai.CreateElement(kv.name).SetText(kv.value)
 		}
 	}
-}
-
-// readItems decodes the items of an Items element: wsman:Item pairs of an
-// instance and its EPR, bare instances, or bare EPRs.
-func readItems(out *[]*Instance, items *etree.Element) error {
-	if items == nil {
-		return nil
-	}
-	for _, it := range items.ChildElements() {
-		switch {
-		case it.Tag == "Item" && it.NamespaceURI() == soap.NSWSMan:
-			var inst *Instance
-			var path *cimmodel.ObjectPath
-			for _, c := range it.ChildElements() {
-				if c.Tag == "EndpointReference" {
-					p, err := cimmodel.ParseEPR(c)
-					if err != nil {
-						return fmt.Errorf("%w: item EPR: %w", ErrProtocol, err)
-					}
-					path = &p
-					continue
-				}
-				i, err := decodeInstance(c)
-				if err != nil {
-					return err
-				}
-				inst = i
-			}
-			if inst == nil {
-				return fmt.Errorf("%w: wsman:Item without an instance", ErrProtocol)
-			}
-			inst.Path = path
-			*out = append(*out, inst)
-		case it.Tag == "EndpointReference":
-			p, err := cimmodel.ParseEPR(it)
-			if err != nil {
-				return fmt.Errorf("%w: item EPR: %w", ErrProtocol, err)
-			}
-			*out = append(*out, &Instance{Class: p.Class, Path: &p})
-		default:
-			inst, err := decodeInstance(it)
-			if err != nil {
-				return err
-			}
-			*out = append(*out, inst)
-		}
-	}
-	return nil
 }
 
 // Arg is one in-parameter of Invoke. Set Values for scalars and arrays of
@@ -326,18 +294,29 @@ func (c *Client) Invoke(ctx context.Context, target cimmodel.ObjectPath, method 
 			}
 		}
 	}
-	env, err := c.roundTrip(ctx, r)
+	rep, b, err := c.roundTrip(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	b := env.Body
-	if b == nil || b.Tag != method+"_OUTPUT" {
-		return nil, fmt.Errorf("%w: %s answered with %s", ErrProtocol, method, tagOf(b))
+	defer rep.release()
+	return rep.output(b, method)
+}
+
+// output decodes element b of rep, the answer to a call of method.
+func (rep *reply) output(b int32, method string) (*Output, error) {
+	if b == none || rep.nodes[b].local != method+"_OUTPUT" {
+		return nil, fmt.Errorf("%w: %s answered with %s", ErrProtocol, method, rep.fullTag(b))
 	}
-	params := &Instance{Class: b.Tag, ResourceURI: b.NamespaceURI()}
-	if err := decodeProperties(params, b); err != nil {
+	params := &Instance{Class: rep.nodes[b].local, ResourceURI: rep.ns(b)}
+	if err := rep.properties(params, b); err != nil {
 		return nil, err
 	}
+	return outputOf(params, method)
+}
+
+// outputOf takes the ReturnValue out of params, the out-parameters of a
+// call of method.
+func outputOf(params *Instance, method string) (*Output, error) {
 	out := &Output{Params: params}
 	rv, ok := params.Prop("ReturnValue")
 	if !ok || len(rv.Values) != 1 {
@@ -356,11 +335,4 @@ func (c *Client) Invoke(ctx context.Context, target cimmodel.ObjectPath, method 
 	}
 	params.Properties = kept
 	return out, nil
-}
-
-func tagOf(e *etree.Element) string {
-	if e == nil {
-		return "an empty body"
-	}
-	return e.FullTag()
 }
