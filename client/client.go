@@ -12,10 +12,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/beevik/etree"
-	"github.com/google/uuid"
+	"crypto/rand"
 	krbclient "github.com/jcmturner/gokrb5/v8/client"
 
+	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/soap"
 )
 
@@ -116,48 +116,65 @@ func Open(url, user, password string, opts Options) (*Client, error) {
 	return c, err
 }
 
-// request is an outgoing envelope.
+// request is an outgoing envelope, written as text as it is built: the
+// header (newRequest, then selectors), then the body (openBody, elements,
+// then bytes closes it). What it writes is what an etree of the same
+// elements serialised to (AppendEscaped's escaping, an element without
+// content as <tag/>), as the client wrote requests before.
 type request struct {
-	doc  *etree.Document
-	head *etree.Element
-	body *etree.Element
+	b      []byte
+	inBody bool // the header is closed and the body open
 	// identify marks an Identify, which a client without credentials sends
 	// with the header WSMANIDENTIFY: unauthenticated ([MS-WSMV] 3.1.4.1.23).
 	identify bool
 }
 
+// envelopeStart opens every request.
+const envelopeStart = `<s:Envelope xmlns:s="` + soap.NSEnvelope + `" xmlns:a="` + soap.NSAddressing + `" xmlns:w="` + soap.NSWSMan + `">`
+
 // newRequest starts an envelope with the addressing and WS-Management
 // headers WinRM clients send: To, ResourceURI (when not empty), ReplyTo,
 // Action, MaxEnvelopeSize, MessageID, Locale, OperationTimeout.
 func (c *Client) newRequest(action, resourceURI string) *request {
-	doc := etree.NewDocument()
-	env := doc.CreateElement("s:Envelope")
-	env.CreateAttr("xmlns:s", soap.NSEnvelope)
-	env.CreateAttr("xmlns:a", soap.NSAddressing)
-	env.CreateAttr("xmlns:w", soap.NSWSMan)
-	h := env.CreateElement("s:Header")
-	h.CreateElement("a:To").SetText(c.url)
+	b := make([]byte, 0, 1024)
+	b = append(b, envelopeStart+"<s:Header>"...)
+	b = soap.AppendTextElement(b, "a:To", c.url)
 	if resourceURI != "" {
-		ru := h.CreateElement("w:ResourceURI")
-		ru.CreateAttr("s:mustUnderstand", "true")
-		ru.SetText(resourceURI)
+		b = append(b, `<w:ResourceURI s:mustUnderstand="true">`...)
+		b = soap.AppendEscaped(b, resourceURI)
+		b = append(b, "</w:ResourceURI>"...)
 	}
-	h.CreateElement("a:ReplyTo").CreateElement("a:Address").SetText(soap.AddressAnonymous)
+	b = append(b, "<a:ReplyTo><a:Address>"+soap.AddressAnonymous+"</a:Address></a:ReplyTo>"...)
 	if action != "" {
-		a := h.CreateElement("a:Action")
-		a.CreateAttr("s:mustUnderstand", "true")
-		a.SetText(action)
+		b = append(b, `<a:Action s:mustUnderstand="true">`...)
+		b = soap.AppendEscaped(b, action)
+		b = append(b, "</a:Action>"...)
 	}
-	mes := h.CreateElement("w:MaxEnvelopeSize")
-	mes.CreateAttr("s:mustUnderstand", "true")
-	mes.SetText(strconv.Itoa(c.maxEnvelope))
-	h.CreateElement("a:MessageID").SetText("uuid:" + strings.ToUpper(uuid.NewString()))
-	loc := h.CreateElement("w:Locale")
-	loc.CreateAttr("xml:lang", "en-US")
-	loc.CreateAttr("s:mustUnderstand", "false")
-	h.CreateElement("w:OperationTimeout").SetText(soap.FormatDuration(c.timeout))
-	body := env.CreateElement("s:Body")
-	return &request{doc: doc, head: h, body: body}
+	b = append(b, `<w:MaxEnvelopeSize s:mustUnderstand="true">`...)
+	b = strconv.AppendInt(b, int64(c.maxEnvelope), 10)
+	b = append(b, "</w:MaxEnvelopeSize><a:MessageID>"...)
+	b = appendMessageID(b)
+	b = append(b, `</a:MessageID><w:Locale xml:lang="en-US" s:mustUnderstand="false"/>`...)
+	b = soap.AppendTextElement(b, "w:OperationTimeout", soap.FormatDuration(c.timeout))
+	return &request{b: b}
+}
+
+// appendMessageID appends a new message ID: "uuid:" and a random (version
+// 4) UUID in capitals, as WinRM clients write it.
+func appendMessageID(b []byte) []byte {
+	var u [16]byte
+	rand.Read(u[:])
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	const digits = "0123456789ABCDEF"
+	b = append(b, "uuid:"...)
+	for i, x := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
+		}
+		b = append(b, digits[x>>4], digits[x&0x0f])
+	}
+	return b
 }
 
 // selectors adds a wsman:SelectorSet to the request headers.
@@ -165,16 +182,41 @@ func (r *request) selectors(sels []selector) {
 	if len(sels) == 0 {
 		return
 	}
-	ss := r.head.CreateElement("w:SelectorSet")
+	r.b = append(r.b, "<w:SelectorSet>"...)
 	for _, s := range sels {
-		e := ss.CreateElement("w:Selector")
-		e.CreateAttr("Name", s.name)
-		if s.ref != nil {
-			s.ref.WriteEPR(e.CreateElement("a:EndpointReference"), "")
-			continue
+		r.b = append(r.b, `<w:Selector Name="`...)
+		r.b = soap.AppendEscaped(r.b, s.name)
+		switch {
+		case s.ref != nil:
+			r.b = append(r.b, `"><a:EndpointReference>`...)
+			r.b = cimmodel.AppendEPR(r.b, *s.ref, "", cimmodel.EPRNative)
+			r.b = append(r.b, "</a:EndpointReference></w:Selector>"...)
+		case s.value == "":
+			r.b = append(r.b, `"/>`...)
+		default:
+			r.b = append(r.b, `">`...)
+			r.b = soap.AppendEscaped(r.b, s.value)
+			r.b = append(r.b, "</w:Selector>"...)
 		}
-		e.SetText(s.value)
 	}
+	r.b = append(r.b, "</w:SelectorSet>"...)
+}
+
+// openBody closes the header and opens the body, with the namespace
+// declaration decl (` xmlns:p="uri"`, or "").
+func (r *request) openBody(decl string) {
+	r.b = append(r.b, "</s:Header><s:Body"...)
+	r.b = append(r.b, decl...)
+	r.b = append(r.b, '>')
+	r.inBody = true
+}
+
+// bytes ends the envelope and returns it.
+func (r *request) bytes() []byte {
+	if !r.inBody {
+		return append(r.b, "</s:Header><s:Body/></s:Envelope>"...)
+	}
+	return append(r.b, "</s:Body></s:Envelope>"...)
 }
 
 // roundTrip posts r and returns the answer read and the first element of
@@ -184,11 +226,7 @@ func (c *Client) roundTrip(ctx context.Context, r *request) (*reply, int32, erro
 	if c.err != nil {
 		return nil, none, c.err
 	}
-	data, err := r.doc.WriteToBytes()
-	if err != nil {
-		return nil, none, fmt.Errorf("client: encode request: %w", err)
-	}
-	status, out, err := c.exchange(ctx, data, r.identify)
+	status, out, err := c.exchange(ctx, r.bytes(), r.identify)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, none, fmt.Errorf("client: %s: %w", c.url, ctx.Err())

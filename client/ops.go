@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/beevik/etree"
-
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/soap"
 )
@@ -23,13 +21,9 @@ type Identity struct {
 // Identify asks the server what it is. It needs no credentials on WinRM, but
 // the client sends them when it has them.
 func (c *Client) Identify(ctx context.Context) (Identity, error) {
-	r := c.newRequest("", "")
-	for _, h := range r.head.ChildElements() {
-		r.head.RemoveChild(h)
-	}
-	r.body.CreateAttr("xmlns:wsmid", soap.NSIdentity)
-	r.body.CreateElement("wsmid:Identify")
-	r.identify = true
+	// No header at all, as Windows' clients send it.
+	r := &request{b: []byte(envelopeStart + `<s:Header/><s:Body xmlns:wsmid="` + soap.NSIdentity + `"><wsmid:Identify/>`),
+		inBody: true, identify: true}
 	rep, b, err := c.roundTrip(ctx, r)
 	if err != nil {
 		return Identity{}, err
@@ -143,19 +137,19 @@ func (c *Client) Enumerate(ctx context.Context, namespace, class string, opts En
 	if strings.HasPrefix(uri, cimmodel.DMTFPrefix) && namespace != "" {
 		r.selectors([]selector{{name: cimmodel.CIMNamespaceSelector, value: namespace}})
 	}
-	r.body.CreateAttr("xmlns:n", soap.NSEnumeration)
-	en := r.body.CreateElement("n:Enumerate")
-	en.CreateElement("w:OptimizeEnumeration")
-	en.CreateElement("w:MaxElements").SetText(strconv.Itoa(max))
-	en.CreateElement("w:EnumerationMode").SetText("EnumerateObjectAndEPR")
+	r.openBody(` xmlns:n="` + soap.NSEnumeration + `"`)
+	r.b = append(r.b, "<n:Enumerate><w:OptimizeEnumeration/><w:MaxElements>"...)
+	r.b = strconv.AppendInt(r.b, int64(max), 10)
+	r.b = append(r.b, "</w:MaxElements><w:EnumerationMode>EnumerateObjectAndEPR</w:EnumerationMode>"...)
 	switch {
 	case opts.WQL != "":
-		f := en.CreateElement("w:Filter")
-		f.CreateAttr("Dialect", cimmodel.DialectWQL)
-		f.SetText(opts.WQL)
+		r.b = append(r.b, `<w:Filter Dialect="`+cimmodel.DialectWQL+`">`...)
+		r.b = soap.AppendEscaped(r.b, opts.WQL)
+		r.b = append(r.b, "</w:Filter>"...)
 	case opts.Association != nil:
-		writeAssociationFilter(en, opts.Association)
+		r.b = appendAssociationFilter(r.b, opts.Association)
 	}
+	r.b = append(r.b, "</n:Enumerate>"...)
 	var out []*Instance
 	end, ctxID, err := c.page(ctx, r, "Enumerate", &out)
 	if err != nil {
@@ -166,10 +160,12 @@ func (c *Client) Enumerate(ctx context.Context, namespace, class string, opts En
 			return nil, fmt.Errorf("%w: enumeration without context or EndOfSequence", ErrProtocol)
 		}
 		pr := c.newRequest(soap.ActionPull, uri)
-		pr.body.CreateAttr("xmlns:n", soap.NSEnumeration)
-		pull := pr.body.CreateElement("n:Pull")
-		pull.CreateElement("n:EnumerationContext").SetText(ctxID)
-		pull.CreateElement("n:MaxElements").SetText(strconv.Itoa(max))
+		pr.openBody(` xmlns:n="` + soap.NSEnumeration + `"`)
+		pr.b = append(pr.b, "<n:Pull>"...)
+		pr.b = soap.AppendTextElement(pr.b, "n:EnumerationContext", ctxID)
+		pr.b = append(pr.b, "<n:MaxElements>"...)
+		pr.b = strconv.AppendInt(pr.b, int64(max), 10)
+		pr.b = append(pr.b, "</n:MaxElements></n:Pull>"...)
 		if end, ctxID, err = c.page(ctx, pr, "Pull", &out); err != nil {
 			return nil, err
 		}
@@ -202,17 +198,18 @@ func (rep *reply) page(b int32, op string, out *[]*Instance) (end bool, ctxID st
 	return end, strings.TrimSpace(rep.text(rep.child(b, "EnumerationContext"))), nil
 }
 
-// writeAssociationFilter appends a wsman:Filter in the association dialect.
-func writeAssociationFilter(parent *etree.Element, f *cimmodel.AssociationFilter) {
-	filter := parent.CreateElement("w:Filter")
-	filter.CreateAttr("Dialect", cimmodel.DialectAssociation)
-	filter.CreateAttr("xmlns:b", soap.NSCIMBinding)
+// appendAssociationFilter appends a wsman:Filter in the association
+// dialect.
+func appendAssociationFilter(b []byte, f *cimmodel.AssociationFilter) []byte {
 	kind := "b:AssociatedInstances"
 	if f.Instances {
 		kind = "b:AssociationInstances"
 	}
-	ai := filter.CreateElement(kind)
-	f.Object.WriteEPR(ai.CreateElement("b:Object"), "")
+	b = append(b, `<w:Filter Dialect="`+cimmodel.DialectAssociation+`" xmlns:b="`+soap.NSCIMBinding+`"><`...)
+	b = append(b, kind...)
+	b = append(b, "><b:Object>"...)
+	b = cimmodel.AppendEPR(b, f.Object, "", cimmodel.EPRNative)
+	b = append(b, "</b:Object>"...)
 	for _, kv := range []struct{ name, value string }{
 		{"b:AssociationClassName", f.AssociationClassName},
 		{"b:Role", f.Role},
@@ -220,9 +217,12 @@ func writeAssociationFilter(parent *etree.Element, f *cimmodel.AssociationFilter
 		{"b:ResultRole", f.ResultRole},
 	} {
 		if kv.value != "" {
-			ai.CreateElement(kv.name).SetText(kv.value)
+			b = soap.AppendTextElement(b, kv.name, kv.value)
 		}
 	}
+	b = append(b, "</"...)
+	b = append(b, kind...)
+	return append(b, "></w:Filter>"...)
 }
 
 // Arg is one in-parameter of Invoke. Set Values for scalars and arrays of
@@ -276,23 +276,42 @@ func (c *Client) Invoke(ctx context.Context, target cimmodel.ObjectPath, method 
 	uri, sels := pathSelectors(target)
 	r := c.newRequest(uri+"/"+method, uri)
 	r.selectors(sels)
-	in := r.body.CreateElement("p:" + method + "_INPUT")
-	in.CreateAttr("xmlns:p", uri)
+	r.openBody("")
+	r.b = append(r.b, "<p:"...)
+	r.b = append(r.b, method...)
+	r.b = append(r.b, `_INPUT xmlns:p="`...)
+	r.b = soap.AppendEscaped(r.b, uri)
+	r.b = append(r.b, '"')
+	start := len(r.b)
+	r.b = append(r.b, '>')
 	for _, a := range args {
 		switch {
 		case a.Null:
-			e := in.CreateElement("p:" + a.Name)
-			e.CreateAttr("xmlns:xsi", soap.NSXSI)
-			e.CreateAttr("xsi:nil", "true")
+			r.b = append(r.b, "<p:"...)
+			r.b = append(r.b, a.Name...)
+			r.b = append(r.b, ` xmlns:xsi="`+soap.NSXSI+`" xsi:nil="true"/>`...)
 		case len(a.Refs) > 0:
 			for _, ref := range a.Refs {
-				ref.WriteEPR(in.CreateElement("p:"+a.Name), "")
+				r.b = append(r.b, "<p:"...)
+				r.b = append(r.b, a.Name...)
+				r.b = append(r.b, '>')
+				r.b = cimmodel.AppendEPR(r.b, ref, "", cimmodel.EPRNative)
+				r.b = append(r.b, "</p:"...)
+				r.b = append(r.b, a.Name...)
+				r.b = append(r.b, '>')
 			}
 		default:
 			for _, v := range a.Values {
-				in.CreateElement("p:" + a.Name).SetText(v)
+				r.b = soap.AppendTextElement(r.b, "p:"+a.Name, v)
 			}
 		}
+	}
+	if len(r.b) == start+1 {
+		r.b = append(r.b[:start], "/>"...) // no arguments: <p:Method_INPUT .../>
+	} else {
+		r.b = append(r.b, "</p:"...)
+		r.b = append(r.b, method...)
+		r.b = append(r.b, "_INPUT>"...)
 	}
 	rep, b, err := c.roundTrip(ctx, r)
 	if err != nil {

@@ -290,3 +290,176 @@ func attrNS(e *etree.Element, ns, local string) string {
 	return ""
 }
 
+// The request builder the text writer replaced: an etree document per
+// request, serialised by etree. It is kept as the reference of
+// TestRequestsMatchTree.
+
+// refRequest is an outgoing envelope.
+type refRequest struct {
+	doc  *etree.Document
+	head *etree.Element
+	body *etree.Element
+}
+
+// refNewRequest starts an envelope with the headers newRequest writes;
+// messageID is the MessageID's text.
+func refNewRequest(c *Client, action, resourceURI, messageID string) *refRequest {
+	doc := etree.NewDocument()
+	env := doc.CreateElement("s:Envelope")
+	env.CreateAttr("xmlns:s", soap.NSEnvelope)
+	env.CreateAttr("xmlns:a", soap.NSAddressing)
+	env.CreateAttr("xmlns:w", soap.NSWSMan)
+	h := env.CreateElement("s:Header")
+	h.CreateElement("a:To").SetText(c.url)
+	if resourceURI != "" {
+		ru := h.CreateElement("w:ResourceURI")
+		ru.CreateAttr("s:mustUnderstand", "true")
+		ru.SetText(resourceURI)
+	}
+	h.CreateElement("a:ReplyTo").CreateElement("a:Address").SetText(soap.AddressAnonymous)
+	if action != "" {
+		a := h.CreateElement("a:Action")
+		a.CreateAttr("s:mustUnderstand", "true")
+		a.SetText(action)
+	}
+	mes := h.CreateElement("w:MaxEnvelopeSize")
+	mes.CreateAttr("s:mustUnderstand", "true")
+	mes.SetText(strconv.Itoa(c.maxEnvelope))
+	h.CreateElement("a:MessageID").SetText(messageID)
+	loc := h.CreateElement("w:Locale")
+	loc.CreateAttr("xml:lang", "en-US")
+	loc.CreateAttr("s:mustUnderstand", "false")
+	h.CreateElement("w:OperationTimeout").SetText(soap.FormatDuration(c.timeout))
+	body := env.CreateElement("s:Body")
+	return &refRequest{doc: doc, head: h, body: body}
+}
+
+// selectors adds a wsman:SelectorSet to the request headers.
+func (r *refRequest) selectors(sels []selector) {
+	if len(sels) == 0 {
+		return
+	}
+	ss := r.head.CreateElement("w:SelectorSet")
+	for _, s := range sels {
+		e := ss.CreateElement("w:Selector")
+		e.CreateAttr("Name", s.name)
+		if s.ref != nil {
+			s.ref.WriteEPR(e.CreateElement("a:EndpointReference"), "")
+			continue
+		}
+		e.SetText(s.value)
+	}
+}
+
+func (r *refRequest) bytes() []byte {
+	b, err := r.doc.WriteToBytes()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// refIdentifyRequest is the Identify request.
+func refIdentifyRequest(c *Client, messageID string) []byte {
+	r := refNewRequest(c, "", "", messageID)
+	for _, h := range r.head.ChildElements() {
+		r.head.RemoveChild(h)
+	}
+	r.body.CreateAttr("xmlns:wsmid", soap.NSIdentity)
+	r.body.CreateElement("wsmid:Identify")
+	return r.bytes()
+}
+
+// refTransferRequest is the Get or Delete (action) of p.
+func refTransferRequest(c *Client, action string, p cimmodel.ObjectPath, messageID string) []byte {
+	uri, sels := pathSelectors(p)
+	r := refNewRequest(c, action, uri, messageID)
+	r.selectors(sels)
+	return r.bytes()
+}
+
+// refEnumerateRequest is the Enumerate of Client.Enumerate.
+func refEnumerateRequest(c *Client, namespace, class string, opts EnumerateOptions, messageID string) []byte {
+	max := opts.MaxElements
+	if max <= 0 {
+		max = 100
+	}
+	uri := cimmodel.ResourceURI(namespace, class)
+	r := refNewRequest(c, soap.ActionEnumerate, uri, messageID)
+	if strings.HasPrefix(uri, cimmodel.DMTFPrefix) && namespace != "" {
+		r.selectors([]selector{{name: cimmodel.CIMNamespaceSelector, value: namespace}})
+	}
+	r.body.CreateAttr("xmlns:n", soap.NSEnumeration)
+	en := r.body.CreateElement("n:Enumerate")
+	en.CreateElement("w:OptimizeEnumeration")
+	en.CreateElement("w:MaxElements").SetText(strconv.Itoa(max))
+	en.CreateElement("w:EnumerationMode").SetText("EnumerateObjectAndEPR")
+	switch {
+	case opts.WQL != "":
+		f := en.CreateElement("w:Filter")
+		f.CreateAttr("Dialect", cimmodel.DialectWQL)
+		f.SetText(opts.WQL)
+	case opts.Association != nil:
+		writeAssociationFilter(en, opts.Association)
+	}
+	return r.bytes()
+}
+
+// writeAssociationFilter appends a wsman:Filter in the association dialect.
+func writeAssociationFilter(parent *etree.Element, f *cimmodel.AssociationFilter) {
+	filter := parent.CreateElement("w:Filter")
+	filter.CreateAttr("Dialect", cimmodel.DialectAssociation)
+	filter.CreateAttr("xmlns:b", soap.NSCIMBinding)
+	kind := "b:AssociatedInstances"
+	if f.Instances {
+		kind = "b:AssociationInstances"
+	}
+	ai := filter.CreateElement(kind)
+	f.Object.WriteEPR(ai.CreateElement("b:Object"), "")
+	for _, kv := range []struct{ name, value string }{
+		{"b:AssociationClassName", f.AssociationClassName},
+		{"b:Role", f.Role},
+		{"b:ResultClassName", f.ResultClassName},
+		{"b:ResultRole", f.ResultRole},
+	} {
+		if kv.value != "" {
+			ai.CreateElement(kv.name).SetText(kv.value)
+		}
+	}
+}
+
+// refPullRequest is the Pull of Client.Enumerate.
+func refPullRequest(c *Client, uri, ctxID string, max int, messageID string) []byte {
+	pr := refNewRequest(c, soap.ActionPull, uri, messageID)
+	pr.body.CreateAttr("xmlns:n", soap.NSEnumeration)
+	pull := pr.body.CreateElement("n:Pull")
+	pull.CreateElement("n:EnumerationContext").SetText(ctxID)
+	pull.CreateElement("n:MaxElements").SetText(strconv.Itoa(max))
+	return pr.bytes()
+}
+
+// refInvokeRequest is the request of Client.Invoke.
+func refInvokeRequest(c *Client, target cimmodel.ObjectPath, method string, args []Arg, messageID string) []byte {
+	uri, sels := pathSelectors(target)
+	r := refNewRequest(c, uri+"/"+method, uri, messageID)
+	r.selectors(sels)
+	in := r.body.CreateElement("p:" + method + "_INPUT")
+	in.CreateAttr("xmlns:p", uri)
+	for _, a := range args {
+		switch {
+		case a.Null:
+			e := in.CreateElement("p:" + a.Name)
+			e.CreateAttr("xmlns:xsi", soap.NSXSI)
+			e.CreateAttr("xsi:nil", "true")
+		case len(a.Refs) > 0:
+			for _, ref := range a.Refs {
+				ref.WriteEPR(in.CreateElement("p:"+a.Name), "")
+			}
+		default:
+			for _, v := range a.Values {
+				in.CreateElement("p:" + a.Name).SetText(v)
+			}
+		}
+	}
+	return r.bytes()
+}
