@@ -37,7 +37,7 @@ const (
 	classSvc    = "MSISCSITARGET_ReplicationService"
 	classSync   = "MSISCSITARGET_StorageSynchronized"
 	syncClone   = 8
-	stateSynced = 4 // CopyState Synchronized, for WaitForCopyState
+	stateSynced = 4  // CopyState Synchronized, for WaitForCopyState
 	opReturn    = 19 // ModifyReplicaSynchronization: Return To ResourcePool
 	jobDone     = "7"
 	pollMin     = 200 * time.Microsecond
