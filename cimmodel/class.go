@@ -201,6 +201,20 @@ func (c *Class) property(name string) (Property, bool) {
 	return Property{}, false
 }
 
+// propertyName returns the declared name of c's property name
+// (case-insensitive), or name when c has no such property.
+func (c *Class) propertyName(name string) string {
+	if c.reg != nil {
+		if _, ok := c.propIdx[name]; ok {
+			return name
+		}
+	}
+	if p, ok := c.property(name); ok {
+		return p.Name
+	}
+	return name
+}
+
 // props returns the effective properties (own ones before registration).
 func (c *Class) props() []Property {
 	if c.reg == nil {

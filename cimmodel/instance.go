@@ -2,6 +2,7 @@ package cimmodel
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
@@ -30,9 +31,7 @@ func (i *Instance) Set(name string, v Value) *Instance {
 		i.Values = map[string]Value{}
 	}
 	if i.Class != nil {
-		if p, ok := i.Class.property(name); ok {
-			name = p.Name
-		}
+		name = i.Class.propertyName(name)
 	}
 	i.Values[name] = v
 	if c := i.Class; c != nil && c.reg != nil {
@@ -177,11 +176,11 @@ func (i *Instance) Equal(j *Instance) bool {
 // Copy returns a copy of i whose Values map is its own (the values
 // themselves are shared).
 func (i *Instance) Copy() *Instance {
-	c := &Instance{Class: i.Class, Namespace: i.Namespace, Values: make(map[string]Value, len(i.Values))}
-	for k, v := range i.Values {
-		c.Values[k] = v
+	values := maps.Clone(i.Values)
+	if values == nil {
+		values = map[string]Value{}
 	}
-	return c
+	return &Instance{Class: i.Class, Namespace: i.Namespace, Values: values}
 }
 
 // checkPropertyValue returns why v breaks p's MaxLen (in characters) or

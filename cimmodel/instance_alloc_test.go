@@ -36,3 +36,32 @@ func TestNewInstanceSizedByHint(t *testing.T) {
 		t.Errorf("an instance with 24 values takes %v allocations, want at most 4", got)
 	}
 }
+
+// TestSetStoresDeclaredName checks that Set stores a value under its
+// property's declared spelling whatever the case it is named in, an
+// inherited property's too, before registration (own properties only) and
+// after; a name no property has is stored as given.
+func TestSetStoresDeclaredName(t *testing.T) {
+	w := newWorld(t)
+	unregistered := &cimmodel.Class{Name: "TEST_Loose", Namespace: testNS, Properties: []cimmodel.Property{
+		{Name: "LooseName", Type: cimmodel.TypeString},
+	}}
+	tests := []struct {
+		class      *cimmodel.Class
+		name, want string
+	}{
+		{w.volume, "DeviceID", "DeviceID"},
+		{w.volume, "deviceid", "DeviceID"},       // inherited
+		{w.volume, "ELEMENTNAME", "ElementName"}, // overridden
+		{w.volume, "path", "Path"},               // own
+		{w.volume, "NoSuchThing", "NoSuchThing"}, // undeclared
+		{unregistered, "loosename", "LooseName"}, // before registration
+		{unregistered, "deviceid", "deviceid"},   // nothing inherited yet
+	}
+	for _, tt := range tests {
+		inst := cimmodel.NewInstance(tt.class).Set(tt.name, cimmodel.String("x"))
+		if _, ok := inst.Values[tt.want]; !ok || len(inst.Values) != 1 {
+			t.Errorf("%s: Set(%q) stored %v, want it under %q", tt.class.Name, tt.name, inst.Values, tt.want)
+		}
+	}
+}

@@ -179,7 +179,8 @@ func (w *xmlWriter) properties(prefix string, inst *Instance, depth int) bool {
 			slots[i] = v
 		}
 		if exact {
-			for i, p := range props {
+			for i := range props {
+				p := &props[i] // a Property is large: not copied per value
 				w.value(prefix, p.Name, p.valueType(), slots[i], depth)
 			}
 			return w.closeProperties(open)
@@ -194,7 +195,8 @@ func (w *xmlWriter) properties(prefix string, inst *Instance, depth int) bool {
 			exact++
 		}
 	}
-	for _, p := range props {
+	for i := range props {
+		p := &props[i]
 		v, ok := inst.Values[p.Name]
 		if !ok && exact != len(inst.Values) {
 			v = inst.Get(p.Name)
