@@ -38,7 +38,9 @@ func (p *Provider) storageVolumeClass() *cimmodel.Class {
 			{Name: "MSDevicePath", Type: cimmodel.TypeString,
 				Description: "Path of the volume's sparse image file (Windows: the VHD path)"},
 		}}
-	c.Provider = &volumeProvider{p: p, class: c}
+	vp := &volumeProvider{p: p, class: c}
+	vp.template = vp.newTemplate()
+	c.Provider = vp
 	return c
 }
 
@@ -46,6 +48,10 @@ func (p *Provider) storageVolumeClass() *cimmodel.Class {
 type volumeProvider struct {
 	p     *Provider
 	class *cimmodel.Class
+	// template holds the values every volume's instance has, and
+	// placeholders for those of each volume (instance): a volume's
+	// instance is a copy of it, whose map then has room for them all.
+	template *cimmodel.Instance
 }
 
 var (
@@ -66,7 +72,7 @@ func (vp *volumeProvider) EnumerateInstances(ctx context.Context) ([]*cimmodel.I
 	}
 	out := make([]*cimmodel.Instance, 0, len(vols))
 	for _, v := range vols {
-		out = append(out, vp.p.volumeInstance(vp.class, v, roles[v.ID]))
+		out = append(out, vp.instance(v, roles[v.ID]))
 	}
 	return out, nil
 }
@@ -85,7 +91,7 @@ func (vp *volumeProvider) EnumeratePage(ctx context.Context, after string, limit
 	}
 	pg := cimmodel.Page{Instances: make([]*cimmodel.Instance, len(vols)), Keys: make([]string, len(vols)), More: more}
 	for i, v := range vols {
-		pg.Instances[i] = vp.p.volumeInstance(vp.class, v, roles[v.ID])
+		pg.Instances[i] = vp.instance(v, roles[v.ID])
 		pg.Keys[i] = string(v.ID)
 	}
 	return pg, nil
@@ -107,7 +113,7 @@ func (vp *volumeProvider) GetInstance(ctx context.Context, path cimmodel.ObjectP
 	if err != nil {
 		return nil, storageError(err)
 	}
-	return vp.p.roledVolumeInstance(ctx, vp.class, v)
+	return vp.roledInstance(ctx, v)
 }
 
 // ModifyInstance accepts a Put whose ElementName is the current name (or
@@ -121,7 +127,7 @@ func (vp *volumeProvider) ModifyInstance(ctx context.Context, path cimmodel.Obje
 		return nil, cimmodel.Errorf(cimmodel.StatusNotSupported,
 			"volume %s: renaming %q to %q is not supported", v.ID, v.Name, name)
 	}
-	return vp.p.roledVolumeInstance(ctx, vp.class, v)
+	return vp.roledInstance(ctx, v)
 }
 
 // DeleteInstance deletes the volume and its image file (see deleteVolume).
@@ -133,48 +139,65 @@ func (vp *volumeProvider) DeleteInstance(ctx context.Context, path cimmodel.Obje
 	return storageError(vp.p.deleteVolume(ctx, v))
 }
 
-// roledVolumeInstance maps v onto an instance of c, asking replica for its
-// role.
-func (p *Provider) roledVolumeInstance(ctx context.Context, c *cimmodel.Class, v *volumes.Volume) (*cimmodel.Instance, error) {
-	role, err := p.repl.svc.RoleOf(ctx, v.ID)
+// roledInstance maps v onto an instance, asking replica for its role.
+func (vp *volumeProvider) roledInstance(ctx context.Context, v *volumes.Volume) (*cimmodel.Instance, error) {
+	role, err := vp.p.repl.svc.RoleOf(ctx, v.ID)
 	if err != nil {
 		return nil, storageError(err)
 	}
-	return p.volumeInstance(c, v, role), nil
+	return vp.instance(v, role), nil
 }
 
-// volumeInstance maps v, whose replication role is role, onto an instance
-// of c.
-func (p *Provider) volumeInstance(c *cimmodel.Class, v *volumes.Volume, role replica.Role) *cimmodel.Instance {
-	usage, member := replicationUsage(role)
-	inst := cimmodel.NewInstance(c).
+// volumeOwnValues are the properties whose values differ from one volume
+// to another (instance sets them; StatusDescriptions only for a missing
+// volume).
+var volumeOwnValues = []string{"DeviceID", "ElementName", "Name", "InstallDate", "NumberOfBlocks",
+	"ConsumableBlocks", "Usage", "CanDelete", "MSDevicePath", "OperationalStatus"}
+
+// newTemplate returns the instance every volume's is a copy of: the values
+// they share, and NULL in the place of their own.
+func (vp *volumeProvider) newTemplate() *cimmodel.Instance {
+	t := cimmodel.NewInstance(vp.class).
 		Set("SystemCreationClassName", cimmodel.String(systemClassName)).
-		Set("SystemName", cimmodel.String(p.system)).
+		Set("SystemName", cimmodel.String(vp.p.system)).
 		Set("CreationClassName", cimmodel.String(storageVolumeClassName)).
-		Set("DeviceID", cimmodel.String(string(v.ID))).
-		Set("ElementName", cimmodel.String(v.Name)).
-		Set("Name", cimmodel.String(string(v.ID))).
 		Set("NameFormat", cimmodel.Uint16(nameFormatOther)).
 		Set("NameNamespace", cimmodel.Uint16(nameFormatOther)).
-		Set("InstallDate", cimmodel.TimeValue(v.Created)).
 		Set("BlockSize", cimmodel.Uint64(volumes.BlockSize)).
-		Set("NumberOfBlocks", cimmodel.Uint64(v.NumberOfBlocks())).
-		Set("ConsumableBlocks", cimmodel.Uint64(v.NumberOfBlocks())).
 		Set("DataOrganization", cimmodel.Uint16(dataOrganizationFixedBlock)).
 		Set("Access", cimmodel.Uint16(accessReadWrite)).
 		Set("Primordial", cimmodel.Bool(false)).
 		Set("ThinlyProvisioned", cimmodel.Bool(true)).
-		Set("Usage", cimmodel.Uint16(usage)).
-		Set("CanDelete", cimmodel.Bool(!member)).
 		Set("EnabledState", cimmodel.Uint16(enabledStateNotApplicable)).
 		Set("RequestedState", cimmodel.Uint16(requestedStateNotApplic)).
-		Set("EnabledDefault", cimmodel.Uint16(enabledDefaultEnabled)).
-		Set("MSDevicePath", cimmodel.String(v.Path()))
+		Set("EnabledDefault", cimmodel.Uint16(enabledDefaultEnabled))
+	for _, name := range volumeOwnValues {
+		t.Set(name, cimmodel.Value{})
+	}
+	return t
+}
+
+// instance maps v, whose replication role is role, onto an instance of
+// the class: a copy of the template with v's own values, stored under
+// their declared names (as Set would).
+func (vp *volumeProvider) instance(v *volumes.Volume, role replica.Role) *cimmodel.Instance {
+	usage, member := replicationUsage(role)
+	inst := vp.template.Copy()
+	values := inst.Values
+	id := cimmodel.String(string(v.ID))
+	blocks := cimmodel.Uint64(v.NumberOfBlocks())
+	values["DeviceID"], values["Name"] = id, id
+	values["ElementName"] = cimmodel.String(v.Name)
+	values["InstallDate"] = cimmodel.TimeValue(v.Created)
+	values["NumberOfBlocks"], values["ConsumableBlocks"] = blocks, blocks
+	values["Usage"] = cimmodel.Uint16(usage)
+	values["CanDelete"] = cimmodel.Bool(!member)
+	values["MSDevicePath"] = cimmodel.String(v.Path())
 	if v.Missing {
-		inst.Set("OperationalStatus", cimmodel.Uint16s([]uint16{statusLostComm})).
-			Set("StatusDescriptions", cimmodel.Strings([]string{"The image file is missing"}))
+		values["OperationalStatus"] = cimmodel.Uint16s([]uint16{statusLostComm})
+		values["StatusDescriptions"] = cimmodel.Strings([]string{"The image file is missing"})
 	} else {
-		inst.Set("OperationalStatus", cimmodel.Uint16s([]uint16{statusOK}))
+		values["OperationalStatus"] = cimmodel.Uint16s([]uint16{statusOK})
 	}
 	return inst
 }

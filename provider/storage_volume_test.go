@@ -177,6 +177,60 @@ func TestStorageVolumeMissingFile(t *testing.T) {
 	}
 }
 
+// TestStorageVolumeValuesDeclared checks the values of volume instances
+// (one whose file is there, one whose file is missing) as volumeProvider
+// builds them from its template: each under its property's declared name
+// (the encoder's fast path looks them up so), none left NULL, and each
+// instance's values its own (a change to one is not seen in the next).
+func TestStorageVolumeValuesDeclared(t *testing.T) {
+	e := newStorageEnv(t)
+	e.createVolume(volumes.DefaultPool, "v1", mib)
+	gone := e.createVolume(volumes.DefaultPool, "v2", mib)
+	if err := os.Remove(gone.Path()); err != nil {
+		t.Fatal(err)
+	}
+	enumerate := func() []*cimmodel.Instance {
+		insts, err := e.reg.Enumerate(context.Background(), Namespace, storageVolumeClassName)
+		if err != nil || len(insts) != 2 {
+			t.Fatalf("Enumerate: %d instances, %v; want 2", len(insts), err)
+		}
+		return insts
+	}
+	insts := enumerate()
+	declared := map[string]bool{}
+	for _, p := range e.reg.Properties(insts[0].Class) {
+		declared[p.Name] = true
+	}
+	for _, inst := range insts {
+		id := stringOf(inst, "DeviceID")
+		for name, v := range inst.Values {
+			if !declared[name] {
+				t.Errorf("volume %s: value under %q, which is no declared property name", id, name)
+			}
+			if v.IsNull() {
+				t.Errorf("volume %s: %s is NULL", id, name)
+			}
+		}
+		if want := 23; id == string(gone.ID) {
+			if want = 24; len(inst.Values) != want {
+				t.Errorf("missing volume %s: %d values, want %d", id, len(inst.Values), want)
+			}
+		} else if len(inst.Values) != want {
+			t.Errorf("volume %s: %d values, want %d", id, len(inst.Values), want)
+		}
+	}
+	insts[0].Set("ElementName", cimmodel.String("changed"))
+	insts[0].Values["Access"] = cimmodel.Uint16(1)
+	for _, inst := range enumerate() {
+		if got := stringOf(inst, "ElementName"); got == "changed" {
+			t.Errorf("volume %s: ElementName %q, changed in an earlier instance", stringOf(inst, "DeviceID"), got)
+		}
+		if got := inst.Get("Access"); !got.Equal(cimmodel.Uint16(accessReadWrite)) {
+			t.Errorf("volume %s: Access %v, changed in an earlier instance", stringOf(inst, "DeviceID"), got)
+		}
+	}
+}
+
 func TestStorageVolumeQuery(t *testing.T) {
 	e := newStorageEnv(t)
 	v1 := e.createVolume(volumes.DefaultPool, "v1", mib)
