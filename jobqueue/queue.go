@@ -360,9 +360,10 @@ func (q *Queue) List() ([]Job, error) {
 }
 
 // live converts rec to a Job, with the in-memory progress when the job is
-// running in this process.
+// running in this process. A job that Run.Complete recorded Completed is
+// shown Running until its handler has returned.
 func (q *Queue) live(rec *jobRecord) Job {
-	if rec.State == StateRunning {
+	if rec.State == StateRunning || rec.State == StateCompleted {
 		q.mu.Lock()
 		e := q.active[rec.ID]
 		var run *Run
@@ -371,6 +372,9 @@ func (q *Queue) live(rec *jobRecord) Job {
 		}
 		q.mu.Unlock()
 		if run != nil {
+			if rec.State == StateCompleted {
+				rec.State, rec.Finished, rec.Result = StateRunning, time.Time{}, nil
+			}
 			rec.Done, rec.Total = run.progress()
 		}
 	}

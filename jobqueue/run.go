@@ -56,6 +56,7 @@ type Run struct {
 	total     int64
 	lastFlush time.Time
 	result    json.RawMessage
+	completed bool // Complete committed the job's end
 }
 
 // Progress records that done of total units are finished. It is kept in
@@ -130,6 +131,50 @@ func (r *Run) SetResult(v any) error {
 	r.result = raw
 	r.mu.Unlock()
 	return nil
+}
+
+// Complete records the job Completed, with its progress and result, in one
+// transaction that also runs fn: the handler's own final records commit
+// together with the job's end, or neither does. It is for a handler whose
+// last step is a store write: one commit instead of two, and no moment at
+// which those records are written but the job is not done. Call it only
+// once the work is durable, and return nil after it; until the handler has
+// returned, Get still shows the job Running, so that nobody acts on a job
+// whose handler still holds resources. When fn or the commit fails,
+// nothing is written and the job is still running: the handler returns the
+// error. It returns ErrNotRunning when the job is no longer running in the
+// store.
+func (r *Run) Complete(fn func(tx *store.Tx) error) error {
+	err := r.db.Update(func(tx *store.Tx) error {
+		rec, err := getRecord(tx, r.ID)
+		if err != nil {
+			return err
+		}
+		if rec.State != StateRunning {
+			return fmt.Errorf("complete job %s (%s): %w", r.ID, rec.State, ErrNotRunning)
+		}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		rec.Done, rec.Total = r.progress()
+		rec.ErrorCode, rec.Err = 0, ""
+		rec.Result = r.resultValue()
+		return finish(tx, rec, StateCompleted, r.now())
+	})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.completed = true
+	r.mu.Unlock()
+	return nil
+}
+
+// isCompleted reports whether Complete committed the job's end.
+func (r *Run) isCompleted() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.completed
 }
 
 // resultValue returns the result set by the handler.
