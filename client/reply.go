@@ -52,7 +52,7 @@ func readReply(data []byte) (*reply, error) {
 	r.attrs = r.attrs[:0]
 	r.rootText = false
 	open := int32(0)
-	err := soap.ReadTokens(data, func(t *soap.Token) error {
+	err := soap.ReadTokens(data, func(t soap.Token) error {
 		switch t.Kind {
 		case soap.StartToken:
 			i := int32(len(r.nodes))

@@ -64,7 +64,7 @@ func (p *scanner) release() {
 	clear(p.tag[:cap(p.tag)])
 	p.s, p.pos = "", 0
 	clear(p.tokAttr[:cap(p.tokAttr)])
-	p.emit, p.tok, p.tokAttr = nil, Token{}, p.tokAttr[:0]
+	p.emit, p.tokAttr = nil, p.tokAttr[:0]
 	p.open, p.kids, p.prefixes, p.tag, p.buf = p.open[:0], p.kids[:0], p.prefixes[:0], p.tag[:0], p.buf[:0]
 	p.elems, p.texts, p.attrs, p.toks = nil, nil, nil, nil
 	scanners.Put(p)
@@ -82,10 +82,9 @@ type scanner struct {
 	buf      []byte        // decoded text with entities or carriage returns
 
 	// emit, when not nil, receives the document as tokens instead of a
-	// tree (ReadTokens); tok is the token it is handed.
-	emit    func(*Token) error
-	tok     Token
-	tokAttr []TokenAttr // the attributes of tok, reused
+	// tree (ReadTokens).
+	emit    func(Token) error
+	tokAttr []TokenAttr // the attributes of a start tag's token, reused
 
 	// Shared arrays the tree's parts are cut from, a chunk at a time.
 	elems []etree.Element
@@ -181,8 +180,7 @@ func (p *scanner) charData(data string) error {
 		return nil
 	}
 	if p.emit != nil {
-		p.tok = Token{Kind: TextToken, Text: data}
-		return p.emit(&p.tok)
+		return p.emit(Token{Kind: TextToken, Text: data})
 	}
 	if len(p.texts) == cap(p.texts) {
 		p.texts = make([]etree.CharData, 0, p.chunkSize(len(p.texts), "<", 1))
@@ -405,8 +403,7 @@ func (p *scanner) closeElement(space, local, name string) error {
 	if p.emit != nil {
 		p.prefixes = p.prefixes[:o.prefixes]
 		p.open = p.open[:len(p.open)-1]
-		p.tok = Token{Kind: EndToken, Prefix: o.space, Local: o.tag}
-		return p.emit(&p.tok)
+		return p.emit(Token{Kind: EndToken, Prefix: o.space, Local: o.tag})
 	}
 	p.adopt(o.e, p.kids[o.kids:])
 	clear(p.kids[o.kids:])

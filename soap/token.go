@@ -47,8 +47,8 @@ type TokenAttr struct {
 //
 // The strings of a token are substrings of data (or of its UTF-8 form) or
 // fresh copies: they stay valid after ReadTokens returns as long as data is
-// not modified. The token itself, and its Attr slice, are reused.
-func ReadTokens(data []byte, fn func(*Token) error) error {
+// not modified. A token's Attr slice is reused for the next start tag.
+func ReadTokens(data []byte, fn func(Token) error) error {
 	text, _, err := DecodeText(data)
 	if err != nil {
 		return err
@@ -78,8 +78,7 @@ next:
 	}
 	p.tokAttr = attrs
 	p.open = append(p.open, openElement{space: space, tag: tag, kids: len(p.kids), prefixes: prefixes})
-	p.tok = Token{Kind: StartToken, Prefix: space, Local: tag, Attr: attrs}
-	if err := p.emit(&p.tok); err != nil {
+	if err := p.emit(Token{Kind: StartToken, Prefix: space, Local: tag, Attr: attrs}); err != nil {
 		return err
 	}
 	if empty {

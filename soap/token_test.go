@@ -13,7 +13,7 @@ func treeFromTokens(data []byte) (*etree.Document, error) {
 	doc := etree.NewDocument()
 	doc.Child = make([]etree.Token, 0)
 	open := []*etree.Element{&doc.Element}
-	err := ReadTokens(data, func(t *Token) error {
+	err := ReadTokens(data, func(t Token) error {
 		top := open[len(open)-1]
 		switch t.Kind {
 		case StartToken:
