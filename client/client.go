@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"encoding/base64"
 	"context"
 	"errors"
 	"fmt"
@@ -53,6 +54,7 @@ type Options struct {
 // connection.
 type Client struct {
 	url, user, password string
+	basic               string // the Authorization header of Basic logons
 	timeout             time.Duration
 	maxEnvelope         int
 	http                *http.Client
@@ -90,6 +92,7 @@ func Open(url, user, password string, opts Options) (*Client, error) {
 		c.auth = AuthBasic
 	}
 	c.opts.Auth = c.auth
+	c.basic = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}
@@ -253,7 +256,7 @@ func (c *Client) exchange(ctx context.Context, data []byte, identify bool) (int,
 	case c.auth == AuthCertificate:
 		req.Header.Set("Authorization", certificateAuthorization)
 	case c.user != "":
-		req.SetBasicAuth(c.user, c.password)
+		req.Header.Set("Authorization", c.basic) // as SetBasicAuth writes it
 	case identify:
 		req.Header.Set("WSMANIDENTIFY", "unauthenticated")
 	}

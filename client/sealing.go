@@ -44,6 +44,9 @@ func sealBody(msg []byte, s sealer) ([]byte, string, error) {
 
 // isSealed reports whether a Content-Type announces a sealed body.
 func isSealed(contentType string) bool {
+	if strings.HasPrefix(contentType, "application/soap+xml") {
+		return false // the usual answer, whose parameters need no parse
+	}
 	media, params, err := mime.ParseMediaType(contentType)
 	return err == nil && (media == "multipart/encrypted" || media == "multipart/x-multi-encrypted") &&
 		strings.EqualFold(params["protocol"], encryptedProtocol)
