@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,13 +14,13 @@ import (
 	"github.com/replicad/replicad/client"
 )
 
-// replay is an HTTP transport that answers each Enumerate and each Pull
+// replay is an HTTP transport that answers each Enumerate, Pull and Get
 // with a recorded answer of the real server, so that a benchmark measures
 // the client's own work only (request, answer parse, instances).
 type replay struct {
 	mu      sync.Mutex
 	record  http.RoundTripper // nil: replay
-	answers map[string][]byte // by action: "Enumerate", "Pull"
+	answers map[string][]byte // by action: "Enumerate", "Pull", "Get"
 }
 
 func (r *replay) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -29,8 +30,11 @@ func (r *replay) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	action := "Enumerate"
-	if bytes.Contains(body, []byte("/enumeration/Pull<")) {
+	switch {
+	case bytes.Contains(body, []byte("/enumeration/Pull<")):
 		action = "Pull"
+	case bytes.Contains(body, []byte("/transfer/Get<")):
+		action = "Get"
 	}
 	if r.record != nil {
 		req.Body = io.NopCloser(bytes.NewReader(body))
@@ -65,20 +69,8 @@ func (r *replay) RoundTrip(req *http.Request) (*http.Response, error) {
 // without a network. Compare with the server's side, BenchmarkRequestPath
 // in wsman.
 func BenchmarkEnumerateVolumes(b *testing.B) {
-	srv, c := newServer(b)
+	srv := serverWithVolumes(b, 10)
 	ctx := context.Background()
-	svcs, err := c.Enumerate(ctx, ns, "MSISCSITARGET_StorageConfigurationService", client.EnumerateOptions{})
-	if err != nil || len(svcs) != 1 {
-		b.Fatalf("storage configuration service: %v (%d found)", err, len(svcs))
-	}
-	for i := range 10 {
-		out, err := c.Invoke(ctx, *svcs[0].Path, "CreateOrModifyElementFromStoragePool", []client.Arg{
-			client.Text("ElementName", fmt.Sprintf("vol%d", i)), client.Uint("ElementType", 5), client.Uint("Size", 1<<20),
-		})
-		if err != nil || out.ReturnValue != 0 {
-			b.Fatalf("create volume: %v, %+v", err, out)
-		}
-	}
 	rec := &replay{record: http.DefaultTransport, answers: map[string][]byte{}}
 	rc := client.New(srv.URL+"/wsman", user, password, client.Options{HTTPClient: &http.Client{Transport: rec}})
 	enumerate := func() {
@@ -93,5 +85,52 @@ func BenchmarkEnumerateVolumes(b *testing.B) {
 	b.SetBytes(int64(len(rec.answers["Enumerate"]) + len(rec.answers["Pull"])))
 	for b.Loop() {
 		enumerate()
+	}
+}
+
+// serverWithVolumes starts a server holding n volumes.
+func serverWithVolumes(b *testing.B, n int) *httptest.Server {
+	srv, c := newServer(b)
+	ctx := context.Background()
+	svcs, err := c.Enumerate(ctx, ns, "MSISCSITARGET_StorageConfigurationService", client.EnumerateOptions{})
+	if err != nil || len(svcs) != 1 {
+		b.Fatalf("storage configuration service: %v (%d found)", err, len(svcs))
+	}
+	for i := range n {
+		out, err := c.Invoke(ctx, *svcs[0].Path, "CreateOrModifyElementFromStoragePool", []client.Arg{
+			client.Text("ElementName", fmt.Sprintf("vol%d", i)), client.Uint("ElementType", 5), client.Uint("Size", 1<<20),
+		})
+		if err != nil || out.ReturnValue != 0 {
+			b.Fatalf("create volume: %v, %+v", err, out)
+		}
+	}
+	return srv
+}
+
+// BenchmarkGetVolume is the client's side of a Get of bench/load's daemon
+// request: one volume fetched by its path (a reply of about 3 KB), the
+// answer that of the real server replayed without a network.
+func BenchmarkGetVolume(b *testing.B) {
+	srv := serverWithVolumes(b, 1)
+	ctx := context.Background()
+	rec := &replay{record: http.DefaultTransport, answers: map[string][]byte{}}
+	rc := client.New(srv.URL+"/wsman", user, password, client.Options{HTTPClient: &http.Client{Transport: rec}})
+	vols, err := rc.Enumerate(ctx, ns, "MSISCSITARGET_StorageVolume", client.EnumerateOptions{})
+	if err != nil || len(vols) != 1 || vols[0].Path == nil {
+		b.Fatalf("enumerated %d volumes, %v", len(vols), err)
+	}
+	path := *vols[0].Path
+	get := func() {
+		v, err := rc.Get(ctx, path)
+		if err != nil || v.Get("ElementName") != "vol0" {
+			b.Fatalf("Get: %v, %+v", err, v)
+		}
+	}
+	get()
+	rec.record = nil
+	b.ReportAllocs()
+	b.SetBytes(int64(len(rec.answers["Get"])))
+	for b.Loop() {
+		get()
 	}
 }
