@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"hash"
 	"sync"
 	"time"
 )
@@ -19,9 +20,18 @@ const verifiedTTL = 5 * time.Minute
 type verifiedCache struct {
 	once    sync.Once
 	key     [32]byte
+	macs    sync.Pool // of *macState keyed with key
 	mu      sync.Mutex
 	entries map[string]verifiedEntry
 	checks  map[string]*checkSlot // users whose password is being checked
+}
+
+// macState is an HMAC-SHA256 keyed with the cache's key, kept between
+// checks (hmac's Reset restores the keyed state without hashing the key
+// again), with the buffers of one computation.
+type macState struct {
+	h        hash.Hash
+	msg, sum []byte
 }
 
 // checkSlot serialises the password checks of one user.
@@ -35,14 +45,24 @@ type verifiedEntry struct {
 	until time.Time
 }
 
+// mac returns HMAC-SHA256(key, name NUL password) under the cache's random
+// key.
 func (c *verifiedCache) mac(name, password string) [32]byte {
-	c.once.Do(func() { rand.Read(c.key[:]) })
-	m := hmac.New(sha256.New, c.key[:])
-	m.Write([]byte(name))
-	m.Write([]byte{0})
-	m.Write([]byte(password))
+	c.once.Do(func() {
+		rand.Read(c.key[:])
+		c.macs.New = func() any { return &macState{h: hmac.New(sha256.New, c.key[:])} }
+	})
+	m := c.macs.Get().(*macState)
+	m.msg = append(append(append(m.msg[:0], name...), 0), password...)
+	m.h.Write(m.msg)
+	m.sum = m.h.Sum(m.sum[:0])
 	var out [32]byte
-	copy(out[:], m.Sum(nil))
+	copy(out[:], m.sum)
+	// Nothing of the password is left in the pool: the message buffer is
+	// cleared, and Reset overwrites the hash's unprocessed input.
+	clear(m.msg)
+	m.h.Reset()
+	c.macs.Put(m)
 	return out
 }
 

@@ -1,6 +1,10 @@
 package users
 
 import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -45,5 +49,23 @@ func TestVerifyOneBcryptPerUser(t *testing.T) {
 	// A wrong password is still refused, and checked.
 	if err := f.Verify("alice", "wrong"); err != ErrBadPassword {
 		t.Errorf("Verify(wrong) = %v, want ErrBadPassword", err)
+	}
+}
+
+// TestVerifiedMACIsHMAC checks that the cache's MAC, computed with a
+// keyed state kept between calls, is HMAC-SHA256 of name NUL password
+// under its key, call after call (a state not reset between them would
+// carry one message into the next).
+func TestVerifiedMACIsHMAC(t *testing.T) {
+	var c verifiedCache
+	creds := [][2]string{{"admin", "secret"}, {"admin", "secret"}, {"operator", ""}, {"", "x"},
+		{"a-long-user-name", strings.Repeat("long password ", 20)}, {"admin", "secret"}}
+	for i, cr := range creds {
+		got := c.mac(cr[0], cr[1])
+		h := hmac.New(sha256.New, c.key[:])
+		h.Write([]byte(cr[0] + "\x00" + cr[1]))
+		if want := h.Sum(nil); !bytes.Equal(got[:], want) {
+			t.Errorf("call %d (%q): MAC %x, want HMAC-SHA256 %x", i, cr[0], got, want)
+		}
 	}
 }
