@@ -129,6 +129,22 @@ func (b *memberBatch) flushLocked() error {
 	return nil
 }
 
+// settle makes the pending members' renames durable (one fsync per
+// directory) and returns their records, for the caller to write in the
+// transaction that completes the job (jobqueue.Run.Complete): a job's last
+// flush needs no checkpoint, since the job's end supersedes it. Their leases
+// go with releaseAll, once the job is recorded.
+func (b *memberBatch) settle() ([]finishedMember, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for dir := range b.dirs {
+		if err := syncDir(dir); err != nil {
+			return nil, err
+		}
+	}
+	return slices.Clone(b.pending), nil
+}
+
 // releaseAll releases every lease the job still holds.
 func (b *memberBatch) releaseAll() {
 	b.mu.Lock()
@@ -148,30 +164,30 @@ func (b *memberBatch) copyReports() []CopyReport {
 func (s *Service) recordFinished(members []finishedMember) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.db.Update(func(tx *store.Tx) error { return s.recordFinishedTx(tx, members) })
+}
+
+// recordFinishedTx writes the stamps and Synchronized states of members in
+// tx. s.mu must be held.
+func (s *Service) recordFinishedTx(tx *store.Tx, members []finishedMember) error {
 	now := s.now()
-	err := s.db.Update(func(tx *store.Tx) error {
-		for _, m := range members {
-			x, err := getRecord[Synchronization](tx, bucketSyncs, m.id)
-			if err != nil {
-				return err
-			}
-			if x == nil {
-				continue
-			}
-			if m.stamped {
-				x.SourceStamp, x.SourceSeen = m.stamp, m.seen
-			}
-			if m.synced && x.CopyState != CopyStateSynchronized {
-				x.CopyState, x.Synchronized = CopyStateSynchronized, now
-			}
-			if err := tx.Put(bucketSyncs, m.id, x); err != nil {
-				return err
-			}
+	for _, m := range members {
+		x, err := getRecord[Synchronization](tx, bucketSyncs, m.id)
+		if err != nil {
+			return fmt.Errorf("record %d finished members: %w", len(members), err)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("record %d finished members: %w", len(members), err)
+		if x == nil {
+			continue
+		}
+		if m.stamped {
+			x.SourceStamp, x.SourceSeen = m.stamp, m.seen
+		}
+		if m.synced && x.CopyState != CopyStateSynchronized {
+			x.CopyState, x.Synchronized = CopyStateSynchronized, now
+		}
+		if err := tx.Put(bucketSyncs, m.id, x); err != nil {
+			return fmt.Errorf("record %d finished members: %w", len(members), err)
+		}
 	}
 	return nil
 }

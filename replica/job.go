@@ -191,19 +191,33 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 			release = append(release, x.Source)
 		}
 		b.finished(i, filepath.Dir(tgt.Path()), m, report, release...)
-		b.maybeFlush()
+		if i < len(syncs)-1 {
+			b.maybeFlush() // the last member is recorded with the job's end
+		}
 		log.Info("replica synchronized", zap.String("source", src.Name), zap.String("target", tgt.Name),
 			zap.String("path", report.DataPath()), zap.Int64("bytes", st.BytesCopied),
 			zap.Duration("took", st.Duration))
 	}
-	if err := b.flush(); err != nil {
+	pending, err := b.settle()
+	if err != nil {
 		return fail(err)
 	}
 	if err := run.SetResult(b.copyReports()); err != nil {
 		return fail(err)
 	}
-	if err := s.finishOp(op.ID); err != nil {
-		return fail(err)
+	// One commit ends the job: the last members' states and stamps, the
+	// operation done and the job Completed, after everything they cover is
+	// durable (the engine's fdatasync, settle's directory fsync).
+	s.mu.Lock()
+	err = run.Complete(func(tx *store.Tx) error {
+		if err := s.recordFinishedTx(tx, pending); err != nil {
+			return err
+		}
+		return finishOpTx(tx, op.ID)
+	})
+	s.mu.Unlock()
+	if err != nil {
+		return fail(fmt.Errorf("record the end of the copy: %w", err))
 	}
 	return nil
 }
@@ -276,14 +290,17 @@ func (s *Service) terminating(opID string) bool {
 func (s *Service) finishOp(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.db.Update(func(tx *store.Tx) error {
-		op, err := getRecord[opRecord](tx, bucketOps, id)
-		if err != nil || op == nil {
-			return err
-		}
-		op.State = opDone
-		return tx.Put(bucketOps, id, op)
-	})
+	return s.db.Update(func(tx *store.Tx) error { return finishOpTx(tx, id) })
+}
+
+// finishOpTx records operation id done in tx.
+func finishOpTx(tx *store.Tx, id string) error {
+	op, err := getRecord[opRecord](tx, bucketOps, id)
+	if err != nil || op == nil {
+		return err
+	}
+	op.State = opDone
+	return tx.Put(bucketOps, id, op)
 }
 
 // cleanup removes what operation id created: partial files, created target
