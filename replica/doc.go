@@ -48,8 +48,11 @@
 // in group commits (memberBatch): their targets' directories fsynced once,
 // their stamps and Synchronized states in one transaction, then the
 // checkpoint past them, then their leases released; at most a second after
-// a member finished, before an engine checkpoint, at an interruption and at
-// the end. A crash before a group commit copies its members again. Service.Terminate marks the
+// a member finished, before an engine checkpoint and at an interruption. At
+// the end the last members are recorded in the commit that also marks the
+// operation done and the job Completed (jobqueue.Run.Complete): one commit
+// after the directories' fsync. A crash before a group commit, or before the
+// job's end, copies its members again. Service.Terminate marks the
 // operation terminating (in the store) before it asks the queue to stop the
 // job; the handler, or Open after a restart, then deletes every target volume
 // and group the operation created and every synchronization it recorded.
