@@ -57,9 +57,19 @@ func readReply(data []byte) (*reply, error) {
 		case soap.StartToken:
 			i := int32(len(r.nodes))
 			lo := int32(len(r.attrs))
-			r.attrs = append(r.attrs, t.Attr...)
-			r.nodes = append(r.nodes, node{prefix: t.Prefix, local: t.Local, attrLo: lo, attrHi: int32(len(r.attrs)),
-				parent: open, first: none, last: none, next: none})
+			if len(t.Attr) > 0 {
+				r.attrs = append(r.attrs, t.Attr...)
+			}
+			// Fields set one by one: appending a whole node copies it with
+			// the bulk write barrier, a cost per element while the GC marks.
+			if int(i) < cap(r.nodes) {
+				r.nodes = r.nodes[:i+1]
+			} else {
+				r.nodes = append(r.nodes, node{})
+			}
+			n := &r.nodes[i]
+			n.prefix, n.local, n.text = t.Prefix, t.Local, ""
+			n.attrLo, n.attrHi, n.parent, n.first, n.last, n.next = lo, int32(len(r.attrs)), open, none, none, none
 			p := &r.nodes[open]
 			if p.last != none {
 				r.nodes[p.last].next = i

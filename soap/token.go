@@ -64,7 +64,13 @@ func ReadTokens(data []byte, fn func(Token) error) error {
 // startToken opens the element of a start tag the scanner has read and
 // checked (see startTag) and hands its token on.
 func (p *scanner) startToken(space, tag, xmlSpace, xmlLocal, name string, prefixes int, empty bool) error {
-	attrs := p.tokAttr[:0]
+	var attrs []TokenAttr
+	if len(p.tag) > 0 {
+		if cap(p.tokAttr) < len(p.tag) {
+			p.tokAttr = make([]TokenAttr, 0, max(len(p.tag), 16))
+		}
+		attrs = p.tokAttr[:0]
+	}
 next:
 	for _, a := range p.tag {
 		prefix, local := splitPrefix(a.name)
@@ -76,8 +82,17 @@ next:
 		}
 		attrs = append(attrs, TokenAttr{Prefix: prefix, Local: local, Value: a.value})
 	}
-	p.tokAttr = attrs
-	p.open = append(p.open, openElement{space: space, tag: tag, kids: len(p.kids), prefixes: prefixes})
+	// The open element's fields are set one by one: appending a whole
+	// struct copies it with the bulk write barrier, a cost per element
+	// while the GC marks.
+	n := len(p.open)
+	if n < cap(p.open) {
+		p.open = p.open[:n+1]
+	} else {
+		p.open = append(p.open, openElement{})
+	}
+	o := &p.open[n]
+	o.e, o.space, o.tag, o.kids, o.prefixes = nil, space, tag, len(p.kids), prefixes
 	if err := p.emit(Token{Kind: StartToken, Prefix: space, Local: tag, Attr: attrs}); err != nil {
 		return err
 	}
