@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 
@@ -321,17 +322,23 @@ func (r *reply) fault(b int32) *Fault {
 
 // instance decodes element e as an instance in the WS-CIM form (DSP0230).
 func (r *reply) instance(e int32) (*Instance, error) {
-	inst := &Instance{Class: r.nodes[e].local, ResourceURI: r.ns(e)}
+	inst := new(Instance)
+	if err := r.instanceInto(inst, e); err != nil {
+		return nil, err
+	}
+	return inst, nil
+}
+
+// instanceInto decodes element e into inst, a zero Instance.
+func (r *reply) instanceInto(inst *Instance, e int32) error {
+	inst.Class, inst.ResourceURI = r.nodes[e].local, r.ns(e)
 	if t := r.attrNS(e, soap.NSXSI, "type"); t != "" {
 		if i := strings.IndexByte(t, ':'); i >= 0 {
 			t = t[i+1:]
 		}
 		inst.Class = strings.TrimSuffix(t, "_Type")
 	}
-	if err := r.properties(inst, e); err != nil {
-		return nil, err
-	}
-	return inst, nil
+	return r.properties(inst, e)
 }
 
 // properties appends e's children to inst as properties; repeated names
@@ -429,6 +436,9 @@ func (r *reply) epr(e int32, depth int) (cimmodel.ObjectPath, error) {
 	if ss == none {
 		return p, nil
 	}
+	if n := r.children(ss); n > 1 {
+		p.Keys = make([]cimmodel.KeyBinding, 0, n)
+	}
 	for sel := r.nodes[ss].first; sel != none; sel = r.nodes[sel].next {
 		if r.nodes[sel].local != "Selector" {
 			continue
@@ -457,7 +467,18 @@ func (r *reply) epr(e int32, depth int) (cimmodel.ObjectPath, error) {
 		}
 		p.Keys = append(p.Keys, cimmodel.KeyBinding{Name: name, Value: cimmodel.String(r.nodes[sel].text)})
 	}
+	if len(p.Keys) == 0 {
+		p.Keys = nil // as ParseEPR leaves a selector set of no key
+	}
 	return p, nil
+}
+
+// add appends inst to out, making room for n more when it is full.
+func add(out *[]*Instance, n int, inst *Instance) {
+	if len(*out) == cap(*out) {
+		*out = slices.Grow(*out, n)
+	}
+	*out = append(*out, inst)
 }
 
 // items decodes the items of an Items element: wsman:Item pairs of an
@@ -466,6 +487,11 @@ func (r *reply) items(out *[]*Instance, items int32) error {
 	if items == none {
 		return nil
 	}
+	// The instances and paths of a page are cut from one array each, and
+	// out grows once for them.
+	n := r.children(items)
+	var insts []Instance
+	var paths []cimmodel.ObjectPath
 	for it := r.nodes[items].first; it != none; it = r.nodes[it].next {
 		switch local := r.nodes[it].local; {
 		case local == "Item" && r.ns(it) == soap.NSWSMan:
@@ -477,11 +503,19 @@ func (r *reply) items(out *[]*Instance, items int32) error {
 					if err != nil {
 						return fmt.Errorf("%w: item EPR: %w", ErrProtocol, err)
 					}
-					path = &p
+					if len(paths) == cap(paths) {
+						paths = make([]cimmodel.ObjectPath, 0, n)
+					}
+					paths = append(paths, p)
+					path = &paths[len(paths)-1]
 					continue
 				}
-				i, err := r.instance(c)
-				if err != nil {
+				if len(insts) == cap(insts) {
+					insts = make([]Instance, 0, n)
+				}
+				insts = append(insts, Instance{})
+				i := &insts[len(insts)-1]
+				if err := r.instanceInto(i, c); err != nil {
 					return err
 				}
 				inst = i
@@ -490,19 +524,19 @@ func (r *reply) items(out *[]*Instance, items int32) error {
 				return fmt.Errorf("%w: wsman:Item without an instance", ErrProtocol)
 			}
 			inst.Path = path
-			*out = append(*out, inst)
+			add(out, n, inst)
 		case local == "EndpointReference":
 			p, err := r.epr(it, 0)
 			if err != nil {
 				return fmt.Errorf("%w: item EPR: %w", ErrProtocol, err)
 			}
-			*out = append(*out, &Instance{Class: p.Class, Path: &p})
+			add(out, n, &Instance{Class: p.Class, Path: &p})
 		default:
 			inst, err := r.instance(it)
 			if err != nil {
 				return err
 			}
-			*out = append(*out, inst)
+			add(out, n, inst)
 		}
 	}
 	return nil
