@@ -58,10 +58,11 @@ type selector struct {
 
 // pathSelectors returns the resource URI and selectors that address p.
 func pathSelectors(p cimmodel.ObjectPath) (string, []selector) {
-	var sels []selector
+	sels := make([]selector, 0, len(p.Keys)+1) // the keys and __cimnamespace
 	for _, k := range p.Keys {
 		if r, ok := k.Value.AsRef(); ok {
-			sels = append(sels, selector{name: k.Name, ref: &r})
+			ref := r // escapes: only a reference key is copied to the heap
+			sels = append(sels, selector{name: k.Name, ref: &ref})
 			continue
 		}
 		sels = append(sels, selector{name: k.Name, value: keyString(k.Value)})
