@@ -150,24 +150,24 @@ func corpusInputs(b []byte) [][]byte {
 	return out
 }
 
-const envelopeStart = `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ` +
+const answerStart = `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" ` +
 	`xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration">`
 
 // answerCorners are answers at the corners of the reply reader: headers it
 // leaves to soap.Parse, names and namespaces that etree resolves in its own
 // way, text split by comments, every kind of property.
 var answerCorners = []string{
-	envelopeStart + `<s:Header><a:Action s:mustUnderstand="true">x</a:Action><a:RelatesTo>y</a:RelatesTo></s:Header><s:Body/></s:Envelope>`,
-	envelopeStart + `<s:Header><a:Action>x</a:Action><a:Action>x</a:Action></s:Header><s:Body/></s:Envelope>`,
-	envelopeStart + `<s:Header><a:RelatesTo s:mustUnderstand="1">y</a:RelatesTo></s:Header><s:Body/></s:Envelope>`,
-	envelopeStart + `<s:Header><a:RelatesTo s:mustUnderstand="maybe">y</a:RelatesTo></s:Header><s:Body/></s:Envelope>`,
-	envelopeStart + `<s:Header><w:MaxEnvelopeSize>12</w:MaxEnvelopeSize></s:Header><s:Body/></s:Envelope>`,
-	envelopeStart + `<s:Header><x:H xmlns:x="u" s:role="http://www.w3.org/2003/05/soap-envelope/role/none" s:mustUnderstand="true"/></s:Header><s:Body/></s:Envelope>`,
-	envelopeStart + `<s:Body/><s:Header/></s:Envelope>`,
-	envelopeStart + `text<s:Body/></s:Envelope>`,
+	answerStart + `<s:Header><a:Action s:mustUnderstand="true">x</a:Action><a:RelatesTo>y</a:RelatesTo></s:Header><s:Body/></s:Envelope>`,
+	answerStart + `<s:Header><a:Action>x</a:Action><a:Action>x</a:Action></s:Header><s:Body/></s:Envelope>`,
+	answerStart + `<s:Header><a:RelatesTo s:mustUnderstand="1">y</a:RelatesTo></s:Header><s:Body/></s:Envelope>`,
+	answerStart + `<s:Header><a:RelatesTo s:mustUnderstand="maybe">y</a:RelatesTo></s:Header><s:Body/></s:Envelope>`,
+	answerStart + `<s:Header><w:MaxEnvelopeSize>12</w:MaxEnvelopeSize></s:Header><s:Body/></s:Envelope>`,
+	answerStart + `<s:Header><x:H xmlns:x="u" s:role="http://www.w3.org/2003/05/soap-envelope/role/none" s:mustUnderstand="true"/></s:Header><s:Body/></s:Envelope>`,
+	answerStart + `<s:Body/><s:Header/></s:Envelope>`,
+	answerStart + `text<s:Body/></s:Envelope>`,
 	`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body/></s:Envelope>`,
 	`<Envelope xmlns="http://www.w3.org/2003/05/soap-envelope"><Body><PullResponse><Items><Item xmlns="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"><X xmlns="u"><A>1</A></X></Item></Items><EndOfSequence/></PullResponse></Body></Envelope>`,
-	envelopeStart + `<s:Body><n:PullResponse><n:EnumerationContext> c<!-- x -->d </n:EnumerationContext><w:Items>` +
+	answerStart + `<s:Body><n:PullResponse><n:EnumerationContext> c<!-- x -->d </n:EnumerationContext><w:Items>` +
 		`<p:C xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/C" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="p:D_Type">` +
 		`<p:A>1</p:A><p:B xsi:nil="true"/><p:A>2</p:A><p:T><cim:Datetime xmlns:cim="http://schemas.dmtf.org/wbem/wscim/1/common"> 2024-01-01T00:00:00Z </cim:Datetime></p:T>` +
 		`<p:R><a:Address>x</a:Address><a:ReferenceParameters><w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/E</w:ResourceURI>` +
@@ -175,12 +175,12 @@ var answerCorners = []string{
 		`<p:E><q:F xmlns:q="u2"><q:G>g</q:G></q:F></p:E><p:H xsi:type="p:H_Type"><p:I>i</p:I></p:H>` +
 		`</p:C><a:EndpointReference><a:ReferenceParameters><w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/C</w:ResourceURI></a:ReferenceParameters></a:EndpointReference>` +
 		`</w:Items></n:PullResponse></s:Body></s:Envelope>`,
-	envelopeStart + `<s:Body><n:PullResponse><w:Items><a:EndpointReference><a:ReferenceParameters><w:ResourceURI>http://x/*</w:ResourceURI></a:ReferenceParameters></a:EndpointReference></w:Items></n:PullResponse></s:Body></s:Envelope>`,
-	envelopeStart + `<s:Body><n:PullResponse><w:Items><w:Item><a:EndpointReference/></w:Item></w:Items></n:PullResponse></s:Body></s:Envelope>`,
-	envelopeStart + `<s:Body><p:M_OUTPUT xmlns:p="u"><p:ReturnValue>4096</p:ReturnValue><p:Job><a:ReferenceParameters><w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/J</w:ResourceURI>` +
+	answerStart + `<s:Body><n:PullResponse><w:Items><a:EndpointReference><a:ReferenceParameters><w:ResourceURI>http://x/*</w:ResourceURI></a:ReferenceParameters></a:EndpointReference></w:Items></n:PullResponse></s:Body></s:Envelope>`,
+	answerStart + `<s:Body><n:PullResponse><w:Items><w:Item><a:EndpointReference/></w:Item></w:Items></n:PullResponse></s:Body></s:Envelope>`,
+	answerStart + `<s:Body><p:M_OUTPUT xmlns:p="u"><p:ReturnValue>4096</p:ReturnValue><p:Job><a:ReferenceParameters><w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/J</w:ResourceURI>` +
 		`<w:SelectorSet><w:Selector Name="K"><a:EndpointReference><a:ReferenceParameters><w:ResourceURI>http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/L</w:ResourceURI></a:ReferenceParameters></a:EndpointReference></w:Selector></w:SelectorSet>` +
 		`</a:ReferenceParameters></p:Job></p:M_OUTPUT></s:Body></s:Envelope>`,
-	envelopeStart + `<s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>w:InvalidSelectors</s:Value></s:Subcode></s:Code>` +
+	answerStart + `<s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>w:InvalidSelectors</s:Value></s:Subcode></s:Code>` +
 		`<s:Reason><s:Text xml:lang="en-US">r</s:Text></s:Reason><s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="5"><f:Message>m</f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>`,
 	`<a :xmlns="u" xmlns="v"/>`, ` `, `<a>`,
 }
