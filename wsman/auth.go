@@ -2,7 +2,6 @@ package wsman
 
 import (
 	"bytes"
-	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -178,19 +177,23 @@ func (s *Server) authenticate(r *http.Request) (string, error) {
 	if scheme == "basic" {
 		basic.name, basic.password, basic.ok = r.BasicAuth()
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.Limits.PreAuthTimeout)
-	defer cancel()
-	t, err := s.limiterTicket(ctx, r, cs, scheme, token, basic.name)
+	waits := preAuthWaits{parent: r.Context(), deadline: time.Now().Add(s.Limits.PreAuthTimeout)}
+	defer waits.stop()
+	t, err := s.limiterTicket(&waits, r, cs, scheme, token, basic.name)
 	if err != nil {
 		return "", err
 	}
 	select {
 	case s.authState.checking <- struct{}{}:
-		defer func() { <-s.authState.checking }()
-	case <-ctx.Done():
-		t.settle(false)
-		return "", errCheckingBusy
+	default:
+		select {
+		case s.authState.checking <- struct{}{}:
+		case <-waits.ctx().Done():
+			t.settle(false)
+			return "", errCheckingBusy
+		}
 	}
+	defer func() { <-s.authState.checking }()
 	var user string
 	switch scheme {
 	case "basic":
@@ -248,7 +251,7 @@ type basicCredentials struct {
 // AUTHENTICATE leg gives back for a ticket of its (source, user) pair;
 // Basic takes its pair's ticket at once. A logon proved by a Kerberos
 // ticket or a client certificate takes none (nil) and is never refused.
-func (s *Server) limiterTicket(ctx context.Context, r *http.Request, cs *connState, scheme, token, basicUser string) (*ticket, error) {
+func (s *Server) limiterTicket(waits *preAuthWaits, r *http.Request, cs *connState, scheme, token, basicUser string) (*ticket, error) {
 	source := sourceKey(remoteHost(r))
 	user, handshake, proved := claimedUser(scheme, token, basicUser)
 	if proved {
@@ -262,9 +265,9 @@ func (s *Server) limiterTicket(ctx context.Context, r *http.Request, cs *connSta
 		t.settle(false)
 	}
 	if handshake {
-		return s.authState.limiter.takeHandshake(ctx, source)
+		return s.authState.limiter.takeHandshakeWithin(waits, source)
 	}
-	return s.authState.limiter.take(ctx, source, userKey(s.logName(user)))
+	return s.authState.limiter.takeWithin(waits, source, userKey(s.logName(user)))
 }
 
 // claimedUser returns the user name a password logon claims (Basic's,

@@ -82,9 +82,10 @@ type limiter struct {
 	pairs      map[pairKey]*pairRecord
 	handshakes map[string]map[*ticket]time.Time
 	total      windowCount
-	// changed is closed and replaced whenever a ticket is settled, to wake
-	// waiters.
+	// changed is closed and replaced when a ticket is settled while takes
+	// wait (waiters of them since the last close), to wake them.
 	changed chan struct{}
+	waiters int
 }
 
 // windowCount counts failures in a fixed window that starts at the first.
@@ -176,6 +177,11 @@ func (l *limiter) backoff(failures int) time.Duration {
 // errRateLimited when the pair is in backoff (or the total is spent and
 // the pair has failed), errLimiterWait when ctx ends first.
 func (l *limiter) take(ctx context.Context, source, user string) (*ticket, error) {
+	return l.takeWithin(&preAuthWaits{c: ctx}, source, user)
+}
+
+// takeWithin is take, its waits bounded by w.
+func (l *limiter) takeWithin(w *preAuthWaits, source, user string) (*ticket, error) {
 	key := pairKey{source: source, user: user}
 	waited := false
 	for {
@@ -198,7 +204,7 @@ func (l *limiter) take(ctx context.Context, source, user string) (*ticket, error
 			return t, nil
 		}
 		waited = true
-		if err := l.wait(ctx); err != nil {
+		if err := l.wait(w); err != nil {
 			return nil, err
 		}
 	}
@@ -207,6 +213,11 @@ func (l *limiter) take(ctx context.Context, source, user string) (*ticket, error
 // takeHandshake returns a ticket for an NTLM handshake from source whose
 // user is not known yet, waiting while source has l.max open.
 func (l *limiter) takeHandshake(ctx context.Context, source string) (*ticket, error) {
+	return l.takeHandshakeWithin(&preAuthWaits{c: ctx}, source)
+}
+
+// takeHandshakeWithin is takeHandshake, its waits bounded by w.
+func (l *limiter) takeHandshakeWithin(w *preAuthWaits, source string) (*ticket, error) {
 	for {
 		l.mu.Lock()
 		now := l.now()
@@ -217,24 +228,51 @@ func (l *limiter) takeHandshake(ctx context.Context, source string) (*ticket, er
 			l.mu.Unlock()
 			return t, nil
 		}
-		if err := l.wait(ctx); err != nil {
+		if err := l.wait(w); err != nil {
 			return nil, err
 		}
 	}
 }
 
 // wait releases l.mu and waits for a ticket to be settled, for a second
-// (tickets also end by expiry), or for ctx to end.
-func (l *limiter) wait(ctx context.Context) error {
+// (tickets also end by expiry), or for w to end.
+func (l *limiter) wait(w *preAuthWaits) error {
 	wake := l.changed
+	l.waiters++
 	l.mu.Unlock()
 	select {
 	case <-wake:
 		return nil
 	case <-time.After(time.Second):
 		return nil
-	case <-ctx.Done():
+	case <-w.ctx().Done():
 		return errLimiterWait
+	}
+}
+
+// preAuthWaits bounds the waits of one logon before its check (for a
+// limiter ticket, for a slot of the checking budget): they end at deadline,
+// or with parent. Its context is made on the first wait: most logons wait
+// for nothing, and a context with a deadline costs a timer.
+type preAuthWaits struct {
+	parent   context.Context
+	deadline time.Time
+	c        context.Context // made by ctx, or given
+	cancel   context.CancelFunc
+}
+
+// ctx returns the context that ends the waits.
+func (w *preAuthWaits) ctx() context.Context {
+	if w.c == nil {
+		w.c, w.cancel = context.WithDeadline(w.parent, w.deadline)
+	}
+	return w.c
+}
+
+// stop releases the context's timer, if one was made.
+func (w *preAuthWaits) stop() {
+	if w.cancel != nil {
+		w.cancel()
 	}
 }
 
@@ -328,8 +366,11 @@ func (t *ticket) settle(failed bool) {
 			events = append(events, lockout{failures: l.total.n, until: l.total.since.Add(l.window), total: true})
 		}
 	}
-	close(l.changed)
-	l.changed = make(chan struct{})
+	if l.waiters > 0 {
+		close(l.changed)
+		l.changed = make(chan struct{})
+		l.waiters = 0
+	}
 	report := l.onLockout
 	l.mu.Unlock()
 	if report != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -259,4 +260,61 @@ func (l *limiter) failures(source, user string) int {
 		return 0
 	}
 	return l.pair(key, l.now()).failures
+}
+
+// TestLimiterWakesOnlyWhenWaited checks that settling a ticket wakes the
+// takes waiting for one (their channel is closed), and that with none
+// waiting it leaves the channel alone (Basic settles a ticket on every
+// request: a channel made each time would be garbage).
+func TestLimiterWakesOnlyWhenWaited(t *testing.T) {
+	l := newLimiter(2, 100, time.Minute, time.Minute, time.Minute, time.Now)
+	a, _ := l.take(context.Background(), "192.0.2.1", "admin")
+	b, _ := l.take(context.Background(), "192.0.2.1", "admin")
+	unwaited := l.changed
+	a.settle(false)
+	if l.changed != unwaited {
+		t.Errorf("a settle with no take waiting replaced the wake channel")
+	}
+	a, _ = l.take(context.Background(), "192.0.2.1", "admin")
+	got := make(chan error, 1)
+	go func() {
+		tk, err := l.take(context.Background(), "192.0.2.1", "admin")
+		tk.settle(false)
+		got <- err
+	}()
+	for waiting := false; !waiting; {
+		runtime.Gosched()
+		l.mu.Lock()
+		waiting = l.waiters == 1
+		l.mu.Unlock()
+	}
+	wake := l.changed
+	a.settle(false)
+	select {
+	case <-wake:
+	default:
+		t.Errorf("a settle with a take waiting did not wake it")
+	}
+	if err := <-got; err != nil {
+		t.Errorf("waiting take: %v, want a ticket", err)
+	}
+	b.settle(false)
+}
+
+// TestPreAuthWaitsLazy checks that a logon that waits for nothing makes
+// no context (no timer), and that one that waits is bounded by the
+// deadline it was given.
+func TestPreAuthWaitsLazy(t *testing.T) {
+	l := newLimiter(1, 100, time.Minute, time.Minute, time.Minute, time.Now)
+	free := preAuthWaits{parent: context.Background(), deadline: time.Now().Add(time.Minute)}
+	tk, err := l.takeWithin(&free, "192.0.2.1", "admin")
+	if err != nil || free.c != nil {
+		t.Fatalf("take with a free ticket: %v, context made: %v; want a ticket and no context", err, free.c != nil)
+	}
+	past := preAuthWaits{parent: context.Background(), deadline: time.Now().Add(-time.Second)}
+	defer past.stop()
+	if _, err := l.takeWithin(&past, "192.0.2.1", "admin"); !errors.Is(err, errLimiterWait) {
+		t.Errorf("take past its deadline with the budget full: %v, want errLimiterWait", err)
+	}
+	tk.settle(false)
 }
