@@ -365,7 +365,7 @@ func (r *resyncer) run(ctx context.Context) error {
 	for _, br := range r.work {
 		most = max(most, br.n)
 	}
-	size := most*r.opts.BlockSize + r.opts.BlockSize
+	size := most * r.opts.BlockSize
 	defer r.bufs.release() // after g.Wait below: no goroutine holds a buffer then
 	// The changes go to writers of their own, so that the readers keep
 	// reading: a reader that waited for its own direct write waited behind
@@ -394,11 +394,21 @@ func (r *resyncer) run(ctx context.Context) error {
 		close(r.writes)
 		return nil
 	})
-	for range min(r.opts.Workers, len(r.work)) {
+	// Blocks that became zero are punched after the scan, not during it:
+	// a punch takes the target's inode lock exclusively and first waits
+	// for every direct read of the target in flight (inode_dio_wait), so
+	// each punch in the scan stalled the target's readers and with them
+	// the pipeline. After the scan nothing waits, and adjacent blocks are
+	// punched at once.
+	holes := make([][]Extent, min(r.opts.Workers, len(r.work)))
+	for i := range holes {
 		g.Go(func() error {
 			for w := range r.writes {
-				if err := r.apply(w.p, w.off, w.zero); err != nil {
+				if err := r.apply(w); err != nil {
 					return err
+				}
+				if w.zero {
+					holes[i] = appendExtent(holes[i], Extent{Offset: w.off, Length: w.n})
 				}
 			}
 			return nil
@@ -410,7 +420,33 @@ func (r *resyncer) run(ctx context.Context) error {
 		}
 		return err
 	}
+	var all []Extent
+	for _, h := range holes {
+		all = append(all, h...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Offset < all[j].Offset })
+	var merged []Extent
+	for _, e := range all {
+		merged = appendExtent(merged, e)
+	}
+	for _, e := range merged {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("engine: resync interrupted: %w", err)
+		}
+		if err := r.punch(e.Offset, e.Length); err != nil {
+			return err
+		}
+	}
 	return ctx.Err()
+}
+
+// appendExtent appends e to exts, extending the last extent when e follows it.
+func appendExtent(exts []Extent, e Extent) []Extent {
+	if k := len(exts); k > 0 && exts[k-1].End() == e.Offset {
+		exts[k-1].Length += e.Length
+		return exts
+	}
+	return append(exts, e)
 }
 
 // readData fills p with the source at off: data extents are read, holes are
@@ -502,6 +538,27 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf []byte, tb *[
 		r.progressed(end - off)
 		return ctx.Err()
 	}
+	// Adjacent changed blocks go to the writers as one run (up to
+	// maxWriteRun of data): a large change is written in large requests,
+	// not a block at a time.
+	var run blockWrite
+	send := func() error {
+		if run.n == 0 {
+			return nil
+		}
+		if !run.zero {
+			// The writer's own copy: buf is read into again meanwhile.
+			run.p = alignedBuffer(run.n)
+			copy(run.p, p[run.off-off:])
+		}
+		select {
+		case r.writes <- run:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		run = blockWrite{}
+		return nil
+	}
 	for b := br.first; b < br.first+br.n; b++ {
 		boff := b * bs
 		blk := p[boff-off : min(boff+bs, end)-off]
@@ -522,22 +579,27 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf []byte, tb *[
 			}
 		}
 		r.hashes[b] = h
-		if changed {
-			if !knownZero {
-				zero = isZero(blk)
+		if !changed {
+			if err := send(); err != nil {
+				return err
 			}
-			// The writer's own copy (zeros, where punching fails, are
-			// written): buf is read into again meanwhile.
-			w := blockWrite{p: alignedBuffer(int64(len(blk))), off: boff, zero: zero}
-			if !zero {
-				copy(w.p, blk)
-			}
-			select {
-			case r.writes <- w:
-			case <-ctx.Done():
-				return ctx.Err()
+			continue
+		}
+		if !knownZero {
+			zero = isZero(blk)
+		}
+		if run.n > 0 && (run.zero != zero || (!zero && run.n+int64(len(blk)) > maxWriteRun)) {
+			if err := send(); err != nil {
+				return err
 			}
 		}
+		if run.n == 0 {
+			run = blockWrite{off: boff, zero: zero}
+		}
+		run.n += int64(len(blk))
+	}
+	if err := send(); err != nil {
+		return err
 	}
 	r.progressed(end - off)
 	return ctx.Err()
@@ -552,46 +614,72 @@ func (r *resyncer) progressed(n int64) {
 	}
 }
 
-// blockWrite is a change for the writer: the block p at off, all zeros when
-// zero is set.
+// maxWriteRun bounds a run of changed data blocks written at once: the
+// writers' queue holds at most 4 runs per worker, 16 MiB with 4 workers.
+const maxWriteRun = 1 << 20
+
+// blockWrite is a change for the writers, a run of adjacent changed blocks:
+// the n bytes p at off, or n zero bytes at off (p nil) when zero is set.
 type blockWrite struct {
 	p    []byte
 	off  int64
+	n    int64
 	zero bool
 }
 
-// apply makes the target's block at off equal to blk: punched when zero, written otherwise.
-func (r *resyncer) apply(blk []byte, off int64, zero bool) error {
+// apply records the change w and writes it to the target unless it is zero:
+// zero blocks are punched by punch after the scan (see run).
+func (r *resyncer) apply(w blockWrite) error {
 	if err := r.mutate(); err != nil {
 		return err
 	}
-	r.changed.Add(1)
+	bs := r.opts.BlockSize
+	r.changed.Add((w.off+w.n+bs-1)/bs - w.off/bs)
 	if r.opts.Changed != nil {
 		r.changedMu.Lock()
-		r.opts.Changed.MarkRange(off, int64(len(blk)))
+		r.opts.Changed.MarkRange(w.off, w.n)
 		r.changedMu.Unlock()
 	}
-	if zero {
-		err := unix.Fallocate(int(r.dst.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, int64(len(blk)))
-		if err == nil {
-			r.punched.Add(1)
-			r.zeroBytes.Add(int64(len(blk)))
-			return nil
-		}
-		if !errors.Is(err, unix.EOPNOTSUPP) {
-			return fmt.Errorf("engine: punch target at %d: %w", off, err)
-		}
-		// No hole punching here: write the zeros.
+	if w.zero {
+		return nil
 	}
+	return r.write(w.p, w.off)
+}
+
+// write writes p to the target at off.
+func (r *resyncer) write(p []byte, off int64) error {
 	if r.opts.hooks != nil && r.opts.hooks.writeAt != nil {
-		if err := r.opts.hooks.writeAt(blk, off); err != nil {
+		if err := r.opts.hooks.writeAt(p, off); err != nil {
 			return fmt.Errorf("engine: write target at %d: %w", off, err)
 		}
-	} else if _, err := r.dst.WriteAt(blk, off); err != nil {
+	} else if _, err := r.dst.WriteAt(p, off); err != nil {
 		return fmt.Errorf("engine: write target at %d: %w", off, err)
 	}
-	r.written.Add(int64(len(blk)))
-	r.opts.wrote(int64(len(blk)))
+	r.written.Add(int64(len(p)))
+	r.opts.wrote(int64(len(p)))
+	return nil
+}
+
+// punch makes the target's n bytes at off zeros: a hole, or written zeros
+// where the filesystem cannot punch holes.
+func (r *resyncer) punch(off, n int64) error {
+	err := unix.Fallocate(int(r.dst.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
+	if err == nil {
+		r.punched.Add(1)
+		r.zeroBytes.Add(n)
+		return nil
+	}
+	if !errors.Is(err, unix.EOPNOTSUPP) {
+		return fmt.Errorf("engine: punch target at %d: %w", off, err)
+	}
+	zeros := alignedBuffer(min(n, r.opts.BlockSize))
+	for done := int64(0); done < n; {
+		k := min(n-done, int64(len(zeros)))
+		if err := r.write(zeros[:k], off+done); err != nil {
+			return err
+		}
+		done += k
+	}
 	return nil
 }
 
