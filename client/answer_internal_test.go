@@ -53,10 +53,10 @@ func TestIsSealed(t *testing.T) {
 		"application/soap+xml;charset=UTF-8": false,
 		"application/soap+xml":               false,
 		`multipart/encrypted;protocol="application/HTTP-SPNEGO-session-encrypted";boundary="Encrypted Boundary"`: true,
-		`Multipart/Encrypted; protocol="application/http-spnego-session-encrypted"`:                             true,
-		`multipart/x-multi-encrypted;protocol="application/HTTP-SPNEGO-session-encrypted"`:                      true,
-		`multipart/encrypted;protocol="other"`: false,
-		"": false,
+		`Multipart/Encrypted; protocol="application/http-spnego-session-encrypted"`:                              true,
+		`multipart/x-multi-encrypted;protocol="application/HTTP-SPNEGO-session-encrypted"`:                       true,
+		`multipart/encrypted;protocol="other"`:                                                                   false,
+		"":                                                                                                       false,
 	} {
 		if got := isSealed(ct); got != want {
 			t.Errorf("isSealed(%q) = %v, want %v", ct, got, want)

@@ -3,8 +3,8 @@ package client
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
