@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/replicad/replicad/soap"
@@ -218,4 +219,35 @@ func FuzzReplyMatchesTree(f *testing.F) {
 		}
 		checkAgainstTree(t, status, data)
 	})
+}
+
+// TestReplyConcurrent checks that answers read at once (sharing the pool
+// of replies and soap's scanners) decode as a lone read does; run it with
+// -race.
+func TestReplyConcurrent(t *testing.T) {
+	var answers [][]byte
+	var want []decoded
+	for _, a := range realAnswers(t) {
+		answers, want = append(answers, a), append(want, decodeAnswer(200, a, "M"))
+	}
+	errs := make(chan string, 8)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := range 40 {
+				i := (g*7 + round) % len(answers)
+				if got := decodeAnswer(200, answers[i], "M"); !reflect.DeepEqual(got, want[i]) {
+					errs <- "decoded differently from a lone read:\n" + dump(got) + "\nwant\n" + dump(want[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
+	}
 }
