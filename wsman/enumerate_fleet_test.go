@@ -86,8 +86,16 @@ func fleetRequest(req []byte) []byte {
 // enumerateAll enumerates every volume max a message (Enumerate, then Pull
 // until EndOfSequence) and returns how many it got.
 func (f *fleet) enumerateAll(tb testing.TB, max int) int {
+	return f.enumerateMode(tb, max, "")
+}
+
+// enumerateMode is enumerateAll in an EnumerationMode ("" for none).
+func (f *fleet) enumerateMode(tb testing.TB, max int, mode string) int {
 	tb.Helper()
-	reply := f.do(tb, fleetRequest(enumerate(fmt.Sprintf(`<w:OptimizeEnumeration/><w:MaxElements>%d</w:MaxElements>`, max))))
+	if mode != "" {
+		mode = "<w:EnumerationMode>" + mode + "</w:EnumerationMode>"
+	}
+	reply := f.do(tb, fleetRequest(enumerate(fmt.Sprintf(`<w:OptimizeEnumeration/><w:MaxElements>%d</w:MaxElements>%s`, max, mode))))
 	n := bytes.Count(reply, []byte("<p:DeviceID>"))
 	for bytes.Contains(reply, []byte("EndOfSequence")) == false {
 		id := contextID(tb, reply)
@@ -174,7 +182,9 @@ func TestEnumerationContextMemoryFlat(t *testing.T) {
 // BenchmarkRequestPath runs the two requests of bench/load's ratios
 // through the handler over the real provider with 10 volumes, Basic
 // authentication included: a Get of one volume, and an enumeration of the
-// 10 (an optimized Enumerate and a Pull of 5 each). Profile it with
+// 10 (an optimized Enumerate and a Pull of 5 each), also with each
+// instance's EPR (EnumerateObjectAndEPR, as the client package, and so
+// bench/load, asks). Profile it with
 // -cpuprofile and -memprofile to see where a request's time goes.
 func BenchmarkRequestPath(b *testing.B) {
 	f := newFleet(b, 10)
@@ -197,6 +207,14 @@ func BenchmarkRequestPath(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if got := f.enumerateAll(b, 5); got != 10 {
+				b.Fatalf("enumerated %d volumes, want 10", got)
+			}
+		}
+	})
+	b.Run("EnumeratePull10EPR", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if got := f.enumerateMode(b, 5, "EnumerateObjectAndEPR"); got != 10 {
 				b.Fatalf("enumerated %d volumes, want 10", got)
 			}
 		}
