@@ -16,7 +16,9 @@ import (
 type InstancePager interface {
 	// EnumeratePage returns at most limit instances (limit ≥ 1) whose keys
 	// are greater than after ("" is before the first), in increasing key
-	// order, and whether more follow the last one.
+	// order, and whether more follow the last one. The instances are only
+	// read by the caller, so a provider may give the same one to several
+	// pages (and requests) while it is unchanged.
 	EnumeratePage(ctx context.Context, after string, limit int) (Page, error)
 }
 
@@ -57,7 +59,8 @@ type PagedInstance struct {
 // (those it skips are passed over, and more then means that a kept one
 // follows). The request's ctx ends the walk with its error. Errors as
 // [Registry.Enumerate]; a cursor naming a class outside the family is
-// StatusInvalidParameter.
+// StatusInvalidParameter. The instances are the providers' (see
+// [InstancePager]): read them, do not change them.
 func (r *Registry) EnumeratePage(ctx context.Context, namespace, class string, after Cursor, limit int, keep func(*Instance) bool) ([]PagedInstance, bool, error) {
 	c, err := r.lookup(namespace, class)
 	if err != nil {

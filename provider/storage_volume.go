@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -52,6 +54,67 @@ type volumeProvider struct {
 	// placeholders for those of each volume (instance): a volume's
 	// instance is a copy of it, whose map then has room for them all.
 	template *cimmodel.Instance
+	// paged holds the instances EnumeratePage made (pageInstance).
+	paged pagedInstances
+}
+
+// pagedInstances are volume instances EnumeratePage made, by volume ID,
+// each with what it was made from: a page reuses one while what it was
+// made from is unchanged, since a page's instances are only read
+// (cimmodel.InstancePager). At most maxPagedInstances are kept.
+type pagedInstances struct {
+	mu sync.Mutex
+	m  map[volumes.ID]pagedInstance
+}
+
+// maxPagedInstances bounds pagedInstances (about 2 KB each).
+const maxPagedInstances = 1024
+
+// pagedInstance is an instance and what it was made from.
+type pagedInstance struct {
+	from volumeFacts
+	inst *cimmodel.Instance
+}
+
+// volumeFacts are what a volume's instance is made of besides its ID (the
+// system's name does not change). Created compares with ==, location
+// included, as it is written with its zone: a record the volumes service
+// decoded once (volumes/records.go) gives the same value each time.
+type volumeFacts struct {
+	name, path string
+	size       uint64
+	created    time.Time
+	missing    bool
+	usage      uint16
+	member     bool
+}
+
+func factsOf(v *volumes.Volume, role replica.Role) volumeFacts {
+	usage, member := replicationUsage(role)
+	return volumeFacts{name: v.Name, path: v.Path(), size: v.SizeBytes, created: v.Created,
+		missing: v.Missing, usage: usage, member: member}
+}
+
+// pageInstance returns the instance of v, whose replication role is role,
+// for a page: the one made for an earlier page when v and its role are
+// as they were, else a new one (instance). Callers must not change it.
+func (vp *volumeProvider) pageInstance(v *volumes.Volume, role replica.Role) *cimmodel.Instance {
+	facts := factsOf(v, role)
+	c := &vp.paged
+	c.mu.Lock()
+	got, ok := c.m[v.ID]
+	c.mu.Unlock()
+	if ok && got.from == facts {
+		return got.inst
+	}
+	inst := vp.instance(v, role)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxPagedInstances {
+		c.m = make(map[volumes.ID]pagedInstance)
+	}
+	c.m[v.ID] = pagedInstance{from: facts, inst: inst}
+	c.mu.Unlock()
+	return inst
 }
 
 var (
@@ -91,7 +154,7 @@ func (vp *volumeProvider) EnumeratePage(ctx context.Context, after string, limit
 	}
 	pg := cimmodel.Page{Instances: make([]*cimmodel.Instance, len(vols)), Keys: make([]string, len(vols)), More: more}
 	for i, v := range vols {
-		pg.Instances[i] = vp.instance(v, roles[v.ID])
+		pg.Instances[i] = vp.pageInstance(v, roles[v.ID])
 		pg.Keys[i] = string(v.ID)
 	}
 	return pg, nil

@@ -231,6 +231,56 @@ func TestStorageVolumeValuesDeclared(t *testing.T) {
 	}
 }
 
+// TestStorageVolumePageReuse checks that EnumeratePage gives an unchanged
+// volume's instance of the last page again, and a new one, as it now is,
+// for a volume whose file went missing or whose replication role changed.
+func TestStorageVolumePageReuse(t *testing.T) {
+	e := newStorageEnv(t)
+	a := e.createVolume(volumes.DefaultPool, "a", mib)
+	b := e.createVolume(volumes.DefaultPool, "b", mib)
+	c := e.createVolume(volumes.DefaultPool, "c", mib)
+	page := func() map[string]*cimmodel.Instance {
+		got, _, err := e.reg.EnumeratePage(context.Background(), Namespace, storageVolumeClassName, cimmodel.Cursor{}, 10, nil)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("EnumeratePage: %d instances, %v; want 3", len(got), err)
+		}
+		out := map[string]*cimmodel.Instance{}
+		for _, g := range got {
+			out[stringOf(g.Instance, "ElementName")] = g.Instance
+		}
+		return out
+	}
+	first := page()
+	again := page()
+	for name, inst := range first {
+		if again[name] != inst {
+			t.Errorf("volume %s unchanged: a new instance on the next page", name)
+		}
+	}
+	if err := os.Remove(c.Path()); err != nil {
+		t.Fatal(err)
+	}
+	e.pair(a, b)
+	after := page()
+	if after["a"] == first["a"] || after["b"] == first["b"] || after["c"] == first["c"] {
+		t.Errorf("changed volumes kept their instances: a %v, b %v, c %v (true: kept)",
+			after["a"] == first["a"], after["b"] == first["b"], after["c"] == first["c"])
+	}
+	for _, tt := range []struct {
+		name, prop string
+		want       cimmodel.Value
+	}{
+		{"a", "Usage", cimmodel.Uint16(6)},
+		{"a", "CanDelete", cimmodel.Bool(false)},
+		{"b", "Usage", cimmodel.Uint16(8)},
+		{"c", "OperationalStatus", cimmodel.Uint16s([]uint16{13})},
+	} {
+		if got := after[tt.name].Get(tt.prop); !got.Equal(tt.want) {
+			t.Errorf("volume %s after the change: %s = %v, want %v", tt.name, tt.prop, got, tt.want)
+		}
+	}
+}
+
 func TestStorageVolumeQuery(t *testing.T) {
 	e := newStorageEnv(t)
 	v1 := e.createVolume(volumes.DefaultPool, "v1", mib)
