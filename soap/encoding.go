@@ -163,7 +163,7 @@ func AppendEscaped(b []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c < utf8.RuneSelf && c != '&' && c != '<' && c != '>' && c != '\'' && c != '"' {
+		if plainText[c] {
 			i++
 			continue
 		}
@@ -200,6 +200,18 @@ func AppendEscaped(b []byte, s string) []byte {
 	}
 	return append(b, s[last:]...)
 }
+
+// plainText marks the bytes AppendEscaped copies as they are without a
+// further look: printable ASCII other than & < > ' ".
+var plainText = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = true
+	}
+	for _, c := range "&<>'\"" {
+		t[c] = false
+	}
+	return t
+}()
 
 // xmlChar reports whether r is a character of XML 1.0 (its Char production).
 func xmlChar(r rune) bool {
