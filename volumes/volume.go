@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -106,6 +107,16 @@ func (s *Service) volume(r volumeRecord, root *dirHandle) *Volume {
 	return s.volumeAt(r, dirfd)
 }
 
+// imagePath is filepath.Join(s.poolDir(pool), fileName(name)), the path
+// of a volume's image, by concatenation when pool and name are plain file
+// names (as a volume's always are): what Join would clean then is nothing.
+func (s *Service) imagePath(pool, name string) string {
+	if pool == "" || pool == "." || pool == ".." || strings.ContainsRune(pool, '/') || strings.ContainsRune(name, '/') {
+		return filepath.Join(s.poolDir(pool), fileName(name))
+	}
+	return s.poolsDir + string(filepath.Separator) + pool + string(filepath.Separator) + fileName(name)
+}
+
 // volumeAt turns a record into a Volume, reading the file's state with one
 // fstatat in the pool directory dirfd (-1 when the directory is gone); a
 // symlink, or anything but a regular file, in the image's place makes it
@@ -114,7 +125,7 @@ func (s *Service) volumeAt(r volumeRecord, dirfd int) *Volume {
 	v := &Volume{
 		ID: r.ID, Name: r.Name, Pool: r.Pool, SizeBytes: r.SizeBytes,
 		Created: r.Created, Imported: r.Imported, Missing: r.Missing,
-		path: filepath.Join(s.poolDir(r.Pool), fileName(r.Name)),
+		path: s.imagePath(r.Pool, r.Name),
 	}
 	if len(r.Labels) > 0 {
 		v.Labels = make(map[string]string, len(r.Labels))
