@@ -532,12 +532,10 @@ func (r *resyncer) doRange(ctx context.Context, br blockRange, buf []byte, tb *[
 		return err
 	}
 	tbuf := *tb
+	// Each block is compared once, side by side (a comparison of the whole
+	// range first read the equal prefix of every range holding a change
+	// twice: about a fifth more compared bytes with 1% of the blocks changed).
 	hashing := r.opts.HashSidecar != "" // hashes are kept only for a sidecar
-	if !hashing && tlo == br.first && thi == br.first+br.n && bytes.Equal(p, tbuf[:len(p)]) {
-		// The whole range is unchanged: one comparison, no look per block.
-		r.progressed(end - off)
-		return ctx.Err()
-	}
 	// Adjacent changed blocks go to the writers as one run (up to
 	// maxWriteRun of data): a large change is written in large requests,
 	// not a block at a time.
