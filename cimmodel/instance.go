@@ -90,8 +90,19 @@ func (i *Instance) Path() ObjectPath {
 	if i.Class == nil {
 		return p
 	}
-	for _, prop := range i.Class.props() {
-		if prop.Key {
+	props := i.Class.props()
+	keys := 0
+	for j := range props {
+		if props[j].Key {
+			keys++
+		}
+	}
+	if keys == 0 {
+		return p
+	}
+	p.Keys = make([]KeyBinding, 0, keys)
+	for j := range props {
+		if prop := &props[j]; prop.Key { // a Property is large: not copied
 			p.Keys = append(p.Keys, KeyBinding{Name: prop.Name, Value: i.Get(prop.Name)})
 		}
 	}

@@ -121,6 +121,19 @@ func (w *xmlWriter) text(s string) {
 	}
 }
 
+// resourceURI writes ResourceURI(namespace, class) as text, without
+// making the string (escaping its parts is escaping the whole).
+func (w *xmlWriter) resourceURI(namespace, class string) {
+	if isDMTFClass(class) {
+		w.text(DMTFPrefix)
+	} else {
+		w.text(WMIPrefix)
+		w.text(strings.Trim(strings.ReplaceAll(namespace, "\\", "/"), "/"))
+		w.b = append(w.b, '/')
+	}
+	w.text(class)
+}
+
 // output writes the output message of m.
 func (w *xmlWriter) output(m *Method, resourceURI string, res Result) {
 	w.start("p:" + m.Name + "_OUTPUT")
@@ -140,7 +153,7 @@ func (w *xmlWriter) instance(inst *Instance) {
 	class := inst.className()
 	w.qstart("p", class)
 	w.b = append(w.b, ` xmlns:p="`...)
-	w.text(ResourceURI(inst.namespace(), class))
+	w.resourceURI(inst.namespace(), class)
 	w.b = append(w.b, `" xmlns:xsi="`+nsXSI+`" xmlns:cim="`+nsCIMCommon+`" xsi:type="p:`...)
 	w.text(class)
 	w.b = append(w.b, `_Type"`...)
@@ -288,7 +301,7 @@ func (w *xmlWriter) scalar(prefix, name string, t Type, x any, depth int) {
 		w.b = append(w.b, " xmlns:"...)
 		w.b = append(w.b, q...)
 		w.b = append(w.b, `="`...)
-		w.text(ResourceURI(x.namespace(), x.className()))
+		w.resourceURI(x.namespace(), x.className())
 		w.b = append(w.b, `" xsi:type="`...)
 		w.b = append(w.b, q...)
 		w.b = append(w.b, ':')
@@ -377,7 +390,7 @@ func (w *xmlWriter) epr(p ObjectPath, address string) {
 		w.b = append(w.b, DMTFPrefix...)
 		w.text(p.Class)
 	} else {
-		w.text(ResourceURI(p.Namespace, p.Class))
+		w.resourceURI(p.Namespace, p.Class)
 	}
 	w.b = append(w.b, "</w:ResourceURI>"...)
 	cimNS := (w.form == EPRDMTF || isDMTFClass(p.Class)) && p.Namespace != ""

@@ -434,7 +434,7 @@ func child(e *etree.Element, ns, local string) *etree.Element {
 	if e == nil {
 		return nil
 	}
-	for _, c := range e.ChildElements() {
+	for c := range e.ChildElementsSeq() { // no slice made per call
 		if c.Tag == local && c.NamespaceURI() == ns {
 			return c
 		}
