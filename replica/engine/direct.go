@@ -190,7 +190,9 @@ func (a *bufferArena) release() {
 // daemon cloning a 2 GiB image holding 100 MB: 13% of its samples, about
 // 10 ms a clone at load 10), and a long-lived process need not pay that for
 // every copy. At most spareMax bytes are kept, and all are unmapped once
-// spareIdle has passed since a copy last gave any back.
+// spareIdle has passed since a copy last gave any back: a daemon cloning
+// every few seconds keeps them (a round of bench/copy.sh takes 5-40 s), an
+// idle one holds no more than its heap.
 var spares struct {
 	sync.Mutex
 	maps  [][]byte
@@ -200,7 +202,7 @@ var spares struct {
 
 const (
 	spareMax  = 64 << 20 // a default copy's buffers: 9 mappings of 6 MiB
-	spareIdle = 10 * time.Second
+	spareIdle = time.Minute
 )
 
 // takeSpare returns a kept mapping of exactly size bytes, or nil.
