@@ -113,17 +113,17 @@ func (m *Message) NS(ns, local string) string {
 	case "":
 		return local
 	case NSXML:
-		return "xml:" + local
+		return qualified("xml", local)
 	case NSEnvelope:
-		return "s:" + local
+		return qualified("s", local)
 	case NSAddressing:
-		return "a:" + local
+		return qualified("a", local)
 	case NSWSMan:
-		return "w:" + local
+		return qualified("w", local)
 	}
 	for i := 0; i < len(m.ns); i += 2 {
 		if m.ns[i+1] == ns {
-			return m.ns[i] + ":" + local
+			return qualified(m.ns[i], local)
 		}
 	}
 	p := prefixFor(ns)
@@ -137,7 +137,38 @@ func (m *Message) NS(ns, local string) string {
 		}
 	}
 	m.ns = append(m.ns, p, ns)
-	return p + ":" + local
+	return qualified(p, local)
+}
+
+// qualifiedNames remembers the names qualified returned, so that a reply
+// does not make the same few strings ("n:Items", "w:Item", ...) each time.
+var qualifiedNames struct {
+	sync.RWMutex
+	m map[[2]string]string
+}
+
+// maxQualifiedNames bounds qualifiedNames; names past it are made afresh.
+const maxQualifiedNames = 512
+
+// qualified returns prefix + ":" + local.
+func qualified(prefix, local string) string {
+	key := [2]string{prefix, local}
+	qualifiedNames.RLock()
+	q, ok := qualifiedNames.m[key]
+	qualifiedNames.RUnlock()
+	if ok {
+		return q
+	}
+	q = prefix + ":" + local
+	qualifiedNames.Lock()
+	if qualifiedNames.m == nil {
+		qualifiedNames.m = make(map[[2]string]string)
+	}
+	if len(qualifiedNames.m) < maxQualifiedNames {
+		qualifiedNames.m[key] = q
+	}
+	qualifiedNames.Unlock()
+	return q
 }
 
 // declared reports whether the Envelope declares prefix p.

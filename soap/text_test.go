@@ -2,6 +2,7 @@ package soap_test
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -52,5 +53,26 @@ func TestRenderText(t *testing.T) {
 	}
 	if !bytes.Equal(kept, want) {
 		t.Errorf("detached bytes changed by later renders:\n%s\nwant\n%s", kept, want)
+	}
+}
+
+// TestNSRemembersNames checks that NS gives a name it gave before without
+// making it again, and gives the right names past the most it remembers.
+func TestNSRemembersNames(t *testing.T) {
+	m := soap.NewResponse(nil, soap.ActionGetResponse)
+	if got := m.NS(soap.NSEnumeration, "Items"); got != "n:Items" {
+		t.Fatalf("NS(enumeration, Items) = %q, want n:Items", got)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		m.NS(soap.NSWSMan, "Items")
+		m.NS(soap.NSEnumeration, "Items")
+	}); n != 0 {
+		t.Errorf("NS of names given before: %v allocations, want 0", n)
+	}
+	for i := range 1000 {
+		local := fmt.Sprintf("Name%d", i)
+		if got := m.NS(soap.NSWSMan, local); got != "w:"+local {
+			t.Fatalf("NS(wsman, %s) = %q, want %q", local, got, "w:"+local)
+		}
 	}
 }
