@@ -103,8 +103,9 @@ type openElement struct {
 	e        *etree.Element // nil when reading tokens
 	space    string         // its prefix and tag as etree splits them
 	tag      string
-	kids     int // its children are kids[kids:]
-	prefixes int // the prefixes it binds are prefixes[prefixes:]
+	name     string // as written, when reading tokens (see endTagAsOpened)
+	kids     int    // its children are kids[kids:]
+	prefixes int    // the prefixes it binds are prefixes[prefixes:]
 }
 
 // rawAttr is one attribute of a start tag as written.
@@ -136,6 +137,12 @@ func (p *scanner) document() (*etree.Document, error) {
 		switch p.s[p.pos] {
 		case '/':
 			p.pos++
+			if ok, err := p.endTagAsOpened(); ok || err != nil {
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
 			if err := p.endTag(); err != nil {
 				return nil, err
 			}

@@ -70,6 +70,9 @@ func TestReadTokensMatchesTree(t *testing.T) {
 	for _, s := range []string{
 		`<a :x="1" x="2" xmlns="u" :xmlns="v"><b>t<!--c-->u<![CDATA[v]]><c/>w</b></a>`,
 		`<a><b></a>`, `<a>`, `<a/><b/>`, `<a x="1" x="2"/>`, `<p:a/>`, `<a xmlns:p=""/>`, `<a>&bad;</a>`, "\xff",
+		// End tags: as opened, or not quite.
+		`<:a></:a>`, `<a:></a:>`, `<p:a xmlns:p="u"></p:a >`, `<p:a xmlns:p="u"></p:a>`, `<a></a`, `<a></ab>`, `<ab></a>`,
+		`<é></é>`, `<a></A>`, `<a><b></b></a>`,
 	} {
 		msgs = append(msgs, []byte(s))
 	}
