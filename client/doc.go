@@ -9,6 +9,14 @@
 // as text (or as an object path, for references, or as a nested instance,
 // for embedded instances), in document order.
 //
+// Requests are written as text as they are built (client.go, ops.go).
+// Answers are read with soap's strict token reader into a flat list of
+// elements, whose names and text are substrings of the answer: the strings
+// of what is decoded share the answer's bytes (reply.go). An envelope whose
+// header is not the usual To, Action, MessageID and RelatesTo is checked by
+// soap.Parse too, so that a refusal is Parse's. The tree-based decoder this
+// replaced is the reference of the tests (reference_test.go).
+//
 // Logons (Options.Auth, auth.go): Basic; Negotiate with NTLM, whose
 // connection-bound logon seals every message over plain HTTP as pywinrm
 // does ([MS-WSMV] 2.2.9.1.1; ntlm.go, sealing.go); Kerberos with a service
