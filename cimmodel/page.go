@@ -88,7 +88,7 @@ func (r *Registry) EnumeratePage(ctx context.Context, namespace, class string, a
 	if keep != nil {
 		want = limit + 1
 	}
-	var out []PagedInstance
+	out := make([]PagedInstance, 0, min(want, maxPagePrealloc))
 	for i := start; i < len(fam); i++ {
 		key := ""
 		if i == start {
@@ -114,6 +114,10 @@ func (r *Registry) EnumeratePage(ctx context.Context, namespace, class string, a
 	}
 	return out, false, nil
 }
+
+// maxPagePrealloc is the most instances EnumeratePage makes room for at
+// once (a page asked for more grows as it fills).
+const maxPagePrealloc = 128
 
 // pageClass appends to out the instances of x after key that keep keeps,
 // until out holds want of them or x has no more, and reports whether x
