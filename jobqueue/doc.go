@@ -26,7 +26,10 @@
 // last checkpoint and returns; the job stays Running in the store and the
 // next Start resumes it with that checkpoint in Run.Checkpoint. Returning an
 // *Error chooses the failed job's error code (CodeFailed otherwise); a panic
-// fails the job and leaves the queue running.
+// fails the job and leaves the queue running. A handler whose last step is a
+// store write ends with Run.Complete instead: its records and the job's
+// Completed state are one commit (the copy job's end is one commit, not four).
+// Such a job is shown Running until its handler has returned.
 //
 // # Retention
 //

@@ -175,6 +175,17 @@ func (p *panicError) Error() string { return fmt.Sprintf("jobqueue: handler pani
 
 // record stores the outcome of a handler and drops the job from memory.
 func (q *Queue) record(run *Run, e *entry, herr error) {
+	if run.isCompleted() {
+		// Run.Complete recorded the end; an error returned after it changes
+		// nothing.
+		if herr != nil {
+			run.Logger.Warn("job handler returned an error after it completed the job", zap.Error(herr))
+		}
+		q.forget(run.ID)
+		run.Logger.Info("job completed")
+		q.notify()
+		return
+	}
 	q.mu.Lock()
 	terminating := e.terminating
 	q.mu.Unlock()
@@ -206,17 +217,6 @@ func (q *Queue) record(run *Run, e *entry, herr error) {
 		code, text = CodeFailed, ErrTerminated.Error()
 	}
 	done, total := run.progress()
-	if run.isCompleted() {
-		// Run.Complete recorded the end; an error returned after it changes
-		// nothing.
-		if herr != nil {
-			run.Logger.Warn("job handler returned an error after it completed the job", zap.Error(herr))
-		}
-		q.forget(run.ID)
-		run.Logger.Info("job completed")
-		q.notify()
-		return
-	}
 	err := q.db.Update(func(tx *store.Tx) error {
 		rec, err := getRecord(tx, run.ID)
 		if err != nil {
