@@ -379,10 +379,11 @@ func (r *resyncer) run(ctx context.Context) error {
 	// A comparing pass reads both sides of a range at once: half as many
 	// readers keep as many reads in flight as a copy with Workers readers.
 	// On the shm testbed (2 GiB, 1% changed) 4 readers, 8 reads in flight,
-	// cost the loop's one worker 0.55 s of CPU per pass (self time in
-	// shmem_file_read_iter grows with the requests queued) against 0.46 s
-	// for 2 readers (dd reading both sides, one request at a time: 0.38),
-	// and the pass took longer in 5 of 5 paired rounds (load 11).
+	// cost the loop's one worker 0.55 s of CPU per pass against 0.46 s for
+	// 2 readers (dd reading both sides, one request at a time: 0.38; the
+	// extra is self time in shmem_file_read_iter, likely contention with
+	// the comparison beside it), and the pass took longer in 5 of 5
+	// paired rounds (load 11).
 	n := r.opts.Workers
 	if !r.dirty && int64(len(r.old)) < r.nblocks {
 		n = max(1, n/2)
