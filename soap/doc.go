@@ -13,6 +13,10 @@
 // [MaxDepth] and more than [MaxElements] elements. Errors are
 // [*ParseError] (malformed input), [*VersionMismatchError] (not SOAP 1.2) and
 // [*MustUnderstandError] (a mandatory header this package does not process).
+// [ReadTokens] runs the same scanner, with the same checks, limits and
+// errors, without building a tree: it hands each element's name, attributes
+// and text, borrowed from the input, to its caller (the client package reads
+// answers with it).
 //
 // # Replies
 //

@@ -190,9 +190,10 @@ func (a *bufferArena) release() {
 // daemon cloning a 2 GiB image holding 100 MB: 13% of its samples, about
 // 10 ms a clone at load 10), and a long-lived process need not pay that for
 // every copy. At most spareMax bytes are kept, and all are unmapped once
-// spareIdle has passed since a copy last gave any back: a daemon cloning
-// every few seconds keeps them (a round of bench/copy.sh takes 5-40 s), an
-// idle one holds no more than its heap.
+// spareIdle has passed since a copy last gave any back: a daemon working
+// through a series of replica requests (a script's loop, one after another)
+// keeps them, an idle one holds no more than its heap. The price is up to
+// spareMax bytes held for spareIdle after the last copy.
 var spares struct {
 	sync.Mutex
 	maps  [][]byte
