@@ -18,12 +18,18 @@ const (
 	// Client certificate logons (certauth.go) over HTTPS.
 	profileHTTPSMutual   = "http://schemas.dmtf.org/wbem/wsman/1/wsman/secprofile/https/mutual"
 	wsmanProtocolVersion = soap.NSWSMan
+	// anonymousProductVersion is Windows' ProductVersion for an
+	// unauthenticated Identify: no version of the product or the system
+	// before a logon (Test-WSMan's reference: "OS: 0.0.0 SP: 0.0"), and the
+	// stack version that clients read from it.
+	anonymousProductVersion = "OS: 0.0.0 SP: 0.0 Stack: 3.0"
 )
 
 // identify answers wsmid:Identify the way Windows does: an empty SOAP header
-// and a wsmid:IdentifyResponse body. SecurityProfiles are listed only for
-// an authenticated request: [MS-WSMV] 3.1.4.1.23 forbids them in the
-// answer to an unauthenticated one (req.user is "").
+// and a wsmid:IdentifyResponse body. SecurityProfiles and the product's
+// version are given only to an authenticated request: [MS-WSMV] 3.1.4.1.23
+// forbids the profiles in the answer to an unauthenticated one (req.user is
+// ""), and Windows answers it anonymousProductVersion.
 func (s *Server) identify(req *request) (*soap.Message, error) {
 	m := soap.NewResponse(req.header(), "")
 	hdr := m.Header()
@@ -33,7 +39,11 @@ func (s *Server) identify(req *request) (*soap.Message, error) {
 	resp := m.Body().CreateElement(m.NS(soap.NSIdentity, "IdentifyResponse"))
 	resp.CreateElement(m.NS(soap.NSIdentity, "ProtocolVersion")).SetText(wsmanProtocolVersion)
 	resp.CreateElement(m.NS(soap.NSIdentity, "ProductVendor")).SetText(productVendor)
-	resp.CreateElement(m.NS(soap.NSIdentity, "ProductVersion")).SetText(s.ProductVersion)
+	version := s.ProductVersion
+	if req.user == "" {
+		version = anonymousProductVersion
+	}
+	resp.CreateElement(m.NS(soap.NSIdentity, "ProductVersion")).SetText(version)
 	if req.user == "" {
 		return m, nil
 	}

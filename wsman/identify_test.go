@@ -44,6 +44,10 @@ func TestIdentifyAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	windowsAnon, err := os.ReadFile("testdata/exchanges/identify/windows-unauthenticated.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name, user, pass, hdr string
 		status                int
@@ -72,6 +76,15 @@ func TestIdentifyAuthentication(t *testing.T) {
 			resp := find(root, "IdentifyResponse")
 			if resp == nil || find(resp, "ProtocolVersion") == nil || find(resp, "ProductVendor") == nil {
 				t.Fatalf("no IdentifyResponse with ProtocolVersion and ProductVendor:\n%s", reply)
+			}
+			// Without a logon, Windows' ProductVersion (windows-unauthenticated.xml):
+			// no version of ours; with one, ours.
+			wantVersion := "replicad 0.1"
+			if !tt.profiles {
+				wantVersion = textOf(find(parse(t, windowsAnon), "ProductVersion"))
+			}
+			if got := textOf(find(resp, "ProductVersion")); got != wantVersion {
+				t.Errorf("ProductVersion %q, want %q", got, wantVersion)
 			}
 			if got := find(resp, "SecurityProfiles") != nil; got != tt.profiles {
 				t.Errorf("SecurityProfiles present = %v, want %v\n%s", got, tt.profiles, reply)
