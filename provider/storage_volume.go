@@ -76,13 +76,15 @@ type pagedInstance struct {
 	inst *cimmodel.Instance
 }
 
-// volumeFacts are what a volume's instance is made of besides its ID (the
-// system's name does not change). Created compares with ==, location
-// included, as it is written with its zone: a record the volumes service
-// decoded once (volumes/records.go) gives the same value each time.
+// volumeFacts are all that a volume's instance is made of besides its ID
+// (instanceOf reads nothing else; the system's name does not change), so
+// that pageInstance can tell when an instance is still current. Created
+// compares with ==, location included, as it is written with its zone: a
+// record the volumes service decoded once (volumes/records.go) gives the
+// same value each time.
 type volumeFacts struct {
 	name, path string
-	size       uint64
+	blocks     uint64
 	created    time.Time
 	missing    bool
 	usage      uint16
@@ -91,7 +93,7 @@ type volumeFacts struct {
 
 func factsOf(v *volumes.Volume, role replica.Role) volumeFacts {
 	usage, member := replicationUsage(role)
-	return volumeFacts{name: v.Name, path: v.Path(), size: v.SizeBytes, created: v.Created,
+	return volumeFacts{name: v.Name, path: v.Path(), blocks: v.NumberOfBlocks(), created: v.Created,
 		missing: v.Missing, usage: usage, member: member}
 }
 
@@ -107,7 +109,7 @@ func (vp *volumeProvider) pageInstance(v *volumes.Volume, role replica.Role) *ci
 	if ok && got.from == facts {
 		return got.inst
 	}
-	inst := vp.instance(v, role)
+	inst := vp.instanceOf(v.ID, facts)
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= maxPagedInstances {
 		c.m = make(map[volumes.ID]pagedInstance)
@@ -241,22 +243,27 @@ func (vp *volumeProvider) newTemplate() *cimmodel.Instance {
 }
 
 // instance maps v, whose replication role is role, onto an instance of
-// the class: a copy of the template with v's own values, stored under
-// their declared names (as Set would).
+// the class.
 func (vp *volumeProvider) instance(v *volumes.Volume, role replica.Role) *cimmodel.Instance {
-	usage, member := replicationUsage(role)
+	return vp.instanceOf(v.ID, factsOf(v, role))
+}
+
+// instanceOf is the instance of volume id made of f: a copy of the template
+// with the volume's own values, stored under their declared names (as Set
+// would).
+func (vp *volumeProvider) instanceOf(id volumes.ID, f volumeFacts) *cimmodel.Instance {
 	inst := vp.template.Copy()
 	values := inst.Values
-	id := cimmodel.String(string(v.ID))
-	blocks := cimmodel.Uint64(v.NumberOfBlocks())
-	values["DeviceID"], values["Name"] = id, id
-	values["ElementName"] = cimmodel.String(v.Name)
-	values["InstallDate"] = cimmodel.TimeValue(v.Created)
+	idv := cimmodel.String(string(id))
+	blocks := cimmodel.Uint64(f.blocks)
+	values["DeviceID"], values["Name"] = idv, idv
+	values["ElementName"] = cimmodel.String(f.name)
+	values["InstallDate"] = cimmodel.TimeValue(f.created)
 	values["NumberOfBlocks"], values["ConsumableBlocks"] = blocks, blocks
-	values["Usage"] = cimmodel.Uint16(usage)
-	values["CanDelete"] = cimmodel.Bool(!member)
-	values["MSDevicePath"] = cimmodel.String(v.Path())
-	if v.Missing {
+	values["Usage"] = cimmodel.Uint16(f.usage)
+	values["CanDelete"] = cimmodel.Bool(!f.member)
+	values["MSDevicePath"] = cimmodel.String(f.path)
+	if f.missing {
 		values["OperationalStatus"] = cimmodel.Uint16s([]uint16{statusLostComm})
 		values["StatusDescriptions"] = cimmodel.Strings([]string{"The image file is missing"})
 	} else {
