@@ -171,16 +171,11 @@ func (l *limiter) backoff(failures int) time.Duration {
 	return min(d, l.maxBackoff)
 }
 
-// take returns a ticket for the pair (source, user), where user is a user
-// key (the users file's spelling, or unknownUser). It waits while the
+// takeWithin returns a ticket for the pair (source, user), where user is a
+// user key (the users file's spelling, or unknownUser). It waits while the
 // pair's open tickets fill its remaining budget, and returns
 // errRateLimited when the pair is in backoff (or the total is spent and
-// the pair has failed), errLimiterWait when ctx ends first.
-func (l *limiter) take(ctx context.Context, source, user string) (*ticket, error) {
-	return l.takeWithin(&preAuthWaits{c: ctx}, source, user)
-}
-
-// takeWithin is take, its waits bounded by w.
+// the pair has failed), errLimiterWait when w ends first.
 func (l *limiter) takeWithin(w *preAuthWaits, source, user string) (*ticket, error) {
 	key := pairKey{source: source, user: user}
 	waited := false
@@ -210,13 +205,9 @@ func (l *limiter) takeWithin(w *preAuthWaits, source, user string) (*ticket, err
 	}
 }
 
-// takeHandshake returns a ticket for an NTLM handshake from source whose
-// user is not known yet, waiting while source has l.max open.
-func (l *limiter) takeHandshake(ctx context.Context, source string) (*ticket, error) {
-	return l.takeHandshakeWithin(&preAuthWaits{c: ctx}, source)
-}
-
-// takeHandshakeWithin is takeHandshake, its waits bounded by w.
+// takeHandshakeWithin returns a ticket for an NTLM handshake from source
+// whose user is not known yet, waiting while source has l.max open (until
+// w ends).
 func (l *limiter) takeHandshakeWithin(w *preAuthWaits, source string) (*ticket, error) {
 	for {
 		l.mu.Lock()

@@ -11,6 +11,16 @@ import (
 	"time"
 )
 
+// take is takeWithin, its waits bounded by ctx.
+func (l *limiter) take(ctx context.Context, source, user string) (*ticket, error) {
+	return l.takeWithin(&preAuthWaits{c: ctx}, source, user)
+}
+
+// takeHandshake is takeHandshakeWithin, its waits bounded by ctx.
+func (l *limiter) takeHandshake(ctx context.Context, source string) (*ticket, error) {
+	return l.takeHandshakeWithin(&preAuthWaits{c: ctx}, source)
+}
+
 type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) now() time.Time { return c.t }
