@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"crypto/rand"
 	krbclient "github.com/jcmturner/gokrb5/v8/client"
 
 	"github.com/replicad/replicad/cimmodel"
@@ -156,28 +155,10 @@ func (c *Client) newRequest(action, resourceURI string) *request {
 	b = append(b, `<w:MaxEnvelopeSize s:mustUnderstand="true">`...)
 	b = strconv.AppendInt(b, int64(c.maxEnvelope), 10)
 	b = append(b, "</w:MaxEnvelopeSize><a:MessageID>"...)
-	b = appendMessageID(b)
+	b = soap.AppendID(b)
 	b = append(b, `</a:MessageID><w:Locale xml:lang="en-US" s:mustUnderstand="false"/>`...)
 	b = soap.AppendTextElement(b, "w:OperationTimeout", soap.FormatDuration(c.timeout))
 	return &request{b: b}
-}
-
-// appendMessageID appends a new message ID: "uuid:" and a random (version
-// 4) UUID in capitals, as WinRM clients write it.
-func appendMessageID(b []byte) []byte {
-	var u [16]byte
-	rand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	const digits = "0123456789ABCDEF"
-	b = append(b, "uuid:"...)
-	for i, x := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b = append(b, '-')
-		}
-		b = append(b, digits[x>>4], digits[x&0x0f])
-	}
-	return b
 }
 
 // selectors adds a wsman:SelectorSet to the request headers.

@@ -51,9 +51,13 @@ func NewResponse(req *Header, action string) *Message {
 // and enumeration contexts: "uuid:" and a random (version 4) UUID in upper
 // case.
 func NewID() string {
+	return string(AppendID(make([]byte, 0, 41)))
+}
+
+// AppendID appends a fresh identifier, as [NewID] returns it, to b.
+func AppendID(b []byte) []byte {
 	u := uuid.New()
 	const hex = "0123456789ABCDEF"
-	b := make([]byte, 0, 41)
 	b = append(b, "uuid:"...)
 	for i, x := range u {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
@@ -61,7 +65,7 @@ func NewID() string {
 		}
 		b = append(b, hex[x>>4], hex[x&15])
 	}
-	return string(b)
+	return b
 }
 
 // Header returns the s:Header element holding the addressing headers, to
