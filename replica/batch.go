@@ -108,10 +108,8 @@ func (b *memberBatch) flushLocked() error {
 	if len(b.pending) == 0 {
 		return nil
 	}
-	for dir := range b.dirs {
-		if err := syncDir(dir); err != nil {
-			return err
-		}
+	if err := b.syncDirsLocked(); err != nil {
+		return err
 	}
 	if err := b.s.recordFinished(b.pending); err != nil {
 		return err
@@ -137,12 +135,21 @@ func (b *memberBatch) flushLocked() error {
 func (b *memberBatch) settle() ([]finishedMember, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for dir := range b.dirs {
-		if err := syncDir(dir); err != nil {
-			return nil, err
-		}
+	if err := b.syncDirsLocked(); err != nil {
+		return nil, err
 	}
 	return slices.Clone(b.pending), nil
+}
+
+// syncDirsLocked makes the pending members' renames durable: one fsync per
+// directory. b.mu must be held.
+func (b *memberBatch) syncDirsLocked() error {
+	for dir := range b.dirs {
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // releaseAll releases every lease the job still holds.
