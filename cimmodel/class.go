@@ -245,7 +245,8 @@ type InstanceProvider interface {
 	EnumerateInstances(ctx context.Context) ([]*Instance, error)
 	// GetInstance returns the instance at path, whose keys the registry has
 	// converted to their declared types, or *Error{Status: StatusNotFound}
-	// when there is none.
+	// when there is none. Its callers only read it: a provider may give
+	// several requests the same (frozen) instance.
 	GetInstance(ctx context.Context, path ObjectPath) (*Instance, error)
 }
 

@@ -15,6 +15,27 @@ type Instance struct {
 	Class     *Class
 	Namespace string
 	Values    map[string]Value
+	// text keeps the encodings of a frozen instance (Freeze).
+	text *instanceText
+}
+
+// Freeze declares that i, its Values and the values in them will not
+// change any more, and returns i: its encodings by [AppendInstance] and
+// [AppendInstanceEPR] are then made once and kept with it (a few KB). Use
+// it for an instance several requests read; Copy gives one that may
+// change.
+func (i *Instance) Freeze() *Instance {
+	if i.text == nil {
+		i.text = new(instanceText)
+	}
+	return i
+}
+
+// instanceText holds a frozen instance's encodings, by EPRForm, each
+// written by the first request that needs it (the same bytes, whoever
+// writes first).
+type instanceText struct {
+	inst, epr [eprForms]atomic.Pointer[[]byte]
 }
 
 // NewInstance returns an empty instance of c in c's namespace.

@@ -221,6 +221,8 @@ const (
 	// DMTF resource URI and __cimnamespace (MS-WSMV 3.1.4.1.1): a client
 	// that reuses the selectors on the URI it used stays in the namespace.
 	EPRDMTF
+	// eprForms is the number of forms.
+	eprForms
 )
 
 // EPRFormOf returns the form of endpoint references that answer a request

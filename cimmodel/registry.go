@@ -408,7 +408,8 @@ func convertKey(p Property, v Value) (Value, error) {
 // Get returns the instance at path, asking the provider of path's class and
 // then those of its subclasses. Errors: StatusInvalidNamespace,
 // StatusInvalidClass, StatusInvalidParameter (missing, unknown or mistyped
-// keys), StatusNotFound, or a provider's error.
+// keys), StatusNotFound, or a provider's error. The instance is only to be
+// read: the provider may give it to other requests too.
 func (r *Registry) Get(ctx context.Context, path ObjectPath) (*Instance, error) {
 	inst, _, err := r.get(ctx, path)
 	return inst, err

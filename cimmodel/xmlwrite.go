@@ -2,8 +2,10 @@ package cimmodel
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/replicad/replicad/soap"
 )
@@ -26,10 +28,46 @@ import (
 // embedded class's own namespace. Text is escaped by [soap.AppendEscaped];
 // carriage returns are written as they are (a reader normalises them to
 // line feeds).
+//
+// A frozen instance ([Instance.Freeze]) is written once per form; later
+// calls copy that text.
 func AppendInstance(b []byte, inst *Instance, form EPRForm) []byte {
+	if t := inst.text; t != nil && uint(form) < uint(eprForms) {
+		return appendKept(&t.inst[form], b, func(b []byte) []byte {
+			w := xmlWriter{b: b, form: form}
+			w.instance(inst)
+			return w.b
+		})
+	}
 	w := xmlWriter{b: b, form: form}
 	w.instance(inst)
 	return w.b
+}
+
+// AppendInstanceEPR appends the endpoint reference of inst's path, as
+// AppendEPR(b, inst.Path(), address, form) does; a frozen instance's
+// reference to the anonymous address is written once per form.
+func AppendInstanceEPR(b []byte, inst *Instance, address string, form EPRForm) []byte {
+	if t := inst.text; t != nil && uint(form) < uint(eprForms) && (address == "" || address == addressAnonymous) {
+		return appendKept(&t.epr[form], b, func(b []byte) []byte {
+			return AppendEPR(b, inst.Path(), addressAnonymous, form)
+		})
+	}
+	return AppendEPR(b, inst.Path(), address, form)
+}
+
+// appendKept appends the text kept in s, first writing it with write
+// (which appends it to the slice it is given) when s holds none. Writers
+// that race each store the same bytes.
+func appendKept(s *atomic.Pointer[[]byte], b []byte, write func([]byte) []byte) []byte {
+	if t := s.Load(); t != nil {
+		return append(b, *t...)
+	}
+	start := len(b)
+	b = write(b)
+	t := slices.Clone(b[start:])
+	s.Store(&t)
+	return b
 }
 
 // AppendEPR appends the content of an endpoint reference for p to b:

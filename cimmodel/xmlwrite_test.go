@@ -334,3 +334,48 @@ func FuzzAppendInstance(f *testing.F) {
 		checkSameAsTree(t, newGen(data, s))
 	})
 }
+
+// checkFrozen checks that a frozen instance's kept encodings are what the
+// encoder writes for the unfrozen instance, in each form, whichever form
+// is asked first and however often, appended after other text; and its
+// reference likewise (a reference to another address is not kept).
+func checkFrozen(t *testing.T, inst *cimmodel.Instance) {
+	t.Helper()
+	frozen := inst.Copy().Freeze()
+	if frozen.Freeze() != frozen {
+		t.Fatal("Freeze of a frozen instance returned another")
+	}
+	head := []byte("<head/>")
+	for _, form := range []cimmodel.EPRForm{cimmodel.EPRDMTF, cimmodel.EPRNative, cimmodel.EPRDMTF, cimmodel.EPRNative, cimmodel.EPRNative} {
+		want := string(head) + string(cimmodel.AppendInstance(nil, inst, form))
+		if got := string(cimmodel.AppendInstance(head[:len(head):len(head)], frozen, form)); got != want {
+			t.Fatalf("frozen instance of %s, form %d:\ngot  %s\nwant %s", inst.Class.Name, form, got, want)
+		}
+		for _, address := range []string{"", "http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous", "http://elsewhere/"} {
+			want := string(head) + string(cimmodel.AppendEPR(nil, inst.Path(), address, form))
+			if got := string(cimmodel.AppendInstanceEPR(head[:len(head):len(head)], frozen, address, form)); got != want {
+				t.Fatalf("frozen instance's EPR to %q, form %d:\ngot  %s\nwant %s", address, form, got, want)
+			}
+		}
+	}
+}
+
+// TestFrozenInstanceText holds frozen instances' kept encodings to the
+// encoder's, over the generated instances and the test world's.
+func TestFrozenInstanceText(t *testing.T) {
+	for i := range 1000 {
+		data := make([]byte, 256)
+		x := uint64(i)*0x9E3779B97F4A7C15 + 7
+		for j := range data {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			data[j] = byte(x)
+		}
+		checkFrozen(t, newGen(data, "fuzz|x<y").instance(0))
+	}
+	w := newWorld(t)
+	for _, inst := range []*cimmodel.Instance{w.fullAllTypes(), w.vols.insts[0], w.syncs.insts[0], w.pools.insts[0], w.allocs.insts[0]} {
+		checkFrozen(t, inst)
+	}
+}

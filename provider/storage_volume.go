@@ -54,20 +54,26 @@ type volumeProvider struct {
 	// placeholders for those of each volume (instance): a volume's
 	// instance is a copy of it, whose map then has room for them all.
 	template *cimmodel.Instance
-	// paged holds the instances EnumeratePage made (pageInstance).
+	// paged holds the instances EnumeratePage and GetInstance made
+	// (pageInstance).
 	paged pagedInstances
 }
 
-// pagedInstances are volume instances EnumeratePage made, by volume ID,
-// each with what it was made from: a page reuses one while what it was
-// made from is unchanged, since a page's instances are only read
-// (cimmodel.InstancePager). At most maxPagedInstances are kept.
+// pagedInstances are volume instances EnumeratePage and GetInstance made,
+// by volume ID, each with what it was made from: a page or a Get reuses
+// one while what it was made from is unchanged, since a page's instances
+// and a Get's are only read (cimmodel.InstancePager, cimmodel.Registry.Get).
+// They are frozen (cimmodel.Instance.Freeze): each keeps its encodings, so
+// that writing an unchanged volume into a reply is a copy. At most
+// maxPagedInstances are kept; only requests that passed authentication
+// reach them, and only volumes that exist are added.
 type pagedInstances struct {
 	mu sync.Mutex
 	m  map[volumes.ID]pagedInstance
 }
 
-// maxPagedInstances bounds pagedInstances (about 2 KB each).
+// maxPagedInstances bounds pagedInstances (about 2 KB each, and up to
+// about 4 KB of encodings).
 const maxPagedInstances = 1024
 
 // pagedInstance is an instance and what it was made from.
@@ -98,8 +104,9 @@ func factsOf(v *volumes.Volume, role replica.Role) volumeFacts {
 }
 
 // pageInstance returns the instance of v, whose replication role is role,
-// for a page: the one made for an earlier page when v and its role are
-// as they were, else a new one (instance). Callers must not change it.
+// for a page or a Get: the one made for an earlier one when v and its role
+// are as they were, else a new one (instanceOf), frozen. Callers must not
+// change it.
 func (vp *volumeProvider) pageInstance(v *volumes.Volume, role replica.Role) *cimmodel.Instance {
 	facts := factsOf(v, role)
 	c := &vp.paged
@@ -109,7 +116,7 @@ func (vp *volumeProvider) pageInstance(v *volumes.Volume, role replica.Role) *ci
 	if ok && got.from == facts {
 		return got.inst
 	}
-	inst := vp.instanceOf(v.ID, facts)
+	inst := vp.instanceOf(v.ID, facts).Freeze()
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= maxPagedInstances {
 		c.m = make(map[volumes.ID]pagedInstance)
@@ -172,13 +179,19 @@ func (p *Provider) volumesAfter(ctx context.Context, after volumes.ID, limit int
 	return vols, more, nil
 }
 
-// GetInstance returns the volume named by path's keys.
+// GetInstance returns the volume named by path's keys, as it is now. The
+// instance may be one an earlier Get or page made (pageInstance): callers
+// only read it.
 func (vp *volumeProvider) GetInstance(ctx context.Context, path cimmodel.ObjectPath) (*cimmodel.Instance, error) {
 	v, err := vp.p.volumeFromPath(ctx, path)
 	if err != nil {
 		return nil, storageError(err)
 	}
-	return vp.roledInstance(ctx, v)
+	role, err := vp.p.repl.svc.RoleOf(ctx, v.ID)
+	if err != nil {
+		return nil, storageError(err)
+	}
+	return vp.pageInstance(v, role), nil
 }
 
 // ModifyInstance accepts a Put whose ElementName is the current name (or

@@ -300,8 +300,12 @@ func (e *enumerations) release(id, owner string) error {
 // the index in the context's paths just past it, at the cursor just past
 // it.
 type item struct {
-	inst  *cimmodel.Instance
-	path  cimmodel.ObjectPath
+	inst *cimmodel.Instance
+	path cimmodel.ObjectPath
+	// of, when set, is the instance whose path is the item's (path is
+	// then unset): the EPR modes write its reference, which a frozen
+	// instance keeps written (cimmodel.AppendInstanceEPR).
+	of    *cimmodel.Instance
 	end   int
 	at    cimmodel.Cursor
 	class *classItem // a class declaration instead of an instance (class.go)
@@ -725,10 +729,7 @@ func (s *Server) cursorPage(req *request, en *enumeration, max int) ([]item, boo
 	}
 	out := make([]item, len(got))
 	for i, g := range got {
-		out[i] = item{inst: g.Instance, at: g.Cursor}
-		if en.mode != modeObject { // the EPR modes write the path
-			out[i].path = g.Instance.Path()
-		}
+		out[i] = item{inst: g.Instance, at: g.Cursor, of: g.Instance}
 		if en.query != nil {
 			out[i].inst = en.query.Project(g.Instance)
 		}
@@ -847,11 +848,11 @@ func appendItem(b []byte, tags itemTags, it item, mode string, form cimmodel.EPR
 	}
 	switch mode {
 	case modeEPR:
-		return appendEPRItem(b, tags.epr, it.path, form)
+		return appendEPRItem(b, tags.epr, it, form)
 	case modeObjectAndEPR:
 		b = append(append(append(b, '<'), tags.item...), '>')
 		b = cimmodel.AppendInstance(b, it.inst, form)
-		b = appendEPRItem(b, tags.epr, it.path, form)
+		b = appendEPRItem(b, tags.epr, it, form)
 		return append(append(append(b, "</"...), tags.item...), '>')
 	default:
 		return cimmodel.AppendInstance(b, it.inst, form)
@@ -859,9 +860,13 @@ func appendItem(b []byte, tags itemTags, it item, mode string, form cimmodel.EPR
 }
 
 // appendEPRItem appends the a:EndpointReference (tag) of an item.
-func appendEPRItem(b []byte, tag string, p cimmodel.ObjectPath, form cimmodel.EPRForm) []byte {
+func appendEPRItem(b []byte, tag string, it item, form cimmodel.EPRForm) []byte {
 	b = append(append(append(b, '<'), tag...), '>')
-	b = cimmodel.AppendEPR(b, p, soap.AddressAnonymous, form)
+	if it.of != nil {
+		b = cimmodel.AppendInstanceEPR(b, it.of, soap.AddressAnonymous, form)
+	} else {
+		b = cimmodel.AppendEPR(b, it.path, soap.AddressAnonymous, form)
+	}
 	return append(append(append(b, "</"...), tag...), '>')
 }
 

@@ -28,6 +28,7 @@ const fleetVolumeURI = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2
 type fleet struct {
 	server  *wsman.Server
 	handler http.Handler
+	pool    string // the folder of the pool's image files, v00000.img, …
 }
 
 func newFleet(tb testing.TB, n int) *fleet {
@@ -59,7 +60,7 @@ func newFleet(tb testing.TB, n int) *fleet {
 	s := wsman.NewServer(reg, &u)
 	s.Logger = zap.NewNop()
 	s.AllowUnencrypted = true
-	return &fleet{server: s, handler: s.Handler()}
+	return &fleet{server: s, handler: s.Handler(), pool: pool}
 }
 
 // do sends one request through the handler, as a client on loopback
@@ -191,10 +192,7 @@ func BenchmarkRequestPath(b *testing.B) {
 	reply := f.do(b, fleetRequest(enumerate(`<w:OptimizeEnumeration/><w:MaxElements>1</w:MaxElements>`)))
 	_, rest, _ := bytes.Cut(reply, []byte("<p:DeviceID>"))
 	id, _, _ := bytes.Cut(rest, []byte("<"))
-	get := fleetRequest([]byte(envHead + `<a:Action s:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/09/transfer/Get</a:Action><w:SelectorSet>` +
-		`<w:Selector Name="CreationClassName">MSISCSITARGET_StorageVolume</w:Selector><w:Selector Name="DeviceID">` + string(id) + `</w:Selector>` +
-		`<w:Selector Name="SystemCreationClassName">MSFTSM_ComputerSystem</w:Selector><w:Selector Name="SystemName">` + providertest.SystemName + `</w:Selector>` +
-		`</w:SelectorSet></s:Header><s:Body/></s:Envelope>`))
+	get := fleetGet(string(id))
 	b.Run("Get", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -219,4 +217,12 @@ func BenchmarkRequestPath(b *testing.B) {
 			}
 		}
 	})
+}
+
+// fleetGet is a WS-Transfer Get of the fleet's volume id.
+func fleetGet(id string) []byte {
+	return fleetRequest([]byte(envHead + `<a:Action s:mustUnderstand="true">http://schemas.xmlsoap.org/ws/2004/09/transfer/Get</a:Action><w:SelectorSet>` +
+		`<w:Selector Name="CreationClassName">MSISCSITARGET_StorageVolume</w:Selector><w:Selector Name="DeviceID">` + id + `</w:Selector>` +
+		`<w:Selector Name="SystemCreationClassName">MSFTSM_ComputerSystem</w:Selector><w:Selector Name="SystemName">` + providertest.SystemName + `</w:Selector>` +
+		`</w:SelectorSet></s:Header><s:Body/></s:Envelope>`))
 }
