@@ -84,7 +84,7 @@ const roleNone = "http://www.w3.org/2003/05/soap-envelope/role/none"
 
 // decodeHeader fills h from the children of s:Header.
 func decodeHeader(header *etree.Element, h *Header) error {
-	seen := make(map[xml.Name]bool)
+	var seen uint32 // the known headers met, by their handlerFor bit
 	for c := range header.ChildElementsSeq() {
 		name := xml.Name{Space: c.NamespaceURI(), Local: c.Tag}
 		mustUnderstand, err := mustUnderstandOf(c)
@@ -99,19 +99,19 @@ func decodeHeader(header *etree.Element, h *Header) error {
 			err.Header = name
 			return err
 		}
-		handler, known := handlerFor(name)
+		handler, bit, known := handlerFor(name)
 		if !known {
 			if mustUnderstand {
 				return &MustUnderstandError{Header: name, Prefix: c.Space}
 			}
 			continue
 		}
-		if seen[name] {
+		if seen&bit != 0 {
 			err := parseErr(ErrDuplicateHeader, "header %s appears more than once", c.FullTag())
 			err.Header = name
 			return err
 		}
-		seen[name] = true
+		seen |= bit
 		if err := handler(c, h); err != nil {
 			var pe *ParseError
 			if errors.As(err, &pe) && pe.Header.Local == "" {
@@ -166,52 +166,55 @@ type headerHandler func(e *etree.Element, h *Header) error
 // ignoreHeader is the handler of headers understood and ignored.
 func ignoreHeader(*etree.Element, *Header) error { return nil }
 
-// handlerFor returns the handler of a header this package understands.
-// Headers it does not list fault when marked mustUnderstand; among them is
-// wsman:FragmentTransfer, which replicad does not implement. The MS-WSMV
-// operation tracking headers (OperationID, SequenceId) and
-// wsman:RequestTotalItemsCountEstimate are understood and ignored.
-func handlerFor(name xml.Name) (headerHandler, bool) {
+// handlerFor returns the handler of a header this package understands,
+// and a bit of its own among the headers'. Headers it does not list fault
+// when marked mustUnderstand; among them is wsman:FragmentTransfer, which
+// replicad does not implement. The MS-WSMV operation tracking headers
+// (OperationID, SequenceId) and wsman:RequestTotalItemsCountEstimate are
+// understood and ignored.
+func handlerFor(name xml.Name) (headerHandler, uint32, bool) {
 	switch name.Space {
 	case NSAddressing:
 		switch name.Local {
 		case "To":
-			return func(e *etree.Element, h *Header) error { h.To = text(e); return nil }, true
+			return func(e *etree.Element, h *Header) error { h.To = text(e); return nil }, 1 << 0, true
 		case "Action":
-			return func(e *etree.Element, h *Header) error { h.Action = text(e); return nil }, true
+			return func(e *etree.Element, h *Header) error { h.Action = text(e); return nil }, 1 << 1, true
 		case "MessageID":
-			return func(e *etree.Element, h *Header) error { h.MessageID = text(e); return nil }, true
+			return func(e *etree.Element, h *Header) error { h.MessageID = text(e); return nil }, 1 << 2, true
 		case "ReplyTo":
-			return decodeReplyTo, true
+			return decodeReplyTo, 1 << 3, true
 		}
 	case NSWSMan:
 		switch name.Local {
 		case "ResourceURI":
-			return func(e *etree.Element, h *Header) error { h.ResourceURI = text(e); return nil }, true
+			return func(e *etree.Element, h *Header) error { h.ResourceURI = text(e); return nil }, 1 << 4, true
 		case "SelectorSet":
-			return decodeSelectorSet, true
+			return decodeSelectorSet, 1 << 5, true
 		case "OptionSet":
-			return decodeOptionSet, true
+			return decodeOptionSet, 1 << 6, true
 		case "MaxEnvelopeSize":
-			return decodeMaxEnvelopeSize, true
+			return decodeMaxEnvelopeSize, 1 << 7, true
 		case "OperationTimeout":
-			return decodeOperationTimeout, true
+			return decodeOperationTimeout, 1 << 8, true
 		case "Locale":
-			return func(e *etree.Element, h *Header) error { h.Locale = e.SelectAttrValue("xml:lang", ""); return nil }, true
+			return func(e *etree.Element, h *Header) error { h.Locale = e.SelectAttrValue("xml:lang", ""); return nil }, 1 << 9, true
 		case "RequestTotalItemsCountEstimate":
-			return ignoreHeader, true
+			return ignoreHeader, 1 << 10, true
 		}
 	case NSMicrosoft:
 		switch name.Local {
 		case "DataLocale":
-			return func(e *etree.Element, h *Header) error { h.DataLocale = e.SelectAttrValue("xml:lang", ""); return nil }, true
+			return func(e *etree.Element, h *Header) error { h.DataLocale = e.SelectAttrValue("xml:lang", ""); return nil }, 1 << 11, true
 		case "SessionId":
-			return func(e *etree.Element, h *Header) error { h.SessionID = text(e); return nil }, true
-		case "OperationID", "SequenceId":
-			return ignoreHeader, true
+			return func(e *etree.Element, h *Header) error { h.SessionID = text(e); return nil }, 1 << 12, true
+		case "OperationID":
+			return ignoreHeader, 1 << 13, true
+		case "SequenceId":
+			return ignoreHeader, 1 << 14, true
 		}
 	}
-	return nil, false
+	return nil, 0, false
 }
 
 func text(e *etree.Element) string { return strings.TrimSpace(e.Text()) }

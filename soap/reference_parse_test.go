@@ -443,3 +443,42 @@ func TestBuildTreeConcurrent(t *testing.T) {
 		t.Fatal(e)
 	}
 }
+
+// TestScannerReleaseKeepsNothing checks that a scanner goes back to the
+// pool holding nothing of the tree or the input: release clears each
+// scratch slice up to the longest it was in the parse, not its capacity,
+// and every entry must be zero.
+func TestScannerReleaseKeepsNothing(t *testing.T) {
+	deep := `<a xmlns:p="u" x="1" p:y="2"><b z="3">` + strings.Repeat(`<c q="1" r="2" s="3">t<d/></c>`, 40) + `<e><f><g><h>x</h></g></f></e></b>u</a>`
+	for _, doc := range []string{deep, `<a><b x="1">` + "t\r\n" + `</b></a`, `<a xmlns:p="u"><p:b/><c/></a>`} {
+		p := scanners.Get().(*scanner)
+		p.s = doc
+		p.document() //nolint:errcheck // the errors do not matter, the scratch does
+		p.release()
+		q := scanners.Get().(*scanner) // p, unless the pool dropped it
+		for i, o := range q.open[:cap(q.open)] {
+			if o != (openElement{}) {
+				t.Fatalf("open[%d] holds %+v after release", i, o)
+			}
+		}
+		for i, k := range q.kids[:cap(q.kids)] {
+			if k != nil {
+				t.Fatalf("kids[%d] holds %v after release", i, k)
+			}
+		}
+		for i, s := range q.prefixes[:cap(q.prefixes)] {
+			if s != "" {
+				t.Fatalf("prefixes[%d] holds %q after release", i, s)
+			}
+		}
+		for i, a := range q.tag[:cap(q.tag)] {
+			if a != (rawAttr{}) {
+				t.Fatalf("tag[%d] holds %+v after release", i, a)
+			}
+		}
+		if q.s != "" || q.elems != nil || q.texts != nil || q.attrs != nil || q.toks != nil {
+			t.Fatal("the scanner holds the input or the tree's arrays after release")
+		}
+		scanners.Put(q)
+	}
+}

@@ -58,10 +58,14 @@ func (p *scanner) release() {
 	if cap(p.open) > keep || cap(p.kids) > 4*keep || cap(p.prefixes) > keep || cap(p.tag) > keep || cap(p.buf) > 64*keep {
 		return
 	}
-	clear(p.open[:cap(p.open)])
-	clear(p.kids[:cap(p.kids)])
-	clear(p.prefixes[:cap(p.prefixes)])
-	clear(p.tag[:cap(p.tag)])
+	// Only the entries the parse used hold anything: the scratch slices
+	// are truncated, never cut short of what was written, so each has been
+	// written up to the longest it was (used) and is zero beyond.
+	clear(p.open[:max(len(p.open), p.used.open)])
+	clear(p.kids[:max(len(p.kids), p.used.kids)])
+	clear(p.prefixes[:max(len(p.prefixes), p.used.prefixes)])
+	clear(p.tag[:max(len(p.tag), p.used.tag)])
+	p.used = scratchUsed{}
 	p.s, p.pos = "", 0
 	clear(p.tokAttr[:cap(p.tokAttr)])
 	p.emit, p.tokAttr = nil, p.tokAttr[:0]
@@ -86,6 +90,9 @@ type scanner struct {
 	emit    func(Token) error
 	tokAttr []TokenAttr // the attributes of a start tag's token, reused
 
+	// used holds the longest each scratch slice has been, for release.
+	used scratchUsed
+
 	// Shared arrays the tree's parts are cut from, a chunk at a time.
 	elems []etree.Element
 	texts []etree.CharData
@@ -98,12 +105,16 @@ type scanner struct {
 	tagBuf    [16]rawAttr
 }
 
+// scratchUsed is the longest the scanner's scratch slices have been in a
+// parse, recorded where they are shortened.
+type scratchUsed struct{ open, kids, prefixes, tag int }
+
 // openElement is an element whose end tag is still to come.
 type openElement struct {
 	e        *etree.Element // nil when reading tokens
 	space    string         // its prefix and tag as etree splits them
 	tag      string
-	name     string // as written, when reading tokens (see endTagAsOpened)
+	name     string // as written, borrowed from the input (see endTagAsOpened)
 	kids     int    // its children are kids[kids:]
 	prefixes int    // the prefixes it binds are prefixes[prefixes:]
 }
@@ -209,6 +220,7 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 	if !ok {
 		return p.syntaxError("expected element name after <")
 	}
+	p.used.tag = max(p.used.tag, len(p.tag))
 	p.tag = p.tag[:0]
 	nattr := 0
 	empty := false
@@ -307,7 +319,8 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 		ea.Space, ea.Key, ea.Value = intern(ea.Space), intern(ea.Key), keepText(ea.Value)
 	}
 	p.kids = append(p.kids, e)
-	p.open = append(p.open, openElement{e: e, space: e.Space, tag: e.Tag, kids: len(p.kids), prefixes: prefixes})
+	o := p.push()
+	o.e, o.space, o.tag, o.name, o.kids, o.prefixes = e, e.Space, e.Tag, name, len(p.kids), prefixes
 	if empty {
 		return p.closeElement(space, local, name)
 	}
@@ -374,6 +387,26 @@ func (p *scanner) bound(prefix string) bool {
 	return false
 }
 
+// endTagAsOpened closes the innermost open element if the input at p.pos
+// (after "</") is its name exactly as its start tag wrote it, then '>': a
+// comparison of bytes where endTag would read the same name, split it the same
+// way (a name without a leading or trailing colon is split alike by etree
+// and encoding/xml) and close the element, so the name is not read again.
+// ok is false, with nothing read, when endTag must read the end tag.
+func (p *scanner) endTagAsOpened() (ok bool, err error) {
+	if len(p.open) == 0 {
+		return false, nil
+	}
+	o := &p.open[len(p.open)-1]
+	name, rest := o.name, p.s[p.pos:]
+	if name == "" || name[0] == ':' || name[len(name)-1] == ':' ||
+		len(rest) <= len(name) || rest[len(name)] != '>' || rest[:len(name)] != name {
+		return false, nil
+	}
+	p.pos += len(name) + 1
+	return true, p.closeElement(o.space, o.tag, name)
+}
+
 // endTag reads an end tag after its "</" and closes the open element it
 // must match.
 func (p *scanner) endTag() error {
@@ -403,21 +436,28 @@ func (p *scanner) closeElement(space, local, name string) error {
 	if len(p.open) == 0 {
 		return parseErr(ErrMalformed, "unexpected end tag %s", name)
 	}
-	o := p.open[len(p.open)-1]
+	o := &p.open[len(p.open)-1]
 	if o.space != space || o.tag != local {
 		return parseErr(ErrMalformed, "unexpected end tag %s", name)
 	}
 	if p.emit != nil {
-		p.prefixes = p.prefixes[:o.prefixes]
-		p.open = p.open[:len(p.open)-1]
-		return p.emit(Token{Kind: EndToken, Prefix: o.space, Local: o.tag})
+		prefix, tag := o.space, o.tag
+		p.shorten(o)
+		return p.emit(Token{Kind: EndToken, Prefix: prefix, Local: tag})
 	}
 	p.adopt(o.e, p.kids[o.kids:])
-	clear(p.kids[o.kids:])
+	p.shorten(o)
+	return nil
+}
+
+// shorten closes the innermost open element o in the scratch slices,
+// recording how long they were for release.
+func (p *scanner) shorten(o *openElement) {
+	u := &p.used
+	u.kids, u.prefixes, u.open = max(u.kids, len(p.kids)), max(u.prefixes, len(p.prefixes)), max(u.open, len(p.open))
 	p.kids = p.kids[:o.kids]
 	p.prefixes = p.prefixes[:o.prefixes]
 	p.open = p.open[:len(p.open)-1]
-	return nil
 }
 
 // chunkSize is the length of the next chunk of a shared array, whose last
@@ -639,12 +679,32 @@ func (p *scanner) directive() error {
 // or to "]]>" (cdata). Entities are replaced and "\r\n" and "\r" become "\n";
 // without either the result is a substring of the borrowed input, which
 // keepText copies before the tree keeps it.
+//
+// It skips the bytes of no interest to the mode (textClass) in a tight
+// loop and looks only at the others. "]]>" is found at its '>' by looking
+// back two bytes: encoding/xml counts only the bytes since the last
+// entity, whose ';' can never be one of the two ']'.
 func (p *scanner) text(quote int, cdata bool) (string, error) {
 	s := p.s
+	var mask uint8
+	switch {
+	case cdata:
+		mask = classCDATA
+	case quote == '"':
+		mask = classQuot
+	case quote == '\'':
+		mask = classApos
+	default:
+		mask = classText
+	}
 	start, i, end := p.pos, p.pos, 0
 	plain := true
-	var b0, b1 byte
+	from := start // the bytes that may make a "]]>" begin here
+scan:
 	for {
+		for i < len(s) && textClass[s[i]]&mask == 0 {
+			i++
+		}
 		if i >= len(s) {
 			if cdata {
 				p.pos = i
@@ -654,29 +714,29 @@ func (p *scanner) text(quote int, cdata bool) (string, error) {
 			break
 		}
 		b := s[i]
-		if quote < 0 && b0 == ']' && b1 == ']' && b == '>' {
-			if cdata {
-				end = i - 2
-				i++
-				break
+		switch textClass[b] & mask {
+		case cGT:
+			if i-2 >= from && s[i-1] == ']' && s[i-2] == ']' {
+				if cdata {
+					end = i - 2
+					i++
+					break scan
+				}
+				p.pos = i
+				return "", p.syntaxError("unescaped ]]> not in CDATA section")
 			}
-			p.pos = i
-			return "", p.syntaxError("unescaped ]]> not in CDATA section")
-		}
-		if b == '<' && !cdata {
+		case cLT:
 			if quote >= 0 {
 				p.pos = i
 				return "", p.syntaxError("unescaped < inside quoted string")
 			}
 			end = i
-			break
-		}
-		if quote >= 0 && b == byte(quote) {
+			break scan
+		case cQuot, cApos:
 			end = i
 			i++
-			break
-		}
-		if b == '&' && !cdata {
+			break scan
+		case cAmp:
 			r, n := entity(s[i:])
 			if n == 0 || !inCharacterRange(r) {
 				p.pos = i
@@ -684,20 +744,19 @@ func (p *scanner) text(quote int, cdata bool) (string, error) {
 			}
 			plain = false
 			i += n
-			b0, b1 = 0, 0
+			from = i
 			continue
-		}
-		switch {
-		case b < 0x20 && b != '\t' && b != '\n' && b != '\r':
+		case cCtl:
 			p.pos = i
 			return "", p.syntaxError(fmt.Sprintf("illegal character code %U", rune(b)))
-		case b == 0xEF && i+2 < len(s) && s[i+1] == 0xBF && (s[i+2] == 0xBE || s[i+2] == 0xBF):
-			p.pos = i
-			return "", p.syntaxError(fmt.Sprintf("illegal character code %U", rune(0xFFFE)|rune(s[i+2]&1)))
-		case b == '\r':
+		case cEF:
+			if i+2 < len(s) && s[i+1] == 0xBF && (s[i+2] == 0xBE || s[i+2] == 0xBF) {
+				p.pos = i
+				return "", p.syntaxError(fmt.Sprintf("illegal character code %U", rune(0xFFFE)|rune(s[i+2]&1)))
+			}
+		case cCR:
 			plain = false
 		}
-		b0, b1 = b1, b
 		i++
 	}
 	p.pos = i
@@ -706,6 +765,35 @@ func (p *scanner) text(quote int, cdata bool) (string, error) {
 	}
 	return p.decode(s[start:end], cdata), nil
 }
+
+// Classes of the bytes text looks at; each byte has at most one.
+const (
+	cLT   = 1 << iota // '<'
+	cAmp              // '&'
+	cGT               // '>', the end of "]]>"
+	cQuot             // '"'
+	cApos             // '\''
+	cCR               // '\r', folded
+	cCtl              // a control character other than tab, line feed and carriage return
+	cEF               // the first byte of U+FFFE and U+FFFF
+
+	// The classes each mode of text stops at.
+	classText  = cLT | cAmp | cGT | cCR | cCtl | cEF
+	classCDATA = cGT | cCR | cCtl | cEF
+	classQuot  = cLT | cAmp | cQuot | cCR | cCtl | cEF
+	classApos  = cLT | cAmp | cApos | cCR | cCtl | cEF
+)
+
+// textClass is the class of each byte for text, 0 for the bytes it takes
+// as they are.
+var textClass = func() (t [256]uint8) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = cCtl
+	}
+	t['\t'], t['\n'] = 0, 0
+	t['\r'], t['<'], t['&'], t['>'], t['"'], t['\''], t[0xEF] = cCR, cLT, cAmp, cGT, cQuot, cApos, cEF
+	return t
+}()
 
 // decode replaces the entities of raw text that text has checked and folds
 // its line ends.
@@ -801,33 +889,38 @@ func inCharacterRange(r rune) bool {
 
 // space skips XML white space.
 func (p *scanner) space() {
-	for p.pos < len(p.s) {
-		switch p.s[p.pos] {
-		case ' ', '\r', '\n', '\t':
-			p.pos++
-		default:
-			return
-		}
+	for p.pos < len(p.s) && isSpace[p.s[p.pos]] {
+		p.pos++
 	}
 }
+
+// isSpace marks XML's white space bytes.
+var isSpace = [256]bool{' ': true, '\r': true, '\n': true, '\t': true}
 
 // name reads an XML name as encoding/xml does: the bytes up to the first
 // ASCII byte that cannot be in a name, which must then form a name. ok is
 // false, with no error, when no name starts at p.pos.
 func (p *scanner) name() (name string, ok bool, err error) {
+	s := p.s
 	i := p.pos
-	for i < len(p.s) && (p.s[i] >= 0x80 || isNameByte(p.s[i])) {
+	var high byte // the bytes' bits or-ed: 0x80 when one is not ASCII
+	for i < len(s) && nameByte[s[i]] {
+		high |= s[i]
 		i++
 	}
-	if i >= len(p.s) {
+	if i >= len(s) {
 		p.pos = i
 		return "", false, p.eof()
 	}
 	if i == p.pos {
 		return "", false, nil
 	}
-	name = p.s[p.pos:i]
-	if !isName(name) {
+	name = s[p.pos:i]
+	if high >= 0x80 {
+		if !isName(name) {
+			return "", false, p.syntaxError("invalid XML name: " + name)
+		}
+	} else if !nameStart[name[0]] {
 		return "", false, p.syntaxError("invalid XML name: " + name)
 	}
 	p.pos = i
@@ -842,14 +935,16 @@ func (p *scanner) nsname() (name, space, local string, ok bool, err error) {
 	if !ok {
 		return "", "", "", false, err
 	}
-	if strings.Count(name, ":") > 1 {
+	k := strings.IndexByte(name, ':')
+	switch {
+	case k < 0:
+		return name, "", name, true, nil
+	case strings.IndexByte(name[k+1:], ':') >= 0:
 		return "", "", "", false, nil
-	}
-	space, local, ok = strings.Cut(name, ":")
-	if !ok || space == "" || local == "" {
+	case k == 0 || k == len(name)-1:
 		return name, "", name, true, nil
 	}
-	return name, space, local, true, nil
+	return name, name[:k], name[k+1:], true, nil
 }
 
 // splitPrefix splits a qualified name as etree does.
@@ -860,10 +955,17 @@ func splitPrefix(name string) (space, local string) {
 	return "", name
 }
 
-func isNameByte(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-		c == '_' || c == ':' || c == '.' || c == '-'
-}
+// nameByte marks the bytes a name runs over: the ASCII bytes encoding/xml
+// allows in a name and every byte of a non-ASCII character (checked whole
+// by isName). nameStart marks the ASCII bytes a name may begin with.
+var nameByte, nameStart = func() (in, first [256]bool) {
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		first[c] = 'A' <= b && b <= 'Z' || 'a' <= b && b <= 'z' || b == '_' || b == ':'
+		in[c] = first[c] || '0' <= b && b <= '9' || b == '.' || b == '-' || b >= 0x80
+	}
+	return in, first
+}()
 
 // isName reports whether s is an XML name by encoding/xml's tables. ASCII
 // names are checked here; the rare name with other characters is handed to
@@ -896,34 +998,75 @@ func (p *scanner) syntaxError(msg string) error {
 	return parseErrWrap(ErrMalformed, &xml.SyntaxError{Msg: msg, Line: line}, "malformed XML")
 }
 
-// interned holds the strings of the names and attribute values SOAP
-// requests repeat, so that the tree can use them without a copy.
-var interned = func() map[string]string {
-	m := make(map[string]string)
-	for _, list := range []string{
-		// Prefixes.
-		"s a w n x p b f m h e i c t q env soap soapenv wsa wsman wsen wst wsmid wsmv xsi xsd xml xmlns cim rsp cfg plus",
-		// Elements and attributes of the headers and bodies replicad reads.
-		"Envelope Header Body To Action MessageID RelatesTo ReplyTo FaultTo From Address ReferenceParameters ReferenceProperties " +
-			"ResourceURI SelectorSet Selector OptionSet Option MaxEnvelopeSize OperationTimeout Locale DataLocale SessionId " +
-			"OperationID SequenceId RequestTotalItemsCountEstimate FragmentTransfer Enumerate Pull Release Renew GetStatus " +
-			"EnumerationContext MaxElements MaxCharacters MaxTime Filter OptimizeEnumeration EnumerationMode Expires " +
-			"EndpointReference Identify Get Put Create Delete Dialect Name Type MustComply mustUnderstand role lang nil type " +
-			"true false 1 0 en-US",
-		strings.Join([]string{NSEnvelope, NSAddressing, NSWSMan, NSEnumeration, NSTransfer, NSIdentity, NSMicrosoft,
-			NSCIMBinding, NSWSManFault, NSXSI, NSXSD, NSCIMCommon, NSXML, AddressAnonymous}, " "),
-	} {
+// internWords are the names and attribute values SOAP requests repeat,
+// which the tree uses without a copy (intern).
+var internWords = []string{
+	// Prefixes.
+	"s a w n x p b f m h e i c t q env soap soapenv wsa wsman wsen wst wsmid wsmv xsi xsd xml xmlns cim rsp cfg plus",
+	// Elements and attributes of the headers and bodies replicad reads.
+	"Envelope Header Body To Action MessageID RelatesTo ReplyTo FaultTo From Address ReferenceParameters ReferenceProperties " +
+		"ResourceURI SelectorSet Selector OptionSet Option MaxEnvelopeSize OperationTimeout Locale DataLocale SessionId " +
+		"OperationID SequenceId RequestTotalItemsCountEstimate FragmentTransfer Enumerate Pull Release Renew GetStatus " +
+		"EnumerationContext MaxElements MaxCharacters MaxTime Filter OptimizeEnumeration EnumerationMode Expires " +
+		"EndpointReference Identify Get Put Create Delete Dialect Name Type MustComply mustUnderstand role lang nil type " +
+		"true false 1 0 en-US",
+	strings.Join([]string{NSEnvelope, NSAddressing, NSWSMan, NSEnumeration, NSTransfer, NSIdentity, NSMicrosoft,
+		NSCIMBinding, NSWSManFault, NSXSI, NSXSD, NSCIMCommon, NSXML, AddressAnonymous}, " "),
+}
+
+// interned is an open-addressing table of internWords by internHash: a
+// lookup hashes a few bytes and compares one or two strings, where a map
+// hashed all of them (a third of the parse's time went to the map).
+var interned = func() (t [internSlots]string) {
+	for _, list := range internWords {
 		for _, v := range strings.Fields(list) {
-			m[v] = v
+			i := internHash(v)
+			for t[i] != "" && t[i] != v {
+				i = (i + 1) % internSlots
+			}
+			t[i] = v
 		}
 	}
-	return m
+	return t
 }()
+
+// internSlots is the size of interned, a power of two about eight times the
+// number of words, so that most lookups find their word or an empty slot
+// at once.
+const internSlots = 1024
+
+// internHash is the slot where a lookup of s (not empty) begins: a hash of
+// its length and of four of its bytes (first, middle, three quarters in,
+// last), which tell apart the namespace URIs of a common start.
+func internHash(s string) uint32 {
+	n := len(s)
+	h := uint32(n)*0x9E3779B1 ^ uint32(s[0])<<24 ^ uint32(s[n/2])<<16 ^ uint32(s[n*3/4])<<8 ^ uint32(s[n-1])
+	h ^= h >> 15
+	h *= 0x2C1B3C6D
+	h ^= h >> 13
+	return h % internSlots
+}
+
+// lookupInterned returns the interned string equal to s, or "" and false.
+func lookupInterned(s string) (string, bool) {
+	if s == "" {
+		return "", true
+	}
+	for i := internHash(s); ; i = (i + 1) % internSlots {
+		v := interned[i]
+		if v == s {
+			return v, true
+		}
+		if v == "" {
+			return "", false
+		}
+	}
+}
 
 // intern returns s as a string the tree may keep: the interned one, or a
 // copy.
 func intern(s string) string {
-	if v, ok := interned[s]; ok {
+	if v, ok := lookupInterned(s); ok {
 		return v
 	}
 	return strings.Clone(s)

@@ -82,16 +82,7 @@ next:
 		}
 		attrs = append(attrs, TokenAttr{Prefix: prefix, Local: local, Value: a.value})
 	}
-	// The open element's fields are set one by one: appending a whole
-	// struct copies it with the bulk write barrier, a cost per element
-	// while the GC marks.
-	n := len(p.open)
-	if n < cap(p.open) {
-		p.open = p.open[:n+1]
-	} else {
-		p.open = append(p.open, openElement{})
-	}
-	o := &p.open[n]
+	o := p.push()
 	o.e, o.space, o.tag, o.name, o.kids, o.prefixes = nil, space, tag, name, len(p.kids), prefixes
 	if err := p.emit(Token{Kind: StartToken, Prefix: space, Local: tag, Attr: attrs}); err != nil {
 		return err
@@ -102,24 +93,17 @@ next:
 	return nil
 }
 
-// endTagAsOpened closes the innermost open element, when reading tokens,
-// if the input at p.pos (after "</") is its name exactly as its start tag
-// wrote it, then '>': endTag would read the same name, split it the same
-// way (a name without a leading or trailing colon is split alike by etree
-// and encoding/xml) and close the element, so the name is not read again.
-// ok is false, with nothing read, when endTag must read the end tag.
-func (p *scanner) endTagAsOpened() (ok bool, err error) {
-	if len(p.open) == 0 {
-		return false, nil
+// push opens an element in p.open and returns it, to be filled in. The
+// fields are set one by one: appending a whole struct copies it with the
+// bulk write barrier, a cost per element while the GC marks.
+func (p *scanner) push() *openElement {
+	n := len(p.open)
+	if n < cap(p.open) {
+		p.open = p.open[:n+1]
+	} else {
+		p.open = append(p.open, openElement{})
 	}
-	o := &p.open[len(p.open)-1]
-	name, rest := o.name, p.s[p.pos:]
-	if name == "" || name[0] == ':' || name[len(name)-1] == ':' ||
-		len(rest) <= len(name) || rest[len(name)] != '>' || rest[:len(name)] != name {
-		return false, nil
-	}
-	p.pos += len(name) + 1
-	return true, p.closeElement(o.space, o.tag, name)
+	return &p.open[n]
 }
 
 // fullTag is an element's qualified name as etree's FullTag writes it.
