@@ -109,21 +109,50 @@ type scanner struct {
 // parse, recorded where they are shortened.
 type scratchUsed struct{ open, kids, prefixes, tag int }
 
-// openElement is an element whose end tag is still to come.
+// openElement is an element whose end tag is still to come. Its name is
+// kept as offsets into the input, and when building a tree its prefix and
+// tag only in e: what is written to the scanner for each element is one
+// pointer, not four (a write barrier each while the GC marks).
 type openElement struct {
-	e        *etree.Element // nil when reading tokens
-	space    string         // its prefix and tag as etree splits them
-	tag      string
-	name     string // as written, borrowed from the input (see endTagAsOpened)
-	kids     int    // its children are kids[kids:]
-	prefixes int    // the prefixes it binds are prefixes[prefixes:]
+	e          *etree.Element // nil when reading tokens
+	space, tag string         // its prefix and tag as etree splits them, when reading tokens
+	name, end  int            // its name as written is s[name:end] (see endTagAsOpened)
+	kids       int            // its children are kids[kids:]
+	prefixes   int            // the prefixes it binds are prefixes[prefixes:]
 }
 
-// rawAttr is one attribute of a start tag as written.
+// names returns o's prefix and tag as etree splits them.
+func (o *openElement) names() (space, tag string) {
+	if o.e != nil {
+		return o.e.Space, o.e.Tag
+	}
+	return o.space, o.tag
+}
+
+// rawAttr is one attribute of a start tag as written, its name kept as
+// offsets into the input (see openElement).
 type rawAttr struct {
-	name         string // qualified, as written
-	space, local string // as encoding/xml splits name
-	value        string
+	name, colon, end int // the name is s[name:end]; s[colon] is its colon, or colon < 0
+	value            string
+}
+
+// qname returns a's name as written.
+func (a *rawAttr) qname(s string) string { return s[a.name:a.end] }
+
+// xmlName returns a's name split as encoding/xml splits it (see nsname).
+func (a *rawAttr) xmlName(s string) (space, local string) {
+	if a.colon <= a.name || a.colon >= a.end-1 {
+		return "", s[a.name:a.end]
+	}
+	return s[a.name:a.colon], s[a.colon+1 : a.end]
+}
+
+// etreeName returns a's name split as etree splits it (splitPrefix).
+func (a *rawAttr) etreeName(s string) (space, local string) {
+	if a.colon < 0 {
+		return "", s[a.name:a.end]
+	}
+	return s[a.name:a.colon], s[a.colon+1 : a.end]
 }
 
 // document reads the whole input.
@@ -174,8 +203,8 @@ func (p *scanner) document() (*etree.Document, error) {
 		}
 	}
 	if len(p.open) != 0 {
-		o := p.open[len(p.open)-1]
-		return nil, parseErr(ErrMalformed, "unexpected end of input inside %s", fullTag(o.space, o.tag))
+		o := &p.open[len(p.open)-1]
+		return nil, parseErr(ErrMalformed, "unexpected end of input inside %s", fullTag(o.names()))
 	}
 	if !sawRoot {
 		return nil, parseErr(ErrMalformed, "no root element")
@@ -213,7 +242,8 @@ func (p *scanner) charData(data string) error {
 // startTag reads a start tag after its "<", checks the limits and the
 // attributes, and opens (or, for "<x/>", opens and closes) its element.
 func (p *scanner) startTag(elements *int, sawRoot *bool) error {
-	name, space, local, ok, err := p.nsname()
+	at := p.pos
+	name, space, local, colon, ok, err := p.nsname()
 	if err != nil {
 		return err
 	}
@@ -274,34 +304,41 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 
 	// The checks come first, in the order the tree was built in: an
 	// attribute twice, a prefix bound to "", then the prefixes in use.
-	for i, a := range p.tag {
-		for _, b := range p.tag[:i] {
-			if a.space == b.space && a.local == b.local {
-				return parseErr(ErrMalformed, "duplicate attribute %s on %s", a.name, name)
+	s := p.s
+	for i := range p.tag {
+		a := &p.tag[i]
+		aspace, alocal := a.xmlName(s)
+		for j := range p.tag[:i] {
+			if bspace, blocal := p.tag[j].xmlName(s); aspace == bspace && alocal == blocal {
+				return parseErr(ErrMalformed, "duplicate attribute %s on %s", a.qname(s), name)
 			}
 		}
-		if a.space == "xmlns" && a.value == "" {
-			return parseErr(ErrMalformed, "prefix %s bound to the empty namespace", a.local)
+		if aspace == "xmlns" && a.value == "" {
+			return parseErr(ErrMalformed, "prefix %s bound to the empty namespace", alocal)
 		}
 	}
 	prefixes := len(p.prefixes)
-	for _, a := range p.tag {
+	for i := range p.tag {
 		// etree's split of the name, which the tree's prefix lookups use.
-		if space, key := splitPrefix(a.name); space == "xmlns" {
+		if space, key := p.tag[i].etreeName(s); space == "xmlns" {
 			p.prefixes = append(p.prefixes, key)
 		}
 	}
 	if !p.bound(space) {
 		return parseErr(ErrMalformed, "unbound prefix %q on element %s", space, name)
 	}
-	for _, a := range p.tag {
-		if a.space != "" && a.space != "xmlns" && !p.bound(a.space) {
-			return parseErr(ErrMalformed, "unbound prefix %q on attribute %s", a.space, a.name)
+	for i := range p.tag {
+		a := &p.tag[i]
+		if aspace, _ := a.xmlName(s); aspace != "" && aspace != "xmlns" && !p.bound(aspace) {
+			return parseErr(ErrMalformed, "unbound prefix %q on attribute %s", aspace, a.qname(s))
 		}
 	}
-	space0, tag := splitPrefix(name)
+	space0, tag := "", name // etree's split
+	if colon >= 0 {
+		space0, tag = name[:colon], name[colon+1:]
+	}
 	if p.emit != nil {
-		return p.startToken(space0, tag, space, local, name, prefixes, empty)
+		return p.startToken(space0, tag, space, local, name, at, prefixes, empty)
 	}
 
 	if len(p.elems) == cap(p.elems) {
@@ -309,18 +346,25 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 	}
 	p.elems = p.elems[:len(p.elems)+1]
 	e := &p.elems[len(p.elems)-1]
-	e.Space, e.Tag = intern(space0), intern(tag)
+	if q, ok := lookupInterned(name); ok {
+		e.Space, e.Tag = "", q
+		if colon >= 0 {
+			e.Space, e.Tag = q[:colon], q[colon+1:]
+		}
+	} else {
+		e.Space, e.Tag = intern(space0), intern(tag)
+	}
 	e.Attr = p.attrSlice(len(p.tag))
-	for _, a := range p.tag {
+	for i := range p.tag {
 		// CreateAttr splits the name as the element's was split (an
-		// attribute of the same split replaces the earlier one's value); its
-		// parts and the value are then replaced by strings that may be kept.
-		ea := e.CreateAttr(a.name, a.value)
-		ea.Space, ea.Key, ea.Value = intern(ea.Space), intern(ea.Key), keepText(ea.Value)
+		// attribute of the same split replaces the earlier one's value):
+		// the parts of a name that may be kept may be kept.
+		a := &p.tag[i]
+		e.CreateAttr(intern(a.qname(s)), keepText(a.value))
 	}
 	p.kids = append(p.kids, e)
 	o := p.push()
-	o.e, o.space, o.tag, o.name, o.kids, o.prefixes = e, e.Space, e.Tag, name, len(p.kids), prefixes
+	o.e, o.name, o.end, o.kids, o.prefixes = e, at, at+len(name), len(p.kids), prefixes
 	if empty {
 		return p.closeElement(space, local, name)
 	}
@@ -329,12 +373,17 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 
 // attribute reads one name="value" of a start tag.
 func (p *scanner) attribute() (rawAttr, error) {
-	name, space, local, ok, err := p.nsname()
+	at := p.pos
+	name, _, _, colon, ok, err := p.nsname()
 	if err != nil {
 		return rawAttr{}, err
 	}
 	if !ok {
 		return rawAttr{}, p.syntaxError("expected attribute name in element")
+	}
+	a := rawAttr{name: at, colon: -1, end: at + len(name)}
+	if colon >= 0 {
+		a.colon = at + colon
 	}
 	p.space()
 	if p.pos >= len(p.s) {
@@ -357,7 +406,8 @@ func (p *scanner) attribute() (rawAttr, error) {
 	if err != nil {
 		return rawAttr{}, err
 	}
-	return rawAttr{name: name, space: space, local: local, value: value}, nil
+	a.value = value
+	return a, nil
 }
 
 // attrSlice returns an empty slice with room for n attributes.
@@ -398,19 +448,20 @@ func (p *scanner) endTagAsOpened() (ok bool, err error) {
 		return false, nil
 	}
 	o := &p.open[len(p.open)-1]
-	name, rest := o.name, p.s[p.pos:]
+	name, rest := p.s[o.name:o.end], p.s[p.pos:]
 	if name == "" || name[0] == ':' || name[len(name)-1] == ':' ||
 		len(rest) <= len(name) || rest[len(name)] != '>' || rest[:len(name)] != name {
 		return false, nil
 	}
 	p.pos += len(name) + 1
-	return true, p.closeElement(o.space, o.tag, name)
+	space, tag := o.names()
+	return true, p.closeElement(space, tag, name)
 }
 
 // endTag reads an end tag after its "</" and closes the open element it
 // must match.
 func (p *scanner) endTag() error {
-	name, space, local, ok, err := p.nsname()
+	name, space, local, _, ok, err := p.nsname()
 	if err != nil {
 		return err
 	}
@@ -437,7 +488,7 @@ func (p *scanner) closeElement(space, local, name string) error {
 		return parseErr(ErrMalformed, "unexpected end tag %s", name)
 	}
 	o := &p.open[len(p.open)-1]
-	if o.space != space || o.tag != local {
+	if ospace, otag := o.names(); ospace != space || otag != local {
 		return parseErr(ErrMalformed, "unexpected end tag %s", name)
 	}
 	if p.emit != nil {
@@ -702,6 +753,10 @@ func (p *scanner) text(quote int, cdata bool) (string, error) {
 	from := start // the bytes that may make a "]]>" begin here
 scan:
 	for {
+		// Four bytes at a time while none is of interest, then one.
+		for i+4 <= len(s) && (textClass[s[i]]|textClass[s[i+1]]|textClass[s[i+2]]|textClass[s[i+3]])&mask == 0 {
+			i += 4
+		}
 		for i < len(s) && textClass[s[i]]&mask == 0 {
 			i++
 		}
@@ -901,50 +956,62 @@ var isSpace = [256]bool{' ': true, '\r': true, '\n': true, '\t': true}
 // ASCII byte that cannot be in a name, which must then form a name. ok is
 // false, with no error, when no name starts at p.pos.
 func (p *scanner) name() (name string, ok bool, err error) {
+	name, _, _, ok, err = p.scanName()
+	return name, ok, err
+}
+
+// scanName is name, also returning the index of the name's first colon
+// (or -1) and whether it has another.
+func (p *scanner) scanName() (name string, colon int, twoColons, ok bool, err error) {
 	s := p.s
-	i := p.pos
+	start, i := p.pos, p.pos
+	colon = -1
 	var high byte // the bytes' bits or-ed: 0x80 when one is not ASCII
 	for i < len(s) && nameByte[s[i]] {
-		high |= s[i]
+		c := s[i]
+		high |= c
+		if c == ':' {
+			if colon >= 0 {
+				twoColons = true
+			} else {
+				colon = i - start
+			}
+		}
 		i++
 	}
 	if i >= len(s) {
 		p.pos = i
-		return "", false, p.eof()
+		return "", -1, false, false, p.eof()
 	}
-	if i == p.pos {
-		return "", false, nil
+	if i == start {
+		return "", -1, false, false, nil
 	}
-	name = s[p.pos:i]
+	name = s[start:i]
 	if high >= 0x80 {
 		if !isName(name) {
-			return "", false, p.syntaxError("invalid XML name: " + name)
+			return "", -1, false, false, p.syntaxError("invalid XML name: " + name)
 		}
 	} else if !nameStart[name[0]] {
-		return "", false, p.syntaxError("invalid XML name: " + name)
+		return "", -1, false, false, p.syntaxError("invalid XML name: " + name)
 	}
 	p.pos = i
-	return name, true, nil
+	return name, colon, twoColons, true, nil
 }
 
 // nsname reads a name and splits it at its colon as encoding/xml does: a
 // name with two colons is no name; one that begins or ends with its colon
-// has no prefix.
-func (p *scanner) nsname() (name, space, local string, ok bool, err error) {
-	name, ok, err = p.name()
-	if !ok {
-		return "", "", "", false, err
-	}
-	k := strings.IndexByte(name, ':')
+// has no prefix. colon is the index of its colon, or -1.
+func (p *scanner) nsname() (name, space, local string, colon int, ok bool, err error) {
+	name, colon, twoColons, ok, err := p.scanName()
 	switch {
-	case k < 0:
-		return name, "", name, true, nil
-	case strings.IndexByte(name[k+1:], ':') >= 0:
-		return "", "", "", false, nil
-	case k == 0 || k == len(name)-1:
-		return name, "", name, true, nil
+	case !ok:
+		return "", "", "", -1, false, err
+	case twoColons:
+		return "", "", "", -1, false, nil
+	case colon <= 0 || colon == len(name)-1:
+		return name, "", name, colon, true, nil
 	}
-	return name, name[:k], name[k+1:], true, nil
+	return name, name[:colon], name[colon+1:], colon, true, nil
 }
 
 // splitPrefix splits a qualified name as etree does.
@@ -1002,29 +1069,60 @@ func (p *scanner) syntaxError(msg string) error {
 // which the tree uses without a copy (intern).
 var internWords = []string{
 	// Prefixes.
-	"s a w n x p b f m h e i c t q env soap soapenv wsa wsman wsen wst wsmid wsmv xsi xsd xml xmlns cim rsp cfg plus",
+	internPrefixes,
 	// Elements and attributes of the headers and bodies replicad reads.
 	"Envelope Header Body To Action MessageID RelatesTo ReplyTo FaultTo From Address ReferenceParameters ReferenceProperties " +
 		"ResourceURI SelectorSet Selector OptionSet Option MaxEnvelopeSize OperationTimeout Locale DataLocale SessionId " +
 		"OperationID SequenceId RequestTotalItemsCountEstimate FragmentTransfer Enumerate Pull Release Renew GetStatus " +
 		"EnumerationContext MaxElements MaxCharacters MaxTime Filter OptimizeEnumeration EnumerationMode Expires " +
 		"EndpointReference Identify Get Put Create Delete Dialect Name Type MustComply mustUnderstand role lang nil type " +
-		"true false 1 0 en-US",
+		"true false 1 0 en-US xmlns xml:lang xsi:nil xsi:type",
 	strings.Join([]string{NSEnvelope, NSAddressing, NSWSMan, NSEnumeration, NSTransfer, NSIdentity, NSMicrosoft,
 		NSCIMBinding, NSWSManFault, NSXSI, NSXSD, NSCIMCommon, NSXML, AddressAnonymous}, " "),
+}
+
+// internPrefixes are the namespace prefixes clients write; each is also
+// interned as a namespace declaration, xmlns:prefix.
+const internPrefixes = "s a w n x p b f m h e i c t q env soap soapenv SOAP-ENV wsa wsman wsen wst wsmid wsmv xsi xsd xml cim rsp cfg plus"
+
+// internQualified are qualified names interned whole, so that an element's
+// or attribute's prefix and local name (substrings of the whole, as etree
+// splits it) take one lookup: each local name of a namespace with the
+// prefixes clients write for it.
+var internQualified = []struct{ prefixes, locals string }{
+	{"s env soap soapenv SOAP-ENV", "Envelope Header Body mustUnderstand role"},
+	{"a wsa", "To Action MessageID RelatesTo ReplyTo FaultTo From Address ReferenceParameters EndpointReference"},
+	{"w wsman", "ResourceURI SelectorSet Selector OptionSet Option MaxEnvelopeSize OperationTimeout Locale " +
+		"RequestTotalItemsCountEstimate FragmentTransfer OptimizeEnumeration MaxElements EnumerationMode Filter"},
+	{"n wsen", "Enumerate Pull Release Renew GetStatus EnumerationContext MaxElements MaxCharacters MaxTime Expires Filter"},
+	{"p wsmv", "DataLocale SessionId OperationID SequenceId"},
+	{"wsmid", "Identify"},
 }
 
 // interned is an open-addressing table of internWords by internHash: a
 // lookup hashes a few bytes and compares one or two strings, where a map
 // hashed all of them (a third of the parse's time went to the map).
 var interned = func() (t [internSlots]string) {
+	add := func(v string) {
+		i := internHash(v)
+		for t[i] != "" && t[i] != v {
+			i = (i + 1) % internSlots
+		}
+		t[i] = v
+	}
 	for _, list := range internWords {
 		for _, v := range strings.Fields(list) {
-			i := internHash(v)
-			for t[i] != "" && t[i] != v {
-				i = (i + 1) % internSlots
+			add(v)
+		}
+	}
+	for _, prefix := range strings.Fields(internPrefixes) {
+		add("xmlns:" + prefix)
+	}
+	for _, q := range internQualified {
+		for _, prefix := range strings.Fields(q.prefixes) {
+			for _, local := range strings.Fields(q.locals) {
+				add(prefix + ":" + local)
 			}
-			t[i] = v
 		}
 	}
 	return t
@@ -1033,7 +1131,7 @@ var interned = func() (t [internSlots]string) {
 // internSlots is the size of interned, a power of two about eight times the
 // number of words, so that most lookups find their word or an empty slot
 // at once.
-const internSlots = 1024
+const internSlots = 2048
 
 // internHash is the slot where a lookup of s (not empty) begins: a hash of
 // its length and of four of its bytes (first, middle, three quarters in,
