@@ -422,3 +422,45 @@ func TestParseOptionSetMustComply(t *testing.T) {
 		t.Errorf("Options: got %+v, want %+v", env.Header.Options, want)
 	}
 }
+
+// TestParseHeaderNamespacesPerChild checks that each header resolves its
+// own prefixes and its attributes' where it declares them, and the
+// envelope's otherwise, whichever headers came before it (decodeHeader
+// remembers the prefixes the headers share).
+func TestParseHeaderNamespacesPerChild(t *testing.T) {
+	const other = `xmlns:a="urn:other"`
+	tests := []struct {
+		name, header string
+		wantErr      bool   // a *MustUnderstandError for {urn:other or urn:x, Trace/Action}
+		wantAction   string // else the wsa:Action decoded
+	}{
+		{"a redeclared after a:To", `<a:To>http://h/wsman</a:To><a:Action ` + other + ` s:mustUnderstand="true">urn:act</a:Action>`, true, ""},
+		{"a redeclared before a:Action", `<a:Trace ` + other + `/><a:Action>urn:act</a:Action>`, false, "urn:act"},
+		{"a redeclared, no mustUnderstand", `<a:To>x</a:To><a:Action ` + other + `>urn:act</a:Action>`, false, ""},
+		{"default namespace", `<Action xmlns="http://schemas.xmlsoap.org/ws/2004/08/addressing">urn:act</Action>`, false, "urn:act"},
+		{"mustUnderstand by a prefix of its own", `<a:To>x</a:To><x:Trace xmlns:x="urn:x" xmlns:e="http://www.w3.org/2003/05/soap-envelope" e:mustUnderstand="true"/>`, true, ""},
+		{"s redeclared is not SOAP's", `<a:To s:mustUnderstand="1">x</a:To><x:Trace xmlns:x="urn:x" xmlns:s="urn:not-soap" s:mustUnderstand="true"/><a:Action>urn:act</a:Action>`, false, "urn:act"},
+		{"s redeclared then the envelope's", `<x:Trace xmlns:x="urn:x" xmlns:s="urn:not-soap" s:mustUnderstand="true"/><x:Trace xmlns:x="urn:x" s:mustUnderstand="true"/>`, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, err := soap.Parse(withHeader(tt.header))
+			var mu *soap.MustUnderstandError
+			if tt.wantErr {
+				if !errors.As(err, &mu) {
+					t.Fatalf("Parse: got %v, want a MustUnderstandError", err)
+				}
+				if mu.Header.Space != "urn:other" && mu.Header.Space != "urn:x" {
+					t.Errorf("Header: got %v", mu.Header)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse: got error %v, want nil", err)
+			}
+			if env.Header.Action != tt.wantAction {
+				t.Errorf("Action: got %q, want %q", env.Header.Action, tt.wantAction)
+			}
+		})
+	}
+}
