@@ -142,8 +142,8 @@ func newLimiter(max, maxTotal int, window, maxBackoff, ticketTTL time.Duration, 
 // the IPv4 address, or the /64 of an IPv6 address.
 func sourceKey(host string) string {
 	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
+	if err != nil || addr.Is4() {
+		return host // an IPv4 address ParseAddr takes is in its canonical form
 	}
 	addr = addr.Unmap()
 	if addr.Is6() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,9 @@ func (c *fakeClock) now() time.Time { return c.t }
 func TestSourceKey(t *testing.T) {
 	for host, want := range map[string]string{
 		"192.0.2.7":               "192.0.2.7",
+		"127.0.0.1":               "127.0.0.1",
+		"0.0.0.0":                 "0.0.0.0",
+		"255.255.255.255":         "255.255.255.255",
 		"::ffff:192.0.2.7":        "192.0.2.7",
 		"2001:db8:1:2:aaaa::1":    "2001:db8:1:2::/64",
 		"2001:db8:1:2:bbbb::9999": "2001:db8:1:2::/64",
@@ -35,6 +39,19 @@ func TestSourceKey(t *testing.T) {
 	} {
 		if got := sourceKey(host); got != want {
 			t.Errorf("sourceKey(%s) = %s, want %s", host, got, want)
+		}
+		if a, err := netip.ParseAddr(host); err == nil && a.Unmap().String() != sourceKey(host) && !a.Unmap().Is6() {
+			t.Errorf("sourceKey(%s) = %s, not the address's canonical form %s", host, sourceKey(host), a.Unmap())
+		}
+	}
+	// ParseAddr refuses the IPv4 forms that are not canonical (leading
+	// zeros, short forms): they stay keys of their own, as before.
+	for _, host := range []string{"192.0.2.07", "127.1", "0x7f.0.0.1"} {
+		if _, err := netip.ParseAddr(host); err == nil {
+			t.Errorf("ParseAddr took %s", host)
+		}
+		if got := sourceKey(host); got != host {
+			t.Errorf("sourceKey(%s) = %s, want it unchanged", host, got)
 		}
 	}
 }

@@ -278,8 +278,8 @@ func (s *Server) serveEnvelope(w http.ResponseWriter, r *http.Request, env *soap
 	if timeout <= 0 {
 		timeout = s.Limits.DefaultOperationTimeout
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
-	defer cancel()
+	ctx := newOpContext(r.Context(), timeout)
+	defer ctx.end()
 	req.ctx = ctx
 
 	reply, err := s.serve(req)
