@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,10 @@ type Options struct {
 type DB struct {
 	bolt    *bbolt.DB
 	commits atomic.Uint64
+	// writing holds Updates one at a time (bbolt runs them so anyway)
+	// so that gen counts each: odd while one runs (Generation).
+	writing sync.Mutex
+	gen     atomic.Uint64
 }
 
 // Open opens or creates the database at path with mode 0600, takes its file
@@ -81,6 +86,10 @@ func (db *DB) Path() string { return db.bolt.Path() }
 // Update runs fn in a read-write transaction, committed when fn returns nil and
 // rolled back otherwise. One change of state is one Update.
 func (db *DB) Update(fn func(tx *Tx) error) error {
+	db.writing.Lock()
+	defer db.writing.Unlock()
+	db.gen.Add(1)       // odd: a write may be under way
+	defer db.gen.Add(1) // even again, and not what it was
 	err := db.bolt.Update(func(t *bbolt.Tx) error { return fn(&Tx{tx: t}) })
 	if err == nil {
 		db.commits.Add(1)
@@ -92,6 +101,14 @@ func (db *DB) Update(fn func(tx *Tx) error) error {
 // of the file and its fdatasyncs, so callers that batch their bookkeeping
 // can count what it costs.
 func (db *DB) Commits() uint64 { return db.commits.Load() }
+
+// Generation is a number that is odd while an Update runs and grows with
+// each Update (committed or not). When it is even and the same before and
+// after a View, no Update ran during the View: what the View read is what
+// the database holds for as long as Generation still returns that number,
+// so a reader may keep it and use it again while it does (not while the
+// number is odd, nor once it has changed).
+func (db *DB) Generation() uint64 { return db.gen.Load() }
 
 // View runs fn in a read-only transaction.
 func (db *DB) View(fn func(tx *Tx) error) error {

@@ -187,3 +187,35 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 		t.Fatalf("Open of a schema-99 database succeeded, want an error")
 	}
 }
+
+// TestGenerationCountsUpdates checks Generation: even between Updates,
+// odd during one (committed or failed) and different after each, the same
+// across Views.
+func TestGenerationCountsUpdates(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "state.db"))
+	g := db.Generation()
+	if g%2 != 0 {
+		t.Fatalf("Generation %d between Updates: odd", g)
+	}
+	if err := db.View(func(*store.Tx) error { return nil }); err != nil || db.Generation() != g {
+		t.Fatalf("Generation after a View: %d, want %d (%v)", db.Generation(), g, err)
+	}
+	for _, fail := range []bool{false, true} {
+		var during uint64
+		err := db.Update(func(tx *store.Tx) error {
+			during = db.Generation()
+			if fail {
+				return errors.New("rolled back")
+			}
+			return tx.Put("meta", "k", 1)
+		})
+		if (err != nil) != fail {
+			t.Fatalf("Update: %v", err)
+		}
+		after := db.Generation()
+		if during%2 != 1 || after%2 != 0 || after == g || during == g {
+			t.Errorf("failed %v: Generation %d before, %d during, %d after: want even, odd, another even", fail, g, during, after)
+		}
+		g = after
+	}
+}

@@ -24,6 +24,10 @@ func (s *Service) ListAfter(ctx context.Context, after ID, limit int) (vols []*V
 	if limit < 1 {
 		return nil, false, wrap(fmt.Errorf("%w: limit %d", ErrInvalidSize, limit))
 	}
+	gen, key := s.db.Generation(), pageKey{after: after, limit: limit}
+	if p, ok := s.reads.page(gen, key); ok {
+		return s.volumesInOrder(p.recs), p.more, nil
+	}
 	recs := make([]volumeRecord, 0, min(limit, 1024))
 	if err := s.db.View(func(tx *store.Tx) error {
 		return tx.ForEachAfter(bucketVolumes, string(after), func(key string, raw []byte) error {
@@ -41,6 +45,7 @@ func (s *Service) ListAfter(ctx context.Context, after ID, limit int) (vols []*V
 	}); err != nil {
 		return nil, false, wrap(err)
 	}
+	s.reads.keepPage(gen, s.db.Generation(), key, keptPage{recs: recs, more: more})
 	return s.volumesInOrder(recs), more, nil
 }
 

@@ -40,6 +40,7 @@ type Service struct {
 	tally    *tallies       // each pool's totals (tally.go)
 	held     *heldPools     // pool directories held open for lookups (held.go)
 	records  *recordCache   // decoded volume records of the lookups (records.go)
+	reads    readCache      // records and pages of an unchanged store (reads.go)
 	counts   sync.WaitGroup // counts of pool files in the background
 
 	// scan is held shared by operations that create or remove files and

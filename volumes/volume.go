@@ -513,6 +513,10 @@ func (s *Service) Get(ctx context.Context, id ID) (*Volume, error) {
 	if err := s.checkOpen(ctx); err != nil {
 		return nil, fmt.Errorf("get volume %s: %w", id, err)
 	}
+	gen := s.db.Generation()
+	if rec, ok := s.reads.record(gen, id); ok {
+		return s.withRoot(rec), nil
+	}
 	var rec volumeRecord
 	if err := s.db.View(func(tx *store.Tx) (err error) {
 		rec, err = s.lookupVolume(tx, id)
@@ -520,6 +524,7 @@ func (s *Service) Get(ctx context.Context, id ID) (*Volume, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("get volume %s: %w", id, err)
 	}
+	s.reads.keepRecord(gen, s.db.Generation(), id, rec)
 	return s.withRoot(rec), nil
 }
 
