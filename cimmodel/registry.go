@@ -330,6 +330,9 @@ func (r *Registry) NormalizePath(c *Class, path ObjectPath) (ObjectPath, error) 
 			return ObjectPath{}, Errorf(StatusInvalidParameter, "%w", &KeyError{Class: c.Name, Key: k.Name, Kind: KeyUnknown})
 		}
 	}
+	if len(path.Keys) > 0 { // every key named is one of c's: room for them all
+		out.Keys = make([]KeyBinding, 0, len(path.Keys))
+	}
 	for _, p := range c.props() {
 		if !p.Key {
 			continue

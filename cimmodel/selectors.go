@@ -13,6 +13,9 @@ import (
 // an error wrapping ErrInvalidEPR.
 func PathFromSelectors(namespace, class string, sels []soap.Selector) (ObjectPath, error) {
 	p := ObjectPath{Namespace: namespace, Class: class}
+	if len(sels) > 0 {
+		p.Keys = make([]KeyBinding, 0, len(sels))
+	}
 	for _, s := range sels {
 		if s.Name == "" {
 			return ObjectPath{}, fmt.Errorf("%w: selector without a Name", ErrInvalidEPR)
