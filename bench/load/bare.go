@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +23,9 @@ import (
 // a bare net/http handler that answers every request with the same reply
 // bytes (the daemon's own Get reply, about 2 KB), driven by the same clients
 // (the client package: Basic logon, envelope, parse of the reply) in
-// interleaved rounds of the same run. The ratio of the medians says what the
+// interleaved rounds of the same run. The bare handler runs in a process of
+// its own, as the daemon does (-bare-in-process: inside the load generator,
+// the yardstick before 2026-12-04, where it shared the clients' runtime). The ratio of the medians says what the
 // daemon's request path costs beyond HTTP and the client's own work.
 //
 // The Enumerate+Pull ratio: one enumeration of the daemon's volumeCount
@@ -52,14 +58,10 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// bareServer serves body to every POST that carries an Authorization header,
-// as a plain net/http handler.
-func bareServer(body []byte) (url string, stop func(), err error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("load: bare listener: %w", err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// bareHandler answers every POST that carries an Authorization header with
+// body, as a plain net/http handler.
+func bareHandler(body []byte) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") == "" {
 			w.Header().Set("WWW-Authenticate", `Basic realm="bare"`)
 			w.WriteHeader(http.StatusUnauthorized)
@@ -68,9 +70,84 @@ func bareServer(body []byte) (url string, stop func(), err error) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/soap+xml;charset=UTF-8")
 		w.Write(body)
-	})}
-	go srv.Serve(ln)
-	return "http://" + ln.Addr().String() + "/wsman", func() { srv.Close() }, nil
+	})
+}
+
+// bareEnv names the file of the reply a child started by bareServer serves.
+const bareEnv = "REPLICAD_LOAD_BARE_REPLY"
+
+// serveBare is the child's side of bareServer: it serves the reply in the
+// file named by bareEnv on a loopback port, writes the address on stdout
+// and runs until its standard input closes (its parent stopped or died).
+func serveBare(replyFile string) error {
+	body, err := os.ReadFile(replyFile)
+	if err != nil {
+		return fmt.Errorf("load: bare reply: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("load: bare listener: %w", err)
+	}
+	fmt.Println(ln.Addr())
+	go http.Serve(ln, bareHandler(body))
+	io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// bareServer serves body with bareHandler, in a process of its own (this
+// program run again) as the daemon is, unless inProcess: then in this
+// process, where it shares the load generator's runtime and scheduler,
+// which makes its side of a ratio cheaper than any separate server's.
+func bareServer(body []byte, inProcess bool) (url string, stop func(), err error) {
+	if inProcess {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", nil, fmt.Errorf("load: bare listener: %w", err)
+		}
+		srv := &http.Server{Handler: bareHandler(body)}
+		go srv.Serve(ln)
+		return "http://" + ln.Addr().String() + "/wsman", func() { srv.Close() }, nil
+	}
+	reply, err := os.CreateTemp("", "replicad-load-bare-")
+	if err != nil {
+		return "", nil, fmt.Errorf("load: bare reply: %w", err)
+	}
+	defer os.Remove(reply.Name())
+	if _, err := reply.Write(body); err != nil {
+		reply.Close()
+		return "", nil, fmt.Errorf("load: bare reply: %w", err)
+	}
+	if err := reply.Close(); err != nil {
+		return "", nil, fmt.Errorf("load: bare reply: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, fmt.Errorf("load: bare server: %w", err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), bareEnv+"="+reply.Name())
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, fmt.Errorf("load: bare server: %w", err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, fmt.Errorf("load: bare server: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, fmt.Errorf("load: start the bare server: %w", err)
+	}
+	stop = func() {
+		in.Close()
+		cmd.Wait()
+	}
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("load: the bare server's address: %w", err)
+	}
+	return "http://" + strings.TrimSpace(addr) + "/wsman", stop, nil
 }
 
 // ratioResult is the outcome of the ratio rounds.
@@ -122,7 +199,7 @@ func rate(cs []*client.Client, d time.Duration, what string, op func(context.Con
 // getRatio measures the Get and Enumerate+Pull ratios on daemonURL as
 // user, rounds times d each side: in each round the daemon's Get, the bare
 // handler, the daemon's Enumerate+Pull.
-func getRatio(daemonURL string, l login, path cimmodel.ObjectPath, clients, rounds int, d time.Duration) (ratioResult, error) {
+func getRatio(daemonURL string, l login, path cimmodel.ObjectPath, clients, rounds int, d time.Duration, bareInProcess bool) (ratioResult, error) {
 	var res ratioResult
 	rec := &recorder{base: &http.Transport{MaxIdleConnsPerHost: clients}}
 	probe := client.New(daemonURL, l.user, l.password, client.Options{HTTPClient: &http.Client{Transport: rec, Timeout: time.Minute}})
@@ -130,7 +207,7 @@ func getRatio(daemonURL string, l login, path cimmodel.ObjectPath, clients, roun
 		return res, fmt.Errorf("load: Get for the bare server's reply: %w", err)
 	}
 	res.bodyBytes = len(rec.last)
-	bareURL, stop, err := bareServer(rec.last)
+	bareURL, stop, err := bareServer(rec.last, bareInProcess)
 	if err != nil {
 		return res, err
 	}

@@ -11,7 +11,7 @@
 // something to act on. Before the phases it measures, in interleaved rounds,
 // the daemon's Get requests/s and its enumerations of the ten volumes
 // (Enumerate and Pull of five each)/s against a bare net/http handler's
-// requests/s, and prints both ratios (the RATIO line). The run has two phases:
+// requests/s (the handler in a process of its own, as the daemon), and prints both ratios (the RATIO line). The run has two phases:
 //
 //   - steady: -clients clients (below the daemon's MaxConcurrentRequests) mix
 //     Identify, Get, Enumerate/Pull of the ten volumes and Invoke (GetAvailableTargetElements)

@@ -36,9 +36,17 @@ type config struct {
 	ratioRounds  int
 	ratioRound   time.Duration
 	cpuProfile   string
+	bareInProc   bool
 }
 
 func main() {
+	if reply := os.Getenv(bareEnv); reply != "" {
+		if err := serveBare(reply); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	var cfg config
 	flag.StringVar(&cfg.binary, "replicad", "bin/replicad", "replicad binary to start on 127.0.0.1:0")
 	flag.IntVar(&cfg.clients, "clients", 32, "concurrent clients in the steady phase (keep below the daemon's MaxConcurrentRequests, 64)")
@@ -51,6 +59,7 @@ func main() {
 	flag.IntVar(&cfg.ratioRounds, "ratio-rounds", 3, "interleaved rounds of the ratios (0: skip them)")
 	flag.DurationVar(&cfg.ratioRound, "ratio-round", 3*time.Second, "length of one side of a ratio round")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the load generator's own CPU profile (the client side of every request) to this file")
+	flag.BoolVar(&cfg.bareInProc, "bare-in-process", false, "run the ratios' bare net/http handler inside the load generator (sharing its runtime) instead of in a process of its own as the daemon runs")
 	flag.Parse()
 	stop := func() {}
 	if cfg.cpuProfile != "" {
@@ -342,7 +351,7 @@ func run(cfg config) error {
 	var ratio ratioResult
 	var ratioErr error
 	if cfg.ratioRounds > 0 {
-		ratio, ratioErr = getRatio("http://"+d.addr+"/wsman", logins[0], service, cfg.ratioClients, cfg.ratioRounds, cfg.ratioRound)
+		ratio, ratioErr = getRatio("http://"+d.addr+"/wsman", logins[0], service, cfg.ratioClients, cfg.ratioRounds, cfg.ratioRound, cfg.bareInProc)
 	}
 
 	steady, elapsed := phase(cfg.clients, time.Now().Add(cfg.duration), cfg.requests, func(ctx context.Context, w int, i int64) error {
