@@ -187,11 +187,7 @@ func (vp *volumeProvider) GetInstance(ctx context.Context, path cimmodel.ObjectP
 	if err != nil {
 		return nil, storageError(err)
 	}
-	role, err := vp.p.repl.svc.RoleOf(ctx, v.ID)
-	if err != nil {
-		return nil, storageError(err)
-	}
-	return vp.pageInstance(v, role), nil
+	return vp.roledInstance(ctx, v)
 }
 
 // ModifyInstance accepts a Put whose ElementName is the current name (or
@@ -217,13 +213,14 @@ func (vp *volumeProvider) DeleteInstance(ctx context.Context, path cimmodel.Obje
 	return storageError(vp.p.deleteVolume(ctx, v))
 }
 
-// roledInstance maps v onto an instance, asking replica for its role.
+// roledInstance is v's instance, asking replica for its role: the kept one
+// when v and its role are unchanged (pageInstance), to be only read.
 func (vp *volumeProvider) roledInstance(ctx context.Context, v *volumes.Volume) (*cimmodel.Instance, error) {
 	role, err := vp.p.repl.svc.RoleOf(ctx, v.ID)
 	if err != nil {
 		return nil, storageError(err)
 	}
-	return vp.instance(v, role), nil
+	return vp.pageInstance(v, role), nil
 }
 
 // volumeOwnValues are the properties whose values differ from one volume
