@@ -48,19 +48,22 @@ func TestCatchUpCopiesTheChange(t *testing.T) {
 	if got := copied(); got < 16<<20 {
 		t.Fatalf("replicad_copy_bytes_total %d after the initial copy of 16 MiB of data", got)
 	}
-	caughtUp := func(since string) string {
+	// mirrorCaughtUp waits until the mirror of synchronization x, image
+	// target, is Synchronized again after WhenSynced since, equal to data.
+	mirrorCaughtUp := func(x replEPR, target, since string) string {
 		t.Helper()
 		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-			s := c.mustGet(sync)
+			s := c.mustGet(x)
 			when := replDatetime(s, "WhenSynced")
-			if replProp(s, "CopyState") == "4" && when != "" && when != since && replImage(t, dir, "data") == replImage(t, dir, "m") {
+			if replProp(s, "CopyState") == "4" && when != "" && when != since && replImage(t, dir, "data") == replImage(t, dir, target) {
 				return when
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("the mirror did not catch up: CopyState %s WhenSynced %s", replProp(s, "CopyState"), when)
+				t.Fatalf("mirror %s did not catch up: CopyState %s WhenSynced %s", target, replProp(s, "CopyState"), when)
 			}
 		}
 	}
+	caughtUp := func(since string) string { t.Helper(); return mirrorCaughtUp(sync, "m", since) }
 	// change writes into n blocks of the source, one in a hole, as another
 	// process (an initiator through tgtd) would.
 	change := func(n int, tag string) {
@@ -70,19 +73,19 @@ func TestCatchUpCopiesTheChange(t *testing.T) {
 		}
 	}
 
-	// compared waits for the loop's first look at a new mirror, which
-	// compares both sides whole (16 MiB of data each) and leaves a hash
-	// sidecar that vouches for the target from then on.
-	compared := func(since int64) {
-		t.Helper()
-		for deadline := time.Now().Add(60 * time.Second); read(false)-since < 32<<20; time.Sleep(100 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the loop never compared the new mirror: read %d bytes", read(false)-since)
-			}
-		}
-	}
-	compared(0)
+	// The first catch-up of a new mirror has no hash sidecar to vouch for
+	// its target: it reads both sides once (16 MiB of data each, and the
+	// source's 2 blocks written into holes) and leaves one.
 	when := replDatetime(c.mustGet(sync), "WhenSynced")
+	before := copied()
+	change(4, "first")
+	when = caughtUp(when)
+	if got := copied() - before; got < 4*block || got > 8*block {
+		t.Errorf("the first catch-up of 4 changed blocks copied %d bytes, want %d (at most %d)", got, 4*block, 8*block)
+	}
+	if got := read(false); got > 32<<20+2*block {
+		t.Errorf("the first catch-up read %d bytes, more than both sides' data (%d)", got, 32<<20+2*block)
+	}
 	before, readBefore := copied(), read(false)
 	change(4, "followed")
 	when = caughtUp(when)
@@ -110,11 +113,10 @@ func TestCatchUpCopiesTheChange(t *testing.T) {
 		t.Errorf("Resync Replica of 2 changed blocks copied %d bytes, want %d (at most %d)", got, 2*block, 4*block)
 	}
 
-	// A second mirror of data; once the loop has compared it whole (its
+	// A second mirror of data; once a catch-up has compared it whole (its
 	// sidecar then vouches for its target), a Restore from m writes 3
 	// blocks onto data, and the second mirror catches up from those
 	// blocks alone: replicad wrote them, it knows which.
-	readBefore = read(false)
 	out, rv = c.invoke(svc, "CreateElementReplica", replScalar("ElementName", "m2"), replScalar("SyncType", "6"),
 		replScalar("Mode", "3"), c.volumes()["data"].param("SourceElement"), replScalar("WaitForCopyState", "4"))
 	if rv != 0 && rv != 4096 {
@@ -122,28 +124,22 @@ func TestCatchUpCopiesTheChange(t *testing.T) {
 	}
 	replRequireCompleted(t, c.waitJob(c.out(out, "Job")))
 	sync2 := c.out(out, "Synchronization")
-	compared(readBefore)
+	when2 := replDatetime(c.mustGet(sync2), "WhenSynced")
+	change(1, "second")
+	when2 = mirrorCaughtUp(sync2, "m2", when2)
+	caughtUp(when)
 	if _, rv := c.invoke(svc, "ModifyReplicaSynchronization", replScalar("Operation", "12"), sync.param("Synchronization")); rv != 0 {
 		t.Fatalf("Fracture: %d", rv)
 	}
 	for i := range 3 {
 		replWriteAt(t, dir, "m", int64(i)*7<<20+300, []byte("written into the replica, restored onto the source"))
 	}
-	when2 := replDatetime(c.mustGet(sync2), "WhenSynced")
 	trackedBefore := read(true)
 	if _, rv := c.invoke(svc, "ModifyReplicaSynchronization", replScalar("Operation", "15"), sync.param("Synchronization"),
 		replScalar("WaitForCopyState", "4")); rv != 0 && rv != 4096 {
 		t.Fatalf("Restore From Replica: %d", rv)
 	}
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		s := c.mustGet(sync2)
-		if w := replDatetime(s, "WhenSynced"); replProp(s, "CopyState") == "4" && w != when2 && replImage(t, dir, "data") == replImage(t, dir, "m2") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the second mirror did not catch up with the Restore")
-		}
-	}
+	mirrorCaughtUp(sync2, "m2", when2)
 	if got := read(true) - trackedBefore; got <= 0 || got > 3*block {
 		t.Errorf("the second mirror's catch-up after a Restore of 3 blocks read %d bytes as a tracked change, want the 3 blocks (%d) at most", got, 3*block)
 	}

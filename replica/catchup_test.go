@@ -115,13 +115,14 @@ func TestMirrorCatchesUpFromTrackedRestore(t *testing.T) {
 	src := e.filled("src", 4*MiB)
 	m1, m2 := e.mirrorOf(src.ID, "m1"), e.mirrorOf(src.ID, "m2")
 	const block = 64 << 10
-	// The loop's first look at m2 compares it whole and leaves a hash
+	// The first catch-up after a write compares m2 whole and leaves a hash
 	// sidecar that vouches for its target from then on.
-	for deadline := time.Now().Add(20 * time.Second); e.sync(m2.ID).SidecarGen == 0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the mirror loop never left a sidecar for m2")
-		}
+	before := e.sync(m2.ID).Synchronized
+	e.writeAt(src.ID, 2*MiB+3, []byte("written by another process before the Restores"))
+	if e.waitMirror(m2.ID, before).SidecarGen == 0 {
+		t.Fatal("the mirror loop's catch-up left no sidecar for m2")
 	}
+	e.waitMirror(m1.ID, before)
 
 	restore := func(writes ...int64) {
 		t.Helper()
@@ -138,7 +139,8 @@ func TestMirrorCatchesUpFromTrackedRestore(t *testing.T) {
 			t.Fatalf("Restore: %v", err)
 		}
 	}
-	tracked, copied, read, before := e.svc.TrackedCatchUps(m2.ID), copies.copiedBytes(), copies.trackedRead(), e.sync(m2.ID).Synchronized
+	tracked, copied, read := e.svc.TrackedCatchUps(m2.ID), copies.copiedBytes(), copies.trackedRead()
+	before = e.sync(m2.ID).Synchronized
 	restore(100, 3*MiB+5)
 	e.waitMirror(m2.ID, before)
 	if got := e.svc.TrackedCatchUps(m2.ID); got <= tracked {

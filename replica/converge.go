@@ -46,17 +46,29 @@ func (s *Service) copyMember(ctx context.Context, x *Synchronization, src, parti
 }
 
 // converge brings mirror x's freshly installed target level with its
-// source. When the source did not change during the copy (changed false)
-// the copy is the source. Otherwise Resync passes run until one finds the
+// source. When the source did not change during the copy
+// (!copied.SourceChanged; seen is when the copy first looked at it) the copy
+// is the source. Otherwise Resync passes run until one finds the
 // source unchanged from its start to its end (every block compared or
 // copied: the files are equal); it reports true then. After convergePasses
 // passes that each saw the source written, the mirror is left
 // Unsynchronized for the mirror loop to follow (false, nil) rather than
 // failed.
-func (s *Service) converge(ctx context.Context, x *Synchronization, src, tgt *volumes.Volume, changed bool, log *zap.Logger) (bool, error) {
-	if !changed {
-		// The copy checked that the source kept its identity throughout.
-		return true, s.setStamp(x.ID, src.Path())
+func (s *Service) converge(ctx context.Context, x *Synchronization, src, tgt *volumes.Volume, copied engine.Stats, seen time.Time, log *zap.Logger) (bool, error) {
+	if !copied.SourceChanged {
+		// The source kept its identity throughout the copy, and the target
+		// is as the copy installed it (the job holds it): stamps of both,
+		// so that the mirror loop's next look finds nothing to do.
+		tstamp, err := stampOf(tgt.Path())
+		if err != nil {
+			return false, err
+		}
+		_, err = s.followState(x.ID, func(cur *Synchronization) bool {
+			cur.SourceStamp, cur.SourceSeen, cur.TargetStamp = copied.Source.String(), seen, tstamp
+			cur.Scanned = seen
+			return true
+		})
+		return err == nil, err
 	}
 	var gen uint64
 	var st engine.Stats

@@ -16,6 +16,7 @@ import (
 
 	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/replica"
+	"github.com/replicad/replicad/replica/engine"
 	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/volumes"
 )
@@ -139,6 +140,25 @@ func (e *env) filled(name string, size int64) *volumes.Volume {
 		f.WriteAt(buf, off)
 	}
 	return v
+}
+
+// settle returns once any later write to volume id's image must change
+// its identity (engine.Settle: the coarse clock has moved past its last
+// write), so that a stamp taken from now on is settled.
+func (e *env) settle(id volumes.ID) {
+	e.t.Helper()
+	f, err := e.vols.OpenImage(context.Background(), id, false)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer f.Close()
+	was, err := engine.IdentityOf(f)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, same, err := engine.Settle(f, was); err != nil || !same {
+		e.t.Fatalf("settle %s: written meanwhile (%v) or %v", id, !same, err)
+	}
 }
 
 func (e *env) sameBytes(src, dst volumes.ID) {

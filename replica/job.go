@@ -145,6 +145,14 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 		opts.Checkpoint = func(c engine.Checkpoint) error {
 			return b.saveEngineCheckpoint(copyCheckpoint{Index: i, Engine: &c})
 		}
+		// Before the copy's first look at the source: SourceSeen never
+		// postdates what it saw. A resumed copy first looked at it in an
+		// earlier run, at a time not kept: zero, so the stamp counts as
+		// unsettled and the mirror loop or Verify looks once more.
+		var seen time.Time
+		if resume == nil {
+			seen = time.Now()
+		}
 		st, err := s.copyMember(ctx, x, src.Path(), partial, opts)
 		if err != nil {
 			if ctx.Err() != nil && !s.terminating(op.ID) {
@@ -165,21 +173,17 @@ func (s *Service) runCopy(ctx context.Context, run *jobqueue.Run) (err error) {
 		m := finishedMember{id: x.ID, synced: true}
 		if x.SyncType == SyncTypeMirror {
 			// A mirror's source may be written during its copy: converge.
-			if m.synced, err = s.converge(ctx, x, src, tgt, st.SourceChanged, log); err != nil {
+			if m.synced, err = s.converge(ctx, x, src, tgt, st, seen, log); err != nil {
 				if ctx.Err() != nil && !s.terminating(op.ID) {
 					return errors.Join(fmt.Errorf("converge %s to %s: %w", src.Name, tgt.Name, err), b.flush())
 				}
 				return fail(fmt.Errorf("converge %s to %s: %w", src.Name, tgt.Name, err))
 			}
 		} else {
-			// The copy checked that the source kept its identity throughout;
-			// Verify tells later writes to the source from a corrupted
-			// target by this stamp.
-			m.seen = time.Now() // before the stat: SourceSeen never postdates what it saw
-			if m.stamp, err = stampOf(src.Path()); err != nil {
-				return fail(fmt.Errorf("stamp source %s: %w", src.Name, err))
-			}
-			m.stamped = true
+			// The copy checked that the source kept this identity
+			// throughout; Verify tells later writes to the source from a
+			// corrupted target by this stamp.
+			m.stamp, m.seen, m.stamped = st.Source.String(), seen, true
 		}
 		run.Progress(base+scale, total)
 		report := CopyReport{

@@ -334,17 +334,3 @@ func (s *Service) followState(id string, change func(*Synchronization) bool) (bo
 	})
 	return done, err
 }
-
-// setStamp records the source stamp of synchronization id, seen now.
-func (s *Service) setStamp(id, path string) error {
-	seen := time.Now() // before the stat: SourceSeen never postdates what it saw
-	stamp, err := stampOf(path)
-	if err != nil {
-		return err
-	}
-	_, err = s.followState(id, func(cur *Synchronization) bool {
-		cur.SourceStamp, cur.SourceSeen = stamp, seen
-		return true
-	})
-	return err
-}

@@ -189,8 +189,9 @@ type Synchronization struct {
 	// the last completed Resync or catch-up (engine.Stats.SidecarGeneration);
 	// a sidecar of any other generation is not trusted. 0: none.
 	SidecarGen uint64 `json:"sidecarGen,omitempty"`
-	// Scanned is when the mirror loop last compared the whole target
-	// with its source (Options.MirrorScan).
+	// Scanned is when the whole target was last known to be its source:
+	// compared by the mirror loop (Options.MirrorScan), or written by the
+	// initial copy of a source that did not change meanwhile.
 	Scanned time.Time `json:"scanned,omitzero"`
 }
 

@@ -172,6 +172,8 @@ func finish(src, dst *os.File, dstPath string, id Identity, st Stats, start time
 			return Stats{}, err
 		}
 		st.SourceChanged = true
+	} else {
+		st.Source = id
 	}
 	if err := unix.Fdatasync(int(dst.Fd())); err != nil {
 		return Stats{}, fmt.Errorf("engine: fdatasync target: %w", err)

@@ -228,6 +228,11 @@ type Stats struct {
 	// target after a Resync (0: there is none); pass it as
 	// ResyncOptions.SidecarGeneration next time.
 	SidecarGeneration uint64
+	// Source is the source's identity, the same when the copy began and
+	// when it ended (zero when SourceChanged, and for a Resync): any later
+	// write to the source changes it, once the coarse clock has passed the
+	// source's ctime (StampGranularity).
+	Source Identity
 	// Target is the target's identity that the sidecar records (zero when
 	// no sidecar describes the target): a caller that finds the target
 	// with another identity later knows it was written since.
