@@ -10,6 +10,7 @@ import (
 	"github.com/replicad/replicad/cimmodel"
 	"github.com/replicad/replicad/jobqueue"
 	"github.com/replicad/replicad/replica"
+	"github.com/replicad/replicad/replica/engine"
 	"github.com/replicad/replicad/volumes"
 )
 
@@ -71,7 +72,24 @@ func (w *capsWalk) property(path cimmodel.ObjectPath, name string) []uint16 {
 // source makes a fresh source volume.
 func (w *capsWalk) source() volumes.ID {
 	w.n++
-	return w.e.volume(fmt.Sprintf("s%d", w.n), rMiB)
+	id := w.e.volume(fmt.Sprintf("s%d", w.n), rMiB)
+	// Settled before its replica is made: an Asynchronous Mirror of a
+	// source written in the copy's coarse-clock tick is rightly caught up
+	// once more by the mirror loop, Unsynchronized meanwhile, and an
+	// operation allowed only from Synchronized could meet that (answer 6).
+	f, err := w.e.p.volumes.OpenImage(context.Background(), id, false)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer f.Close()
+	was, err := engine.IdentityOf(f)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if _, same, err := engine.Settle(f, was); err != nil || !same {
+		w.t.Fatalf("settle %s: written meanwhile (%v) or %v", id, !same, err)
+	}
+	return id
 }
 
 // settle waits for the job a call answered, if any, and fails on a failed
