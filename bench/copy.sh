@@ -15,7 +15,11 @@
 #   limit   max(allocated bytes / R, data bytes / W): reads and writes overlap;
 #   serial  allocated bytes / R + data bytes / W: what a device that serves one
 #           request at a time needs (the shm loop device: one kernel worker copies
-#           every byte read or written, reads and writes in turn).
+#           every byte read or written, reads and writes in turn);
+#   both    fio reading the source and writing the data bytes into a new file at
+#           once, each with the requests of R and W (the longer job's runtime): what
+#           the device gives when a copy's reads and writes really overlap, without
+#           any copy between them. limit assumes R and W at once; both measures it.
 # On each testbed, for 2 GiB images (5%, 50%, 100% random 1 MiB units, and fully
 # allocated alternating data and zero runs) it times in interleaved rounds (the order
 # rotates each round):
@@ -180,6 +184,18 @@ rate_read() {
 	drop_caches "$(dirname "$1")"
 	fio --name=r --filename="$1" --rw=read --readonly "${FIO[@]}" | jq '.jobs[0].read.runtime / 1000'
 }
+# rate_both SRC FILE MiB: fio reading SRC and writing MiB into a new sparse FILE at
+# once (the requests of rate_read and rate_write, two jobs in one run); prints the
+# seconds of the longer job.
+rate_both() {
+	rm -f "$2"
+	truncate -s "$3"M "$2"
+	drop_caches "$(dirname "$2")"
+	fio "${FIO[@]}" --name=r --filename="$1" --rw=read \
+		--name=w --filename="$2" --rw=write --size="$3"M --fallocate=none --end_fsync=1 |
+		jq '[.jobs[].job_runtime] | max / 1000'
+	rm -f "$2"
+}
 
 # scan_image DIR SRC: an untracked catch-up against a plain read of both images, in
 # interleaved rounds: each round changes 1% of the source's 64 KiB blocks (benchimg
@@ -231,7 +247,7 @@ bench_image() {
 	"$BIN/benchimg" make -size "$SIZE" ${IMG_ARGS[$img]} "$src"
 	alloc=$(($(blocks "$src") * 512))
 	start_daemon "$dir"
-	local rd= wr= wrf= wrd= w
+	local rd= wr= wrf= wrd= bo= w
 	read -ra order <<<"$TOOLS"
 	for ((r = 0; r < RUNS; r++)); do
 		for tool in "${order[@]}"; do
@@ -243,6 +259,7 @@ bench_image() {
 		read -r w f d <<<"$(rate_write "$dir/rate" "$RATE_MIB")"
 		wr+="$w " wrf+="$f " wrd+="$d "
 		rd+="$(rate_read "$src") "
+		bo+="$(rate_both "$src" "$dir/rate" "$(((${B[cp]:-${B[qemu-img]}} * 512 + (1 << 20) - 1) >> 20))") "
 	done
 	stop_daemon
 	if [[ " $SCAN_IMAGES " == *" $img "* ]]; then
@@ -258,24 +275,27 @@ bench_image() {
 		m=$(echo "${T[$tool]}" | tr ' ' '\n' | grep . | stats | cut -d' ' -f1)
 		if (($(echo "$m < $best" | bc -l))); then best=$m best_tool=$tool; fi
 	done
-	local limit data=${B[cp]:-${B[qemu-img]:-0}} R W serial
+	local limit data=${B[cp]:-${B[qemu-img]:-0}} R W serial both
 	med() { tr ' ' '\n' | grep . | stats | cut -d' ' -f1; }
 	R=$(fdiv "$alloc" "$(med <<<"$rd")") W=$(med <<<"$wr")
 	limit=$(echo "a=$alloc / $R; b=$data * 512 / $W; if (a > b) a else b" | bc -l)
 	serial=$(echo "$alloc / $R + $data * 512 / $W" | bc -l)
-	printf '%-5s %-9s device R %.0f MB/s, W %.0f MB/s (fio direct 4M QD16 %.0f, page cache + fdatasync %.0f; medians); limit max(%.2f GiB / R, %.2f GiB / W) = %.3f s; serial (one loop worker) sum = %.3f s\n' \
+	both=$(med <<<"$bo")
+	printf '%-5s %-9s device R %.0f MB/s, W %.0f MB/s (fio direct 4M QD16 %.0f, page cache + fdatasync %.0f; medians); limit max(%.2f GiB / R, %.2f GiB / W) = %.3f s; serial (one loop worker) sum = %.3f s; both (fio reading and writing at once) = %.3f s\n' \
 		"$bed" "$img" "$(fdiv "$R" 1000000)" "$(fdiv "$W" 1000000)" "$(fdiv "$(med <<<"$wrf")" 1000000)" "$(fdiv "$(med <<<"$wrd")" 1000000)" \
-		"$(fdiv "$alloc" 1073741824)" "$(fdiv "$((data * 512))" 1073741824)" "$limit" "$serial"
+		"$(fdiv "$alloc" 1073741824)" "$(fdiv "$((data * 512))" 1073741824)" "$limit" "$serial" "$both"
 	echo "# $bed $img R runs (fio's seconds to read the source): $rd"
+	echo "# $bed $img both runs (fio's seconds, reading and writing at once): $bo"
 	echo "# $bed $img W runs: $wr (fio: $wrf; dd: $wrd)"
 	for tool in $TOOLS; do
 		read -r m lo hi <<<"$(echo "${T[$tool]}" | tr ' ' '\n' | grep . | stats)"
-		local vs="" vl="" vsr=""
+		local vs="" vl="" vsr="" vb=""
 		vs=$(printf '%.2f' "$(fdiv "$m" "$best")")
 		vl=$(printf '%.2f' "$(fdiv "$limit" "$m")")
 		vsr=$(printf '%.2f' "$(fdiv "$serial" "$m")")
-		printf '%-5s %-9s %-9s median %7.3f s  min %7.3f  max %7.3f  vs %-8s %5s  of-limit %5s  of-serial %5s  blocks %10s %s\n' \
-			"$bed" "$img" "$tool" "$m" "$lo" "$hi" "$best_tool" "$vs" "${vl:--}" "$vsr" "${B[$tool]}" \
+		vb=$(printf '%.2f' "$(fdiv "$both" "$m")")
+		printf '%-5s %-9s %-9s median %7.3f s  min %7.3f  max %7.3f  vs %-8s %5s  of-limit %5s  of-serial %5s  of-both %5s  blocks %10s %s\n' \
+			"$bed" "$img" "$tool" "$m" "$lo" "$hi" "$best_tool" "$vs" "${vl:--}" "$vsr" "$vb" "${B[$tool]}" \
 			"$( ((B[$tool] > data)) && echo "ABOVE cp's" || true)"
 		echo "# $bed $img $tool runs: ${T[$tool]% }"
 	done
@@ -287,6 +307,8 @@ bench_image() {
 		printf '%-5s %-9s %-9s per-round ratio to the faster of cp and qemu-img (median min max): %s\n' "$bed" "$img" "$tool" \
 			"$(paste <(tr ' ' '\n' <<<"${T[$tool]}") <(tr ' ' '\n' <<<"${T[cp]}") <(tr ' ' '\n' <<<"${T[qemu-img]}") |
 				awk 'NF == 3 {b = $2 < $3 ? $2 : $3; print $1 / b}' | stats)"
+		printf '%-5s %-9s %-9s per-round both / time, fio reading and writing at once in the same round (median min max): %s\n' "$bed" "$img" "$tool" \
+			"$(paste <(tr ' ' '\n' <<<"${T[$tool]}") <(tr ' ' '\n' <<<"$bo") | awk 'NF == 2 {print $2 / $1}' | stats)"
 	done
 }
 
