@@ -307,6 +307,9 @@ bench_image() {
 		printf '%-5s %-9s %-9s per-round ratio to the faster of cp and qemu-img (median min max): %s\n' "$bed" "$img" "$tool" \
 			"$(paste <(tr ' ' '\n' <<<"${T[$tool]}") <(tr ' ' '\n' <<<"${T[cp]}") <(tr ' ' '\n' <<<"${T[qemu-img]}") |
 				awk 'NF == 3 {b = $2 < $3 ? $2 : $3; print $1 / b}' | stats)"
+		printf '%-5s %-9s %-9s per-round limit / time, R and W of the same round (median min max): %s\n' "$bed" "$img" "$tool" \
+			"$(paste <(tr ' ' '\n' <<<"${T[$tool]}") <(tr ' ' '\n' <<<"$rd") <(tr ' ' '\n' <<<"$wr") |
+				awk -v d="$((data * 512))" 'NF == 3 {r = $2; w = d / $3; print (r > w ? r : w) / $1}' | stats)"
 		printf '%-5s %-9s %-9s per-round both / time, fio reading and writing at once in the same round (median min max): %s\n' "$bed" "$img" "$tool" \
 			"$(paste <(tr ' ' '\n' <<<"${T[$tool]}") <(tr ' ' '\n' <<<"$bo") | awk 'NF == 2 {print $2 / $1}' | stats)"
 	done
