@@ -170,9 +170,10 @@ func (vp *volumeProvider) EnumeratePage(ctx context.Context, after string, limit
 }
 
 // volumesAfter returns at most limit volumes of every pool whose IDs
-// follow after (byte order), in ID order, and whether more follow.
+// follow after (byte order), in ID order, and whether more follow; their
+// AllocatedBytes is not read (0).
 func (p *Provider) volumesAfter(ctx context.Context, after volumes.ID, limit int) ([]*volumes.Volume, bool, error) {
-	vols, more, err := p.volumes.ListAfter(ctx, after, limit)
+	vols, more, err := p.volumes.ListAfterWithoutAllocation(ctx, after, limit) // instanceOf shows no AllocatedBytes
 	if err != nil {
 		return nil, false, fmt.Errorf("list volumes: %w", err)
 	}
@@ -183,7 +184,7 @@ func (p *Provider) volumesAfter(ctx context.Context, after volumes.ID, limit int
 // instance may be one an earlier Get or page made (pageInstance): callers
 // only read it.
 func (vp *volumeProvider) GetInstance(ctx context.Context, path cimmodel.ObjectPath) (*cimmodel.Instance, error) {
-	v, err := vp.p.volumeFromPath(ctx, path)
+	v, err := vp.p.volumeStateFromPath(ctx, path)
 	if err != nil {
 		return nil, storageError(err)
 	}
@@ -193,7 +194,7 @@ func (vp *volumeProvider) GetInstance(ctx context.Context, path cimmodel.ObjectP
 // ModifyInstance accepts a Put whose ElementName is the current name (or
 // absent) and answers StatusNotSupported for a new name.
 func (vp *volumeProvider) ModifyInstance(ctx context.Context, path cimmodel.ObjectPath, changes *cimmodel.Instance) (*cimmodel.Instance, error) {
-	v, err := vp.p.volumeFromPath(ctx, path)
+	v, err := vp.p.volumeStateFromPath(ctx, path)
 	if err != nil {
 		return nil, storageError(err)
 	}
@@ -288,6 +289,19 @@ func (vp *volumeProvider) instanceOf(id volumes.ID, f volumeFacts) *cimmodel.Ins
 // CreationClassName must be MSISCSITARGET_StorageVolume, the system ours.
 // Anything else is volumes.ErrNotFound.
 func (p *Provider) volumeFromPath(ctx context.Context, path cimmodel.ObjectPath) (*volumes.Volume, error) {
+	return p.volumeAtPath(ctx, path, p.volumes.Get)
+}
+
+// volumeStateFromPath is volumeFromPath without the volume's AllocatedBytes
+// (0), for an instance of the class, which does not show it
+// (volumes.Service.GetWithoutAllocation).
+func (p *Provider) volumeStateFromPath(ctx context.Context, path cimmodel.ObjectPath) (*volumes.Volume, error) {
+	return p.volumeAtPath(ctx, path, p.volumes.GetWithoutAllocation)
+}
+
+// volumeAtPath is volumeFromPath with get as the lookup of the volume.
+func (p *Provider) volumeAtPath(ctx context.Context, path cimmodel.ObjectPath,
+	get func(context.Context, volumes.ID) (*volumes.Volume, error)) (*volumes.Volume, error) {
 	id := keyText(path, "DeviceID")
 	if id == "" ||
 		!strings.EqualFold(keyText(path, "CreationClassName"), storageVolumeClassName) ||
@@ -298,7 +312,7 @@ func (p *Provider) volumeFromPath(ctx context.Context, path cimmodel.ObjectPath)
 	if !inNamespace(path) {
 		return nil, fmt.Errorf("no volume %s: %w", path, volumes.ErrNotFound)
 	}
-	v, err := p.volumes.Get(ctx, volumes.ID(id))
+	v, err := get(ctx, volumes.ID(id))
 	if err != nil {
 		return nil, fmt.Errorf("volume %s: %w", id, err)
 	}

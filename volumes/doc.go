@@ -19,7 +19,11 @@
 // directory and DATA/pools themselves may be links the administrator made.
 // Lookups that only read a volume's state (Get, Lookup, List, ListAfter)
 // stat its file through pool directories held open, each checked against
-// DATA/pools before use and opened again when replaced (held.go).
+// DATA/pools before use and opened again when replaced (held.go). Those that
+// leave AllocatedBytes out (GetWithoutAllocation, ListAfterWithoutAllocation)
+// use instead what an earlier stat found under the image's name while the
+// pool directory's ctime, which that check returns, is unchanged and older
+// than the clock by a margin (images.go).
 //
 // Sizes are bytes. A volume's size is always a multiple of [BlockSize] (512,
 // the logical block size CIM shows as BlockSize; NumberOfBlocks is

@@ -3,6 +3,7 @@ package volumes
 import (
 	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -35,6 +36,14 @@ import (
 type heldPools struct {
 	path string // DATA/pools
 
+	// clock is the time the racy rule of imageStates compares the pool
+	// directories' ctimes with (time.Now; tests change it).
+	clock func() time.Time
+	// grain, when not 0, coarsens the directories' ctimes to multiples of
+	// it (ns), as a filesystem with coarse timestamps would keep them
+	// (tests).
+	grain int64
+
 	mu      sync.RWMutex
 	parentF *os.File            // DATA/pools, nil until opened or after a failed open
 	parent  int                 // parentF's descriptor, -1 when nil
@@ -47,28 +56,41 @@ type heldPool struct {
 	f        *os.File // nil: the pool's directory is gone (or a symlink, or not a directory)
 	fd       int      // f's descriptor, -1 when f is nil
 	dev, ino uint64
+	images   *imageStates // what its image names were found to be (nil when f is)
 }
 
 func newHeldPools(path string) *heldPools {
-	return &heldPools{path: path, parent: -1, dirs: map[string]heldPool{}}
+	return &heldPools{path: path, parent: -1, dirs: map[string]heldPool{}, clock: time.Now}
 }
 
-// poolFDs is what heldPools.hold gives: the descriptor of each pool asked
-// for (-1 when its directory is gone), valid until release is called.
+// poolFDs is what heldPools.hold gives: each pool asked for as a heldDir,
+// valid until release is called.
 type poolFDs struct {
 	names   []string
-	fds     []int
+	dirs    []heldDir
 	release func()
 }
 
-// fd returns the held descriptor of pool, or -1 (gone, or not asked for).
-func (p *poolFDs) fd(pool string) int {
+// heldDir is a held pool directory as one hold found it.
+type heldDir struct {
+	fd     int          // the directory, -1 when it is gone
+	images *imageStates // its image states (nil when fd is -1)
+	// stamp is the directory's ctime (ns) as the hold's check found it,
+	// when it may key image states (imageStates), else 0.
+	stamp int64
+}
+
+// goneDir is the heldDir of a pool whose directory is gone.
+var goneDir = heldDir{fd: -1}
+
+// dir returns the held directory of pool (goneDir when not asked for).
+func (p *poolFDs) dir(pool string) heldDir {
 	for i, n := range p.names {
 		if n == pool {
-			return p.fds[i]
+			return p.dirs[i]
 		}
 	}
-	return -1
+	return goneDir
 }
 
 // hold checks the held directory of each pool in pools (distinct names)
@@ -76,16 +98,27 @@ func (p *poolFDs) fd(pool string) int {
 // changed, and returns their descriptors; the caller must call release when
 // done with them and must not call hold again before.
 func (h *heldPools) hold(pools []string) poolFDs {
-	out := poolFDs{names: pools, fds: make([]int, len(pools))}
+	out := poolFDs{names: pools, dirs: make([]heldDir, len(pools))}
+	// The clock is read before the directories are checked: a change to a
+	// directory after its check gets a ctime no older than this (racyMargin).
+	racy := h.clock().Add(-racyMargin).UnixNano()
 	h.mu.RLock()
 	fresh := true
 	for i, name := range pools {
 		d, ok := h.dirs[name]
-		if !ok || !h.current(name, d) {
+		if !ok {
 			fresh = false
 			break
 		}
-		out.fds[i] = d.fd
+		ctime, ok := h.current(name, d)
+		if !ok {
+			fresh = false
+			break
+		}
+		out.dirs[i] = heldDir{fd: d.fd, images: d.images}
+		if d.f != nil && ctime > 0 && ctime < racy {
+			out.dirs[i].stamp = ctime
+		}
 	}
 	if fresh {
 		out.release = h.mu.RUnlock
@@ -93,33 +126,40 @@ func (h *heldPools) hold(pools []string) poolFDs {
 	}
 	h.mu.RUnlock()
 	// Rare: a pool not held yet, or changed on disk. Re-open under the
-	// write lock and use the descriptors before anyone else can change them.
+	// write lock and use the descriptors before anyone else can change them;
+	// their image states are neither used nor kept by this hold.
 	h.mu.Lock()
 	for i, name := range pools {
 		d, ok := h.dirs[name]
-		if !ok || !h.current(name, d) {
+		if !ok {
+			d = h.reopen(name, d)
+		} else if _, ok := h.current(name, d); !ok {
 			d = h.reopen(name, d)
 		}
-		out.fds[i] = d.fd
+		out.dirs[i] = heldDir{fd: d.fd}
 	}
 	out.release = h.mu.Unlock
 	return out
 }
 
 // current reports whether d still describes what DATA/pools holds under
-// name: the same directory, or still no directory when d is gone. Called
-// with h.mu held.
-func (h *heldPools) current(name string, d heldPool) bool {
+// name: the same directory, or still no directory when d is gone; and the
+// directory's ctime (ns) when it is the same. Called with h.mu held.
+func (h *heldPools) current(name string, d heldPool) (ctime int64, ok bool) {
 	if h.parent < 0 {
-		return false
+		return 0, false
 	}
 	var st unix.Stat_t
 	err := unix.Fstatat(h.parent, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 	isDir := err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 	if d.f == nil {
-		return !isDir
+		return 0, !isDir
 	}
-	return isDir && uint64(st.Dev) == d.dev && uint64(st.Ino) == d.ino
+	ctime = st.Ctim.Nano()
+	if h.grain != 0 {
+		ctime -= ctime % h.grain
+	}
+	return ctime, isDir && uint64(st.Dev) == d.dev && uint64(st.Ino) == d.ino
 }
 
 // reopen replaces the held state of pool name (old) by a fresh open beneath
@@ -149,7 +189,7 @@ func (h *heldPools) reopen(name string, old heldPool) heldPool {
 		f.Close()
 		return d
 	}
-	d = heldPool{f: f, fd: int(f.Fd()), dev: uint64(st.Dev), ino: uint64(st.Ino)}
+	d = heldPool{f: f, fd: int(f.Fd()), dev: uint64(st.Dev), ino: uint64(st.Ino), images: &imageStates{}}
 	return d
 }
 

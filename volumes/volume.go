@@ -100,11 +100,11 @@ func checkLabels(labels map[string]string) error {
 // volume turns a record into a Volume, reading the file's state through root
 // (nil when the pool directory is gone).
 func (s *Service) volume(r volumeRecord, root *dirHandle) *Volume {
-	dirfd := -1
+	d := goneDir
 	if root != nil {
-		dirfd = int(root.dir.Fd())
+		d = heldDir{fd: int(root.dir.Fd())}
 	}
-	return s.volumeAt(r, dirfd)
+	return s.volumeAt(r, d, true)
 }
 
 // imagePath is filepath.Join(s.poolDir(pool), fileName(name)), the path
@@ -118,10 +118,12 @@ func (s *Service) imagePath(pool, name string) string {
 }
 
 // volumeAt turns a record into a Volume, reading the file's state with one
-// fstatat in the pool directory dirfd (-1 when the directory is gone); a
-// symlink, or anything but a regular file, in the image's place makes it
-// Missing.
-func (s *Service) volumeAt(r volumeRecord, dirfd int) *Volume {
+// fstatat in the pool directory d (its fd is -1 when the directory is gone);
+// a symlink, or anything but a regular file, in the image's place makes it
+// Missing. When allocation is false, AllocatedBytes is left 0 and the
+// fstatat is saved when d's image states say what the image is
+// (imageStates).
+func (s *Service) volumeAt(r volumeRecord, d heldDir, allocation bool) *Volume {
 	v := &Volume{
 		ID: r.ID, Name: r.Name, Pool: r.Pool, SizeBytes: r.SizeBytes,
 		Created: r.Created, Imported: r.Imported, Missing: r.Missing,
@@ -133,17 +135,31 @@ func (s *Service) volumeAt(r volumeRecord, dirfd int) *Volume {
 			v.Labels[k] = val
 		}
 	}
-	if dirfd < 0 {
+	if d.fd < 0 {
 		v.Missing = true
 		return v
 	}
+	name := fileName(r.Name)
+	kept := !allocation && d.stamp != 0 && d.images != nil
+	if kept {
+		if regular, ok := d.images.state(d.stamp, name); ok {
+			v.Missing = !regular
+			return v
+		}
+	}
 	var st unix.Stat_t
-	if err := lstatBeneath(dirfd, fileName(r.Name), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+	err := lstatBeneath(d.fd, name, &st)
+	if kept {
+		d.images.keep(d.stamp, name, &st, err)
+	}
+	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		v.Missing = true
 		return v
 	}
 	v.Missing = false
-	v.AllocatedBytes = uint64(st.Blocks) * 512
+	if allocation {
+		v.AllocatedBytes = uint64(st.Blocks) * 512
+	}
 	return v
 }
 
@@ -496,26 +512,38 @@ func (s *Service) SetLabels(ctx context.Context, id ID, labels map[string]string
 	if err != nil {
 		return nil, fmt.Errorf("set labels of volume %s: %w", id, err)
 	}
-	return s.withRoot(rec), nil
+	return s.withRoot(rec, true), nil
 }
 
 // withRoot returns the Volume of rec, its file state read through the held
-// pool directory (held.go).
-func (s *Service) withRoot(rec volumeRecord) *Volume {
+// pool directory (held.go); AllocatedBytes only when allocation is true.
+func (s *Service) withRoot(rec volumeRecord, allocation bool) *Volume {
 	pools := [1]string{rec.Pool}
 	h := s.held.hold(pools[:])
 	defer h.release()
-	return s.volumeAt(rec, h.fds[0])
+	return s.volumeAt(rec, h.dirs[0], allocation)
 }
 
 // Get returns volume id. Errors: ErrNotFound.
 func (s *Service) Get(ctx context.Context, id ID) (*Volume, error) {
+	return s.get(ctx, id, true)
+}
+
+// GetWithoutAllocation is Get, but the Volume's AllocatedBytes is 0: it is
+// not read, which lets the lookup use what is kept of the image file's
+// state (imageStates) instead of an fstatat of its own. Missing is as
+// exact as Get's.
+func (s *Service) GetWithoutAllocation(ctx context.Context, id ID) (*Volume, error) {
+	return s.get(ctx, id, false)
+}
+
+func (s *Service) get(ctx context.Context, id ID, allocation bool) (*Volume, error) {
 	if err := s.checkOpen(ctx); err != nil {
 		return nil, fmt.Errorf("get volume %s: %w", id, err)
 	}
 	gen := s.db.Generation()
 	if rec, ok := s.reads.record(gen, id); ok {
-		return s.withRoot(rec), nil
+		return s.withRoot(rec, allocation), nil
 	}
 	var rec volumeRecord
 	if err := s.db.View(func(tx *store.Tx) (err error) {
@@ -525,7 +553,7 @@ func (s *Service) Get(ctx context.Context, id ID) (*Volume, error) {
 		return nil, fmt.Errorf("get volume %s: %w", id, err)
 	}
 	s.reads.keepRecord(gen, s.db.Generation(), id, rec)
-	return s.withRoot(rec), nil
+	return s.withRoot(rec, allocation), nil
 }
 
 // Lookup returns the volume named name in pool. Errors: ErrInvalidName,
@@ -558,7 +586,7 @@ func (s *Service) Lookup(ctx context.Context, pool, name string) (*Volume, error
 	}); err != nil {
 		return nil, wrap(err)
 	}
-	return s.withRoot(rec), nil
+	return s.withRoot(rec, true), nil
 }
 
 // List returns the volumes of pool, or of every pool when pool is "",
@@ -596,7 +624,7 @@ func (s *Service) volumes(recs []volumeRecord) []*Volume {
 		}
 		return recs[i].Name < recs[j].Name
 	})
-	return s.volumesInOrder(recs)
+	return s.volumesInOrder(recs, true)
 }
 
 // OpenImage opens volume id's image file for reading, or for reading and
