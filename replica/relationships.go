@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/replicad/replicad/store"
 	"github.com/replicad/replicad/volumes"
@@ -55,30 +56,69 @@ func (s *Service) Relationships(ctx context.Context, id volumes.ID) ([]Synchroni
 // RoleOf returns the role of volume id (the zero Role for a volume in no
 // relationship, or one that does not exist).
 func (s *Service) RoleOf(ctx context.Context, id volumes.ID) (Role, error) {
-	all, err := listRecordsView[Synchronization](s.db, bucketSyncs) // roles need no states: no size check
+	roles, err := s.roles.of(s.db) // roles need no states: no size check
 	if err != nil {
 		return Role{}, fmt.Errorf("role of %s: %w", id, err)
 	}
-	return roleIn(all, id), nil
+	return roles[id], nil
 }
 
-// Roles returns the role of every volume in a relationship, from one
-// transaction; a volume not in the map is in none.
+// Roles returns the role of every volume in a relationship, as one
+// transaction reads them; a volume not in the map is in none. The map is
+// shared with other callers: it must not be changed.
 func (s *Service) Roles(ctx context.Context) (map[volumes.ID]Role, error) {
-	all, err := listRecordsView[Synchronization](s.db, bucketSyncs) // roles need no states: no size check
+	roles, err := s.roles.of(s.db) // roles need no states: no size check
 	if err != nil {
 		return nil, fmt.Errorf("roles: %w", err)
 	}
-	out := map[volumes.ID]Role{}
-	for _, x := range all {
-		r := out[x.Source]
-		r.Sources++
-		out[x.Source] = r
-		r = out[x.Target]
-		r.Targets++
-		out[x.Target] = r
+	return roles, nil
+}
+
+// keptRoles keeps the roles read from the synchronization records while the
+// store's Generation says no Update has run since (store.DB.Generation), so
+// that Roles and RoleOf, asked on every page and Get of the volumes, read
+// and decode the records once per change of the store, not once per call.
+// Every Update, by any path, changes the generation, and only the roles of
+// the present generation are used: a change is seen at once. The zero value
+// is ready; safe for concurrent use.
+type keptRoles struct {
+	mu    sync.Mutex
+	gen   uint64
+	roles map[volumes.ID]Role // nil: none kept
+}
+
+// of returns the roles of every volume in a relationship, as db holds them
+// now: the kept ones when db's generation is theirs, else read in one
+// transaction (and kept when no Update ran during the read).
+func (k *keptRoles) of(db *store.DB) (map[volumes.ID]Role, error) {
+	gen := db.Generation()
+	if gen%2 == 0 {
+		k.mu.Lock()
+		roles, g := k.roles, k.gen
+		k.mu.Unlock()
+		if roles != nil && g == gen {
+			return roles, nil
+		}
 	}
-	return out, nil
+	all, err := listRecordsView[Synchronization](db, bucketSyncs)
+	if err != nil {
+		return nil, err
+	}
+	roles := make(map[volumes.ID]Role, 2*len(all))
+	for _, x := range all {
+		r := roles[x.Source]
+		r.Sources++
+		roles[x.Source] = r
+		r = roles[x.Target]
+		r.Targets++
+		roles[x.Target] = r
+	}
+	if after := db.Generation(); gen%2 == 0 && after == gen {
+		k.mu.Lock()
+		k.roles, k.gen = roles, gen
+		k.mu.Unlock()
+	}
+	return roles, nil
 }
 
 // DeleteVolume deletes volume id and its image file unless it is the

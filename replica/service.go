@@ -97,6 +97,9 @@ type Service struct {
 	catchUps catchUps
 	// integrity holds verification counters and the scrub loop (verify.go).
 	integrity *integrity
+	// roles keeps Roles' and RoleOf's answer per store generation
+	// (relationships.go).
+	roles keptRoles
 }
 
 // Open returns the replication service and registers its copy handler with
