@@ -20,6 +20,7 @@ type Registry struct {
 type namespace struct {
 	name    string
 	classes map[string]*Class // by lower-case name
+	exact   map[string]*Class // by name as registered, so that a request naming it so needs no lower-casing
 	order   []*Class          // registration order
 }
 
@@ -70,7 +71,7 @@ func (r *Registry) Register(c *Class) error {
 		return err
 	}
 	if ns == nil {
-		ns = &namespace{name: c.Namespace, classes: map[string]*Class{}}
+		ns = &namespace{name: c.Namespace, classes: map[string]*Class{}, exact: map[string]*Class{}}
 		r.namespaces[key] = ns
 	}
 	c.reg, c.super, c.effProps, c.effMeths = r, super, props, meths
@@ -82,6 +83,7 @@ func (r *Registry) Register(c *Class) error {
 		super.subs = append(super.subs, c)
 	}
 	ns.classes[strings.ToLower(c.Name)] = c
+	ns.exact[c.Name] = c
 	ns.order = append(ns.order, c)
 	return nil
 }
@@ -162,9 +164,28 @@ func effectiveMethods(c *Class, super *Class) ([]*Method, error) {
 func (r *Registry) Class(namespace, name string) (*Class, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	ns := r.namespaces[strings.ToLower(namespace)]
+	return r.classLocked(r.namespaceLocked(namespace), name)
+}
+
+// namespaceLocked returns the namespace named namespace in any case, or
+// nil; r.mu is held. A name already in lower case (as namespaces usually
+// are) is found without lower-casing it again.
+func (r *Registry) namespaceLocked(namespace string) *namespace {
+	if ns := r.namespaces[namespace]; ns != nil {
+		return ns // the keys are lower case: namespace is too
+	}
+	return r.namespaces[strings.ToLower(namespace)]
+}
+
+// classLocked returns the class of ns (nil: none) named name in any case;
+// r.mu is held. A name spelt as registered is found without lower-casing
+// it (no two classes of a namespace differ only in case).
+func (r *Registry) classLocked(ns *namespace, name string) (*Class, bool) {
 	if ns == nil {
 		return nil, false
+	}
+	if c, ok := ns.exact[name]; ok {
+		return c, true
 	}
 	c, ok := ns.classes[strings.ToLower(name)]
 	return c, ok
@@ -185,7 +206,7 @@ func (r *Registry) Classes(namespace string) []*Class {
 func (r *Registry) HasNamespace(namespace string) bool {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return r.namespaces[strings.ToLower(namespace)] != nil
+	return r.namespaceLocked(namespace) != nil
 }
 
 // Properties returns the effective properties of c: inherited ones first in
@@ -253,10 +274,13 @@ func (r *Registry) lookup(namespace, class string) (*Class, error) {
 		}
 		return found, nil
 	}
-	if !r.HasNamespace(namespace) {
+	r.mu.RLock()
+	ns := r.namespaceLocked(namespace)
+	c, ok := r.classLocked(ns, class)
+	r.mu.RUnlock()
+	if ns == nil {
 		return nil, Errorf(StatusInvalidNamespace, "no namespace %s", namespace)
 	}
-	c, ok := r.Class(namespace, class)
 	if !ok {
 		return nil, Errorf(StatusInvalidClass, "no class %s in %s", class, namespace)
 	}
