@@ -50,8 +50,8 @@ func SetCtimeGrain(t testing.TB, s *Service, grain time.Duration) {
 // (imageStates) for the pool directory's present ctime: whether it is a
 // regular file, and whether anything is kept.
 func KeptImage(s *Service, pool, name string) (regular, ok bool) {
-	h := s.held.hold([]string{pool})
-	defer h.release()
+	h := s.held.hold([]string{pool}, nil)
+	defer s.held.release(h.exclusive)
 	d := h.dirs[0]
 	if d.images == nil || d.stamp == 0 {
 		return false, false

@@ -2,6 +2,7 @@ package volumes
 
 import (
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -66,9 +67,19 @@ func newHeldPools(path string) *heldPools {
 // poolFDs is what heldPools.hold gives: each pool asked for as a heldDir,
 // valid until release is called.
 type poolFDs struct {
-	names   []string
-	dirs    []heldDir
-	release func()
+	names     []string
+	dirs      []heldDir
+	exclusive bool // the hold took h.mu for writing, not reading
+}
+
+// release gives back the descriptors of a hold whose exclusive was
+// exclusive (they may be closed afterwards).
+func (h *heldPools) release(exclusive bool) {
+	if exclusive {
+		h.mu.Unlock()
+	} else {
+		h.mu.RUnlock()
+	}
 }
 
 // heldDir is a held pool directory as one hold found it.
@@ -95,10 +106,11 @@ func (p *poolFDs) dir(pool string) heldDir {
 
 // hold checks the held directory of each pool in pools (distinct names)
 // against what DATA/pools now holds under its name, re-opens those that
-// changed, and returns their descriptors; the caller must call release when
-// done with them and must not call hold again before.
-func (h *heldPools) hold(pools []string) poolFDs {
-	out := poolFDs{names: pools, dirs: make([]heldDir, len(pools))}
+// changed, and returns their descriptors, in dirs (its room is used when
+// it has enough); the caller must call release when done with them and
+// must not call hold again before.
+func (h *heldPools) hold(pools []string, dirs []heldDir) poolFDs {
+	out := poolFDs{names: pools, dirs: slices.Grow(dirs[:0], len(pools))[:len(pools)]}
 	// The clock is read before the directories are checked: a change to a
 	// directory after its check gets a ctime no older than this (racyMargin).
 	racy := h.clock().Add(-racyMargin).UnixNano()
@@ -121,7 +133,6 @@ func (h *heldPools) hold(pools []string) poolFDs {
 		}
 	}
 	if fresh {
-		out.release = h.mu.RUnlock
 		return out
 	}
 	h.mu.RUnlock()
@@ -138,7 +149,7 @@ func (h *heldPools) hold(pools []string) poolFDs {
 		}
 		out.dirs[i] = heldDir{fd: d.fd}
 	}
-	out.release = h.mu.Unlock
+	out.exclusive = true
 	return out
 }
 

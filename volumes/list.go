@@ -65,17 +65,21 @@ func (s *Service) listAfter(ctx context.Context, after ID, limit int, allocation
 // file's state read through its held pool directory (held.go);
 // AllocatedBytes only when allocation is true.
 func (s *Service) volumesInOrder(recs []volumeRecord, allocation bool) []*Volume {
-	var pools []string
+	var poolsBuf [4]string
+	var dirsBuf [4]heldDir
+	pools := poolsBuf[:0]
 	for _, r := range recs {
 		if !slices.Contains(pools, r.Pool) {
 			pools = append(pools, r.Pool)
 		}
 	}
-	h := s.held.hold(pools)
-	defer h.release()
-	out := make([]*Volume, 0, len(recs))
-	for _, r := range recs {
-		out = append(out, s.volumeAt(r, h.dir(r.Pool), allocation))
+	h := s.held.hold(pools, dirsBuf[:0])
+	defer s.held.release(h.exclusive)
+	vols := make([]Volume, len(recs)) // one allocation for them all
+	out := make([]*Volume, len(recs))
+	for i, r := range recs {
+		s.fillVolume(&vols[i], r, h.dir(r.Pool), allocation)
+		out[i] = &vols[i]
 	}
 	return out
 }

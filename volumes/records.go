@@ -18,8 +18,9 @@ const maxCachedRecords = 4096
 // and nothing needs invalidating. The Labels map of a cached record is
 // shared and must not be changed: volumeAt copies it into each Volume.
 type recordCache struct {
-	mu sync.Mutex
-	m  map[ID]cachedRecord
+	imagePath func(pool, name string) string // Service.imagePath
+	mu        sync.Mutex
+	m         map[ID]cachedRecord
 }
 
 // cachedRecord is a record and the stored bytes it was decoded from.
@@ -28,7 +29,9 @@ type cachedRecord struct {
 	rec volumeRecord
 }
 
-func newRecordCache() *recordCache { return &recordCache{m: map[ID]cachedRecord{}} }
+func newRecordCache(imagePath func(pool, name string) string) *recordCache {
+	return &recordCache{imagePath: imagePath, m: map[ID]cachedRecord{}}
+}
 
 // decode returns the record of id stored as raw, decoding raw only when the
 // cache does not hold those very bytes for id.
@@ -43,6 +46,7 @@ func (c *recordCache) decode(id ID, raw []byte) (volumeRecord, error) {
 	if err := store.Decode(raw, &r); err != nil {
 		return r, err
 	}
+	r.file, r.path = fileName(r.Name), c.imagePath(r.Pool, r.Name)
 	c.mu.Lock()
 	if len(c.m) >= maxCachedRecords {
 		for k := range c.m { // drop any one

@@ -81,7 +81,7 @@ func Open(db *store.DB, dataDir string, opts Options) (*Service, error) {
 		tally:    newTallies(),
 	}
 	s.held = newHeldPools(s.poolsDir)
-	s.records = newRecordCache()
+	s.records = newRecordCache(s.imagePath)
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}

@@ -28,6 +28,12 @@ type volumeRecord struct {
 	Imported  bool              `json:"imported,omitempty"`
 	Missing   bool              `json:"missing,omitempty"`
 	Labels    map[string]string `json:"labels,omitempty"`
+
+	// file and path are the image's file name and path (fileName,
+	// Service.imagePath), set by the lookups' decode (recordCache) so that
+	// a kept record gives them without building them again; "" when not
+	// set. They are not stored.
+	file, path string
 }
 
 // poolRecord is a pool as stored.

@@ -124,10 +124,24 @@ func (s *Service) imagePath(pool, name string) string {
 // fstatat is saved when d's image states say what the image is
 // (imageStates).
 func (s *Service) volumeAt(r volumeRecord, d heldDir, allocation bool) *Volume {
-	v := &Volume{
+	v := new(Volume)
+	s.fillVolume(v, r, d, allocation)
+	return v
+}
+
+// fillVolume is volumeAt into v.
+func (s *Service) fillVolume(v *Volume, r volumeRecord, d heldDir, allocation bool) {
+	path, name := r.path, r.file
+	if path == "" {
+		path = s.imagePath(r.Pool, r.Name)
+	}
+	if name == "" {
+		name = fileName(r.Name)
+	}
+	*v = Volume{
 		ID: r.ID, Name: r.Name, Pool: r.Pool, SizeBytes: r.SizeBytes,
 		Created: r.Created, Imported: r.Imported, Missing: r.Missing,
-		path: s.imagePath(r.Pool, r.Name),
+		path: path,
 	}
 	if len(r.Labels) > 0 {
 		v.Labels = make(map[string]string, len(r.Labels))
@@ -137,14 +151,13 @@ func (s *Service) volumeAt(r volumeRecord, d heldDir, allocation bool) *Volume {
 	}
 	if d.fd < 0 {
 		v.Missing = true
-		return v
+		return
 	}
-	name := fileName(r.Name)
 	kept := !allocation && d.stamp != 0 && d.images != nil
 	if kept {
 		if regular, ok := d.images.state(d.stamp, name); ok {
 			v.Missing = !regular
-			return v
+			return
 		}
 	}
 	var st unix.Stat_t
@@ -154,13 +167,12 @@ func (s *Service) volumeAt(r volumeRecord, d heldDir, allocation bool) *Volume {
 	}
 	if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		v.Missing = true
-		return v
+		return
 	}
 	v.Missing = false
 	if allocation {
 		v.AllocatedBytes = uint64(st.Blocks) * 512
 	}
-	return v
 }
 
 // Create makes an empty sparse volume of sizeBytes (rounded up to BlockSize)
@@ -518,9 +530,9 @@ func (s *Service) SetLabels(ctx context.Context, id ID, labels map[string]string
 // withRoot returns the Volume of rec, its file state read through the held
 // pool directory (held.go); AllocatedBytes only when allocation is true.
 func (s *Service) withRoot(rec volumeRecord, allocation bool) *Volume {
-	pools := [1]string{rec.Pool}
-	h := s.held.hold(pools[:])
-	defer h.release()
+	pools, dirs := [1]string{rec.Pool}, [1]heldDir{}
+	h := s.held.hold(pools[:], dirs[:0])
+	defer s.held.release(h.exclusive)
 	return s.volumeAt(rec, h.dirs[0], allocation)
 }
 
