@@ -13,6 +13,11 @@
 // [MaxDepth] and more than [MaxElements] elements. Errors are
 // [*ParseError] (malformed input), [*VersionMismatchError] (not SOAP 1.2) and
 // [*MustUnderstandError] (a mandatory header this package does not process).
+// Parse decodes the header's blocks as the scanner reads them and builds
+// etree nodes only for the envelope, s:Header, s:Body and what the body
+// holds (and a wsman:SelectorSet, whose EPR selectors are elements), so a
+// request's header costs no tree; the result is what decoding the whole
+// tree gave (envscan.go).
 // [ReadTokens] runs the same scanner, with the same checks, limits and
 // errors, without building a tree: it hands each element's name, attributes
 // and text, borrowed from the input, to its caller (the client package reads

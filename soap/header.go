@@ -285,7 +285,14 @@ func decodeOptionSet(e *etree.Element, h *Header) error {
 }
 
 func decodeMaxEnvelopeSize(e *etree.Element, h *Header) error {
-	v := text(e)
+	if err := maxEnvelopeSize(text(e), h); err != nil {
+		return err
+	}
+	return nil
+}
+
+// maxEnvelopeSize decodes the text of wsman:MaxEnvelopeSize into h.
+func maxEnvelopeSize(v string, h *Header) *ParseError {
 	n, err := strconv.ParseInt(v, 10, 32)
 	if err != nil || n <= 0 {
 		return parseErr(ErrHeaderValue, "MaxEnvelopeSize %q is not a positive integer", v)
@@ -298,12 +305,20 @@ func decodeMaxEnvelopeSize(e *etree.Element, h *Header) error {
 }
 
 func decodeOperationTimeout(e *etree.Element, h *Header) error {
-	d, err := ParseDuration(text(e))
+	if err := operationTimeout(text(e), h); err != nil {
+		return err
+	}
+	return nil
+}
+
+// operationTimeout decodes the text of wsman:OperationTimeout into h.
+func operationTimeout(v string, h *Header) *ParseError {
+	d, err := ParseDuration(v)
 	if err != nil {
-		return parseErrWrap(ErrHeaderValue, err, "OperationTimeout %q", text(e))
+		return parseErrWrap(ErrHeaderValue, err, "OperationTimeout %q", v)
 	}
 	if d <= 0 {
-		return parseErr(ErrHeaderValue, "OperationTimeout %q is not positive", text(e))
+		return parseErr(ErrHeaderValue, "OperationTimeout %q is not positive", v)
 	}
 	h.OperationTimeout = d
 	return nil

@@ -2,6 +2,7 @@ package soap
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/beevik/etree"
 )
@@ -51,27 +52,34 @@ func Parse(data []byte) (*Envelope, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := buildTree(text)
+	p := scanners.Get().(*scanner)
+	defer p.release()
+	// p.s views text without a copy (see buildTree); the header keeps
+	// copies of what it decodes (TestParseKeepsNoInput).
+	p.s = unsafe.String(unsafe.SliceData(text), len(text))
+	env := &Envelope{Encoding: enc}
+	p.envBuf.reset(&env.Header)
+	p.env = &p.envBuf
+	doc, err := p.document()
 	if err != nil {
 		return nil, err
 	}
-	env, err := fromDocument(doc)
-	if err != nil {
-		setMessageID(err, scanMessageID(doc.Root()))
+	if err := fromDocument(doc, p.env, env); err != nil {
+		setMessageID(err, scanMessageID(doc.Root(), p.env))
 		return nil, err
 	}
-	env.Encoding = enc
 	return env, nil
 }
 
-// fromDocument checks the envelope's shape and decodes its header.
-func fromDocument(doc *etree.Document) (*Envelope, error) {
+// fromDocument checks the envelope's shape, decodes its header into env
+// (or, when v read the header, takes v's outcome) and sets env.Body.
+func fromDocument(doc *etree.Document, v *envelopeScan, env *Envelope) error {
 	root := doc.Root()
 	if root.Tag != "Envelope" {
-		return nil, parseErr(ErrNotEnvelope, "root element is %s, not Envelope", root.FullTag())
+		return parseErr(ErrNotEnvelope, "root element is %s, not Envelope", root.FullTag())
 	}
 	if ns := root.NamespaceURI(); ns != NSEnvelope {
-		return nil, &VersionMismatchError{Namespace: ns}
+		return &VersionMismatchError{Namespace: ns}
 	}
 	var header, body *etree.Element
 	for c := range root.ChildElementsSeq() {
@@ -81,39 +89,53 @@ func fromDocument(doc *etree.Document) (*Envelope, error) {
 		case c.NamespaceURI() == NSEnvelope && c.Tag == "Body" && body == nil:
 			body = c
 		default:
-			return nil, parseErr(ErrNotEnvelope, "unexpected element %s in Envelope", c.FullTag())
+			return parseErr(ErrNotEnvelope, "unexpected element %s in Envelope", c.FullTag())
 		}
 	}
 	if body == nil {
-		return nil, parseErr(ErrNotEnvelope, "Envelope has no Body")
+		return parseErr(ErrNotEnvelope, "Envelope has no Body")
 	}
 	for _, t := range root.Child {
 		if cd, ok := t.(*etree.CharData); ok && strings.TrimSpace(cd.Data) != "" {
-			return nil, parseErr(ErrNotEnvelope, "text directly inside Envelope")
+			return parseErr(ErrNotEnvelope, "text directly inside Envelope")
 		}
 	}
-	env := &Envelope{}
 	if header != nil {
-		if err := decodeHeader(header, &env.Header); err != nil {
-			return nil, err
+		var err error
+		if v != nil && header == v.header {
+			err = v.finish()
+		} else {
+			err = decodeHeader(header, &env.Header)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	for c := range body.ChildElementsSeq() {
 		env.Body = c
 		break
 	}
-	return env, nil
+	return nil
 }
 
 // scanMessageID returns the text of the first wsa:MessageID in a Header
 // child of root, whatever the envelope's namespace, or "". It reads the
 // MessageID of a request Parse refuses, for the fault's wsa:RelatesTo.
-func scanMessageID(root *etree.Element) string {
+//
+// The header v read has no children in the tree (but a SelectorSet): its
+// MessageID is the one v met.
+func scanMessageID(root *etree.Element, v *envelopeScan) string {
 	if root == nil {
 		return ""
 	}
 	for h := range root.ChildElementsSeq() {
 		if h.Tag != "Header" {
+			continue
+		}
+		if v != nil && h == v.header {
+			if v.msgIDFound {
+				return v.msgID
+			}
 			continue
 		}
 		for c := range h.ChildElementsSeq() {

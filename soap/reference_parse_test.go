@@ -232,8 +232,9 @@ func checkAgainstReference(t *testing.T, text []byte) {
 		t.Fatalf("tree differs from the reference: %s\ninput %q", d, text)
 	}
 	// Parse decodes the same header and body from either tree.
-	gotEnv, gotErr := fromDocument(got)
-	wantEnv, wantErr := fromDocument(want)
+	gotEnv, wantEnv := &Envelope{}, &Envelope{}
+	gotErr = fromDocument(got, nil, gotEnv)
+	wantErr = fromDocument(want, nil, wantEnv)
 	if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
 		t.Fatalf("fromDocument: %v, reference %v", gotErr, wantErr)
 	}
@@ -383,7 +384,7 @@ func TestTreeKeepsNoInput(t *testing.T) {
 		doc, err := buildTree(buf)
 		var env *Envelope
 		if err == nil {
-			if e, ferr := fromDocument(doc); ferr == nil {
+			if e := (&Envelope{}); fromDocument(doc, nil, e) == nil {
 				env = e
 			}
 		}

@@ -69,6 +69,8 @@ func (p *scanner) release() {
 	p.s, p.pos = "", 0
 	clear(p.tokAttr[:cap(p.tokAttr)])
 	p.emit, p.tokAttr = nil, p.tokAttr[:0]
+	p.env = nil
+	p.envBuf.reset(nil)
 	p.open, p.kids, p.prefixes, p.tag, p.buf = p.open[:0], p.kids[:0], p.prefixes[:0], p.tag[:0], p.buf[:0]
 	p.elems, p.texts, p.attrs, p.toks = nil, nil, nil, nil
 	scanners.Put(p)
@@ -89,6 +91,11 @@ type scanner struct {
 	// tree (ReadTokens).
 	emit    func(Token) error
 	tokAttr []TokenAttr // the attributes of a start tag's token, reused
+
+	// env, when not nil, decodes the header of a Parse as it is read
+	// (envscan.go); it points to envBuf.
+	env    *envelopeScan
+	envBuf envelopeScan
 
 	// used holds the longest each scratch slice has been, for release.
 	used scratchUsed
@@ -119,6 +126,7 @@ type openElement struct {
 	name, end  int            // its name as written is s[name:end] (see endTagAsOpened)
 	kids       int            // its children are kids[kids:]
 	prefixes   int            // the prefixes it binds are prefixes[prefixes:]
+	ns         int            // in Parse, its namespace declarations are env.ns[ns:]
 }
 
 // names returns o's prefix and tag as etree splits them.
@@ -228,6 +236,15 @@ func (p *scanner) charData(data string) error {
 	}
 	if p.emit != nil {
 		return p.emit(Token{Kind: TextToken, Text: data})
+	}
+	if p.env != nil {
+		switch top := p.open[len(p.open)-1].e; {
+		case top == nil:
+			p.env.charData(data)
+			return nil
+		case top == p.env.header:
+			return nil // nothing reads the text between headers
+		}
 	}
 	if len(p.texts) == cap(p.texts) {
 		p.texts = make([]etree.CharData, 0, p.chunkSize(len(p.texts), "<", 1))
@@ -340,6 +357,16 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 	if p.emit != nil {
 		return p.startToken(space0, tag, space, local, name, at, prefixes, empty)
 	}
+	var attrs []TokenAttr
+	ns := 0
+	if p.env != nil {
+		attrs = p.keptAttrs()
+		ns = len(p.env.ns)
+		p.env.declare(attrs)
+		if p.env.streams(p, space0, tag) {
+			return p.startStreamed(space0, tag, space, local, name, at, prefixes, ns, attrs, empty)
+		}
+	}
 
 	if len(p.elems) == cap(p.elems) {
 		p.elems = make([]etree.Element, 0, p.chunkSize(len(p.elems), "<", 2))
@@ -365,6 +392,10 @@ func (p *scanner) startTag(elements *int, sawRoot *bool) error {
 	p.kids = append(p.kids, e)
 	o := p.push()
 	o.e, o.name, o.end, o.kids, o.prefixes = e, at, at+len(name), len(p.kids), prefixes
+	if p.env != nil {
+		o.ns = ns
+		p.env.treeOpened(p, e, attrs)
+	}
 	if empty {
 		return p.closeElement(space, local, name)
 	}
@@ -491,12 +522,22 @@ func (p *scanner) closeElement(space, local, name string) error {
 	if ospace, otag := o.names(); ospace != space || otag != local {
 		return parseErr(ErrMalformed, "unexpected end tag %s", name)
 	}
-	if p.emit != nil {
+	if o.e == nil {
+		if p.env != nil {
+			p.env.end()
+			p.env.ns = p.env.ns[:o.ns]
+			p.shorten(o)
+			return nil
+		}
 		prefix, tag := o.space, o.tag
 		p.shorten(o)
 		return p.emit(Token{Kind: EndToken, Prefix: prefix, Local: tag})
 	}
 	p.adopt(o.e, p.kids[o.kids:])
+	if p.env != nil {
+		p.env.ns = p.env.ns[:o.ns]
+		p.env.treeClosed(o.e)
+	}
 	p.shorten(o)
 	return nil
 }
@@ -522,6 +563,13 @@ func (p *scanner) shorten(o *openElement) {
 func (p *scanner) chunkSize(used int, mark string, per int) int {
 	const firstMax, maxChunk = 64, 1024
 	if used == 0 {
+		if p.env != nil {
+			// Parse builds no node for most of the header: the marks
+			// counted would be mostly the header's. The envelope, s:Header,
+			// s:Body and a small body (an Enumerate or Pull) fit in 8;
+			// a larger body grows as below.
+			return 8
+		}
 		return min(max(strings.Count(p.s, mark)/per+1, 8), firstMax)
 	}
 	if used >= maxChunk/2 {

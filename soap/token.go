@@ -64,25 +64,7 @@ func ReadTokens(data []byte, fn func(Token) error) error {
 // startToken opens the element of a start tag the scanner has read and
 // checked (see startTag) and hands its token on.
 func (p *scanner) startToken(space, tag, xmlSpace, xmlLocal, name string, at, prefixes int, empty bool) error {
-	var attrs []TokenAttr
-	if len(p.tag) > 0 {
-		if cap(p.tokAttr) < len(p.tag) {
-			p.tokAttr = make([]TokenAttr, 0, max(len(p.tag), 16))
-		}
-		attrs = p.tokAttr[:0]
-	}
-next:
-	for j := range p.tag {
-		a := &p.tag[j]
-		prefix, local := a.etreeName(p.s)
-		for i := range attrs {
-			if attrs[i].Prefix == prefix && attrs[i].Local == local {
-				attrs[i].Value = a.value
-				continue next
-			}
-		}
-		attrs = append(attrs, TokenAttr{Prefix: prefix, Local: local, Value: a.value})
-	}
+	attrs := p.keptAttrs()
 	o := p.push()
 	o.e, o.space, o.tag, o.name, o.end, o.kids, o.prefixes = nil, space, tag, at, at+len(name), len(p.kids), prefixes
 	if err := p.emit(Token{Kind: StartToken, Prefix: space, Local: tag, Attr: attrs}); err != nil {
