@@ -108,16 +108,102 @@ func (l *limitListener) release(source string) {
 	}
 }
 
-// limitedConn gives its place back when closed.
+// limitedConn gives its place back when closed. It also sends a reply's
+// bytes in one write when the handler says how long the reply is (gather).
 type limitedConn struct {
 	net.Conn
 	l      *limitListener
 	source string
 	once   sync.Once
+
+	mu   sync.Mutex
+	want int     // bytes of the reply being gathered still to come, at least
+	held *[]byte // the reply's bytes written so far and not yet sent, or nil
 }
 
-// Close closes the connection and releases its place, once.
+// Replies gathered into one write: longer than net/http's 4 KiB
+// connection buffer can hold with the header (gatherAbove), and short
+// enough that copying them costs less than the write saved (gatherMax).
+const (
+	gatherAbove = 2 << 10
+	gatherMax   = 64 << 10
+)
+
+// heldBufs holds the buffers of gathered replies between replies.
+var heldBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// gather holds the next writes on c until at least n bytes have been
+// written, and then sends them in one write. A reply of n bytes after its
+// HTTP header, longer than net/http's 4 KiB connection buffer, otherwise
+// goes out in two writes (the buffer, holding the header and the reply's
+// start, then the rest), each a round of the kernel's TCP path and a
+// wakeup of the client. Whatever is held is sent before c is next read or
+// closed, so a reply that falls short is only sent later, never lost.
+func (c *limitedConn) gather(n int) {
+	c.mu.Lock()
+	c.want = n
+	c.mu.Unlock()
+}
+
+// Write sends p, unless a reply is being gathered and p does not complete
+// it: then p is kept, to go out with the rest.
+func (c *limitedConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.want <= 0 && c.held == nil {
+		c.mu.Unlock()
+		return c.Conn.Write(p)
+	}
+	if c.held == nil {
+		c.held = heldBufs.Get().(*[]byte)
+	}
+	*c.held = append(*c.held, p...)
+	if c.want > len(p) {
+		c.want -= len(p)
+		c.mu.Unlock()
+		return len(p), nil
+	}
+	err := c.sendHeldLocked()
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Read sends what is held first: the reply is over when the server reads
+// the next request.
+func (c *limitedConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	err := c.sendHeldLocked()
+	c.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(p)
+}
+
+// sendHeldLocked sends what is held, in one write, and ends the gathering.
+func (c *limitedConn) sendHeldLocked() error {
+	c.want = 0
+	if c.held == nil {
+		return nil
+	}
+	b := c.held
+	c.held = nil
+	_, err := c.Conn.Write(*b)
+	if cap(*b) <= gatherMax+gatherMax/2 {
+		*b = (*b)[:0]
+		heldBufs.Put(b)
+	}
+	return err
+}
+
+// Close sends what is held, closes the connection and releases its place,
+// once.
 func (c *limitedConn) Close() error {
+	c.mu.Lock()
+	_ = c.sendHeldLocked()
+	c.mu.Unlock()
 	err := c.Conn.Close()
 	c.once.Do(func() { c.l.release(c.source) })
 	return err

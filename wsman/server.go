@@ -309,6 +309,16 @@ func (s *Server) serveEnvelope(w http.ResponseWriter, r *http.Request, env *soap
 	// With its length the reply goes out in one write, not chunked (Go
 	// chunks a body larger than 2 KiB whose length it does not know).
 	w.Header().Set("Content-Length", strconv.Itoa(len(out.Bytes())))
+	if n := len(out.Bytes()); n > gatherAbove && n <= gatherMax && r.TLS == nil {
+		// One write of header and reply, not two (connlimit.go's gather).
+		// Only the plain reply of a plain connection: a sealed one is
+		// written by openTransport's writer, in another length.
+		if cs := connFrom(r); cs != nil && !sealed(w) {
+			if lc, ok := cs.conn.(*limitedConn); ok {
+				lc.gather(n)
+			}
+		}
+	}
 	w.WriteHeader(http.StatusOK)
 	w.Write(out.Bytes())
 	// Check first: the fields are built only for a line that is written
@@ -324,6 +334,12 @@ func (s *Server) serveEnvelope(w http.ResponseWriter, r *http.Request, env *soap
 			zap.String("messageID", env.Header.MessageID),
 			zap.String("replyID", reply.MessageID()))
 	}
+}
+
+// sealed reports whether w seals what is written to it (openTransport).
+func sealed(w http.ResponseWriter) bool {
+	_, ok := w.(*sealingWriter)
+	return ok
 }
 
 // writeFault sends err as a SOAP fault with HTTP 500 and logs it once:
