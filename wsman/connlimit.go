@@ -199,11 +199,13 @@ func (c *limitedConn) sendHeldLocked() error {
 }
 
 // Close sends what is held, closes the connection and releases its place,
-// once.
+// once. A write in progress (a client that does not read) is not waited
+// for: closing is what ends it.
 func (c *limitedConn) Close() error {
-	c.mu.Lock()
-	_ = c.sendHeldLocked()
-	c.mu.Unlock()
+	if c.mu.TryLock() {
+		_ = c.sendHeldLocked()
+		c.mu.Unlock()
+	}
 	err := c.Conn.Close()
 	c.once.Do(func() { c.l.release(c.source) })
 	return err

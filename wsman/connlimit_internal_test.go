@@ -67,3 +67,25 @@ func TestGatherSendsHeldBytes(t *testing.T) {
 		t.Errorf("at close, the held bytes arrived as %q", got)
 	}
 }
+
+// TestCloseDuringBlockedWrite checks that closing a connection whose
+// gathered reply is stuck in a write (the client reads nothing) ends the
+// write instead of waiting for it, as closing a plain connection does.
+func TestCloseDuringBlockedWrite(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	c := &limitedConn{Conn: a, l: &limitListener{open: map[string]int{"x": 1}, total: 1}, source: "x"}
+	c.gather(4)
+	c.Write([]byte("ab"))
+	wrote := make(chan error)
+	go func() { _, err := c.Write([]byte("cd")); wrote <- err }() // blocks: b reads nothing
+	for c.mu.TryLock() {
+		c.mu.Unlock() // until the write holds the lock
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wrote; err == nil {
+		t.Error("the blocked write returned no error after Close")
+	}
+}
