@@ -175,6 +175,7 @@ type Class struct {
 	reg      *Registry
 	super    *Class
 	subs     []*Class
+	fam      []*Class // c and its subclasses, depth first in registration order (Registry.family)
 	effProps []Property
 	effMeths []*Method
 	propIdx  map[string]int // effProps by declared name: exact lookups skip the scan

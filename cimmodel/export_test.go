@@ -17,3 +17,9 @@ var (
 func RefWriteEPRAs(p ObjectPath, parent *etree.Element, address string, form EPRForm) {
 	refWriteEPRAs(p, parent, address, form)
 }
+
+// Family is the registry's family of c (Registry.family).
+func (r *Registry) Family(c *Class) []*Class { return r.family(c) }
+
+// Subclasses are c's direct subclasses in registration order.
+func (c *Class) Subclasses() []*Class { return c.subs }

@@ -82,6 +82,11 @@ func (r *Registry) Register(c *Class) error {
 	if super != nil {
 		super.subs = append(super.subs, c)
 	}
+	// c's family, and that of every ancestor, which now holds c: new
+	// slices, as readers may be ranging over the old ones.
+	for x := c; x != nil; x = x.super {
+		x.fam = walkFamily(x)
+	}
 	ns.classes[strings.ToLower(c.Name)] = c
 	ns.exact[c.Name] = c
 	ns.order = append(ns.order, c)
@@ -288,10 +293,19 @@ func (r *Registry) lookup(namespace, class string) (*Class, error) {
 }
 
 // family returns c and all its subclasses, depth first in registration
-// order.
+// order, as kept by Register: the slice is shared, read it only.
 func (r *Registry) family(c *Class) []*Class {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	if c.fam == nil { // not registered here
+		return walkFamily(c)
+	}
+	return c.fam
+}
+
+// walkFamily returns c and all its subclasses, depth first in
+// registration order; r.mu is held.
+func walkFamily(c *Class) []*Class {
 	var out []*Class
 	var walk func(*Class)
 	walk = func(x *Class) {
