@@ -257,18 +257,7 @@ func TestNewMirrorIsLeftAlone(t *testing.T) {
 	witness := e.mirror("witness")
 	src := e.volume("src", 4*MiB)
 	e.settle(src.ID) // a source written in the copy's coarse-clock tick is looked at again, rightly
-	res, err := e.svc.Replicate(context.Background(), replica.Request{Shape: replica.ShapeElement, SyncType: replica.SyncTypeMirror,
-		Mode: replica.ModeAsynchronous, SourceElement: src.ID, ElementName: "mirror"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if job := e.wait(res.JobID); job.State != jobqueue.StateCompleted {
-		t.Fatalf("copy job %s: %s", job.State, job.Err)
-	}
-	x := e.sync(res.Syncs[0].ID)
-	if x.CopyState != replica.CopyStateSynchronized {
-		t.Fatalf("after the copy: %s, want Synchronized", x.CopyState)
-	}
+	x := e.mirrorOf(src.ID, "mirror")
 	e.loopRounds(witness)
 	if y := e.sync(x.ID); y.CopyState != replica.CopyStateSynchronized || !y.Synchronized.Equal(x.Synchronized) {
 		t.Fatalf("an unchanged new mirror was caught up again: %s (activity %q), synchronized %v, was %v",
